@@ -1,0 +1,75 @@
+# Two commands matter: `make run` (set up, migrate, load the demo, serve) and
+# `make test` (set up and run the whole suite). Everything else is a step of those.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: help setup run serve test e2e unit lint format db-check db-upgrade bench chromium assets clean
+
+help:
+	@echo "make run       set up, migrate, load the demo and serve on http://$(HOST):$(PORT)"
+	@echo "make test      set up and run the whole test suite (SQLite, or TEST_DATABASE_URL)"
+	@echo "make unit      the suite without browser tests"
+	@echo "make e2e       browser tests only"
+	@echo "make lint      ruff check and format check"
+	@echo "make format    ruff format and fix"
+	@echo "make db-check  upgrade an empty database and check models and migrations agree"
+	@echo "make bench     benchmarks, results in bench/results.md"
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+audit_app/static/dist/.built: node_modules/.installed scripts/build-assets.mjs $(wildcard assets/*/*)
+	node scripts/build-assets.mjs
+	touch $@
+
+assets: audit_app/static/dist/.built
+
+setup: $(VENV)/.runtime assets
+
+run: setup
+	APP_ENV=development $(BIN)/flask db upgrade
+	APP_ENV=development $(BIN)/flask demo load
+	APP_ENV=development $(BIN)/flask run --host $(HOST) --port $(PORT)
+
+chromium:
+	bash scripts/ensure-chromium.sh
+
+test: $(VENV)/.dev assets chromium
+	$(BIN)/pytest
+
+unit: $(VENV)/.dev assets
+	$(BIN)/pytest -m "not e2e"
+
+e2e: $(VENV)/.dev assets chromium
+	$(BIN)/pytest -m e2e
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+db-check: $(VENV)/.runtime
+	bash scripts/db-check.sh
+
+bench: $(VENV)/.dev
+	@if [ -f bench/run.py ]; then $(BIN)/python bench/run.py; else echo "no benchmarks yet (bench/run.py arrives with the findings issue)"; fi
+
+clean:
+	rm -rf $(VENV) node_modules audit_app/static/dist instance/test.db

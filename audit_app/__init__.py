@@ -1,0 +1,123 @@
+"""The safeguarding audit and learning application."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import BASE_DIR, Config, config_for
+
+
+def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Flask:
+    """Build the app. ``config`` is a name (see config.py) or a config class."""
+    app = Flask(__name__, template_folder=str(BASE_DIR / "templates"), instance_path=str(BASE_DIR / "instance"))
+    config_cls = config if isinstance(config, type) else config_for(config)
+    app.config.from_object(config_cls)
+    app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError(
+            "SECRET_KEY must be set in the environment outside development and tests (or run with APP_ENV=development)."
+        )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        (BASE_DIR / "instance").mkdir(exist_ok=True)
+    logging.basicConfig(level=logging.INFO)
+
+    register_jinja(app)
+    register_extensions(app)
+    register_blueprints(app)
+
+    from .core.web import register_errorhandlers, register_request_hooks
+
+    register_request_hooks(app)
+    register_errorhandlers(app)
+
+    from .core.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def register_jinja(app: Flask) -> None:
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(BASE_DIR / "templates")),
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+
+def register_extensions(app: Flask) -> None:
+    from govuk_frontend_wtf.main import WTFormsHelpers
+
+    from .extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(BASE_DIR / "migrations"),
+        compare_type=True,
+        render_as_batch=True,  # SQLite can only ALTER through table copies
+        render_item=_render_migration_item,
+    )
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    WTFormsHelpers(app)
+
+    # Import every model so the metadata (and so migrations) see them all.
+    from .accounts import models as _accounts  # noqa: F401
+    from .core import audit as _audit  # noqa: F401
+
+
+def register_blueprints(app: Flask) -> None:
+    from .accounts.views import bp as accounts_bp
+    from .api import bp as api_bp
+    from .core.views import bp as core_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(api_bp)
+
+
+def _render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Write our column types into migrations as plain SQLAlchemy types."""
+    from .core.models import UTCDateTime
+
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLite ignores foreign keys unless asked, on every connection.
+
+    pysqlite's own transaction handling also gets in the way of SAVEPOINTs, so
+    SQLAlchemy emits BEGIN itself (see _sqlite_begin).
+    """
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection: Any) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")

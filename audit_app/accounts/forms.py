@@ -1,0 +1,233 @@
+"""Forms for signing in, accounts, agencies, sectors and tokens."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovPasswordInput,
+    GovRadioInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextInput,
+)
+from wtforms import PasswordField, RadioField, SelectField, StringField, SubmitField
+from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, ValidationError
+
+from ..core.forms import strip_filter
+from .models import ROLE_LABELS, Role
+from .services import PASSWORD_MAX, PASSWORD_MIN
+
+
+def _coerce_optional_int(value: object) -> int | None:
+    if value in (None, "", "None"):
+        return None
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError("Select a valid option") from None
+
+
+class LoginForm(FlaskForm):
+    email = StringField(
+        "Email address",
+        widget=GovTextInput(),
+        filters=[strip_filter],
+        validators=[InputRequired("Enter your email address"), Length(max=320, message="Email address is too long")],
+    )
+    password = PasswordField(
+        "Password",
+        widget=GovPasswordInput(),
+        validators=[InputRequired("Enter your password"), Length(max=PASSWORD_MAX, message="Password is too long")],
+    )
+    submit = SubmitField("Sign in", widget=GovSubmitInput())
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        widget=GovPasswordInput(),
+        description=f"At least {PASSWORD_MIN} characters. A phrase of several words is easy to remember.",
+        validators=[
+            InputRequired("Enter a new password"),
+            Length(
+                min=PASSWORD_MIN,
+                max=PASSWORD_MAX,
+                message=f"Password must be between {PASSWORD_MIN} and {PASSWORD_MAX} characters",
+            ),
+        ],
+    )
+    confirm = PasswordField(
+        "Confirm new password",
+        widget=GovPasswordInput(),
+        validators=[InputRequired("Enter the password again"), EqualTo("password", "The passwords do not match")],
+    )
+    submit = SubmitField("Set password", widget=GovSubmitInput())
+
+
+class SectorForm(FlaskForm):
+    name = StringField(
+        "Sector name",
+        widget=GovTextInput(),
+        filters=[strip_filter],
+        validators=[
+            InputRequired("Enter a sector name"),
+            Length(max=120, message="Sector name must be 120 characters or fewer"),
+        ],
+    )
+    submit = SubmitField("Save sector", widget=GovSubmitInput())
+
+
+class AgencyForm(FlaskForm):
+    name = StringField(
+        "Agency name",
+        widget=GovTextInput(),
+        filters=[strip_filter],
+        validators=[
+            InputRequired("Enter the agency's name"),
+            Length(max=200, message="Agency name must be 200 characters or fewer"),
+        ],
+    )
+    sector_id = SelectField(
+        "Sector", widget=GovSelect(), coerce=_coerce_optional_int, validators=[InputRequired("Select a sector")]
+    )
+    submit = SubmitField("Save agency", widget=GovSubmitInput())
+
+
+class LinkAgencyForm(FlaskForm):
+    agency_id = SelectField(
+        "Agency",
+        widget=GovSelect(),
+        coerce=_coerce_optional_int,
+        description="Agencies that already belong to another partnership, such as a police force or trust covering several areas.",
+        validators=[InputRequired("Select an agency")],
+    )
+    sector_id = SelectField(
+        "Sector in this partnership",
+        widget=GovSelect(),
+        coerce=_coerce_optional_int,
+        validators=[InputRequired("Select a sector")],
+    )
+    submit = SubmitField("Add agency to this partnership", widget=GovSubmitInput())
+
+
+ROLE_CHOICES = [(role.value, ROLE_LABELS[role]) for role in Role]
+
+
+class _RoleFields(FlaskForm):
+    role = RadioField("Role", widget=GovRadioInput(), choices=ROLE_CHOICES, validators=[InputRequired("Select a role")])
+    agency_id = SelectField(
+        "Agency",
+        widget=GovSelect(),
+        coerce=_coerce_optional_int,
+        description="Needed for agency leads and auditors.",
+    )
+
+    def validate_agency_id(self, field: SelectField) -> None:
+        if self.role.data in (Role.AGENCY_LEAD.value, Role.AUDITOR.value) and field.data is None:
+            raise ValidationError("Select the agency this person works for")
+
+
+class MembershipForm(_RoleFields):
+    submit = SubmitField("Add role", widget=GovSubmitInput())
+
+
+class UserCreateForm(_RoleFields):
+    name = StringField(
+        "Full name",
+        widget=GovTextInput(),
+        filters=[strip_filter],
+        validators=[
+            InputRequired("Enter the person's name"),
+            Length(max=200, message="Name must be 200 characters or fewer"),
+        ],
+    )
+    email = StringField(
+        "Email address",
+        widget=GovTextInput(),
+        filters=[strip_filter],
+        validators=[
+            InputRequired("Enter an email address"),
+            Length(max=320, message="Email address must be 320 characters or fewer"),
+            Email("Enter an email address in the correct format, like name@example.org", check_deliverability=False),
+        ],
+    )
+    method = RadioField(
+        "How will they get a password?",
+        widget=GovRadioInput(),
+        choices=[("invite", "Email them an invitation to set their own password"), ("password", "Set a password now")],
+        default="invite",
+        validators=[InputRequired("Choose how they will get a password")],
+    )
+    password = PasswordField(
+        "Password",
+        widget=GovPasswordInput(),
+        description=f"Only if you chose to set a password now. At least {PASSWORD_MIN} characters.",
+        validators=[
+            Optional(),
+            Length(
+                min=PASSWORD_MIN,
+                max=PASSWORD_MAX,
+                message=f"Password must be between {PASSWORD_MIN} and {PASSWORD_MAX} characters",
+            ),
+        ],
+    )
+    submit = SubmitField("Create user", widget=GovSubmitInput())
+
+    def validate_password(self, field: PasswordField) -> None:
+        if self.method.data == "password" and not field.data:
+            raise ValidationError("Enter a password, or choose to send an invitation")
+
+
+class UserEditForm(FlaskForm):
+    name = StringField(
+        "Full name",
+        widget=GovTextInput(),
+        filters=[strip_filter],
+        validators=[
+            InputRequired("Enter the person's name"),
+            Length(max=200, message="Name must be 200 characters or fewer"),
+        ],
+    )
+    email = StringField(
+        "Email address",
+        widget=GovTextInput(),
+        filters=[strip_filter],
+        validators=[
+            InputRequired("Enter an email address"),
+            Length(max=320, message="Email address must be 320 characters or fewer"),
+            Email("Enter an email address in the correct format, like name@example.org", check_deliverability=False),
+        ],
+    )
+    submit = SubmitField("Save changes", widget=GovSubmitInput())
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField(
+        "Token name",
+        widget=GovTextInput(),
+        filters=[strip_filter],
+        description="What the token is for, such as 'monthly returns report'.",
+        validators=[
+            InputRequired("Enter a name for the token"),
+            Length(max=100, message="Token name must be 100 characters or fewer"),
+        ],
+    )
+    expires_in_days = SelectField(
+        "Expires after",
+        widget=GovSelect(),
+        coerce=_coerce_optional_int,
+        choices=[("30", "30 days"), ("90", "90 days"), ("365", "1 year"), ("", "Never")],
+        default="90",
+        validators=[Optional()],
+    )
+    submit = SubmitField("Create token", widget=GovSubmitInput())
+
+
+class SwitchPartnershipForm(FlaskForm):
+    partnership_id = RadioField(
+        "Which partnership do you want to work in?",
+        widget=GovRadioInput(),
+        coerce=_coerce_optional_int,
+        validators=[InputRequired("Select a partnership")],
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())

@@ -1,0 +1,193 @@
+"""Partnerships, sectors, agencies, users, memberships and API tokens."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..core.audit import Audited
+from ..core.models import TimestampMixin, UTCDateTime, enum_type, utcnow
+from ..extensions import db
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    QA_MEMBER = "qa_member"
+    AGENCY_LEAD = "agency_lead"
+    AUDITOR = "auditor"
+    SCRUTINEER = "scrutineer"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+    @property
+    def needs_agency(self) -> bool:
+        return self in (Role.AGENCY_LEAD, Role.AUDITOR)
+
+
+ROLE_LABELS = {
+    Role.ADMIN: "Partnership admin (business unit)",
+    Role.QA_MEMBER: "QA / learning from practice group member",
+    Role.AGENCY_LEAD: "Agency lead",
+    Role.AUDITOR: "Agency auditor",
+    Role.SCRUTINEER: "Independent scrutineer",
+}
+
+
+class Partnership(Audited, TimestampMixin, db.Model):
+    """A safeguarding children partnership: the tenant everything belongs to."""
+
+    __tablename__ = "partnerships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    #: what this partnership calls its QA subgroup (never hard-coded)
+    qa_group_name: Mapped[str] = mapped_column(sa.String(200), default="Quality assurance group")
+
+    @property
+    def audit_partnership_id(self) -> int:
+        return self.id
+
+
+class Sector(Audited, TimestampMixin, db.Model):
+    """A grouping of agencies (police, health...), per partnership."""
+
+    __tablename__ = "sectors"
+    __table_args__ = (
+        sa.UniqueConstraint("partnership_id", "key"),
+        sa.UniqueConstraint("partnership_id", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"), index=True)
+    #: stable machine key, used by questionnaires' "applies to" rules
+    key: Mapped[str] = mapped_column(sa.String(64))
+    name: Mapped[str] = mapped_column(sa.String(120))
+
+    partnership: Mapped[Partnership] = relationship()
+
+
+class Agency(Audited, TimestampMixin, db.Model):
+    """A partner organisation. One agency can serve several partnerships."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+
+    previous_names: Mapped[list[AgencyName]] = relationship(
+        back_populates="agency", order_by="AgencyName.replaced_at.desc()", cascade="all, delete-orphan"
+    )
+    links: Mapped[list[PartnershipAgency]] = relationship(back_populates="agency")
+
+
+class AgencyName(Audited, db.Model):
+    """A name an agency used to have; records survive renames and mergers."""
+
+    __tablename__ = "agency_names"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    #: when the agency stopped using this name
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    agency: Mapped[Agency] = relationship(back_populates="previous_names")
+
+
+class PartnershipAgency(Audited, TimestampMixin, db.Model):
+    """An agency's membership of one partnership, with its sector there."""
+
+    __tablename__ = "partnership_agencies"
+    __table_args__ = (sa.UniqueConstraint("partnership_id", "agency_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    sector_id: Mapped[int] = mapped_column(sa.ForeignKey("sectors.id"), index=True)
+    #: an inactive agency keeps its records but gets no new work
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    agency: Mapped[Agency] = relationship(back_populates="links", lazy="joined")
+    sector: Mapped[Sector] = relationship(lazy="joined")
+    partnership: Mapped[Partnership] = relationship()
+
+
+class User(Audited, UserMixin, TimestampMixin, db.Model):
+    """A person who signs in."""
+
+    __tablename__ = "users"
+    __audit_redact__ = frozenset({"password_hash"})
+    __audit_ignore__ = frozenset({"updated_at", "last_login_at"})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: stored lower-case; unique across the whole service
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    #: argon2id; none until an invited user sets a password
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", foreign_keys="Membership.user_id"
+    )
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class Membership(Audited, TimestampMixin, db.Model):
+    """A role a user holds in a partnership, for an agency where the role needs one."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "partnership_id", "agency_id", "role"),
+        sa.CheckConstraint(
+            "role NOT IN ('agency_lead', 'auditor') OR agency_id IS NOT NULL", name="agency_roles_need_agency"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    role: Mapped[Role] = mapped_column(enum_type(Role))
+
+    user: Mapped[User] = relationship(back_populates="memberships", foreign_keys=[user_id])
+    partnership: Mapped[Partnership] = relationship(lazy="joined")
+    agency: Mapped[Agency | None] = relationship(lazy="joined")
+
+
+class ApiToken(Audited, TimestampMixin, db.Model):
+    """A personal API token, bound to one partnership. Only its hash is stored."""
+
+    __tablename__ = "api_tokens"
+    __audit_redact__ = frozenset({"token_hash"})
+    __audit_ignore__ = frozenset({"updated_at", "last_used_at"})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    #: sha256 of the secret, hex
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: the first characters of the secret, shown so people can tell tokens apart
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(lazy="joined")
+    partnership: Mapped[Partnership] = relationship(lazy="joined")
+
+    @property
+    def is_usable(self) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > utcnow()

@@ -1,0 +1,423 @@
+"""State changes for partnerships, sectors, agencies, users and tokens.
+
+Services flush and let the audit trail record the change; views commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from ..core.errors import ConflictError, DomainError, NotAllowedError
+from ..core.models import utcnow
+from ..extensions import db
+from .models import (
+    Agency,
+    AgencyName,
+    ApiToken,
+    Membership,
+    Partnership,
+    PartnershipAgency,
+    Role,
+    Sector,
+    User,
+)
+
+TOKEN_PREFIX = "sat_"  # noqa: S105 (a public marker, not a secret)
+PASSWORD_MIN = 12
+PASSWORD_MAX = 256
+
+# -- passwords --
+
+
+def _hasher() -> PasswordHasher:
+    config = current_app.config
+    return PasswordHasher(
+        time_cost=config["ARGON2_TIME_COST"],
+        memory_cost=config["ARGON2_MEMORY_COST"],
+        parallelism=config["ARGON2_PARALLELISM"],
+    )
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of ``password``."""
+    return _hasher().hash(password)
+
+
+def check_password_rules(password: str) -> None:
+    """Refuse passwords that are too short or too long."""
+    if len(password) < PASSWORD_MIN:
+        raise DomainError(f"Password must be at least {PASSWORD_MIN} characters", field="password")
+    if len(password) > PASSWORD_MAX:
+        raise DomainError(f"Password must be {PASSWORD_MAX} characters or fewer", field="password")
+
+
+def set_password(user: User, password: str) -> None:
+    """Give ``user`` a new password."""
+    check_password_rules(password)
+    user.password_hash = hash_password(password)
+    db.session.flush()
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this email and password, or None."""
+    user = db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+    hasher = _hasher()
+    if user is None or not user.password_hash:
+        # Spend the same effort so timing does not reveal which emails exist.
+        with contextlib.suppress(VerificationError):
+            hasher.verify(hasher.hash("not-a-real-password"), password + "x")
+        return None
+    try:
+        hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if not user.is_active:
+        return None
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    user.last_login_at = utcnow()
+    db.session.flush()
+    return user
+
+
+# -- invitations (single use: the token embeds the current password hash) --
+
+
+def _invite_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="set-password")
+
+
+def _hash_fingerprint(user: User) -> str:
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+
+
+def make_password_token(user: User) -> str:
+    """A signed, expiring link token that lets ``user`` set a password once."""
+    return _invite_serializer().dumps({"uid": user.id, "h": _hash_fingerprint(user)})
+
+
+def user_for_password_token(token: str) -> User | None:
+    """The user a valid, unused, unexpired token was made for, or None."""
+    try:
+        data = _invite_serializer().loads(token, max_age=current_app.config["INVITE_MAX_AGE_SECONDS"])
+    except (BadSignature, SignatureExpired):
+        return None
+    if not isinstance(data, dict):
+        return None
+    user = db.session.get(User, data.get("uid"))
+    if user is None or not user.is_active or data.get("h") != _hash_fingerprint(user):
+        return None
+    return user
+
+
+# -- partnerships and sectors --
+
+DEFAULT_SECTORS = [
+    ("police", "Police"),
+    ("health", "Health"),
+    ("social_care", "Children's social care"),
+    ("education", "Education"),
+    ("early_years", "Early years"),
+    ("justice", "Probation and youth justice"),
+    ("voluntary", "Voluntary and community"),
+    ("other", "Other"),
+]
+
+
+def create_partnership(name: str, *, qa_group_name: str | None = None) -> Partnership:
+    """A new partnership with the usual sectors."""
+    name = name.strip()
+    if db.session.scalar(sa.select(Partnership).where(sa.func.lower(Partnership.name) == name.lower())):
+        raise ConflictError("A partnership with this name already exists", field="name")
+    partnership = Partnership(name=name, qa_group_name=qa_group_name or "Quality assurance group")
+    db.session.add(partnership)
+    db.session.flush()
+    for key, label in DEFAULT_SECTORS:
+        db.session.add(Sector(partnership_id=partnership.id, key=key, name=label))
+    db.session.flush()
+    return partnership
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    return slug[:64] or "sector"
+
+
+def create_sector(partnership_id: int, name: str, key: str | None = None) -> Sector:
+    """Add a sector to a partnership; names and keys are unique in it."""
+    name = name.strip()
+    key = slugify(key or name)
+    _check_sector_unique(partnership_id, name, key)
+    sector = Sector(partnership_id=partnership_id, name=name, key=key)
+    db.session.add(sector)
+    db.session.flush()
+    return sector
+
+
+def rename_sector(sector: Sector, name: str) -> None:
+    """Rename a sector; its key stays so questionnaires keep working."""
+    name = name.strip()
+    _check_sector_unique(sector.partnership_id, name, None, exclude_id=sector.id)
+    sector.name = name
+    db.session.flush()
+
+
+def _check_sector_unique(partnership_id: int, name: str, key: str | None, exclude_id: int | None = None) -> None:
+    query = sa.select(Sector).where(Sector.partnership_id == partnership_id)
+    if exclude_id is not None:
+        query = query.where(Sector.id != exclude_id)
+    if db.session.scalar(query.where(sa.func.lower(Sector.name) == name.lower())):
+        raise ConflictError("A sector with this name already exists", field="name")
+    if key and db.session.scalar(query.where(Sector.key == key)):
+        raise ConflictError("A sector with this key already exists", field="key")
+
+
+# -- agencies --
+
+
+def _check_agency_name_free(partnership_ids: list[int], name: str, exclude_agency_id: int | None = None) -> None:
+    query = (
+        sa.select(Agency.id)
+        .join(PartnershipAgency, PartnershipAgency.agency_id == Agency.id)
+        .where(PartnershipAgency.partnership_id.in_(partnership_ids), sa.func.lower(Agency.name) == name.lower())
+    )
+    if exclude_agency_id is not None:
+        query = query.where(Agency.id != exclude_agency_id)
+    if db.session.scalar(query.limit(1)) is not None:
+        raise ConflictError("An agency with this name already exists in the partnership", field="name")
+
+
+def _check_sector(partnership_id: int, sector: Sector | None) -> Sector:
+    if sector is None or sector.partnership_id != partnership_id:
+        raise DomainError("Select a sector of this partnership", field="sector_id")
+    return sector
+
+
+def create_agency(partnership_id: int, name: str, sector: Sector | None) -> PartnershipAgency:
+    """A new agency, member of ``partnership_id`` in ``sector``."""
+    name = name.strip()
+    sector = _check_sector(partnership_id, sector)
+    _check_agency_name_free([partnership_id], name)
+    agency = Agency(name=name)
+    db.session.add(agency)
+    db.session.flush()
+    link = PartnershipAgency(partnership_id=partnership_id, agency_id=agency.id, sector_id=sector.id)
+    db.session.add(link)
+    db.session.flush()
+    return link
+
+
+def update_agency(link: PartnershipAgency, name: str, sector: Sector | None) -> None:
+    """Rename (keeping the old name on record) and/or move to another sector."""
+    name = name.strip()
+    sector = _check_sector(link.partnership_id, sector)
+    agency = link.agency
+    if name != agency.name:
+        partnerships = [other.partnership_id for other in agency.links]
+        _check_agency_name_free(partnerships, name, exclude_agency_id=agency.id)
+        db.session.add(AgencyName(agency_id=agency.id, name=agency.name, replaced_at=utcnow()))
+        agency.name = name
+    if sector.id != link.sector_id:
+        link.sector_id = sector.id
+        link.sector = sector
+    db.session.flush()
+
+
+def set_agency_active(link: PartnershipAgency, active: bool) -> None:
+    """Deactivate (or reactivate) an agency in one partnership; its records stay."""
+    if link.is_active == active:
+        raise NotAllowedError("The agency is already " + ("active" if active else "inactive"))
+    link.is_active = active
+    db.session.flush()
+
+
+def linkable_agencies(partnership_id: int) -> list[Agency]:
+    """Agencies of other partnerships that could join this one."""
+    already = sa.select(PartnershipAgency.agency_id).where(PartnershipAgency.partnership_id == partnership_id)
+    return list(
+        db.session.scalars(sa.select(Agency).where(Agency.id.not_in(already)).order_by(sa.func.lower(Agency.name)))
+    )
+
+
+def link_agency(partnership_id: int, agency: Agency | None, sector: Sector | None) -> PartnershipAgency:
+    """Make an agency of another partnership a member of this one too."""
+    if agency is None or agency not in linkable_agencies(partnership_id):
+        raise DomainError("Select an agency that is not already in this partnership", field="agency_id")
+    sector = _check_sector(partnership_id, sector)
+    _check_agency_name_free([partnership_id], agency.name)
+    link = PartnershipAgency(partnership_id=partnership_id, agency_id=agency.id, sector_id=sector.id)
+    db.session.add(link)
+    db.session.flush()
+    return link
+
+
+# -- users and memberships --
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def _check_agency_for_role(partnership_id: int, role: Role, agency_id: int | None) -> int | None:
+    if not role.needs_agency:
+        return None
+    if agency_id is None:
+        raise DomainError(f"Select the agency this {role.label.lower()} works for", field="agency_id")
+    link = db.session.scalar(
+        sa.select(PartnershipAgency).where(
+            PartnershipAgency.partnership_id == partnership_id, PartnershipAgency.agency_id == agency_id
+        )
+    )
+    if link is None:
+        raise DomainError("Select an agency of this partnership", field="agency_id")
+    if not link.is_active:
+        raise DomainError("This agency is inactive; reactivate it first", field="agency_id")
+    return agency_id
+
+
+def add_membership(user: User, partnership_id: int, role: Role, agency_id: int | None = None) -> Membership:
+    """Give ``user`` a role in a partnership (and agency, for agency roles)."""
+    agency_id = _check_agency_for_role(partnership_id, role, agency_id)
+    existing = db.session.scalar(
+        sa.select(Membership).where(
+            Membership.user_id == user.id,
+            Membership.partnership_id == partnership_id,
+            Membership.role == role,
+            Membership.agency_id.is_(None) if agency_id is None else Membership.agency_id == agency_id,
+        )
+    )
+    if existing is not None:
+        raise ConflictError("This person already has this role", field="role")
+    membership = Membership(user_id=user.id, partnership_id=partnership_id, role=role, agency_id=agency_id)
+    db.session.add(membership)
+    db.session.flush()
+    return membership
+
+
+def _active_admin_count(partnership_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(sa.distinct(Membership.user_id)))
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.partnership_id == partnership_id,
+            Membership.role == Role.ADMIN,
+            User.is_active.is_(True),
+        )
+    )
+
+
+def remove_membership(membership: Membership) -> None:
+    """Take a role away; a partnership always keeps at least one active admin."""
+    last_admin = membership.role == Role.ADMIN and membership.user.is_active
+    if last_admin and _active_admin_count(membership.partnership_id) <= 1:
+        raise NotAllowedError("A partnership must keep at least one active admin", field="role")
+    db.session.delete(membership)
+    db.session.flush()
+
+
+def create_user(
+    partnership_id: int,
+    *,
+    email: str,
+    name: str,
+    role: Role,
+    agency_id: int | None = None,
+    password: str | None = None,
+) -> tuple[User, bool]:
+    """Create a user with a first role, or add the role to an existing account.
+
+    Returns the user and whether the account is new. With no password the
+    account waits for the person to accept an invitation.
+    """
+    email = normalise_email(email)
+    user = db.session.scalar(sa.select(User).where(User.email == email))
+    created = user is None
+    if user is None:
+        if password is not None:
+            check_password_rules(password)
+        user = User(email=email, name=name.strip(), password_hash=hash_password(password) if password else None)
+        db.session.add(user)
+        db.session.flush()
+    elif password is not None:
+        raise ConflictError("This email already has an account; add the role without setting a password", field="email")
+    add_membership(user, partnership_id, role, agency_id)
+    return user, created
+
+
+def update_user(user: User, *, name: str, email: str) -> None:
+    """Change a user's name or email (emails stay unique)."""
+    email = normalise_email(email)
+    if email != user.email and db.session.scalar(sa.select(User.id).where(User.email == email)):
+        raise ConflictError("Another account already uses this email", field="email")
+    user.name = name.strip()
+    user.email = email
+    db.session.flush()
+
+
+def set_user_active(user: User, active: bool, *, by: User, partnership_id: int) -> None:
+    """Deactivate (or reactivate) an account; a deactivated user cannot sign in or use tokens."""
+    if user.is_active == active:
+        raise NotAllowedError("The account is already " + ("active" if active else "deactivated"))
+    if not active and user.id == by.id:
+        raise NotAllowedError("You cannot deactivate your own account")
+    if not active:
+        admin_here = any(m.role == Role.ADMIN and m.partnership_id == partnership_id for m in user.memberships)
+        if admin_here and _active_admin_count(partnership_id) <= 1:
+            raise NotAllowedError("A partnership must keep at least one active admin")
+    user.is_active = active
+    db.session.flush()
+
+
+# -- API tokens --
+
+
+def _token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_token(
+    user: User, partnership_id: int, name: str, *, expires_in_days: int | None = None
+) -> tuple[ApiToken, str]:
+    """A new personal token; the secret is returned once and never stored."""
+    if not any(m.partnership_id == partnership_id for m in user.memberships):
+        raise DomainError("You have no role in this partnership", field="partnership_id")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id,
+        partnership_id=partnership_id,
+        name=name.strip(),
+        token_hash=_token_hash(secret),
+        prefix=secret[: len(TOKEN_PREFIX) + 6],
+        expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None,
+    )
+    db.session.add(token)
+    db.session.flush()
+    return token, secret
+
+
+def revoke_api_token(token: ApiToken) -> None:
+    """Stop a token working, for good."""
+    if token.revoked_at is not None:
+        raise NotAllowedError("This token is already revoked")
+    token.revoked_at = utcnow()
+    db.session.flush()
+
+
+def user_for_api_token(secret: str) -> ApiToken | None:
+    """The usable token with this secret, its user active, or None."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(secret)))
+    if token is None or not token.is_usable or not token.user.is_active:
+        return None
+    return token

@@ -1,0 +1,579 @@
+"""Sign in and out, the account page, and partnership administration."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..core.errors import DomainError
+from ..core.forms import ConfirmForm, add_form_error
+from ..core.mail import MailError, send_email
+from ..core.permissions import current_principal
+from ..extensions import db, limiter, login_email_key
+from . import services
+from .forms import (
+    AgencyForm,
+    ApiTokenForm,
+    LinkAgencyForm,
+    LoginForm,
+    MembershipForm,
+    SectorForm,
+    SetPasswordForm,
+    SwitchPartnershipForm,
+    UserCreateForm,
+    UserEditForm,
+)
+from .models import ApiToken, Membership, Partnership, Role, Sector, User
+from .permissions import (
+    agency_links_query,
+    can_manage_accounts,
+    can_manage_token,
+    can_view_agencies,
+    can_view_users,
+    get_agency_link_or_404,
+    get_sector_or_404,
+    get_user_or_404,
+    sectors_query,
+    users_query,
+)
+
+bp = Blueprint("accounts", __name__)
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        abort(403)
+
+
+def _partnership_id() -> int:
+    principal = current_principal()
+    if principal.partnership_id is None:
+        abort(403)
+    return principal.partnership_id
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+# -- signing in and out --
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=login_email_key)
+def login():
+    """Sign in with email and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is None:
+            add_form_error(form, "Enter a correct email address and password", "email")
+        else:
+            session.clear()
+            login_user(user)
+            db.session.commit()
+            current_app.logger.info("user %s signed in", user.email)
+            return redirect(_safe_next(request.args.get("next")) or url_for("core.home"))
+    status = 400 if form.errors else 200
+    return render_template("accounts/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Sign out."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    logout_user()
+    session.clear()
+    flash("You have signed out", "success")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+def set_password(token: str):
+    """Accept an invitation (or reset link) by choosing a password."""
+    user = services.user_for_password_token(token)
+    if user is None:
+        return render_template("accounts/set_password_invalid.html"), 404
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        g.audit_user = user
+        services.set_password(user, form.password.data)
+        db.session.commit()
+        flash("Your password is set. You can now sign in.", "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/set_password.html", form=form, user=user), 400 if form.errors else 200
+
+
+@bp.route("/partnership", methods=["GET", "POST"])
+@login_required
+def switch_partnership():
+    """Choose which partnership to work in, for people with roles in several."""
+    form = SwitchPartnershipForm()
+    partnerships = db.session.scalars(
+        sa.select(Partnership)
+        .where(Partnership.id.in_(sa.select(Membership.partnership_id).where(Membership.user_id == current_user.id)))
+        .order_by(Partnership.name)
+    ).all()
+    form.partnership_id.choices = [(p.id, p.name) for p in partnerships]
+    if request.method == "GET":
+        form.partnership_id.data = current_principal().partnership_id
+    if form.validate_on_submit():
+        session["partnership_id"] = form.partnership_id.data
+        flash(
+            "You are now working in " + next(p.name for p in partnerships if p.id == form.partnership_id.data),
+            "success",
+        )
+        return redirect(url_for("core.home"))
+    return render_template("accounts/switch_partnership.html", form=form), 400 if form.errors else 200
+
+
+# -- the account page and personal API tokens --
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    """Your details, roles and API tokens."""
+    form = ApiTokenForm()
+    new_secret = None
+    if form.validate_on_submit():
+        _token, new_secret = services.create_api_token(
+            current_user, _partnership_id(), form.name.data, expires_in_days=form.expires_in_days.data
+        )
+        db.session.commit()
+        flash("Token created. Copy it now: it will not be shown again.", "success")
+        form = ApiTokenForm(formdata=None)
+    tokens = db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at.desc())
+    ).all()
+    status = 400 if form.errors else 200
+    return render_template(
+        "accounts/account.html", form=form, tokens=tokens, new_secret=new_secret, confirm=ConfirmForm()
+    ), status
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def token_revoke(token_id: int):
+    """Revoke one of your API tokens."""
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == current_user.id))
+    if token is None:
+        abort(404)
+    _require(can_manage_token(current_principal(), token))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.revoke_api_token(token)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("accounts.account")), 303
+    db.session.commit()
+    flash(f"Token '{token.name}' revoked", "success")
+    return redirect(url_for("accounts.account"))
+
+
+# -- sectors --
+
+
+@bp.get("/admin/sectors")
+@login_required
+def sector_list():
+    """The partnership's sectors."""
+    _require(can_view_agencies(current_principal()))
+    sectors = db.session.scalars(sectors_query(_partnership_id())).all()
+    return render_template("accounts/sector_list.html", sectors=sectors)
+
+
+@bp.route("/admin/sectors/new", methods=["GET", "POST"])
+@login_required
+def sector_create():
+    """Add a sector."""
+    _require(can_manage_accounts(current_principal()))
+    form = SectorForm()
+    if form.validate_on_submit():
+        try:
+            services.create_sector(_partnership_id(), form.name.data)
+        except DomainError as error:
+            add_form_error(form, error.message, error.field)
+        else:
+            db.session.commit()
+            flash(f"Sector '{form.name.data}' added", "success")
+            return redirect(url_for("accounts.sector_list"))
+    return render_template("accounts/sector_form.html", form=form, sector=None), 400 if form.errors else 200
+
+
+@bp.route("/admin/sectors/<int:sector_id>/edit", methods=["GET", "POST"])
+@login_required
+def sector_edit(sector_id: int):
+    """Rename a sector."""
+    sector = get_sector_or_404(_partnership_id(), sector_id)
+    _require(can_manage_accounts(current_principal()))
+    form = SectorForm(obj=sector)
+    if form.validate_on_submit():
+        try:
+            services.rename_sector(sector, form.name.data)
+        except DomainError as error:
+            add_form_error(form, error.message, error.field)
+        else:
+            db.session.commit()
+            flash("Sector renamed", "success")
+            return redirect(url_for("accounts.sector_list"))
+    return render_template("accounts/sector_form.html", form=form, sector=sector), 400 if form.errors else 200
+
+
+# -- agencies --
+
+
+def _sector_choices(form_field, partnership_id: int) -> None:
+    sectors = db.session.scalars(sectors_query(partnership_id)).all()
+    form_field.choices = [("", "Select a sector")] + [(s.id, s.name) for s in sectors]
+
+
+def _sector_from(sector_id: int | None, partnership_id: int) -> Sector | None:
+    if sector_id is None:
+        return None
+    return db.session.scalar(sa.select(Sector).where(Sector.id == sector_id, Sector.partnership_id == partnership_id))
+
+
+@bp.get("/admin/agencies")
+@login_required
+def agency_list():
+    """The partnership's agencies, active and inactive."""
+    _require(can_view_agencies(current_principal()))
+    links = db.session.scalars(agency_links_query(_partnership_id())).unique().all()
+    return render_template(
+        "accounts/agency_list.html", links=links, can_manage=can_manage_accounts(current_principal())
+    )
+
+
+@bp.route("/admin/agencies/new", methods=["GET", "POST"])
+@login_required
+def agency_create():
+    """Add a new agency to the partnership."""
+    _require(can_manage_accounts(current_principal()))
+    partnership_id = _partnership_id()
+    form = AgencyForm()
+    _sector_choices(form.sector_id, partnership_id)
+    if form.validate_on_submit():
+        try:
+            link = services.create_agency(
+                partnership_id, form.name.data, _sector_from(form.sector_id.data, partnership_id)
+            )
+        except DomainError as error:
+            add_form_error(form, error.message, error.field)
+        else:
+            db.session.commit()
+            flash(f"Agency '{link.agency.name}' added", "success")
+            return redirect(url_for("accounts.agency_list"))
+    return render_template("accounts/agency_form.html", form=form, link=None), 400 if form.errors else 200
+
+
+@bp.route("/admin/agencies/link", methods=["GET", "POST"])
+@login_required
+def agency_link():
+    """Add an agency that already serves another partnership."""
+    _require(can_manage_accounts(current_principal()))
+    partnership_id = _partnership_id()
+    form = LinkAgencyForm()
+    candidates = services.linkable_agencies(partnership_id)
+    form.agency_id.choices = [("", "Select an agency")] + [(a.id, a.name) for a in candidates]
+    _sector_choices(form.sector_id, partnership_id)
+    if form.validate_on_submit():
+        agency = next((a for a in candidates if a.id == form.agency_id.data), None)
+        try:
+            link = services.link_agency(partnership_id, agency, _sector_from(form.sector_id.data, partnership_id))
+        except DomainError as error:
+            add_form_error(form, error.message, error.field)
+        else:
+            db.session.commit()
+            flash(f"Agency '{link.agency.name}' added to this partnership", "success")
+            return redirect(url_for("accounts.agency_list"))
+    return render_template("accounts/agency_link.html", form=form), 400 if form.errors else 200
+
+
+@bp.get("/admin/agencies/<int:agency_id>")
+@login_required
+def agency_detail(agency_id: int):
+    """One agency: sector, status, previous names, staff with roles."""
+    link = get_agency_link_or_404(_partnership_id(), agency_id)
+    principal = current_principal()
+    _require(can_view_agencies(principal))
+    members = []
+    if can_view_users(principal):
+        members = db.session.scalars(
+            sa.select(Membership)
+            .where(Membership.partnership_id == link.partnership_id, Membership.agency_id == agency_id)
+            .join(Membership.user)
+            .order_by(User.name)
+        ).all()
+    return render_template(
+        "accounts/agency_detail.html",
+        link=link,
+        members=members,
+        can_manage=can_manage_accounts(principal),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/admin/agencies/<int:agency_id>/edit", methods=["GET", "POST"])
+@login_required
+def agency_edit(agency_id: int):
+    """Rename an agency (its old name is kept) or change its sector."""
+    partnership_id = _partnership_id()
+    link = get_agency_link_or_404(partnership_id, agency_id)
+    _require(can_manage_accounts(current_principal()))
+    form = AgencyForm(obj=link.agency, data={"sector_id": link.sector_id} if request.method == "GET" else None)
+    _sector_choices(form.sector_id, partnership_id)
+    if form.validate_on_submit():
+        try:
+            services.update_agency(link, form.name.data, _sector_from(form.sector_id.data, partnership_id))
+        except DomainError as error:
+            add_form_error(form, error.message, error.field)
+        else:
+            db.session.commit()
+            flash("Agency updated", "success")
+            return redirect(url_for("accounts.agency_detail", agency_id=agency_id))
+    return render_template("accounts/agency_form.html", form=form, link=link), 400 if form.errors else 200
+
+
+@bp.post("/admin/agencies/<int:agency_id>/active")
+@login_required
+def agency_set_active(agency_id: int):
+    """Deactivate or reactivate an agency in this partnership."""
+    link = get_agency_link_or_404(_partnership_id(), agency_id)
+    _require(can_manage_accounts(current_principal()))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    active = request.form.get("active") == "1"
+    try:
+        services.set_agency_active(link, active)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("accounts.agency_detail", agency_id=agency_id)), 303
+    db.session.commit()
+    flash("Agency " + ("reactivated" if active else "deactivated"), "success")
+    return redirect(url_for("accounts.agency_detail", agency_id=agency_id))
+
+
+# -- users --
+
+
+def _agency_choices(field, partnership_id: int) -> None:
+    links = db.session.scalars(agency_links_query(partnership_id, active_only=True)).unique().all()
+    field.choices = [("", "Select an agency")] + [(link.agency_id, link.agency.name) for link in links]
+
+
+@bp.get("/admin/users")
+@login_required
+def user_list():
+    """People with a role in the partnership."""
+    principal = current_principal()
+    _require(can_view_users(principal))
+    users = db.session.scalars(users_query(_partnership_id())).all()
+    return render_template("accounts/user_list.html", users=users, can_manage=can_manage_accounts(principal))
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@login_required
+def user_create():
+    """Create or invite a user and give them a first role."""
+    _require(can_manage_accounts(current_principal()))
+    partnership_id = _partnership_id()
+    form = UserCreateForm()
+    _agency_choices(form.agency_id, partnership_id)
+    if form.validate_on_submit():
+        password = form.password.data if form.method.data == "password" else None
+        try:
+            user, created = services.create_user(
+                partnership_id,
+                email=form.email.data,
+                name=form.name.data,
+                role=Role(form.role.data),
+                agency_id=form.agency_id.data,
+                password=password,
+            )
+        except DomainError as error:
+            add_form_error(form, error.message, error.field)
+        else:
+            db.session.commit()
+            if created and password is None:
+                _send_invitation(user)
+            elif not created:
+                flash(f"{user.email} already had an account: the role was added to it", "success")
+            else:
+                flash(f"Account created for {user.email}", "success")
+            return redirect(url_for("accounts.user_detail", user_id=user.id))
+    return render_template("accounts/user_create.html", form=form), 400 if form.errors else 200
+
+
+def _send_invitation(user: User) -> None:
+    link = url_for("accounts.set_password", token=services.make_password_token(user), _external=True)
+    partnership = db.session.get(Partnership, _partnership_id())
+    body = (
+        f"Hello {user.name},\n\n"
+        f"You have been given access to {current_app.config['SERVICE_NAME']} for {partnership.name}.\n"
+        f"Choose your password here (the link works once, for 7 days):\n\n{link}\n\n"
+        "If you were not expecting this, you can ignore this email.\n"
+    )
+    try:
+        send_email(user.email, f"Your access to {partnership.name} audits", body)
+    except MailError:
+        flash(
+            f"The invitation could not be emailed. Send {user.name} this link yourself: {link}",
+            "error",
+        )
+    else:
+        flash(f"Invitation sent to {user.email}", "success")
+
+
+@bp.get("/admin/users/<int:user_id>")
+@login_required
+def user_detail(user_id: int):
+    """One person: their roles in this partnership and account status."""
+    partnership_id = _partnership_id()
+    user = get_user_or_404(partnership_id, user_id)
+    principal = current_principal()
+    _require(can_view_users(principal))
+    memberships = db.session.scalars(
+        sa.select(Membership).where(Membership.user_id == user.id, Membership.partnership_id == partnership_id)
+    ).all()
+    form = MembershipForm(formdata=None)
+    _agency_choices(form.agency_id, partnership_id)
+    return render_template(
+        "accounts/user_detail.html",
+        user=user,
+        memberships=memberships,
+        form=form,
+        confirm=ConfirmForm(),
+        can_manage=can_manage_accounts(principal),
+    )
+
+
+@bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
+@login_required
+def user_edit(user_id: int):
+    """Change a user's name or email."""
+    user = get_user_or_404(_partnership_id(), user_id)
+    _require(can_manage_accounts(current_principal()))
+    form = UserEditForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            services.update_user(user, name=form.name.data, email=form.email.data)
+        except DomainError as error:
+            add_form_error(form, error.message, error.field)
+        else:
+            db.session.commit()
+            flash("Details saved", "success")
+            return redirect(url_for("accounts.user_detail", user_id=user.id))
+    return render_template("accounts/user_edit.html", form=form, user=user), 400 if form.errors else 200
+
+
+@bp.post("/admin/users/<int:user_id>/roles")
+@login_required
+def membership_add(user_id: int):
+    """Give a user another role in this partnership."""
+    partnership_id = _partnership_id()
+    user = get_user_or_404(partnership_id, user_id)
+    _require(can_manage_accounts(current_principal()))
+    form = MembershipForm()
+    _agency_choices(form.agency_id, partnership_id)
+    if form.validate_on_submit():
+        try:
+            services.add_membership(user, partnership_id, Role(form.role.data), form.agency_id.data)
+        except DomainError as error:
+            add_form_error(form, error.message, error.field)
+        else:
+            db.session.commit()
+            flash("Role added", "success")
+            return redirect(url_for("accounts.user_detail", user_id=user.id))
+    memberships = db.session.scalars(
+        sa.select(Membership).where(Membership.user_id == user.id, Membership.partnership_id == partnership_id)
+    ).all()
+    return render_template(
+        "accounts/user_detail.html",
+        user=user,
+        memberships=memberships,
+        form=form,
+        confirm=ConfirmForm(),
+        can_manage=True,
+    ), 400
+
+
+@bp.post("/admin/users/<int:user_id>/roles/<int:membership_id>/remove")
+@login_required
+def membership_remove(user_id: int, membership_id: int):
+    """Take a role away from a user."""
+    partnership_id = _partnership_id()
+    user = get_user_or_404(partnership_id, user_id)
+    _require(can_manage_accounts(current_principal()))
+    membership = db.session.scalar(
+        sa.select(Membership).where(
+            Membership.id == membership_id, Membership.user_id == user.id, Membership.partnership_id == partnership_id
+        )
+    )
+    if membership is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.remove_membership(membership)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("accounts.user_detail", user_id=user.id)), 303
+    db.session.commit()
+    flash("Role removed", "success")
+    still_here = db.session.scalar(users_query(partnership_id).where(User.id == user.id))
+    return redirect(url_for("accounts.user_detail", user_id=user.id) if still_here else url_for("accounts.user_list"))
+
+
+@bp.post("/admin/users/<int:user_id>/active")
+@login_required
+def user_set_active(user_id: int):
+    """Deactivate or reactivate an account."""
+    partnership_id = _partnership_id()
+    user = get_user_or_404(partnership_id, user_id)
+    _require(can_manage_accounts(current_principal()))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    active = request.form.get("active") == "1"
+    try:
+        services.set_user_active(user, active, by=current_user, partnership_id=partnership_id)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("accounts.user_detail", user_id=user.id)), 303
+    db.session.commit()
+    flash("Account " + ("reactivated" if active else "deactivated"), "success")
+    return redirect(url_for("accounts.user_detail", user_id=user.id))
+
+
+@bp.post("/admin/users/<int:user_id>/invite")
+@login_required
+def user_reinvite(user_id: int):
+    """Email a fresh set-password link (a new invitation or a reset)."""
+    user = get_user_or_404(_partnership_id(), user_id)
+    _require(can_manage_accounts(current_principal()))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if not user.is_active:
+        flash("Reactivate the account before sending an invitation", "error")
+        return redirect(url_for("accounts.user_detail", user_id=user.id)), 303
+    _send_invitation(user)
+    return redirect(url_for("accounts.user_detail", user_id=user.id))

@@ -1,0 +1,12 @@
+"""The versioned JSON API at /api/v1, authenticated by personal API tokens."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from ..extensions import csrf
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # token-authenticated, no cookies: CSRF does not apply
+
+from . import auth, spec, views  # noqa: E402,F401  (register hooks and routes on bp)

@@ -1,0 +1,100 @@
+"""Request and response models of the API (pydantic; they also make the OpenAPI schemas)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from ..accounts.models import Role
+
+Name200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name120 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SectorOut(BaseModel):
+    id: int
+    key: str
+    name: str
+
+
+class SectorIn(Strict):
+    name: Name120
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,64}$")] | None = Field(
+        default=None, description="Stable key used by questionnaires; made from the name if omitted"
+    )
+
+
+class SectorPatch(Strict):
+    name: Name120
+
+
+class AgencyOut(BaseModel):
+    id: int
+    name: str
+    sector: SectorOut
+    is_active: bool
+    previous_names: list[str]
+
+
+class AgencyIn(Strict):
+    name: Name200
+    sector_id: int
+
+
+class AgencyPatch(Strict):
+    name: Name200 | None = None
+    sector_id: int | None = None
+    is_active: bool | None = None
+
+
+class MembershipOut(BaseModel):
+    id: int
+    role: Role
+    agency_id: int | None
+    agency_name: str | None
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    is_active: bool
+    has_password: bool
+    roles: list[MembershipOut]
+
+
+class UserIn(Strict):
+    email: Annotated[EmailStr, StringConstraints(max_length=320)]
+    name: Name200
+    role: Role
+    agency_id: int | None = None
+    password: Annotated[str, StringConstraints(min_length=12, max_length=256)] | None = Field(
+        default=None, description="Omit to create the account without a password (the user is invited)"
+    )
+
+
+class UserPatch(Strict):
+    email: Annotated[EmailStr, StringConstraints(max_length=320)] | None = None
+    name: Name200 | None = None
+    is_active: bool | None = None
+
+
+class MembershipIn(Strict):
+    role: Role
+    agency_id: int | None = None
+
+
+class MeOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    partnership_id: int
+    partnership_name: str
+    roles: list[MembershipOut]
+    token_expires_at: datetime | None = None

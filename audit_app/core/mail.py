@@ -1,0 +1,40 @@
+"""Email through SMTP.
+
+With ``MAIL_SERVER`` unset (development), messages are written to the log
+instead, so a fresh ``make run`` works without a mail server.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+
+from flask import current_app
+
+
+class MailError(RuntimeError):
+    """The message could not be handed to the SMTP server."""
+
+
+def send_email(to: list[str] | str, subject: str, body: str) -> None:
+    """Send one plain-text message to ``to``; raise MailError if SMTP fails."""
+    recipients = [to] if isinstance(to, str) else list(to)
+    config = current_app.config
+    message = EmailMessage()
+    message["From"] = config["MAIL_DEFAULT_SENDER"]
+    message["To"] = ", ".join(recipients)
+    message["Subject"] = subject
+    message.set_content(body)
+    if not config.get("MAIL_SERVER"):
+        current_app.logger.info("MAIL_SERVER unset; email not sent:\n%s", message)
+        return
+    try:
+        with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]) as smtp:
+            if config.get("MAIL_USE_TLS"):
+                smtp.starttls()
+            if config.get("MAIL_USERNAME"):
+                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        current_app.logger.warning("email to %s failed: %s", recipients, exc)
+        raise MailError(str(exc)) from exc

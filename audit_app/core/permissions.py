@@ -1,0 +1,44 @@
+"""Who the current user is, in which partnership, with which roles.
+
+A :class:`Principal` is built once per request (web session or API token) and
+passed to the pure ``can_<verb>_<noun>`` functions of each domain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import g
+
+from ..accounts.models import Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int | None = None
+    partnership_id: int | None = None
+    #: roles held in the current partnership, whatever the agency
+    roles: frozenset[Role] = frozenset()
+    #: (role, agency id) pairs for agency-bound roles
+    agency_roles: frozenset[tuple[Role, int]] = field(default_factory=frozenset)
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user_id is not None
+
+    def has(self, *roles: Role) -> bool:
+        """True if the principal holds any of ``roles`` in the current partnership."""
+        return any(role in self.roles for role in roles)
+
+    def agency_ids(self, *roles: Role) -> frozenset[int]:
+        """Agencies for which the principal holds any of ``roles`` (all agency roles if none given)."""
+        wanted = set(roles) or {Role.AGENCY_LEAD, Role.AUDITOR}
+        return frozenset(agency_id for role, agency_id in self.agency_roles if role in wanted)
+
+
+ANONYMOUS = Principal()
+
+
+def current_principal() -> Principal:
+    """The principal of this request (anonymous outside one)."""
+    return getattr(g, "principal", ANONYMOUS)

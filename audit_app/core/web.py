@@ -1,0 +1,200 @@
+"""Request hooks (who is asking, security headers) and error pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, Response, g, jsonify, render_template, request, session
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..accounts.models import Membership, Partnership, Role, User
+from ..extensions import db, login_manager
+from .errors import DomainError
+from .permissions import ANONYMOUS, Principal, current_principal
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def build_principal(user_id: int, partnership_id: int | None, memberships: list[Membership]) -> Principal:
+    """The principal for a user acting in one partnership."""
+    here = [m for m in memberships if m.partnership_id == partnership_id]
+    return Principal(
+        user_id=user_id,
+        partnership_id=partnership_id,
+        roles=frozenset(m.role for m in here),
+        agency_roles=frozenset((m.role, m.agency_id) for m in here if m.agency_id is not None),
+    )
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.is_active else None
+
+
+def register_request_hooks(app: Flask) -> None:
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Sign in to see this page"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.unauthorized_handler
+    def _unauthorized() -> Any:
+        if wants_json():
+            return json_error(401, "Authentication required: send 'Authorization: Bearer <token>'")
+        from flask import flash, redirect, url_for
+
+        flash("Sign in to see this page", "info")
+        return redirect(url_for("accounts.login", next=request.full_path if request.query_string else request.path))
+
+    @app.before_request
+    def _load_principal() -> None:
+        g.principal = ANONYMOUS
+        if wants_json() or not current_user.is_authenticated:
+            return
+        memberships = current_user.memberships
+        partnership_ids = sorted({m.partnership_id for m in memberships})
+        chosen = session.get("partnership_id")
+        if chosen not in partnership_ids:
+            chosen = partnership_ids[0] if partnership_ids else None
+            session["partnership_id"] = chosen
+        g.partnership_id = chosen
+        g.principal = build_principal(current_user.id, chosen, memberships)
+
+    @app.context_processor
+    def _template_globals() -> dict[str, Any]:
+        principal = current_principal()
+        partnership = db.session.get(Partnership, principal.partnership_id) if principal.partnership_id else None
+        partnerships: list[Partnership] = []
+        if principal.is_authenticated:
+            partnerships = list(
+                db.session.scalars(
+                    sa.select(Partnership)
+                    .where(
+                        Partnership.id.in_(
+                            sa.select(Membership.partnership_id).where(Membership.user_id == principal.user_id)
+                        )
+                    )
+                    .order_by(Partnership.name)
+                )
+            )
+        return {
+            "principal": principal,
+            "current_partnership": partnership,
+            "user_partnerships": partnerships,
+            "Role": Role,
+            "service_name": app.config["SERVICE_NAME"],
+        }
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config["ENV_NAME"] == "production":
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.endpoint != "static":
+            # Pages hold information about children: never keep them in shared caches.
+            headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.teardown_request
+    def _rollback_on_error(exc: BaseException | None) -> None:
+        if exc is not None:
+            db.session.rollback()
+
+
+def json_error(status: int, message: str, fields: dict[str, list[str]] | None = None) -> tuple[Response, int]:
+    """The API's error body: ``{"error": {"status", "message", "fields"}}``."""
+    body: dict[str, Any] = {"status": status, "message": message}
+    if fields:
+        body["fields"] = fields
+    return jsonify({"error": body}), status
+
+
+ERROR_TITLES = {
+    400: "There is a problem with your request",
+    401: "You need to sign in",
+    403: "You do not have permission to see this page",
+    404: "Page not found",
+    405: "This action is not available here",
+    409: "This change clashes with the current state",
+    413: "The file is too large",
+    415: "Unsupported content type",
+    429: "Too many attempts",
+    500: "Sorry, there is a problem with the service",
+}
+
+
+def register_errorhandlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError) -> Any:
+        db.session.rollback()
+        message = "The form had expired or was not sent from this service. Go back, reload the page and try again."
+        if wants_json():
+            return json_error(400, message)
+        return render_template("errors/error.html", code=400, title=ERROR_TITLES[400], message=message), 400
+
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError) -> Any:
+        db.session.rollback()
+        if wants_json():
+            return json_error(error.status_code, error.message, {error.field: [error.message]} if error.field else None)
+        return render_template(
+            "errors/error.html",
+            code=error.status_code,
+            title=ERROR_TITLES.get(error.status_code),
+            message=error.message,
+        ), error.status_code
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Any:
+        code = error.code or 500
+        db.session.rollback()
+        if wants_json():
+            return json_error(code, error.description or ERROR_TITLES.get(code, "Error"))
+        template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/error.html"
+        title = ERROR_TITLES.get(code, error.name)
+        message = None if code in (403, 404, 500) else error.description
+        response = render_template(template, code=code, title=title, message=message), code
+        if code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            return response[0], code, {"Allow": ", ".join(error.valid_methods)}
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Any:
+        if isinstance(error, HTTPException):
+            return _http_error(error)
+        db.session.rollback()
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if app.config.get("PROPAGATE_EXCEPTIONS_IN_TESTS"):
+            raise error
+        if wants_json():
+            return json_error(500, "Internal error; it has been logged")
+        return render_template("errors/500.html", code=500, title=ERROR_TITLES[500]), 500
