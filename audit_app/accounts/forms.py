@@ -10,10 +10,10 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovSubmitInput,
     GovTextInput,
 )
-from wtforms import PasswordField, RadioField, SelectField, StringField, SubmitField
+from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, ValidationError
 
-from ..core.forms import strip_filter
+from ..core.forms import OptionRadioField, OptionSelectField, strip_filter
 from .models import ROLE_LABELS, Role
 from .services import PASSWORD_MAX, PASSWORD_MIN
 
@@ -87,21 +87,21 @@ class AgencyForm(FlaskForm):
             Length(max=200, message="Agency name must be 200 characters or fewer"),
         ],
     )
-    sector_id = SelectField(
+    sector_id = OptionSelectField(
         "Sector", widget=GovSelect(), coerce=_coerce_optional_int, validators=[InputRequired("Select a sector")]
     )
     submit = SubmitField("Save agency", widget=GovSubmitInput())
 
 
 class LinkAgencyForm(FlaskForm):
-    agency_id = SelectField(
+    agency_id = OptionSelectField(
         "Agency",
         widget=GovSelect(),
         coerce=_coerce_optional_int,
         description="Agencies that already belong to another partnership, such as a police force or trust covering several areas.",
         validators=[InputRequired("Select an agency")],
     )
-    sector_id = SelectField(
+    sector_id = OptionSelectField(
         "Sector in this partnership",
         widget=GovSelect(),
         coerce=_coerce_optional_int,
@@ -114,15 +114,15 @@ ROLE_CHOICES = [(role.value, ROLE_LABELS[role]) for role in Role]
 
 
 class _RoleFields(FlaskForm):
-    role = RadioField("Role", widget=GovRadioInput(), choices=ROLE_CHOICES, validators=[InputRequired("Select a role")])
-    agency_id = SelectField(
+    role = OptionRadioField("Role", widget=GovRadioInput(), choices=ROLE_CHOICES, validators=[InputRequired("Select a role")])
+    agency_id = OptionSelectField(
         "Agency",
         widget=GovSelect(),
         coerce=_coerce_optional_int,
         description="Needed for agency leads and auditors.",
     )
 
-    def validate_agency_id(self, field: SelectField) -> None:
+    def validate_agency_id(self, field: OptionSelectField) -> None:
         if self.role.data in (Role.AGENCY_LEAD.value, Role.AUDITOR.value) and field.data is None:
             raise ValidationError("Select the agency this person works for")
 
@@ -151,7 +151,7 @@ class UserCreateForm(_RoleFields):
             Email("Enter an email address in the correct format, like name@example.org", check_deliverability=False),
         ],
     )
-    method = RadioField(
+    method = OptionRadioField(
         "How will they get a password?",
         widget=GovRadioInput(),
         choices=[("invite", "Email them an invitation to set their own password"), ("password", "Set a password now")],
@@ -162,20 +162,16 @@ class UserCreateForm(_RoleFields):
         "Password",
         widget=GovPasswordInput(),
         description=f"Only if you chose to set a password now. At least {PASSWORD_MIN} characters.",
-        validators=[
-            Optional(),
-            Length(
-                min=PASSWORD_MIN,
-                max=PASSWORD_MAX,
-                message=f"Password must be between {PASSWORD_MIN} and {PASSWORD_MAX} characters",
-            ),
-        ],
     )
     submit = SubmitField("Create user", widget=GovSubmitInput())
 
     def validate_password(self, field: PasswordField) -> None:
-        if self.method.data == "password" and not field.data:
+        if self.method.data != "password":
+            return
+        if not field.data:
             raise ValidationError("Enter a password, or choose to send an invitation")
+        if not PASSWORD_MIN <= len(field.data) <= PASSWORD_MAX:
+            raise ValidationError(f"Password must be between {PASSWORD_MIN} and {PASSWORD_MAX} characters")
 
 
 class UserEditForm(FlaskForm):
@@ -212,7 +208,7 @@ class ApiTokenForm(FlaskForm):
             Length(max=100, message="Token name must be 100 characters or fewer"),
         ],
     )
-    expires_in_days = SelectField(
+    expires_in_days = OptionSelectField(
         "Expires after",
         widget=GovSelect(),
         coerce=_coerce_optional_int,
@@ -224,7 +220,7 @@ class ApiTokenForm(FlaskForm):
 
 
 class SwitchPartnershipForm(FlaskForm):
-    partnership_id = RadioField(
+    partnership_id = OptionRadioField(
         "Which partnership do you want to work in?",
         widget=GovRadioInput(),
         coerce=_coerce_optional_int,

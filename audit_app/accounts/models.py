@@ -77,6 +77,10 @@ class Agency(Audited, TimestampMixin, db.Model):
 
     __tablename__ = "agencies"
 
+    #: which partnership's audit log a change is filed under, set by services
+    #: (an agency belongs to no single partnership); not a column
+    audit_partnership_id = None
+
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
 
@@ -90,6 +94,7 @@ class AgencyName(Audited, db.Model):
     """A name an agency used to have; records survive renames and mergers."""
 
     __tablename__ = "agency_names"
+    audit_partnership_id = None  # see Agency.audit_partnership_id
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
@@ -124,6 +129,7 @@ class User(Audited, UserMixin, TimestampMixin, db.Model):
     __tablename__ = "users"
     __audit_redact__ = frozenset({"password_hash"})
     __audit_ignore__ = frozenset({"updated_at", "last_login_at"})
+    audit_partnership_id = None  # see Agency.audit_partnership_id
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: stored lower-case; unique across the whole service

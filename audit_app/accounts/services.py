@@ -209,6 +209,7 @@ def create_agency(partnership_id: int, name: str, sector: Sector | None) -> Part
     sector = _check_sector(partnership_id, sector)
     _check_agency_name_free([partnership_id], name)
     agency = Agency(name=name)
+    agency.audit_partnership_id = partnership_id
     db.session.add(agency)
     db.session.flush()
     link = PartnershipAgency(partnership_id=partnership_id, agency_id=agency.id, sector_id=sector.id)
@@ -225,7 +226,9 @@ def update_agency(link: PartnershipAgency, name: str, sector: Sector | None) -> 
     if name != agency.name:
         partnerships = [other.partnership_id for other in agency.links]
         _check_agency_name_free(partnerships, name, exclude_agency_id=agency.id)
-        db.session.add(AgencyName(agency_id=agency.id, name=agency.name, replaced_at=utcnow()))
+        old_name = AgencyName(agency_id=agency.id, name=agency.name, replaced_at=utcnow())
+        old_name.audit_partnership_id = agency.audit_partnership_id = link.partnership_id
+        db.session.add(old_name)
         agency.name = name
     if sector.id != link.sector_id:
         link.sector_id = sector.id
@@ -346,6 +349,7 @@ def create_user(
         if password is not None:
             check_password_rules(password)
         user = User(email=email, name=name.strip(), password_hash=hash_password(password) if password else None)
+        user.audit_partnership_id = partnership_id
         db.session.add(user)
         db.session.flush()
     elif password is not None:
@@ -375,6 +379,7 @@ def set_user_active(user: User, active: bool, *, by: User, partnership_id: int) 
         if admin_here and _active_admin_count(partnership_id) <= 1:
             raise NotAllowedError("A partnership must keep at least one active admin")
     user.is_active = active
+    user.audit_partnership_id = partnership_id
     db.session.flush()
 
 

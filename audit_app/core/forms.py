@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
-from wtforms import SubmitField
+from wtforms import RadioField, SelectField, SubmitField
+from wtforms.validators import ValidationError
 
 
 class ConfirmForm(FlaskForm):
@@ -24,3 +25,38 @@ def add_form_error(form: FlaskForm, message: str, field_name: str | None = None)
         field = next(iter(form))
     field.errors = [*field.errors, message]
     form._errors = None  # WTForms caches form.errors; make it read the fields again
+
+
+CHOICE_MESSAGE = "Select one of the options in the list"
+
+
+class OptionSelectField(SelectField):
+    """A select whose refusals say what to do, whatever was sent."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(CHOICE_MESSAGE) from None
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            raise ValidationError(CHOICE_MESSAGE) from None
+
+
+class OptionRadioField(RadioField):
+    """Radios whose refusals say what to do, whatever was sent."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(CHOICE_MESSAGE) from None
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            raise ValidationError(CHOICE_MESSAGE) from None

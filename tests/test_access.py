@@ -1,0 +1,183 @@
+"""Every route in the URL map, for every role: who gets in, who gets 403/404.
+
+The table below must name every endpoint the app has; a route added later
+without an entry here fails ``test_every_route_is_in_the_table``, so no route
+can skip the check.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from audit_app import create_app
+from audit_app.accounts import services
+from audit_app.accounts.models import ApiToken, Membership
+from audit_app.core.audit import system_actor
+from audit_app.extensions import db
+
+from .conftest import login
+
+ROLES = ["anonymous", "admin", "qa_member", "agency_lead", "auditor", "scrutineer", "other_partnership"]
+MEMBERS = {"admin", "qa_member", "agency_lead", "auditor", "scrutineer"}
+ADMIN = {"admin"}
+ADMIN_SCRUTINEER = {"admin", "scrutineer"}
+OWNER = {"auditor"}  # the token in the URL belongs to the auditor
+PUBLIC = "public"
+#: endpoints whose objects are scoped to their owner in the query: others get 404
+HIDDEN_FROM_OTHERS = {"accounts.token_revoke"}
+
+#: endpoint -> who may use it (a set of roles) or PUBLIC
+ACCESS: dict[str, set[str] | str] = {
+    "accounts.login": PUBLIC,
+    "accounts.set_password": PUBLIC,
+    "core.healthz": PUBLIC,
+    "api.openapi": PUBLIC,
+    "accounts.logout": MEMBERS,
+    "accounts.switch_partnership": MEMBERS,
+    "accounts.account": MEMBERS,
+    "accounts.token_revoke": OWNER,
+    "core.home": MEMBERS,
+    "accounts.agency_list": MEMBERS,
+    "accounts.agency_detail": MEMBERS,
+    "accounts.sector_list": MEMBERS,
+    "accounts.agency_create": ADMIN,
+    "accounts.agency_edit": ADMIN,
+    "accounts.agency_link": ADMIN,
+    "accounts.agency_set_active": ADMIN,
+    "accounts.sector_create": ADMIN,
+    "accounts.sector_edit": ADMIN,
+    "accounts.user_list": ADMIN_SCRUTINEER,
+    "accounts.user_detail": ADMIN_SCRUTINEER,
+    "accounts.user_create": ADMIN,
+    "accounts.user_edit": ADMIN,
+    "accounts.user_reinvite": ADMIN,
+    "accounts.user_set_active": ADMIN,
+    "accounts.membership_add": ADMIN,
+    "accounts.membership_remove": ADMIN,
+    "core.audit_log": ADMIN_SCRUTINEER,
+    "core.history": ADMIN_SCRUTINEER,
+    "api.me": MEMBERS,
+    "api.sectors_list": MEMBERS,
+    "api.sectors_get": MEMBERS,
+    "api.sectors_create": ADMIN,
+    "api.sectors_update": ADMIN,
+    "api.agencies_list": MEMBERS,
+    "api.agencies_get": MEMBERS,
+    "api.agencies_create": ADMIN,
+    "api.agencies_update": ADMIN,
+    "api.users_list": ADMIN_SCRUTINEER,
+    "api.users_get": ADMIN_SCRUTINEER,
+    "api.users_create": ADMIN,
+    "api.users_update": ADMIN,
+    "api.users_add_role": ADMIN,
+    "api.users_remove_role": ADMIN,
+}
+
+
+def _routes() -> list[tuple[str, str, str]]:
+    app = create_app("test")
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            routes.append((rule.endpoint, rule.rule, method))
+    return sorted(routes)
+
+
+ROUTES = _routes()
+
+
+def test_every_route_is_in_the_table():
+    endpoints = {endpoint for endpoint, _, _ in ROUTES}
+    assert endpoints - set(ACCESS) == set(), "add these endpoints to ACCESS"
+    assert set(ACCESS) - endpoints == set(), "these endpoints no longer exist"
+
+
+def _url(rule: str, world, ids: dict[str, object]) -> str:
+    def value(match: re.Match) -> str:
+        return str(ids[match.group(2)])
+
+    return re.sub(r"<(?:(\w+):)?(\w+)>", value, rule)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("endpoint", "rule", "method"), ROUTES, ids=[f"{m} {r}" for _, r, m in ROUTES])
+def test_route_access(client, world, role, endpoint, rule, method):
+    with system_actor("test:setup"):
+        token, _ = services.create_api_token(world.user("auditor"), world.partnership.id, "auditor's")
+        db.session.commit()
+    auditor_membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == world.user("auditor").id))
+    ids = {
+        "agency_id": world.police.agency_id,
+        "sector_id": world.police.sector_id,
+        "user_id": world.user("auditor").id,
+        "membership_id": auditor_membership.id,
+        "token_id": token.id,
+        "entity_type": "agency",
+        "entity_id": world.police.agency_id,
+        "token": "not-a-valid-token",
+    }
+    url = _url(rule, world, ids)
+    is_api = url.startswith("/api/")
+    has_object = "<" in rule and endpoint not in ("accounts.set_password",)
+    user = None
+    if role == "other_partnership":
+        user = world.user("other_admin")
+    elif role != "anonymous":
+        user = world.user(role)
+
+    headers = {}
+    if user is not None:
+        if is_api:
+            with system_actor("test:setup"):
+                _, secret = services.create_api_token(user, user.memberships[0].partnership_id, "access test")
+                db.session.commit()
+            headers["Authorization"] = f"Bearer {secret}"
+        else:
+            login(client, user)
+
+    kwargs = {"headers": headers}
+    if is_api and method in ("POST", "PATCH"):
+        kwargs["json"] = {}
+    response = client.open(url, method=method, **kwargs)
+    status = response.status_code
+    assert status < 500, response.data[:500]
+
+    allowed = ACCESS[endpoint]
+    if allowed == PUBLIC:
+        assert status not in (401, 403), status
+        return
+    if role == "anonymous":
+        if is_api:
+            assert status == 401
+        else:
+            assert status == 302 and "/login" in response.location
+        return
+    if role == "other_partnership":
+        # An admin elsewhere: objects of this partnership do not exist for them;
+        # pages without objects behave as for an admin of their own partnership.
+        if has_object:
+            assert status == 404, f"{role} reached {url}: {status}"
+        elif "admin" in allowed:
+            assert status not in (401, 403, 404), status
+        else:
+            assert status == 403
+        return
+    if role in allowed:
+        assert status not in (401, 403, 404), f"{role} refused at {method} {url}: {status}"
+    else:
+        expected = 404 if endpoint in HIDDEN_FROM_OTHERS else 403
+        assert status == expected, f"{role} got {status} at {method} {url}, expected {expected}"
+
+
+def test_tokens_of_others_cannot_be_revoked(client, world):
+    with system_actor("test:setup"):
+        token, _ = services.create_api_token(world.user("admin"), world.partnership.id, "admin's")
+        db.session.commit()
+    login(client, world.user("auditor"))
+    assert client.post(f"/account/tokens/{token.id}/revoke").status_code == 404
+    assert db.session.get(ApiToken, token.id).revoked_at is None
