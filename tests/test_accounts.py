@@ -91,10 +91,14 @@ def test_sector_of_another_partnership_cannot_be_used(admin, world):
 def test_rename_keeps_previous_names(admin, world):
     agency_id = world.police.agency_id
     response = admin.post(
-        f"/admin/agencies/{agency_id}/edit", data={"name": "North Police Service", "sector_id": str(world.police.sector_id)}
+        f"/admin/agencies/{agency_id}/edit",
+        data={"name": "North Police Service", "sector_id": str(world.police.sector_id)},
     )
     assert response.status_code == 302
-    admin.post(f"/admin/agencies/{agency_id}/edit", data={"name": "North Constabulary", "sector_id": str(world.police.sector_id)})
+    admin.post(
+        f"/admin/agencies/{agency_id}/edit",
+        data={"name": "North Constabulary", "sector_id": str(world.police.sector_id)},
+    )
     detail = admin.get(f"/admin/agencies/{agency_id}").data.decode()
     assert "North Constabulary" in detail
     assert "North Police Service; North Police" in detail
@@ -174,7 +178,13 @@ def test_admin_creates_a_user_with_a_password(admin, world):
     ],
 )
 def test_bad_user_input_is_refused_by_field(admin, world, data, field, message):
-    base = {"name": "Someone", "email": "someone@north.example.org", "role": "qa_member", "agency_id": "", "method": "invite"}
+    base = {
+        "name": "Someone",
+        "email": "someone@north.example.org",
+        "role": "qa_member",
+        "agency_id": "",
+        "method": "invite",
+    }
     before = db.session.scalar(sa.select(sa.func.count()).select_from(User))
     response = admin.post("/admin/users/new", data={**base, **data})
     assert response.status_code == 400
@@ -211,7 +221,9 @@ def test_agency_of_another_partnership_cannot_be_given(admin, world):
 def test_roles_can_be_added_and_removed(admin, world):
     qa = world.user("qa_member")
     assert admin.post(f"/admin/users/{qa.id}/roles", data={"role": "scrutineer", "agency_id": ""}).status_code == 302
-    membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == qa.id, Membership.role == Role.SCRUTINEER))
+    membership = db.session.scalar(
+        sa.select(Membership).where(Membership.user_id == qa.id, Membership.role == Role.SCRUTINEER)
+    )
     assert admin.post(f"/admin/users/{qa.id}/roles/{membership.id}/remove").status_code == 302
     assert db.session.get(Membership, membership.id) is None
 
@@ -255,7 +267,12 @@ def test_reinvite_sends_a_reset_link(admin, world, mailbox):
 
 
 def test_unknown_ids_are_404(admin, world):
-    for url in ["/admin/agencies/999999", "/admin/users/999999", "/admin/sectors/999999/edit", "/admin/agencies/999999/edit"]:
+    for url in [
+        "/admin/agencies/999999",
+        "/admin/users/999999",
+        "/admin/sectors/999999/edit",
+        "/admin/agencies/999999/edit",
+    ]:
         assert admin.get(url).status_code == 404, url
 
 

@@ -84,7 +84,9 @@ def test_password_hashes_and_token_hashes_are_redacted(world):
 def test_failed_request_leaves_no_event(client, world):
     login(client, world.user("admin"))
     before = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
-    response = client.post("/admin/agencies/new", data={"name": "North Police", "sector_id": str(world.police.sector_id)})
+    response = client.post(
+        "/admin/agencies/new", data={"name": "North Police", "sector_id": str(world.police.sector_id)}
+    )
     assert response.status_code == 400
     assert b"An agency with this name already exists" in response.data
     after = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
@@ -163,5 +165,3 @@ def test_there_is_no_route_that_writes_events(app):
         if ("history" in rule.rule or "audit" in rule.rule) and rule.methods & {"POST", "PUT", "PATCH", "DELETE"}
     ]
     assert writers == []
-
-

@@ -114,7 +114,9 @@ ROLE_CHOICES = [(role.value, ROLE_LABELS[role]) for role in Role]
 
 
 class _RoleFields(FlaskForm):
-    role = OptionRadioField("Role", widget=GovRadioInput(), choices=ROLE_CHOICES, validators=[InputRequired("Select a role")])
+    role = OptionRadioField(
+        "Role", widget=GovRadioInput(), choices=ROLE_CHOICES, validators=[InputRequired("Select a role")]
+    )
     agency_id = OptionSelectField(
         "Agency",
         widget=GovSelect(),

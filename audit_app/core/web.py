@@ -71,6 +71,10 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def _load_principal() -> None:
+        # Start from nothing: when requests share an outer app context (tests,
+        # scripts), g would otherwise carry the previous request's user.
+        for key in ("_login_user", "principal", "partnership_id", "audit_user", "request_id"):
+            g.pop(key, None)
         g.principal = ANONYMOUS
         if wants_json() or not current_user.is_authenticated:
             return
