@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: help setup run serve test e2e unit lint format db-check db-upgrade bench chromium assets clean
+.PHONY: help setup run test e2e unit lint format db-check bench chromium assets clean
 
 help:
 	@echo "make run       set up, migrate, load the demo and serve on http://$(HOST):$(PORT)"
@@ -72,4 +72,4 @@ bench: $(VENV)/.dev
 	@if [ -f bench/run.py ]; then $(BIN)/python bench/run.py; else echo "no benchmarks yet (bench/run.py arrives with the findings issue)"; fi
 
 clean:
-	rm -rf $(VENV) node_modules audit_app/static/dist instance/test.db
+	rm -rf $(VENV) node_modules audit_app/static/dist instance/test.db instance/e2e.db

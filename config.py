@@ -37,6 +37,11 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
 
+    #: signed-in sessions end after this many minutes without a request
+    SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", 120))
+    #: number of reverse proxies in front of the app whose X-Forwarded-* headers to trust
+    PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", 0))
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = True
@@ -93,7 +98,7 @@ class TestConfig(Config):
     ARGON2_MEMORY_COST = 8
     ARGON2_PARALLELISM = 1
     MAIL_SERVER = "127.0.0.1"
-    MAIL_PORT = int(os.environ.get("TEST_SMTP_PORT", 8025))
+    MAIL_PORT = 8025  # tests/conftest.py starts an SMTP server on a free port and sets this
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import BASE_DIR, Config, config_for
 
@@ -19,6 +21,10 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
     config_cls = config if isinstance(config, type) else config_for(config)
     app.config.from_object(config_cls)
     app.config.update(overrides)
+    app.permanent_session_lifetime = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    if app.config["PROXY_FIX_HOPS"]:
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError(
             "SECRET_KEY must be set in the environment outside development and tests (or run with APP_ENV=development)."

@@ -48,6 +48,7 @@ ACCESS: dict[str, set[str] | str] = {
     "accounts.agency_link": ADMIN,
     "accounts.agency_set_active": ADMIN,
     "accounts.sector_create": ADMIN,
+    "accounts.partnership_settings": ADMIN,
     "accounts.sector_edit": ADMIN,
     "accounts.user_list": ADMIN_SCRUTINEER,
     "accounts.user_detail": ADMIN_SCRUTINEER,

@@ -312,3 +312,70 @@ def test_token_form_refuses_bad_input(client, world):
     response = client.post("/account", data={"name": "ok", "expires_in_days": "7"})
     assert response.status_code == 400
     assert b"Select one of the options in the list" in response.data
+
+
+# -- account-wide changes across partnerships --
+
+
+@pytest.fixture()
+def shared_user(world):
+    """The auditor also works in the south, where the north admin has no say."""
+    auditor = world.user("auditor")
+    services.add_membership(auditor, world.other_partnership.id, Role.QA_MEMBER)
+    db.session.commit()
+    return auditor
+
+
+def test_admin_cannot_change_the_account_of_someone_working_elsewhere(admin, world, shared_user, mailbox):
+    page = admin.get(f"/admin/users/{shared_user.id}").data
+    assert b"also works in a partnership where you are not an admin" in page
+    assert b"Change details" not in page
+    assert (
+        admin.post(
+            f"/admin/users/{shared_user.id}/edit", data={"name": "X", "email": "takeover@evil.example.org"}
+        ).status_code
+        == 403
+    )
+    assert admin.post(f"/admin/users/{shared_user.id}/active", data={"active": "0"}).status_code == 403
+    assert admin.post(f"/admin/users/{shared_user.id}/invite").status_code == 403
+    assert mailbox == []
+    db.session.refresh(shared_user)
+    assert shared_user.email == "auditor@north.example.org" and shared_user.is_active
+    # Roles here are still theirs to manage.
+    membership = db.session.scalar(
+        sa.select(Membership).where(
+            Membership.user_id == shared_user.id, Membership.partnership_id == world.partnership.id
+        )
+    )
+    assert admin.post(f"/admin/users/{shared_user.id}/roles/{membership.id}/remove").status_code == 302
+
+
+def test_an_admin_of_every_partnership_can_change_the_account(admin, world, shared_user):
+    services.add_membership(world.user("admin"), world.other_partnership.id, Role.ADMIN)
+    db.session.commit()
+    response = admin.post(f"/admin/users/{shared_user.id}/edit", data={"name": "Al", "email": "al@north.example.org"})
+    assert response.status_code == 302
+
+
+def test_deactivation_keeps_an_admin_in_every_partnership(world):
+    other_admin = world.user("other_admin")
+    services.add_membership(other_admin, world.partnership.id, Role.QA_MEMBER)
+    db.session.commit()
+    # The north admin deactivating the south's only admin would leave the south with none.
+    with pytest.raises(DomainError, match="at least one active admin"):
+        services.set_user_active(other_admin, False, by=world.user("admin"), partnership_id=world.partnership.id)
+
+
+def test_partnership_settings_rename_the_qa_group(admin, world):
+    assert admin.post("/admin/settings", data={"qa_group_name": ""}).status_code == 400
+    assert admin.post("/admin/settings", data={"qa_group_name": "x" * 201}).status_code == 400
+    assert admin.post("/admin/settings", data={"qa_group_name": "Learning Hub"}).status_code == 302
+    login(admin, world.user("qa_member"))
+    assert b"Learning Hub" in admin.get("/").data
+
+
+def test_sessions_expire_when_idle(client, world, app):
+    response = client.post("/login", data={"email": "admin@north.example.org", "password": PASSWORD})
+    cookie = response.headers["Set-Cookie"]
+    assert "Expires=" in cookie
+    assert app.permanent_session_lifetime.total_seconds() == app.config["SESSION_IDLE_MINUTES"] * 60

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from audit_app.accounts import services
-from audit_app.accounts.models import ApiToken, Membership, User
+from audit_app.accounts.models import ApiToken, Membership, Role, User
 from audit_app.core.audit import system_actor
 from audit_app.core.models import utcnow
 from audit_app.extensions import db
@@ -236,3 +236,40 @@ def test_openapi_document_describes_every_api_route(client, db_session):
     assert schema["required"] == ["name", "sector_id"]
     assert "400" in agency_post["responses"] and "409" in agency_post["responses"]
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_api_cannot_change_accounts_that_work_elsewhere(api, world):
+    auditor = world.user("auditor")
+    services.add_membership(auditor, world.other_partnership.id, Role.QA_MEMBER)
+    db.session.commit()
+    response = api(world.user("admin")).patch(f"/api/v1/users/{auditor.id}", json={"email": "mine@evil.example.org"})
+    assert response.status_code == 403
+    assert response.json["error"]["message"] == "Your role does not allow this"
+
+
+def test_api_user_creation_emails_an_invitation(api, world, mailbox):
+    response = api(world.user("admin")).post(
+        "/api/v1/users", json={"email": "invitee@north.example.org", "name": "Invitee", "role": "qa_member"}
+    )
+    assert response.status_code == 201
+    assert response.json["invitation"] == {"sent": True, "link": None}
+    assert [m["To"] for m in mailbox] == ["invitee@north.example.org"]
+    existing = api(world.user("admin")).post(
+        "/api/v1/users", json={"email": "invitee@north.example.org", "name": "Invitee", "role": "scrutineer"}
+    )
+    assert existing.status_code == 201
+    assert existing.json["invitation"] is None
+    assert len(mailbox) == 1
+
+
+def test_me_shows_when_the_token_expires(client, world):
+    with system_actor("test"):
+        _, secret = services.create_api_token(world.user("qa_member"), world.partnership.id, "t", expires_in_days=30)
+        db.session.commit()
+    body = client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).json
+    assert body["token_expires_at"] is not None
+
+
+def test_api_404_message_is_specific(api, world):
+    body = api(world.user("admin")).get("/api/v1/agencies/999999").json
+    assert body == {"error": {"status": 404, "message": "No such object in your partnership"}}

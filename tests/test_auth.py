@@ -61,6 +61,7 @@ def test_repeated_failures_are_rate_limited(client, world):
     page = client.post("/login", data={"email": "admin@north.example.org", "password": PASSWORD})
     assert page.status_code == 429
     assert b"Too many attempts" in page.data
+    assert b"Wait a minute, then try again" in page.data
 
 
 def test_deactivated_user_cannot_sign_in_or_keep_session(client, world):

@@ -221,6 +221,20 @@ class ApiTokenForm(FlaskForm):
     submit = SubmitField("Create token", widget=GovSubmitInput())
 
 
+class PartnershipSettingsForm(FlaskForm):
+    qa_group_name = StringField(
+        "What does your partnership call its quality assurance group?",
+        widget=GovTextInput(),
+        filters=[strip_filter],
+        description="For example 'Learning from Practice Group' or 'Performance, Challenge and Impact subgroup'. Used on pages and reports.",
+        validators=[
+            InputRequired("Enter the group's name"),
+            Length(max=200, message="The name must be 200 characters or fewer"),
+        ],
+    )
+    submit = SubmitField("Save settings", widget=GovSubmitInput())
+
+
 class SwitchPartnershipForm(FlaskForm):
     partnership_id = OptionRadioField(
         "Which partnership do you want to work in?",

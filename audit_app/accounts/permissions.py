@@ -19,6 +19,15 @@ def can_manage_accounts(p: Principal) -> bool:
     return p.has(Role.ADMIN)
 
 
+def can_manage_account(p: Principal, user: User) -> bool:
+    """Account-wide changes (name, email, active, password links) touch every
+    partnership the person works in, so they need admin rights in all of them."""
+    if not p.has(Role.ADMIN):
+        return False
+    their_partnerships = {m.partnership_id for m in user.memberships}
+    return their_partnerships <= p.admin_partnership_ids
+
+
 def can_view_users(p: Principal) -> bool:
     return p.has(Role.ADMIN, Role.SCRUTINEER)
 

@@ -148,6 +148,12 @@ def create_partnership(name: str, *, qa_group_name: str | None = None) -> Partne
     return partnership
 
 
+def update_partnership_settings(partnership: Partnership, *, qa_group_name: str) -> None:
+    """Change how the partnership names its QA group."""
+    partnership.qa_group_name = qa_group_name.strip()
+    db.session.flush()
+
+
 def slugify(text: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
     return slug[:64] or "sector"
@@ -375,9 +381,9 @@ def set_user_active(user: User, active: bool, *, by: User, partnership_id: int) 
     if not active and user.id == by.id:
         raise NotAllowedError("You cannot deactivate your own account")
     if not active:
-        admin_here = any(m.role == Role.ADMIN and m.partnership_id == partnership_id for m in user.memberships)
-        if admin_here and _active_admin_count(partnership_id) <= 1:
-            raise NotAllowedError("A partnership must keep at least one active admin")
+        for pid in {m.partnership_id for m in user.memberships if m.role == Role.ADMIN}:
+            if _active_admin_count(pid) <= 1:
+                raise NotAllowedError("A partnership must keep at least one active admin")
     user.is_active = active
     user.audit_partnership_id = partnership_id
     db.session.flush()

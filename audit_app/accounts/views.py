@@ -10,7 +10,6 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..core.errors import DomainError
 from ..core.forms import ConfirmForm, add_form_error
-from ..core.mail import MailError, send_email
 from ..core.permissions import current_principal
 from ..extensions import db, limiter, login_email_key
 from . import services
@@ -20,15 +19,18 @@ from .forms import (
     LinkAgencyForm,
     LoginForm,
     MembershipForm,
+    PartnershipSettingsForm,
     SectorForm,
     SetPasswordForm,
     SwitchPartnershipForm,
     UserCreateForm,
     UserEditForm,
 )
+from .invitations import send_invitation
 from .models import ApiToken, Membership, Partnership, Role, Sector, User
 from .permissions import (
     agency_links_query,
+    can_manage_account,
     can_manage_accounts,
     can_manage_token,
     can_view_agencies,
@@ -85,6 +87,7 @@ def login():
             add_form_error(form, "Enter a correct email address and password", "email")
         else:
             session.clear()
+            session.permanent = True  # expires after SESSION_IDLE_MINUTES without a request
             login_user(user)
             db.session.commit()
             current_app.logger.info("user %s signed in", user.email)
@@ -143,6 +146,21 @@ def switch_partnership():
         )
         return redirect(url_for("core.home"))
     return render_template("accounts/switch_partnership.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/admin/settings", methods=["GET", "POST"])
+@login_required
+def partnership_settings():
+    """Partnership-wide settings, such as what the QA group is called."""
+    _require(can_manage_accounts(current_principal()))
+    partnership = db.session.get(Partnership, _partnership_id())
+    form = PartnershipSettingsForm(obj=partnership)
+    if form.validate_on_submit():
+        services.update_partnership_settings(partnership, qa_group_name=form.qa_group_name.data)
+        db.session.commit()
+        flash("Settings saved", "success")
+        return redirect(url_for("accounts.partnership_settings"))
+    return render_template("accounts/partnership_settings.html", form=form), 400 if form.errors else 200
 
 
 # -- the account page and personal API tokens --
@@ -425,23 +443,11 @@ def user_create():
 
 
 def _send_invitation(user: User) -> None:
-    link = url_for("accounts.set_password", token=services.make_password_token(user), _external=True)
-    partnership = db.session.get(Partnership, _partnership_id())
-    body = (
-        f"Hello {user.name},\n\n"
-        f"You have been given access to {current_app.config['SERVICE_NAME']} for {partnership.name}.\n"
-        f"Choose your password here (the link works once, for 7 days):\n\n{link}\n\n"
-        "If you were not expecting this, you can ignore this email.\n"
-    )
-    try:
-        send_email(user.email, f"Your access to {partnership.name} audits", body)
-    except MailError:
-        flash(
-            f"The invitation could not be emailed. Send {user.name} this link yourself: {link}",
-            "error",
-        )
-    else:
+    result = send_invitation(user, db.session.get(Partnership, _partnership_id()))
+    if result["sent"]:
         flash(f"Invitation sent to {user.email}", "success")
+    else:
+        flash(f"The invitation could not be emailed. Send {user.name} this link yourself: {result['link']}", "error")
 
 
 @bp.get("/admin/users/<int:user_id>")
@@ -464,6 +470,7 @@ def user_detail(user_id: int):
         form=form,
         confirm=ConfirmForm(),
         can_manage=can_manage_accounts(principal),
+        can_manage_account=can_manage_account(principal, user),
     )
 
 
@@ -472,7 +479,7 @@ def user_detail(user_id: int):
 def user_edit(user_id: int):
     """Change a user's name or email."""
     user = get_user_or_404(_partnership_id(), user_id)
-    _require(can_manage_accounts(current_principal()))
+    _require(can_manage_account(current_principal(), user))
     form = UserEditForm(obj=user)
     if form.validate_on_submit():
         try:
@@ -514,6 +521,7 @@ def membership_add(user_id: int):
         form=form,
         confirm=ConfirmForm(),
         can_manage=True,
+        can_manage_account=can_manage_account(current_principal(), user),
     ), 400
 
 
@@ -550,7 +558,7 @@ def user_set_active(user_id: int):
     """Deactivate or reactivate an account."""
     partnership_id = _partnership_id()
     user = get_user_or_404(partnership_id, user_id)
-    _require(can_manage_accounts(current_principal()))
+    _require(can_manage_account(current_principal(), user))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     active = request.form.get("active") == "1"
@@ -569,7 +577,7 @@ def user_set_active(user_id: int):
 def user_reinvite(user_id: int):
     """Email a fresh set-password link (a new invitation or a reset)."""
     user = get_user_or_404(_partnership_id(), user_id)
-    _require(can_manage_accounts(current_principal()))
+    _require(can_manage_account(current_principal(), user))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     if not user.is_active:

@@ -37,6 +37,7 @@ def authenticate_token():
         db.session.commit()
     user = token.user
     g.audit_user = user
+    g.api_token = token
     g.partnership_id = token.partnership_id
     g.principal = build_principal(user.id, token.partnership_id, user.memberships)
     if not g.principal.roles:

@@ -60,6 +60,11 @@ class MembershipOut(BaseModel):
     agency_name: str | None
 
 
+class InvitationOut(BaseModel):
+    sent: bool = Field(description="False when the email could not be sent or email is not configured")
+    link: str | None = Field(default=None, description="The set-password link, given only when it was not emailed")
+
+
 class UserOut(BaseModel):
     id: int
     email: str
@@ -67,6 +72,9 @@ class UserOut(BaseModel):
     is_active: bool
     has_password: bool
     roles: list[MembershipOut]
+    invitation: InvitationOut | None = Field(
+        default=None, description="Only on creation of a new account without a password"
+    )
 
 
 class UserIn(Strict):
@@ -75,7 +83,7 @@ class UserIn(Strict):
     role: Role
     agency_id: int | None = None
     password: Annotated[str, StringConstraints(min_length=12, max_length=256)] | None = Field(
-        default=None, description="Omit to create the account without a password (the user is invited)"
+        default=None, description="Omit to create the account without a password (an invitation to set one is emailed)"
     )
 
 

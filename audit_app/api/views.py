@@ -6,9 +6,11 @@ import sqlalchemy as sa
 from flask import abort, g, jsonify
 
 from ..accounts import services
+from ..accounts.invitations import send_invitation
 from ..accounts.models import Membership, Partnership, PartnershipAgency, Sector, User
 from ..accounts.permissions import (
     agency_links_query,
+    can_manage_account,
     can_manage_accounts,
     can_view_agencies,
     can_view_users,
@@ -107,6 +109,7 @@ def me():
             partnership_id=partnership.id,
             partnership_name=partnership.name,
             roles=_memberships(user, partnership.id),
+            token_expires_at=g.api_token.expires_at,
         ).model_dump(mode="json")
     )
 
@@ -286,7 +289,10 @@ def users_create():
         password=body.password,
     )
     db.session.commit()
-    return jsonify(_user(user, p.partnership_id)), 201 if created else 200
+    result = _user(user, p.partnership_id)
+    if created and body.password is None:
+        result["invitation"] = send_invitation(user, db.session.get(Partnership, p.partnership_id))
+    return jsonify(result), 201
 
 
 @api_route(
@@ -318,7 +324,7 @@ def users_update(user_id: int):
     """Update a user."""
     p = principal()
     user = get_user_or_404(p.partnership_id, user_id)
-    require(can_manage_accounts(p))
+    require(can_manage_account(p, user))
     body = parse_body(UserPatch)
     if body.name is not None or body.email is not None:
         services.update_user(user, name=body.name or user.name, email=str(body.email) if body.email else user.email)

@@ -38,15 +38,21 @@ def demo_load() -> None:
 @click.argument("name")
 @click.option("--admin-email", required=True, help="Email of the first admin.")
 @click.option("--admin-name", required=True, help="Full name of the first admin.")
-@click.password_option("--admin-password", help="Password for the first admin.")
-def partnership_create(name: str, admin_email: str, admin_name: str, admin_password: str) -> None:
-    """Create a partnership with its first admin (for a new installation)."""
+@click.option("--qa-group-name", default=None, help="What the partnership calls its QA subgroup.")
+def partnership_create(name: str, admin_email: str, admin_name: str, qa_group_name: str | None) -> None:
+    """Create a partnership with its first admin.
+
+    A new admin account is asked for a password; an existing account (someone
+    who already works in another partnership) just gets the admin role.
+    """
+    existing = db.session.scalar(sa.select(User).where(User.email == services.normalise_email(admin_email)))
+    password = None
+    if existing is None:
+        password = click.prompt("Password for the first admin", hide_input=True, confirmation_prompt=True)
     with system_actor("cli:partnerships create"):
         try:
-            partnership = services.create_partnership(name)
-            services.create_user(
-                partnership.id, email=admin_email, name=admin_name, role=Role.ADMIN, password=admin_password
-            )
+            partnership = services.create_partnership(name, qa_group_name=qa_group_name)
+            services.create_user(partnership.id, email=admin_email, name=admin_name, role=Role.ADMIN, password=password)
         except DomainError as error:
             db.session.rollback()
             raise click.ClickException(f"{error.field or 'input'}: {error.message}") from None

@@ -16,8 +16,11 @@ class MailError(RuntimeError):
     """The message could not be handed to the SMTP server."""
 
 
-def send_email(to: list[str] | str, subject: str, body: str) -> None:
-    """Send one plain-text message to ``to``; raise MailError if SMTP fails."""
+def send_email(to: list[str] | str, subject: str, body: str) -> bool:
+    """Send one plain-text message to ``to``; raise MailError if SMTP fails.
+
+    Returns False when no mail server is configured (the message is logged).
+    """
     recipients = [to] if isinstance(to, str) else list(to)
     config = current_app.config
     message = EmailMessage()
@@ -27,7 +30,7 @@ def send_email(to: list[str] | str, subject: str, body: str) -> None:
     message.set_content(body)
     if not config.get("MAIL_SERVER"):
         current_app.logger.info("MAIL_SERVER unset; email not sent:\n%s", message)
-        return
+        return False
     try:
         with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]) as smtp:
             if config.get("MAIL_USE_TLS"):
@@ -38,3 +41,4 @@ def send_email(to: list[str] | str, subject: str, body: str) -> None:
     except (OSError, smtplib.SMTPException) as exc:
         current_app.logger.warning("email to %s failed: %s", recipients, exc)
         raise MailError(str(exc)) from exc
+    return True

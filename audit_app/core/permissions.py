@@ -21,6 +21,8 @@ class Principal:
     roles: frozenset[Role] = frozenset()
     #: (role, agency id) pairs for agency-bound roles
     agency_roles: frozenset[tuple[Role, int]] = field(default_factory=frozenset)
+    #: every partnership where the user is an admin (account-wide changes need all of them)
+    admin_partnership_ids: frozenset[int] = frozenset()
 
     @property
     def is_authenticated(self) -> bool:

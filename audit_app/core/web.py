@@ -39,6 +39,7 @@ def build_principal(user_id: int, partnership_id: int | None, memberships: list[
         partnership_id=partnership_id,
         roles=frozenset(m.role for m in here),
         agency_roles=frozenset((m.role, m.agency_id) for m in here if m.agency_id is not None),
+        admin_partnership_ids=frozenset(m.partnership_id for m in memberships if m.role == Role.ADMIN),
     )
 
 
@@ -156,6 +157,15 @@ ERROR_TITLES = {
 }
 
 
+API_MESSAGES = {
+    400: "The request is not valid",
+    403: "Your role does not allow this",
+    404: "No such object in your partnership",
+    405: "This method is not allowed here",
+    413: "The request is too large",
+}
+
+
 def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError) -> Any:
@@ -181,11 +191,17 @@ def register_errorhandlers(app: Flask) -> None:
     def _http_error(error: HTTPException) -> Any:
         code = error.code or 500
         db.session.rollback()
+        message = error.description
+        if code == 429:
+            message = "You have tried too many times. Wait a minute, then try again."
+        elif message == type(error).description:  # Werkzeug's generic wording
+            message = API_MESSAGES.get(code, message) if wants_json() else None
         if wants_json():
-            return json_error(code, error.description or ERROR_TITLES.get(code, "Error"))
+            return json_error(code, message or ERROR_TITLES.get(code, "Error"))
         template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/error.html"
         title = ERROR_TITLES.get(code, error.name)
-        message = None if code in (403, 404, 500) else error.description
+        if code in (403, 404, 500):
+            message = None
         response = render_template(template, code=code, title=title, message=message), code
         if code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             return response[0], code, {"Allow": ", ".join(error.valid_methods)}
