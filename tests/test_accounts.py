@@ -379,3 +379,17 @@ def test_sessions_expire_when_idle(client, world, app):
     cookie = response.headers["Set-Cookie"]
     assert "Expires=" in cookie
     assert app.permanent_session_lifetime.total_seconds() == app.config["SESSION_IDLE_MINUTES"] * 60
+
+
+@pytest.mark.parametrize(
+    ("url", "data", "message"),
+    [
+        ("/admin/settings", {"qa_group_name": "   "}, b"Enter the group&#39;s name"),
+        ("/admin/sectors/new", {"name": "  "}, b"Enter a sector name"),
+        ("/admin/agencies/new", {"name": "   ", "sector_id": "1"}, b"Enter the agency&#39;s name"),
+    ],
+)
+def test_blank_text_is_refused_after_trimming(admin, world, url, data, message):
+    response = admin.post(url, data=data)
+    assert response.status_code == 400
+    assert message in response.data

@@ -11,7 +11,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import PasswordField, StringField, SubmitField
-from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
 
 from ..core.forms import OptionRadioField, OptionSelectField, strip_filter
 from .models import ROLE_LABELS, Role
@@ -32,7 +32,7 @@ class LoginForm(FlaskForm):
         "Email address",
         widget=GovTextInput(),
         filters=[strip_filter],
-        validators=[InputRequired("Enter your email address"), Length(max=320, message="Email address is too long")],
+        validators=[DataRequired("Enter your email address"), Length(max=320, message="Email address is too long")],
     )
     password = PasswordField(
         "Password",
@@ -70,7 +70,7 @@ class SectorForm(FlaskForm):
         widget=GovTextInput(),
         filters=[strip_filter],
         validators=[
-            InputRequired("Enter a sector name"),
+            DataRequired("Enter a sector name"),
             Length(max=120, message="Sector name must be 120 characters or fewer"),
         ],
     )
@@ -83,7 +83,7 @@ class AgencyForm(FlaskForm):
         widget=GovTextInput(),
         filters=[strip_filter],
         validators=[
-            InputRequired("Enter the agency's name"),
+            DataRequired("Enter the agency's name"),
             Length(max=200, message="Agency name must be 200 characters or fewer"),
         ],
     )
@@ -139,7 +139,7 @@ class UserCreateForm(_RoleFields):
         widget=GovTextInput(),
         filters=[strip_filter],
         validators=[
-            InputRequired("Enter the person's name"),
+            DataRequired("Enter the person's name"),
             Length(max=200, message="Name must be 200 characters or fewer"),
         ],
     )
@@ -148,7 +148,7 @@ class UserCreateForm(_RoleFields):
         widget=GovTextInput(),
         filters=[strip_filter],
         validators=[
-            InputRequired("Enter an email address"),
+            DataRequired("Enter an email address"),
             Length(max=320, message="Email address must be 320 characters or fewer"),
             Email("Enter an email address in the correct format, like name@example.org", check_deliverability=False),
         ],
@@ -182,7 +182,7 @@ class UserEditForm(FlaskForm):
         widget=GovTextInput(),
         filters=[strip_filter],
         validators=[
-            InputRequired("Enter the person's name"),
+            DataRequired("Enter the person's name"),
             Length(max=200, message="Name must be 200 characters or fewer"),
         ],
     )
@@ -191,7 +191,7 @@ class UserEditForm(FlaskForm):
         widget=GovTextInput(),
         filters=[strip_filter],
         validators=[
-            InputRequired("Enter an email address"),
+            DataRequired("Enter an email address"),
             Length(max=320, message="Email address must be 320 characters or fewer"),
             Email("Enter an email address in the correct format, like name@example.org", check_deliverability=False),
         ],
@@ -206,7 +206,7 @@ class ApiTokenForm(FlaskForm):
         filters=[strip_filter],
         description="What the token is for, such as 'monthly returns report'.",
         validators=[
-            InputRequired("Enter a name for the token"),
+            DataRequired("Enter a name for the token"),
             Length(max=100, message="Token name must be 100 characters or fewer"),
         ],
     )
@@ -228,7 +228,7 @@ class PartnershipSettingsForm(FlaskForm):
         filters=[strip_filter],
         description="For example 'Learning from Practice Group' or 'Performance, Challenge and Impact subgroup'. Used on pages and reports.",
         validators=[
-            InputRequired("Enter the group's name"),
+            DataRequired("Enter the group's name"),
             Length(max=200, message="The name must be 200 characters or fewer"),
         ],
     )
