@@ -60,8 +60,16 @@ def register_jinja(app: Flask) -> None:
             ),
         ]
     )
+    app.jinja_env.filters["app_item"] = _choice_item
+    app.jinja_env.filters["extract"] = lambda key, mapping: mapping.get(key, key)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+
+
+def _choice_item(label: str, value: Any = None) -> dict[str, Any]:
+    """A GOV.UK radio/checkbox item for ``label``, checked if ``value`` is or holds it."""
+    checked = label in value if isinstance(value, (list, tuple, set)) else label == value
+    return {"value": label, "text": label, "checked": checked}
 
 
 def register_extensions(app: Flask) -> None:
@@ -85,17 +93,21 @@ def register_extensions(app: Flask) -> None:
 
     # Import every model so the metadata (and so migrations) see them all.
     from .accounts import models as _accounts  # noqa: F401
+    from .audits import models as _audits  # noqa: F401
     from .core import audit as _audit  # noqa: F401
+    from .questionnaires import models as _questionnaires  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .api import bp as api_bp
     from .core.views import bp as core_bp
+    from .questionnaires.views import bp as questionnaires_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(questionnaires_bp)
 
 
 def _render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

@@ -82,9 +82,13 @@ def mailbox(smtp_server) -> list:
 
 
 @pytest.fixture(scope="session")
-def app(smtp_server) -> Iterator[Flask]:
+def app(smtp_server, tmp_path_factory) -> Iterator[Flask]:
     os.environ.pop("DATABASE_URL", None)
-    app = create_app("test", MAIL_PORT=smtp_server[0])
+    overrides = {"MAIL_PORT": smtp_server[0]}
+    if not os.environ.get("TEST_DATABASE_URL"):
+        # A file of this run's own, so runs side by side never share a database.
+        overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    app = create_app("test", **overrides)
     with app.app_context():
         url = app.config["SQLALCHEMY_DATABASE_URI"]
         if url.startswith("sqlite:///"):

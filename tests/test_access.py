@@ -17,13 +17,18 @@ from audit_app.accounts import services
 from audit_app.accounts.models import ApiToken, Membership
 from audit_app.core.audit import system_actor
 from audit_app.extensions import db
+from audit_app.questionnaires import services as questionnaire_services
 
 from .conftest import login
+from .test_questionnaire_spec import EXAMPLE
+
+LIBRARY_KEY = sorted(p.stem for p in questionnaire_services.LIBRARY_DIR.glob("*.yaml"))[0]
 
 ROLES = ["anonymous", "admin", "qa_member", "agency_lead", "auditor", "scrutineer", "other_partnership"]
 MEMBERS = {"admin", "qa_member", "agency_lead", "auditor", "scrutineer"}
 ADMIN = {"admin"}
 ADMIN_SCRUTINEER = {"admin", "scrutineer"}
+BUILDERS = {"admin", "qa_member"}
 OWNER = {"auditor"}  # the token in the URL belongs to the auditor
 PUBLIC = "public"
 #: endpoints whose objects are scoped to their owner in the query: others get 404
@@ -75,6 +80,36 @@ ACCESS: dict[str, set[str] | str] = {
     "api.users_update": ADMIN,
     "api.users_add_role": ADMIN,
     "api.users_remove_role": ADMIN,
+    "api.questionnaires_list": MEMBERS,
+    "api.questionnaires_get": MEMBERS,
+    "api.questionnaires_version": MEMBERS,
+    "api.questionnaires_import": BUILDERS,
+    "questionnaires.questionnaire_list": MEMBERS,
+    "questionnaires.questionnaire_detail": MEMBERS,
+    "questionnaires.version_preview": MEMBERS,
+    "questionnaires.version_export": MEMBERS,
+    "questionnaires.version_compare": MEMBERS,
+    "questionnaires.scale_list": MEMBERS,
+    "questionnaires.questionnaire_create": BUILDERS,
+    "questionnaires.library": BUILDERS,
+    "questionnaires.library_use": BUILDERS,
+    "questionnaires.questionnaire_import": BUILDERS,
+    "questionnaires.questionnaire_copy": BUILDERS,
+    "questionnaires.questionnaire_details": BUILDERS,
+    "questionnaires.version_publish": BUILDERS,
+    "questionnaires.version_retire": BUILDERS,
+    "questionnaires.version_delete": BUILDERS,
+    "questionnaires.draft_create": BUILDERS,
+    "questionnaires.version_edit": BUILDERS,
+    "questionnaires.section_create": BUILDERS,
+    "questionnaires.section_edit": BUILDERS,
+    "questionnaires.section_remove": BUILDERS,
+    "questionnaires.section_move": BUILDERS,
+    "questionnaires.question_create": BUILDERS,
+    "questionnaires.question_edit": BUILDERS,
+    "questionnaires.question_remove": BUILDERS,
+    "questionnaires.question_move": BUILDERS,
+    "questionnaires.scale_create": BUILDERS,
 }
 
 
@@ -112,7 +147,14 @@ def test_route_access(client, world, role, endpoint, rule, method):
         token, _ = services.create_api_token(world.user("auditor"), world.partnership.id, "auditor's")
         db.session.commit()
     auditor_membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == world.user("auditor").id))
+    version = questionnaire_services.import_questionnaire(world.partnership.id, EXAMPLE)
+    db.session.commit()
     ids = {
+        "questionnaire_id": version.questionnaire_id,
+        "number": version.number,
+        "section_id": version.sections[0].id,
+        "question_id": version.questions[0].id,
+        "library_key": LIBRARY_KEY,
         "agency_id": world.police.agency_id,
         "sector_id": world.police.sector_id,
         "user_id": world.user("auditor").id,
@@ -124,7 +166,7 @@ def test_route_access(client, world, role, endpoint, rule, method):
     }
     url = _url(rule, world, ids)
     is_api = url.startswith("/api/")
-    has_object = "<" in rule and endpoint not in ("accounts.set_password",)
+    has_object = "<int:" in rule  # ids of this partnership's objects
     user = None
     if role == "other_partnership":
         user = world.user("other_admin")

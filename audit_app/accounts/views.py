@@ -202,7 +202,7 @@ def token_revoke(token_id: int):
         services.revoke_api_token(token)
     except DomainError as error:
         flash(error.message, "error")
-        return redirect(url_for("accounts.account")), 303
+        return redirect(url_for("accounts.account"), code=303)
     db.session.commit()
     flash(f"Token '{token.name}' revoked", "success")
     return redirect(url_for("accounts.account"))
@@ -385,7 +385,7 @@ def agency_set_active(agency_id: int):
         services.set_agency_active(link, active)
     except DomainError as error:
         flash(error.message, "error")
-        return redirect(url_for("accounts.agency_detail", agency_id=agency_id)), 303
+        return redirect(url_for("accounts.agency_detail", agency_id=agency_id), code=303)
     db.session.commit()
     flash("Agency " + ("reactivated" if active else "deactivated"), "success")
     return redirect(url_for("accounts.agency_detail", agency_id=agency_id))
@@ -545,7 +545,7 @@ def membership_remove(user_id: int, membership_id: int):
         services.remove_membership(membership)
     except DomainError as error:
         flash(error.message, "error")
-        return redirect(url_for("accounts.user_detail", user_id=user.id)), 303
+        return redirect(url_for("accounts.user_detail", user_id=user.id), code=303)
     db.session.commit()
     flash("Role removed", "success")
     still_here = db.session.scalar(users_query(partnership_id).where(User.id == user.id))
@@ -566,7 +566,7 @@ def user_set_active(user_id: int):
         services.set_user_active(user, active, by=current_user, partnership_id=partnership_id)
     except DomainError as error:
         flash(error.message, "error")
-        return redirect(url_for("accounts.user_detail", user_id=user.id)), 303
+        return redirect(url_for("accounts.user_detail", user_id=user.id), code=303)
     db.session.commit()
     flash("Account " + ("reactivated" if active else "deactivated"), "success")
     return redirect(url_for("accounts.user_detail", user_id=user.id))
@@ -582,6 +582,6 @@ def user_reinvite(user_id: int):
         abort(400)
     if not user.is_active:
         flash("Reactivate the account before sending an invitation", "error")
-        return redirect(url_for("accounts.user_detail", user_id=user.id)), 303
+        return redirect(url_for("accounts.user_detail", user_id=user.id), code=303)
     _send_invitation(user)
     return redirect(url_for("accounts.user_detail", user_id=user.id))

@@ -15,6 +15,7 @@ from .demo import DEMO_PASSWORD, USERS, load_demo
 from .errors import DomainError
 
 demo_cli = AppGroup("demo", help="Demo data.")
+questionnaires_cli = AppGroup("questionnaires", help="Questionnaires: import and export files.")
 partnerships_cli = AppGroup("partnerships", help="Partnerships.")
 tokens_cli = AppGroup("tokens", help="Personal API tokens.")
 
@@ -117,7 +118,80 @@ def token_revoke(token_id: int) -> None:
     click.echo(f"Token {token_id} revoked.")
 
 
+def _partnership_named(name: str | None) -> Partnership:
+    """The partnership named, or the only one there is."""
+    if name is None:
+        partnerships = db.session.scalars(sa.select(Partnership).limit(2)).all()
+        if len(partnerships) != 1:
+            raise click.ClickException("name the partnership with --partnership (there is more than one, or none)")
+        return partnerships[0]
+    partnership = db.session.scalar(sa.select(Partnership).where(Partnership.name == name))
+    if partnership is None:
+        raise click.ClickException(f"no partnership named {name!r}")
+    return partnership
+
+
+@questionnaires_cli.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option(
+    "--partnership", "partnership_name", default=None, help="The partnership's name (needed if there are several)."
+)
+@click.option("--publish", is_flag=True, help="Publish the imported version at once.")
+def questionnaire_import(file, partnership_name: str | None, publish: bool) -> None:
+    """Import a questionnaire file (YAML or JSON); refused whole if anything is wrong."""
+    from ..questionnaires.services import import_text
+    from ..questionnaires.spec import SpecError
+
+    partnership = _partnership_named(partnership_name)
+    with system_actor("cli:questionnaires import"):
+        try:
+            version = import_text(partnership.id, file.read(), publish=publish)
+        except SpecError as error:
+            db.session.rollback()
+            lines = "\n".join(f"  {p.path}: {p.message}" for p in error.problems)
+            raise click.ClickException(f"not imported, {len(error.problems)} problem(s):\n{lines}") from None
+        db.session.commit()
+    state = "published" if publish else "draft"
+    click.echo(f"Imported {version.questionnaire.key} as {state} version {version.number}.")
+
+
+@questionnaires_cli.command("export")
+@click.argument("key")
+@click.option(
+    "--partnership", "partnership_name", default=None, help="The partnership's name (needed if there are several)."
+)
+@click.option("--version", "number", type=int, default=None, help="Version number (default: the latest).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    help="File to write (default: standard output).",
+)
+def questionnaire_export(key: str, partnership_name: str | None, number: int | None, output) -> None:
+    """Export a questionnaire version as YAML."""
+    from ..questionnaires.models import Questionnaire
+    from ..questionnaires.services import export_version
+    from ..questionnaires.spec import to_yaml
+
+    partnership = _partnership_named(partnership_name)
+    questionnaire = db.session.scalar(
+        sa.select(Questionnaire).where(Questionnaire.partnership_id == partnership.id, Questionnaire.key == key)
+    )
+    if questionnaire is None:
+        raise click.ClickException(f"no questionnaire with key {key!r} in {partnership.name}")
+    version = (
+        questionnaire.latest
+        if number is None
+        else next((v for v in questionnaire.versions if v.number == number), None)
+    )
+    if version is None:
+        raise click.ClickException(f"{key} has no version {number}")
+    output.write(to_yaml(export_version(version)))
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
+    app.cli.add_command(questionnaires_cli)
     app.cli.add_command(partnerships_cli)
     app.cli.add_command(tokens_cli)

@@ -31,7 +31,16 @@ CHOICE_MESSAGE = "Select one of the options in the list"
 
 
 class OptionSelectField(SelectField):
-    """A select whose refusals say what to do, whatever was sent."""
+    """A select whose refusals say what to do, whatever was sent.
+
+    A field left out of the post is coerced too, so a blank choice matches it.
+    """
+
+    def process_data(self, value: object) -> None:
+        try:
+            self.data = self.coerce(value)
+        except (ValueError, TypeError):
+            self.data = None
 
     def process_formdata(self, valuelist: list[str]) -> None:
         try:

@@ -179,7 +179,9 @@ def register_errorhandlers(app: Flask) -> None:
     def _domain_error(error: DomainError) -> Any:
         db.session.rollback()
         if wants_json():
-            return json_error(error.status_code, error.message, {error.field: [error.message]} if error.field else None)
+            fields = getattr(error, "fields", None) or ({error.field: [error.message]} if error.field else None)
+            message = "The questionnaire has problems; see fields" if hasattr(error, "problems") else error.message
+            return json_error(error.status_code, message, fields)
         return render_template(
             "errors/error.html",
             code=error.status_code,
