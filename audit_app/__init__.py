@@ -32,6 +32,7 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         (BASE_DIR / "instance").mkdir(exist_ok=True)
     logging.basicConfig(level=logging.INFO)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin, every command
 
     register_jinja(app)
     register_extensions(app)

@@ -36,6 +36,13 @@ def test_demo_load_is_idempotent(runner, client):
         sa.select(sa.func.count()).select_from(PartnershipAgency).where(PartnershipAgency.partnership_id == north.id)
     )
     assert agencies == len(AGENCIES) >= 12
+    # The shipped library, published, in the demo partnership.
+    from audit_app.questionnaires.models import Questionnaire, VersionStatus
+    from audit_app.questionnaires.services import library
+
+    demo_questionnaires = db.session.scalars(sa.select(Questionnaire).where(Questionnaire.partnership_id == north.id)).all()
+    assert len(demo_questionnaires) == len(library()) >= 7
+    assert all(q.latest.status == VersionStatus.PUBLISHED for q in demo_questionnaires)
     # Every demo user can sign in with the printed password.
     for email, *_ in USERS:
         response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})

@@ -277,3 +277,16 @@ def test_diff_between_versions(world):
     assert ("removed", "visits") in changes
     assert ("added", "new_q") in changes
     assert len(changes) == 3
+
+
+def test_the_documented_example_imports_and_round_trips(world):
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[1] / "docs" / "questionnaire-format.md").read_text()
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    version = services.import_text(world.partnership.id, example, publish=True)
+    assert version.questionnaire.key == "missing_children_audit"
+    assert len(version.questions) == 10
+    exported = services.export_version(version)
+    again = services.import_questionnaire(world.other_partnership.id, parse_text(to_yaml(exported)))
+    assert services.export_version(again) == exported

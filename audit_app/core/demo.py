@@ -43,9 +43,25 @@ USERS = [
 ]
 
 
+def load_library(partnership_id: int) -> int:
+    """Import and publish every shipped questionnaire the partnership lacks; how many were added."""
+    from ..questionnaires import services as questionnaire_services
+    from ..questionnaires.models import Questionnaire
+
+    have = set(db.session.scalars(sa.select(Questionnaire.key).where(Questionnaire.partnership_id == partnership_id)))
+    added = 0
+    for item in questionnaire_services.library():
+        if item["key"] not in have:
+            questionnaire_services.import_questionnaire(partnership_id, item["data"], publish=True)
+            added += 1
+    return added
+
+
 def load_demo() -> bool:
-    """Create the demo partnerships once; False if they already exist."""
-    if db.session.scalar(sa.select(Partnership.id).where(Partnership.name == PARTNERSHIP)) is not None:
+    """Create the demo partnerships once (and top up the library); False if they already existed."""
+    existing = db.session.scalar(sa.select(Partnership.id).where(Partnership.name == PARTNERSHIP))
+    if existing is not None:
+        load_library(existing)
         return False
     north = services.create_partnership(PARTNERSHIP, qa_group_name="Learning from Practice Group")
     east = services.create_partnership(SECOND_PARTNERSHIP, qa_group_name="Quality Assurance and Performance Subgroup")
@@ -70,4 +86,5 @@ def load_demo() -> bool:
         )
     # The demo admin also runs the neighbouring partnership, to show switching.
     services.create_user(east.id, email=USERS[0][0], name=USERS[0][1], role=Role.ADMIN)
+    load_library(north.id)
     return True
