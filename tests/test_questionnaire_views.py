@@ -98,6 +98,7 @@ def test_build_a_two_section_questionnaire_publish_and_preview(qa, world):
     html = preview.data.decode()
     assert "Was a return interview offered?" in html and "Outstanding" in html
     assert "Asked only if the answer to offered is No" in html
+    assert "None</textarea>" not in html
     # As the police see it, the social-care question is not there.
     police = qa.get(f"{base}?sector=police").data.decode()
     assert "Was a return interview offered?" not in police and "Overall grade" in police
