@@ -25,7 +25,7 @@ def _count(model) -> int:
 def test_demo_load_is_idempotent(runner, client):
     first = runner.invoke(args=["demo", "load"])
     assert first.exit_code == 0, first.output
-    assert "Demo partnership loaded." in first.output
+    assert "Demo partnership loaded, with" in first.output
     assert DEMO_PASSWORD in first.output
     counts = (_count(Partnership), _count(Agency), _count(User), _count(PartnershipAgency))
     second = runner.invoke(args=["demo", "load"])
@@ -40,7 +40,9 @@ def test_demo_load_is_idempotent(runner, client):
     from audit_app.questionnaires.models import Questionnaire, VersionStatus
     from audit_app.questionnaires.services import library
 
-    demo_questionnaires = db.session.scalars(sa.select(Questionnaire).where(Questionnaire.partnership_id == north.id)).all()
+    demo_questionnaires = db.session.scalars(
+        sa.select(Questionnaire).where(Questionnaire.partnership_id == north.id)
+    ).all()
     assert len(demo_questionnaires) == len(library()) >= 7
     assert all(q.latest.status == VersionStatus.PUBLISHED for q in demo_questionnaires)
     # Every demo user can sign in with the printed password.

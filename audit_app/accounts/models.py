@@ -48,6 +48,8 @@ class Partnership(Audited, TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(sa.String(200), unique=True)
     #: what this partnership calls its QA subgroup (never hard-coded)
     qa_group_name: Mapped[str] = mapped_column(sa.String(200), default="Quality assurance group")
+    #: auditors may submit returns themselves, without an agency lead's sign-off
+    auditors_can_submit: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     @property
     def audit_partnership_id(self) -> int:

@@ -50,6 +50,7 @@ class VersionOut(BaseModel):
     number: int
     status: str
     published_at: datetime | None
+    retired_at: datetime | None
     #: the version in the file format (docs/questionnaire-format.md)
     content: QuestionnaireSpec
 
@@ -77,12 +78,18 @@ def _questionnaire(q: Questionnaire) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
+def _when(moment: datetime | None) -> str | None:
+    """The same form pydantic gives elsewhere in the API: ISO 8601 with Z."""
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
 def _version(version: QuestionnaireVersion) -> dict[str, Any]:
     return {
         "questionnaire_id": version.questionnaire_id,
         "number": version.number,
         "status": version.status.value,
-        "published_at": version.published_at.isoformat() if version.published_at else None,
+        "published_at": _when(version.published_at),
+        "retired_at": _when(version.retired_at),
         "content": services.export_version(version),
     }
 
@@ -182,6 +189,8 @@ def questionnaires_import():
         data = parse_text(request.get_data(as_text=True))
     elif request.is_json:
         data = request.get_json(silent=True)
+        if data is None:
+            raise ApiError(400, "The body is not valid JSON")
         if not isinstance(data, dict):
             raise ApiError(400, "The body must be a JSON object (a questionnaire)")
     else:

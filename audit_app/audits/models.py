@@ -1,22 +1,23 @@
-"""Rounds: one questionnaire version sent to agencies (and, for case audits, cases).
+"""Rounds, cases, returns and answers: one model for every workflow.
 
-Only what the questionnaire engine needs exists so far: a round pins the
-version it uses, which can then never be edited or deleted. Cases, returns
-and answers arrive with the case-audit workflow.
+A round sends one published questionnaire version to agencies (and, for case
+audits, to the agencies involved with each case of a cohort). Each agency fills
+a return: its answers. Case audits add a multi-agency judgement per case.
 """
 
 from __future__ import annotations
 
 import enum
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..accounts.models import Agency, User
 from ..core.audit import Audited
-from ..core.models import TimestampMixin, enum_type
+from ..core.models import TimestampMixin, UTCDateTime, enum_type
 from ..extensions import db
-from ..questionnaires.models import QuestionnaireKind, QuestionnaireVersion, Theme
+from ..questionnaires.models import Question, QuestionnaireKind, QuestionnaireVersion, ScaleLevel, Theme
 
 
 class RoundStatus(enum.StrEnum):
@@ -25,6 +26,65 @@ class RoundStatus(enum.StrEnum):
     CLOSED = "closed"
     IN_DISCUSSION = "in_discussion"
     REPORTED = "reported"
+
+    @property
+    def label(self) -> str:
+        return ROUND_STATUS_LABELS[self]
+
+
+ROUND_STATUS_LABELS = {
+    RoundStatus.PLANNING: "Planning",
+    RoundStatus.OPEN: "Open for returns",
+    RoundStatus.CLOSED: "Closed for returns",
+    RoundStatus.IN_DISCUSSION: "In multi-agency discussion",
+    RoundStatus.REPORTED: "Reported",
+}
+
+#: the moves a round may make; anything else is refused
+ROUND_MOVES: dict[RoundStatus, frozenset[RoundStatus]] = {
+    RoundStatus.PLANNING: frozenset({RoundStatus.OPEN}),
+    RoundStatus.OPEN: frozenset({RoundStatus.CLOSED}),
+    RoundStatus.CLOSED: frozenset({RoundStatus.OPEN, RoundStatus.IN_DISCUSSION}),
+    RoundStatus.IN_DISCUSSION: frozenset({RoundStatus.REPORTED}),
+    RoundStatus.REPORTED: frozenset(),
+}
+
+
+class ReturnStatus(enum.StrEnum):
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    READY_FOR_SIGN_OFF = "ready_for_sign_off"
+    SUBMITTED = "submitted"
+    CHANGES_REQUESTED = "changes_requested"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    ALTERNATIVE_TEMPLATE = "alternative_template"
+
+    @property
+    def label(self) -> str:
+        return RETURN_STATUS_LABELS[self]
+
+    @property
+    def is_editable(self) -> bool:
+        """The agency may still change its answers."""
+        return self in (
+            ReturnStatus.NOT_STARTED,
+            ReturnStatus.IN_PROGRESS,
+            ReturnStatus.READY_FOR_SIGN_OFF,
+            ReturnStatus.CHANGES_REQUESTED,
+        )
+
+
+RETURN_STATUS_LABELS = {
+    ReturnStatus.NOT_STARTED: "Not started",
+    ReturnStatus.IN_PROGRESS: "In progress",
+    ReturnStatus.READY_FOR_SIGN_OFF: "Ready for sign-off",
+    ReturnStatus.SUBMITTED: "Submitted",
+    ReturnStatus.CHANGES_REQUESTED: "Changes requested",
+    ReturnStatus.ACCEPTED: "Accepted",
+    ReturnStatus.DECLINED: "Declined",
+    ReturnStatus.ALTERNATIVE_TEMPLATE: "Submitted on another template",
+}
 
 
 class Round(Audited, TimestampMixin, db.Model):
@@ -46,5 +106,160 @@ class Round(Audited, TimestampMixin, db.Model):
     #: the earlier round this one re-audits or carries forward
     previous_round_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rounds.id"), index=True)
 
+    #: agencies see each other's answers on a case once the discussion opens
+    shares_answers_in_discussion: Mapped[bool] = mapped_column(default=False)
+    #: automatic reminders this many days before and after the due date (0: none)
+    remind_days_before: Mapped[int] = mapped_column(default=3)
+    remind_days_after: Mapped[int] = mapped_column(default=2)
+
     version: Mapped[QuestionnaireVersion] = relationship()
     theme: Mapped[Theme | None] = relationship()
+    previous_round: Mapped[Round | None] = relationship(remote_side="Round.id")
+    cases: Mapped[list[RoundCase]] = relationship(back_populates="round", order_by="RoundCase.id")
+
+
+class Case(Audited, TimestampMixin, db.Model):
+    """A child (or family) audited: a reference or pseudonym, never a name or date of birth."""
+
+    __tablename__ = "cases"
+    __table_args__ = (sa.UniqueConstraint("partnership_id", "reference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"), index=True)
+    reference: Mapped[str] = mapped_column(sa.String(40))
+    age_band: Mapped[str] = mapped_column(sa.String(20), default="")
+    sex: Mapped[str] = mapped_column(sa.String(20), default="")
+    ethnicity: Mapped[str] = mapped_column(sa.String(60), default="")
+    disability: Mapped[str] = mapped_column(sa.String(20), default="")
+    plan_type: Mapped[str] = mapped_column(sa.String(40), default="")
+
+
+#: which agencies were involved with a case in a round (returns are made from this on opening)
+round_case_agencies = sa.Table(
+    "round_case_agencies",
+    db.metadata,
+    sa.Column("round_case_id", sa.ForeignKey("round_cases.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("agency_id", sa.ForeignKey("agencies.id"), primary_key=True),
+)
+
+
+class RoundCase(Audited, TimestampMixin, db.Model):
+    """A case in a round. A re-audited case links to its earlier audit."""
+
+    __tablename__ = "round_cases"
+    __table_args__ = (sa.UniqueConstraint("round_id", "case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id"), index=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    #: the same case in the round this one re-audits
+    previous_round_case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("round_cases.id"), index=True)
+
+    round: Mapped[Round] = relationship(back_populates="cases")
+    case: Mapped[Case] = relationship(lazy="joined")
+    agencies: Mapped[list[Agency]] = relationship(secondary=round_case_agencies, order_by="Agency.name")
+
+    @property
+    def audit_partnership_id(self) -> int:
+        return self.case.partnership_id
+
+
+class Return(Audited, TimestampMixin, db.Model):
+    """One agency's answers in a round (for one case, in a case audit)."""
+
+    __tablename__ = "returns"
+    __table_args__ = (sa.UniqueConstraint("round_id", "agency_id", "round_case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    round_case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("round_cases.id"), index=True)
+    #: changes only through services.submit_return() and friends
+    status: Mapped[ReturnStatus] = mapped_column(enum_type(ReturnStatus), default=ReturnStatus.NOT_STARTED, index=True)
+    #: optimistic locking: every save must name the version it started from
+    lock_version: Mapped[int] = mapped_column(default=1)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    #: the latest note from the QA group (changes requested) or the agency (declined)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+    round: Mapped[Round] = relationship()
+    agency: Mapped[Agency] = relationship(lazy="joined")
+    round_case: Mapped[RoundCase | None] = relationship()
+    submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+    answers: Mapped[list[Answer]] = relationship(back_populates="return_", cascade="all, delete-orphan")
+    events: Mapped[list[ReturnEvent]] = relationship(order_by="ReturnEvent.id", cascade="all, delete-orphan")
+
+    @property
+    def audit_partnership_id(self) -> int:
+        return self.round.partnership_id
+
+
+class ReturnEvent(db.Model):
+    """A status change of a return, with who made it and why (itself append-only)."""
+
+    __tablename__ = "return_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(sa.ForeignKey("returns.id"), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    from_status: Mapped[ReturnStatus | None] = mapped_column(enum_type(ReturnStatus))
+    to_status: Mapped[ReturnStatus] = mapped_column(enum_type(ReturnStatus))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    actor: Mapped[User | None] = relationship()
+
+
+class Answer(Audited, TimestampMixin, db.Model):
+    """One answer in a return."""
+
+    __tablename__ = "answers"
+    __table_args__ = (sa.UniqueConstraint("return_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(sa.ForeignKey("returns.id"), index=True)
+    question_id: Mapped[int] = mapped_column(sa.ForeignKey("questions.id"), index=True)
+    #: the scale level chosen (scale questions); its value and N/A flag drive the figures
+    scale_level_id: Mapped[int | None] = mapped_column(sa.ForeignKey("scale_levels.id"), index=True)
+    #: the answer as entered: option(s) as JSON text, a number, an ISO date, or free text
+    value: Mapped[str] = mapped_column(sa.Text, default="")
+    #: a moderator's changed rating, beside the agency's own
+    moderated_level_id: Mapped[int | None] = mapped_column(sa.ForeignKey("scale_levels.id"))
+    moderation_note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    return_: Mapped[Return] = relationship(back_populates="answers")
+    question: Mapped[Question] = relationship()
+    scale_level: Mapped[ScaleLevel | None] = relationship(foreign_keys=[scale_level_id])
+
+    @property
+    def audit_partnership_id(self) -> int:
+        return self.return_.round.partnership_id
+
+
+class CaseJudgement(Audited, TimestampMixin, db.Model):
+    """The multi-agency grade agreed for a case, per section or overall (section_key empty)."""
+
+    __tablename__ = "case_judgements"
+    __table_args__ = (sa.UniqueConstraint("round_case_id", "section_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_case_id: Mapped[int] = mapped_column(sa.ForeignKey("round_cases.id"), index=True)
+    #: the section judged; "" for the case overall
+    section_key: Mapped[str] = mapped_column(sa.String(64), default="")
+    grade_level_id: Mapped[int | None] = mapped_column(sa.ForeignKey("scale_levels.id"))
+    strengths: Mapped[str] = mapped_column(sa.Text, default="")
+    areas_for_development: Mapped[str] = mapped_column(sa.Text, default="")
+    #: an immediate concern about the child, escalated outside the audit
+    concern_escalated: Mapped[bool] = mapped_column(default=False)
+    escalated_to: Mapped[str] = mapped_column(sa.String(200), default="")
+    escalated_on: Mapped[date | None] = mapped_column()
+
+    round_case: Mapped[RoundCase] = relationship()
+    grade: Mapped[ScaleLevel | None] = relationship()
+
+    @property
+    def audit_partnership_id(self) -> int:
+        return self.round_case.case.partnership_id

@@ -24,10 +24,12 @@ tokens_cli = AppGroup("tokens", help="Personal API tokens.")
 def demo_load() -> None:
     """Load the demo partnership (does nothing if it is already there)."""
     with system_actor("cli:demo load"):
-        created = load_demo()
+        created, questionnaires = load_demo()
         db.session.commit()
     if created:
-        click.echo("Demo partnership loaded.")
+        click.echo(f"Demo partnership loaded, with {questionnaires} published questionnaires from the library.")
+    elif questionnaires:
+        click.echo(f"Demo partnership already present; added {questionnaires} questionnaires from the library.")
     else:
         click.echo("Demo partnership already present; nothing changed.")
     click.echo(f"Demo users (password for all: {DEMO_PASSWORD}):")

@@ -57,12 +57,15 @@ def load_library(partnership_id: int) -> int:
     return added
 
 
-def load_demo() -> bool:
-    """Create the demo partnerships once (and top up the library); False if they already existed."""
+def load_demo() -> tuple[bool, int]:
+    """Create the demo partnerships once and top up the library.
+
+    Returns whether the partnerships were created and how many library
+    questionnaires were added.
+    """
     existing = db.session.scalar(sa.select(Partnership.id).where(Partnership.name == PARTNERSHIP))
     if existing is not None:
-        load_library(existing)
-        return False
+        return False, load_library(existing)
     north = services.create_partnership(PARTNERSHIP, qa_group_name="Learning from Practice Group")
     east = services.create_partnership(SECOND_PARTNERSHIP, qa_group_name="Quality Assurance and Performance Subgroup")
     agency_ids: dict[str, int] = {}
@@ -86,5 +89,4 @@ def load_demo() -> bool:
         )
     # The demo admin also runs the neighbouring partnership, to show switching.
     services.create_user(east.id, email=USERS[0][0], name=USERS[0][1], role=Role.ADMIN)
-    load_library(north.id)
-    return True
+    return True, load_library(north.id)

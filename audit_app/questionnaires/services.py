@@ -387,7 +387,7 @@ def check_editable(version: QuestionnaireVersion) -> None:
     if version_in_use(version):
         raise NotAllowedError("This version is used by a round and can never be changed; make a new draft instead")
     if version.status != VersionStatus.DRAFT:
-        raise NotAllowedError("Published versions cannot be changed; make a new draft instead")
+        raise NotAllowedError("Published versions cannot be changed or deleted; make a new draft instead, or retire it")
 
 
 def publish_version(version: QuestionnaireVersion) -> None:

@@ -1,0 +1,170 @@
+"""Case references and cohort files: refuse anything that looks like a name or a date of birth.
+
+Case audits store the minimum about a child: a reference or pseudonym and a
+few descriptive bands. A reference that looks like a person's name or a date
+is refused with the reason, so nobody types identifying details by accident.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+
+#: pseudonym styles used by reviews and audits ("Child K", "Baby Y", "Sibling 2")
+PSEUDONYM = re.compile(r"^(child|baby|young person|sibling|family|case|infant|yp)\s+[a-z0-9]{1,3}$", re.IGNORECASE)
+ALLOWED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _/.-]{0,39}$")
+DATE_LIKE = [
+    re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b"),
+    re.compile(r"\b\d{4}[/.-]\d{1,2}[/.-]\d{1,2}\b"),
+    re.compile(
+        r"\b\d{1,2}(st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b", re.IGNORECASE
+    ),
+    re.compile(r"\b(dob|d\.o\.b|born)\b", re.IGNORECASE),
+]
+NAME_LIKE = re.compile(r"^[A-Z][A-Za-z'\u2019-]*[a-z](\s+[A-Z][A-Za-z'\u2019-]*[a-z]){1,3}$")
+
+AGE_BANDS = ["Under 1", "1-4", "5-9", "10-14", "15-17", "18-25"]
+SEXES = ["Female", "Male", "Another", "Not known"]
+DISABILITY = ["Yes", "No", "Not known"]
+PLAN_TYPES = ["Early help", "Child in need", "Child protection", "Looked after", "Care leaver", "None", "Not known"]
+COLUMNS = ["reference", "age_band", "sex", "ethnicity", "disability", "plan_type", "agencies"]
+REQUIRED_COLUMNS = {"reference"}
+MAX_ROWS = 500
+
+
+def reference_problem(reference: str) -> str | None:
+    """Why a case reference is refused, or None if it is acceptable."""
+    ref = (reference or "").strip()
+    if not ref:
+        return "Enter a case reference or pseudonym"
+    if len(ref) > 40:
+        return "The reference must be 40 characters or fewer"
+    if PSEUDONYM.match(ref):
+        return None
+    if any(pattern.search(ref) for pattern in DATE_LIKE):
+        return "The reference looks like a date of birth: use the system's case number or a pseudonym instead"
+    if NAME_LIKE.match(ref):
+        return "The reference looks like a person's name: use the system's case number or a pseudonym such as Child K"
+    if not ALLOWED.match(ref):
+        return "Use letters, digits, spaces and - _ / . only"
+    return None
+
+
+def choice_problem(value: str, allowed: list[str], what: str) -> str | None:
+    if value and value not in allowed:
+        return f"{what} must be one of: {', '.join(allowed)}"
+    return None
+
+
+@dataclass
+class CohortRow:
+    line: int
+    reference: str
+    age_band: str = ""
+    sex: str = ""
+    ethnicity: str = ""
+    disability: str = ""
+    plan_type: str = ""
+    agencies: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CohortProblem:
+    line: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.line}, {self.column}: {self.message}" if self.line else f"{self.column}: {self.message}"
+
+
+class CohortError(Exception):
+    def __init__(self, problems: list[CohortProblem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def _rows_from_csv(data: bytes) -> list[list[str]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CohortError([CohortProblem(0, "file", "the CSV file must be UTF-8 text")]) from None
+    return list(csv.reader(io.StringIO(text)))
+
+
+def _rows_from_xlsx(data: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds of error for a damaged file
+        raise CohortError([CohortProblem(0, "file", "the file is not a readable Excel workbook (.xlsx)")]) from None
+    sheet = workbook.worksheets[0]
+    rows = []
+    for index, row in enumerate(sheet.iter_rows(values_only=True)):
+        if index > MAX_ROWS + 1:
+            break
+        rows.append(["" if cell is None else str(cell).strip() for cell in row])
+    workbook.close()
+    return rows
+
+
+def parse_cohort(data: bytes, filename: str, *, agency_names: set[str]) -> list[CohortRow]:
+    """Every row of a cohort file (CSV or XLSX), or CohortError listing every problem by row and column."""
+    name = filename.lower()
+    if name.endswith(".csv"):
+        rows = _rows_from_csv(data)
+    elif name.endswith(".xlsx"):
+        rows = _rows_from_xlsx(data)
+    else:
+        raise CohortError([CohortProblem(0, "file", "upload a .csv or .xlsx file")])
+    rows = [row for row in rows if any(cell.strip() for cell in row)]
+    if not rows:
+        raise CohortError([CohortProblem(0, "file", "the file is empty")])
+    header = [cell.strip().lower().replace(" ", "_") for cell in rows[0]]
+    missing = REQUIRED_COLUMNS - set(header)
+    unknown = [h for h in header if h and h not in COLUMNS]
+    problems = [CohortProblem(0, "header", f"missing column '{m}'") for m in sorted(missing)]
+    problems += [CohortProblem(0, "header", f"unknown column '{u}' (columns: {', '.join(COLUMNS)})") for u in unknown]
+    if problems:
+        raise CohortError(problems)
+    if len(rows) - 1 > MAX_ROWS:
+        raise CohortError([CohortProblem(0, "file", f"at most {MAX_ROWS} cases in one file")])
+    lower_agencies = {a.lower(): a for a in agency_names}
+    parsed: list[CohortRow] = []
+    seen: dict[str, int] = {}
+    for offset, raw in enumerate(rows[1:], start=2):
+        values = {header[i]: (raw[i].strip() if i < len(raw) else "") for i in range(len(header)) if header[i]}
+        row = CohortRow(line=offset, reference=values.get("reference", ""))
+        for column in ("age_band", "sex", "ethnicity", "disability", "plan_type"):
+            setattr(row, column, values.get(column, ""))
+        problem = reference_problem(row.reference)
+        if problem:
+            problems.append(CohortProblem(offset, "reference", problem))
+        elif row.reference.lower() in seen:
+            problems.append(
+                CohortProblem(offset, "reference", f"the same reference is on row {seen[row.reference.lower()]}")
+            )
+        seen.setdefault(row.reference.lower(), offset)
+        for column, allowed, what in (
+            ("age_band", AGE_BANDS, "Age band"),
+            ("sex", SEXES, "Sex"),
+            ("disability", DISABILITY, "Disability"),
+            ("plan_type", PLAN_TYPES, "Plan type"),
+        ):
+            message = choice_problem(getattr(row, column), allowed, what)
+            if message:
+                problems.append(CohortProblem(offset, column, message))
+        if len(row.ethnicity) > 60:
+            problems.append(CohortProblem(offset, "ethnicity", "60 characters at most"))
+        for name in [n.strip() for n in values.get("agencies", "").split(";") if n.strip()]:
+            if name.lower() not in lower_agencies:
+                problems.append(CohortProblem(offset, "agencies", f"no active agency called '{name}'"))
+            else:
+                row.agencies.append(lower_agencies[name.lower()])
+        parsed.append(row)
+    if problems:
+        raise CohortError(problems)
+    return parsed
