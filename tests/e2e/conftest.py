@@ -16,15 +16,14 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import upgrade
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, expect, sync_playwright
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from audit_app import create_app
@@ -49,7 +48,7 @@ CHROMIUM_ARGS = [
 AXE_JS = BASE_DIR / "audit_app" / "static" / "dist" / "axe.min.js"
 #: axe impacts that fail a test; "minor" and "moderate" are reported by axe but tolerated
 FAILING_IMPACTS = {"serious", "critical"}
-TIMEOUT_MS = 5_000
+TIMEOUT_MS = 10_000  # generous: CI machines and shared runners are slow; passing tests never wait for it
 
 ADMIN_EMAIL = "admin@northbridge.example.org"
 
@@ -135,45 +134,67 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Browser tests need Debian's Chromium at {CHROMIUM} (make chromium)")
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    expect.set_options(timeout=TIMEOUT_MS)
     yield browser
     browser.close()
 
 
-@dataclass
-class PageProblems:
-    """What the browser complained about while a test ran (CSP violations, script errors)."""
+def _new_context(browser: Browser, base_url: str) -> BrowserContext:
+    context = browser.new_context(base_url=base_url, locale="en-GB", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    return context
 
-    messages: list[str] = field(default_factory=list)
+
+def _watched_page(context: BrowserContext, problems: list[str]) -> Page:
+    """A new page whose script errors and console errors (CSP violations among them) go in ``problems``."""
+
+    def on_console(message: ConsoleMessage) -> None:
+        # Chromium logs every 4xx document as "Failed to load resource"; tests check statuses themselves.
+        if message.type == "error" and not message.text.startswith(
+            "Failed to load resource: the server responded with a status of 4"
+        ):
+            problems.append(f"console error: {message.text}")
+
+    page = context.new_page()
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    return page
+
+
+@pytest.fixture()
+def browser_problems() -> Iterator[list[str]]:
+    """Errors the browser reported during the test; any of them fails it."""
+    problems: list[str] = []
+    yield problems
+    assert not problems, "the browser reported errors:\n" + "\n".join(problems)
 
 
 @pytest.fixture()
 def context(browser: Browser, live_server: str) -> Iterator[BrowserContext]:
-    context = browser.new_context(base_url=live_server, locale="en-GB", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    context.set_default_navigation_timeout(TIMEOUT_MS)
+    context = _new_context(browser, live_server)
     yield context
     context.close()
 
 
 @pytest.fixture()
-def page(context: BrowserContext) -> Iterator[Page]:
-    """A fresh page; the test fails if the browser logged an error (a CSP violation, a script error)."""
-    problems = PageProblems()
-    page = context.new_page()
-    page.on("pageerror", lambda error: problems.messages.append(f"page error: {error}"))
-    page.on(
-        "console",
-        lambda message: problems.messages.append(f"console {message.type}: {message.text}")
-        if message.type == "error" and not _expected_console_error(message.text)
-        else None,
-    )
-    yield page
-    assert not problems.messages, "the browser reported errors:\n" + "\n".join(problems.messages)
+def page(context: BrowserContext, browser_problems: list[str]) -> Page:
+    """A fresh page in a fresh context (no cookies)."""
+    return _watched_page(context, browser_problems)
 
 
-def _expected_console_error(text: str) -> bool:
-    # Chromium logs every 4xx/5xx document as a console error; tests assert those statuses themselves.
-    return text.startswith("Failed to load resource: the server responded with a status of 4")
+@pytest.fixture()
+def other_browser(browser: Browser, live_server: str, browser_problems: list[str]) -> Iterator[Callable[[], Page]]:
+    """``other_browser()`` is a page for a second person, with cookies of their own."""
+    contexts: list[BrowserContext] = []
+
+    def _page() -> Page:
+        contexts.append(_new_context(browser, live_server))
+        return _watched_page(contexts[-1], browser_problems)
+
+    yield _page
+    for context in contexts:
+        context.close()
 
 
 # -- helpers for tests --
@@ -188,13 +209,25 @@ def sign_in(page: Page, email: str, password: str = DEMO_PASSWORD) -> None:
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
+def sign_out(page: Page) -> None:
+    """Sign out with the button once the page has finished loading.
+
+    Every response, even for a stylesheet, re-sends the session cookie, so a
+    request still in flight when the sign-out lands would sign the browser
+    back in (see test_an_old_session_cookie_stops_working_after_sign_out).
+    """
+    page.wait_for_load_state("networkidle")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("You have signed out")).to_be_visible()
+
+
 @pytest.fixture(scope="session")
-def _session_cookies() -> dict[str, list]:
+def session_cookies() -> dict[str, list]:
     return {}
 
 
 @pytest.fixture()
-def signed_in(context: BrowserContext, page: Page, _session_cookies: dict[str, list]):
+def signed_in(context: BrowserContext, page: Page, session_cookies: dict[str, list]):
     """``signed_in(email)`` gives this test's browser a signed-in session for ``email``.
 
     The first test to ask for a person signs in through the form; later tests
@@ -204,11 +237,11 @@ def signed_in(context: BrowserContext, page: Page, _session_cookies: dict[str, l
     """
 
     def _sign_in(email: str = ADMIN_EMAIL) -> Page:
-        if email not in _session_cookies:
+        if email not in session_cookies:
             sign_in(page, email)
-            _session_cookies[email] = context.cookies()
+            session_cookies[email] = context.cookies()
         else:
-            context.add_cookies(_session_cookies[email])
+            context.add_cookies(session_cookies[email])
         return page
 
     return _sign_in
@@ -223,15 +256,19 @@ def axe_source() -> str:
 
 @pytest.fixture()
 def check_a11y(page: Page, axe_source: str):
-    """``check_a11y()`` runs axe on the current page and fails on serious or critical violations."""
+    """``check_a11y(label)`` runs axe on the test's page (or ``on``) and fails on serious or critical violations.
 
-    def _check(label: str | None = None) -> list[dict]:
-        page.wait_for_load_state("load")
-        if not page.evaluate("() => typeof window.axe === 'object'"):
-            page.evaluate(axe_source)
-        result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    Returns all of axe's violations, the tolerated ones included.
+    """
+
+    def _check(label: str | None = None, on: Page | None = None) -> list[dict]:
+        target = on or page
+        target.wait_for_load_state("load")
+        if not target.evaluate("() => typeof window.axe === 'object'"):
+            target.evaluate(axe_source)
+        result = target.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
         failing = [v for v in result["violations"] if v.get("impact") in FAILING_IMPACTS]
-        where = label or page.url
+        where = label or target.url
         assert not failing, f"axe found accessibility violations on {where}:\n" + _describe(failing)
         return result["violations"]
 
@@ -243,5 +280,6 @@ def _describe(violations: list[dict]) -> str:
     for violation in violations:
         lines.append(f"- [{violation['impact']}] {violation['id']}: {violation['help']} ({violation['helpUrl']})")
         for node in violation["nodes"]:
-            lines.append(f"    {json.dumps(node['target'])}: {node.get('failureSummary', '').splitlines()[-1:]}")
+            lines.append(f"    {json.dumps(node['target'])} {node.get('html', '')[:120]}")
+            lines.extend(f"      {line.strip()}" for line in node.get("failureSummary", "").splitlines()[1:])
     return "\n".join(lines)

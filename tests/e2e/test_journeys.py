@@ -9,11 +9,13 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import ADMIN_EMAIL, sign_in
+from .conftest import ADMIN_EMAIL, sign_in, sign_out
 
 pytestmark = pytest.mark.e2e
 
 AUDITOR_EMAIL = "auditor.health@northbridge.example.org"
+QA_EMAIL = "qa@northbridge.example.org"
+SCRUTINEER_EMAIL = "scrutineer@northbridge.example.org"
 EASTVALE = "Eastvale Safeguarding Children Partnership"
 NORTHBRIDGE = "Northbridge Safeguarding Children Partnership"
 
@@ -28,12 +30,6 @@ FOCUSED = """() => {
 def focused(page: Page) -> str:
     """The focused element as ``tag#id text``, for readable assertions."""
     return page.evaluate(FOCUSED)
-
-
-def submit_empty_agency_form(page: Page) -> None:
-    page.goto("/admin/agencies/new")
-    page.get_by_role("button", name="Save agency").click()
-    expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
 
 
 # -- 1. the main journey: sign in, add an agency, find it --
@@ -51,7 +47,7 @@ def test_admin_adds_an_agency_and_finds_it_in_the_list(page: Page, check_a11y) -
     expect(page.get_by_role("heading", level=1)).to_have_text(NORTHBRIDGE)
     check_a11y("home")
 
-    page.get_by_role("link", name="Agencies", exact=True).first.click()
+    page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Agencies").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Agencies")
     check_a11y("agency list")
 
@@ -97,7 +93,9 @@ def test_empty_agency_form_shows_an_error_summary_that_leads_to_each_field(page:
     # GOV.UK Frontend moves focus to the summary so screen readers announce it first.
     expect(summary).to_be_focused()
     # ...and it is the first thing in the main content.
-    assert page.evaluate("() => document.querySelector('#main-content > *') === document.querySelector('.govuk-error-summary')")
+    assert page.evaluate(
+        "() => document.querySelector('#main-content > *') === document.querySelector('.govuk-error-summary')"
+    )
 
     links = summary.locator(".govuk-error-summary__list a")
     expect(links).to_have_text(["Enter the agency's name", "Select a sector"])
@@ -151,18 +149,41 @@ def test_keyboard_user_can_reach_the_form_and_sign_in_with_enter(page: Page) -> 
     page.keyboard.type("demo-password-2026")
     page.keyboard.press("Enter")
 
-    expect(page).to_have_url(re.compile(r"/$"))
+    # The browser keeps the skip link's #main-content through the redirect home.
+    expect(page).to_have_url(re.compile(r"^http://[^/]+/(#main-content)?$"))
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
+# Sign-out tests use people whose sessions no other test reuses, so they stay
+# independent even once signing out revokes sessions on the server.
+
+
 def test_signing_out_returns_to_the_sign_in_page(page: Page, check_a11y) -> None:
-    sign_in(page, ADMIN_EMAIL)
-    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, QA_EMAIL)
+    sign_out(page)
     expect(page).to_have_url(re.compile(r"/login$"))
-    expect(page.get_by_text("You have signed out")).to_be_visible()
     check_a11y("signed out")
     page.goto("/admin/agencies")
     expect(page).to_have_url(re.compile(r"/login\?next=/admin/agencies$"))
+    expect(page.get_by_text("Sign in to see this page")).to_be_visible()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,  # a crash in a fixture or a Playwright timeout still counts as an error
+    reason="App bug: the session lives only in the signed cookie and every response (even /static) re-sends it, "
+    "so sign-out cannot revoke a copy, and a request in flight at sign-out signs the browser back in",
+)
+def test_an_old_session_cookie_stops_working_after_sign_out(page: Page, context) -> None:
+    sign_in(page, SCRUTINEER_EMAIL)
+    page.wait_for_load_state("networkidle")
+    before = context.cookies()
+    sign_out(page)
+    # As if a request sent before signing out (a stylesheet, another tab) came back afterwards.
+    context.clear_cookies()
+    context.add_cookies(before)
+    page.goto("/admin/users")
+    expect(page).to_have_url(re.compile(r"/login\?next="), timeout=1_000)
 
 
 # -- 4. the other admin pages --
@@ -192,31 +213,31 @@ def _agency_history(page: Page) -> None:
     expect(page.locator("#events tbody tr").first).to_contain_text("create")
 
 
-def _sector_history(page: Page) -> None:
-    page.goto("/admin/sectors")
-    page.get_by_role("link", name="History of Health").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Health")
-
-
 def _audit_log_filtered(page: Page) -> None:
     page.goto("/audit-log")
     page.get_by_label("Show changes to").select_option("Agency")
     page.get_by_role("button", name="Filter").click()
     expect(page).to_have_url(re.compile(r"type=Agency"))
+    expect(page.locator("#events tbody tr").first).to_contain_text("Agency")
+
+
+def _partnership_history(page: Page) -> None:
+    page.goto("/admin/settings")
+    page.get_by_role("link", name="View the history of these settings").click()
 
 
 ADMIN_PAGES = {
     "sectors": (_open("/admin/sectors"), "Sectors"),
-    "new sector": (_open("/admin/sectors/new"), None),
+    "new sector": (_open("/admin/sectors/new"), "Add a sector"),
     "users": (_open("/admin/users"), "Users"),
     "new user": (_open("/admin/users/new"), "Create or invite a user"),
     "user detail": (_user_detail, "Quentin Adeyemi"),
     "user history": (_user_history, "Quentin Adeyemi"),
-    "audit log": (_open("/audit-log"), "Audit log"),
-    "audit log filtered": (_audit_log_filtered, "Audit log"),
+    "audit log": (_audit_log_filtered, "Audit log"),
     "agency history": (_agency_history, "Northbridge Academy"),
-    "sector history": (_sector_history, "Health"),
-    "link an agency": (_open("/admin/agencies/link"), None),
+    "link an agency": (_open("/admin/agencies/link"), "Add an agency from another partnership"),
+    "partnership settings": (_open("/admin/settings"), "Partnership settings"),
+    "partnership history": (_partnership_history, NORTHBRIDGE),
     "account": (_open("/account"), "Your account"),
     "switch partnership": (_open("/partnership"), "Which partnership do you want to work in?"),
 }
@@ -227,8 +248,7 @@ def test_admin_page_has_no_serious_accessibility_problems(page: Page, signed_in,
     go, heading = ADMIN_PAGES[name]
     signed_in(ADMIN_EMAIL)
     go(page)
-    if heading:
-        expect(page.locator("h1")).to_have_text(heading)
+    expect(page.locator("h1")).to_have_text(heading)
     check_a11y(name)
 
 
@@ -241,6 +261,49 @@ def test_new_user_form_errors_are_accessible(page: Page, signed_in, check_a11y) 
     for link in summary.locator("a").all():
         expect(page.locator(link.get_attribute("href"))).to_have_count(1)
     check_a11y("new user form with errors")
+
+
+def test_invited_user_sets_a_password_and_signs_in(page: Page, signed_in, check_a11y, other_browser) -> None:
+    email = f"new.auditor.{uuid.uuid4().hex[:6]}@northbridge.example.org"
+    password = "a long enough e2e password"
+    signed_in(ADMIN_EMAIL)
+    page.goto("/admin/users/new")
+    page.get_by_label("Full name").fill("Nia Browne")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Agency auditor").check()
+    page.get_by_label("Agency", exact=True).select_option(label="Northbridge Academy")
+    expect(page.get_by_label("Email them an invitation to set their own password")).to_be_checked()
+    page.get_by_role("button", name="Create user").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Nia Browne")
+    expect(page.locator(".govuk-summary-list")).to_contain_text("invitation not yet accepted")
+    # The e2e app has no mail server, so the admin is given the link to pass on.
+    notice = page.locator(".govuk-error-summary")
+    expect(notice).to_contain_text("Send Nia Browne this link yourself")
+    link = re.search(r"https?://\S+/set-password/\S+", notice.inner_text())
+    assert link is not None
+    check_a11y("user detail after inviting")
+
+    # The new user opens the link in their own browser.
+    invitee = other_browser()
+    invitee.goto(link.group(0))
+    expect(invitee.get_by_role("heading", level=1)).to_have_text("Choose your password")
+    check_a11y("set password", on=invitee)
+    invitee.get_by_role("button", name="Set password").click()
+    expect(invitee.locator(".govuk-error-summary")).to_be_focused()
+    check_a11y("set password with errors", on=invitee)
+    invitee.get_by_label("New password", exact=True).fill(password)
+    invitee.get_by_label("Confirm new password", exact=True).fill(password)
+    invitee.get_by_role("button", name="Set password").click()
+
+    expect(invitee.get_by_text("Your password is set. You can now sign in.")).to_be_visible()
+    sign_in(invitee, email, password)
+    expect(invitee.locator("#agency-tasks")).to_contain_text("Northbridge Academy")
+
+    # The link works once.
+    response = invitee.goto(link.group(0))
+    assert response is not None and response.status == 404
+    check_a11y("used set-password link", on=invitee)
 
 
 def test_admin_creates_an_api_token_and_sees_it_once(page: Page, signed_in, check_a11y) -> None:
@@ -259,7 +322,8 @@ def test_admin_creates_an_api_token_and_sees_it_once(page: Page, signed_in, chec
     expect(row).to_contain_text("Active")
     check_a11y("account with a new token")
 
-    page.reload()
+    # (Not page.reload(): that would post the form again and make a second token.)
+    page.goto("/account")
     expect(page.locator("#new-token")).to_have_count(0)
     assert secret not in page.content()
 
