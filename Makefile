@@ -72,4 +72,4 @@ bench: $(VENV)/.dev
 	@if [ -f bench/run.py ]; then $(BIN)/python bench/run.py; else echo "no benchmarks yet (bench/run.py arrives with the findings issue)"; fi
 
 clean:
-	rm -rf $(VENV) node_modules audit_app/static/dist instance/test.db instance/e2e.db
+	rm -rf $(VENV) node_modules audit_app/static/dist

@@ -193,7 +193,7 @@ def world(db_session) -> World:
 def login(client: FlaskClient, user: User, partnership_id: int | None = None) -> FlaskClient:
     """Sign ``user`` in on ``client`` without the login form (that is tested on its own)."""
     with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
+        session["_user_id"] = user.get_id()
         session["_fresh"] = True
         if partnership_id is not None:
             session["partnership_id"] = partnership_id

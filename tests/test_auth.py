@@ -83,6 +83,24 @@ def test_logout_needs_post_and_signs_out(client, world):
     assert client.get("/").status_code == 302
 
 
+def test_a_copy_of_the_session_cookie_stops_working_after_sign_out(client, world, app):
+    client.post("/login", data={"email": "qa@north.example.org", "password": PASSWORD})
+    copy = client.get_cookie("session").value
+    assert client.post("/logout").status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", copy)
+    assert thief.get("/").status_code == 302  # sent to sign in
+
+
+def test_password_change_and_deactivation_end_sessions(client, world):
+    auditor = world.user("auditor")
+    login(client, auditor)
+    assert client.get("/").status_code == 200
+    services.set_password(auditor, "a-brand-new-password")
+    db.session.commit()
+    assert client.get("/").status_code == 302
+
+
 def test_next_parameter_only_allows_local_paths(client, world):
     response = client.post(
         "/login?next=https://evil.example/", data={"email": "admin@north.example.org", "password": PASSWORD}
@@ -145,7 +163,8 @@ def test_invitation_survives_smtp_failure(client, world, app):
     finally:
         app.config["MAIL_PORT"] = port
     assert response.status_code == 200
-    assert b"could not be emailed" in response.data
+    assert b"The email could not be sent" in response.data
+    assert b"Send Offline this link yourself" in response.data
     assert b"/set-password/" in response.data
     assert db.session.scalar(sa.select(User).where(User.email == "offline@north.example.org")) is not None
 

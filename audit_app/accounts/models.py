@@ -130,7 +130,7 @@ class User(Audited, UserMixin, TimestampMixin, db.Model):
 
     __tablename__ = "users"
     __audit_redact__ = frozenset({"password_hash"})
-    __audit_ignore__ = frozenset({"updated_at", "last_login_at"})
+    __audit_ignore__ = frozenset({"updated_at", "last_login_at", "session_version"})
     audit_partnership_id = None  # see Agency.audit_partnership_id
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -141,13 +141,20 @@ class User(Audited, UserMixin, TimestampMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: part of every session cookie; bumping it ends all of the user's sessions
+    #: (sign-out, password change, deactivation), since cookies live client-side
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", foreign_keys="Membership.user_id"
     )
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """Make every session cookie issued so far stop working."""
+        self.session_version = (self.session_version or 1) + 1
 
 
 class Membership(Audited, TimestampMixin, db.Model):

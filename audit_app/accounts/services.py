@@ -65,6 +65,7 @@ def set_password(user: User, password: str) -> None:
     """Give ``user`` a new password."""
     check_password_rules(password)
     user.password_hash = hash_password(password)
+    user.end_sessions()
     db.session.flush()
 
 
@@ -386,6 +387,8 @@ def set_user_active(user: User, active: bool, *, by: User, partnership_id: int) 
                 raise NotAllowedError("A partnership must keep at least one active admin")
     user.is_active = active
     user.audit_partnership_id = partnership_id
+    if not active:
+        user.end_sessions()
     db.session.flush()
 
 

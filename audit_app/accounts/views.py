@@ -103,6 +103,8 @@ def logout():
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    current_user.end_sessions()  # a copy of the cookie, or a request still in flight, cannot sign back in
+    db.session.commit()
     logout_user()
     session.clear()
     flash("You have signed out", "success")
@@ -433,8 +435,8 @@ def user_create():
         else:
             db.session.commit()
             if created and password is None:
-                _send_invitation(user)
-            elif not created:
+                return _invite(user)
+            if not created:
                 flash(f"{user.email} already had an account: the role was added to it", "success")
             else:
                 flash(f"Account created for {user.email}", "success")
@@ -442,27 +444,27 @@ def user_create():
     return render_template("accounts/user_create.html", form=form), 400 if form.errors else 200
 
 
-def _send_invitation(user: User) -> None:
+def _invite(user: User):
+    """Email a set-password link; if it cannot go, show it on the user's page instead."""
     result = send_invitation(user, db.session.get(Partnership, _partnership_id()))
     if result["sent"]:
         flash(f"Invitation sent to {user.email}", "success")
-    else:
-        flash(f"The invitation could not be emailed. Send {user.name} this link yourself: {result['link']}", "error")
+        return redirect(url_for("accounts.user_detail", user_id=user.id))
+    return _user_page(user, invitation_link=result["link"])
 
 
-@bp.get("/admin/users/<int:user_id>")
-@login_required
-def user_detail(user_id: int):
-    """One person: their roles in this partnership and account status."""
+def _user_page(
+    user: User, *, form: MembershipForm | None = None, invitation_link: str | None = None, status: int = 200
+):
+    """The user page; a set-password link that could not be emailed is shown on it (never put in the cookie)."""
     partnership_id = _partnership_id()
-    user = get_user_or_404(partnership_id, user_id)
     principal = current_principal()
-    _require(can_view_users(principal))
     memberships = db.session.scalars(
         sa.select(Membership).where(Membership.user_id == user.id, Membership.partnership_id == partnership_id)
     ).all()
-    form = MembershipForm(formdata=None)
-    _agency_choices(form.agency_id, partnership_id)
+    if form is None:
+        form = MembershipForm(formdata=None)
+        _agency_choices(form.agency_id, partnership_id)
     return render_template(
         "accounts/user_detail.html",
         user=user,
@@ -471,7 +473,17 @@ def user_detail(user_id: int):
         confirm=ConfirmForm(),
         can_manage=can_manage_accounts(principal),
         can_manage_account=can_manage_account(principal, user),
-    )
+        invitation_link=invitation_link,
+    ), status
+
+
+@bp.get("/admin/users/<int:user_id>")
+@login_required
+def user_detail(user_id: int):
+    """One person: their roles in this partnership and account status."""
+    user = get_user_or_404(_partnership_id(), user_id)
+    _require(can_view_users(current_principal()))
+    return _user_page(user)
 
 
 @bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
@@ -511,18 +523,7 @@ def membership_add(user_id: int):
             db.session.commit()
             flash("Role added", "success")
             return redirect(url_for("accounts.user_detail", user_id=user.id))
-    memberships = db.session.scalars(
-        sa.select(Membership).where(Membership.user_id == user.id, Membership.partnership_id == partnership_id)
-    ).all()
-    return render_template(
-        "accounts/user_detail.html",
-        user=user,
-        memberships=memberships,
-        form=form,
-        confirm=ConfirmForm(),
-        can_manage=True,
-        can_manage_account=can_manage_account(current_principal(), user),
-    ), 400
+    return _user_page(user, form=form, status=400)
 
 
 @bp.post("/admin/users/<int:user_id>/roles/<int:membership_id>/remove")
@@ -583,5 +584,4 @@ def user_reinvite(user_id: int):
     if not user.is_active:
         flash("Reactivate the account before sending an invitation", "error")
         return redirect(url_for("accounts.user_detail", user_id=user.id), code=303)
-    _send_invitation(user)
-    return redirect(url_for("accounts.user_detail", user_id=user.id))
+    return _invite(user)

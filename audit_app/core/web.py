@@ -48,11 +48,15 @@ def wants_json() -> bool:
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+def _load_user(session_id: str) -> User | None:
+    """The user of a session cookie, if the cookie is still current (see User.session_version)."""
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
         return None
     user = db.session.get(User, int(user_id))
-    return user if user is not None and user.is_active else None
+    if user is None or not user.is_active or user.session_version != int(version):
+        return None
+    return user
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -1,7 +1,7 @@
 """Browser fixtures: the app on its own file database, served on a real port, and Chromium.
 
 The browser journeys never share the unit tests' database: they use
-instance/e2e.db (SQLite), or a database named ``<TEST_DATABASE_URL's
+a temporary SQLite file, or a database named ``<TEST_DATABASE_URL's
 name>_e2e`` on the same PostgreSQL server. Either is rebuilt by the real
 migrations at the start of the run and loaded with the demo partnership.
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -60,10 +61,8 @@ def _e2e_database_url() -> str:
     """The e2e database's URL, (re)created empty; never the unit tests' database."""
     test_url = os.environ.get("TEST_DATABASE_URL")
     if not test_url:
-        path = BASE_DIR / "instance" / "e2e.db"
-        path.parent.mkdir(exist_ok=True)
-        for leftover in (path, path.with_name(path.name + "-journal"), path.with_name(path.name + "-wal")):
-            leftover.unlink(missing_ok=True)
+        # A file of this run's own, so runs side by side never share a database.
+        path = Path(tempfile.mkdtemp(prefix="audit-e2e-")) / "e2e.db"
         return f"sqlite:///{path}"
     url = sa.engine.make_url(test_url)
     if url.drivername in ("postgres", "postgresql"):
