@@ -63,6 +63,7 @@ def register_jinja(app: Flask) -> None:
     )
     app.jinja_env.filters["app_item"] = _choice_item
     app.jinja_env.filters["extract"] = lambda key, mapping: mapping.get(key, key)
+    app.jinja_env.filters["app_error_link"] = lambda item: {"text": item[1], "href": f"#q-{item[0]}"}
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -102,6 +103,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .api import bp as api_bp
+    from .audits.views import bp as audits_bp
     from .core.views import bp as core_bp
     from .questionnaires.views import bp as questionnaires_bp
 
@@ -109,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(questionnaires_bp)
+    app.register_blueprint(audits_bp)
 
 
 def _render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

@@ -1,0 +1,124 @@
+"""Forms for planning rounds, adding cases and handling returns."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovCheckboxInput,
+    GovDateInput,
+    GovFileInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import BooleanField, DateField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..core.forms import OptionSelectField, strip_filter
+from .cohort import AGE_BANDS, DISABILITY, PLAN_TYPES, SEXES
+
+
+def _optional_int(value: object) -> int | None:
+    if value in (None, "", "None"):
+        return None
+    return int(value)  # type: ignore[arg-type]
+
+
+def _blank_first(values: list[str]) -> list[tuple[str, str]]:
+    return [("", "Not recorded")] + [(v, v) for v in values]
+
+
+class RoundForm(FlaskForm):
+    title = StringField(
+        "Title",
+        widget=GovTextInput(),
+        filters=[strip_filter],
+        description="For example 'CSE multi-agency case audit, spring 2027'.",
+        validators=[DataRequired("Enter a title"), Length(max=200, message="Title must be 200 characters or fewer")],
+    )
+    version_id = OptionSelectField(
+        "Questionnaire", widget=GovSelect(), coerce=_optional_int, validators=[DataRequired("Choose a questionnaire")]
+    )
+    opens_on = DateField(
+        "Opens on",
+        widget=GovDateInput(),
+        format="%d %m %Y",
+        validators=[Optional()],
+        description="For example, 27 3 2027",
+    )
+    due_on = DateField(
+        "Returns due by",
+        widget=GovDateInput(),
+        format="%d %m %Y",
+        validators=[Optional()],
+        description="For example, 30 4 2027",
+    )
+    previous_round_id = OptionSelectField(
+        "Re-audit of an earlier round",
+        widget=GovSelect(),
+        coerce=_optional_int,
+        description="Choose the earlier round if this one re-audits its cases; you then choose which cases to carry.",
+    )
+    shares_answers_in_discussion = BooleanField(
+        "Let the agencies on a case see each other's answers once the multi-agency discussion opens",
+        widget=GovCheckboxInput(),
+    )
+    submit = SubmitField("Plan the round", widget=GovSubmitInput())
+
+
+class CaseForm(FlaskForm):
+    reference = StringField(
+        "Case reference or pseudonym",
+        widget=GovTextInput(),
+        filters=[strip_filter],
+        description="The case number in your system, or a pseudonym such as Child K. Never a name or a date of birth.",
+        validators=[
+            DataRequired("Enter a case reference or pseudonym"),
+            Length(max=40, message="The reference must be 40 characters or fewer"),
+        ],
+    )
+    age_band = OptionSelectField(
+        "Age band", widget=GovSelect(), choices=_blank_first(AGE_BANDS), coerce=lambda v: v or ""
+    )
+    sex = OptionSelectField("Sex", widget=GovSelect(), choices=_blank_first(SEXES), coerce=lambda v: v or "")
+    ethnicity = StringField(
+        "Ethnicity",
+        widget=GovTextInput(),
+        filters=[strip_filter],
+        validators=[Optional(), Length(max=60, message="Ethnicity must be 60 characters or fewer")],
+    )
+    disability = OptionSelectField(
+        "Disability", widget=GovSelect(), choices=_blank_first(DISABILITY), coerce=lambda v: v or ""
+    )
+    plan_type = OptionSelectField(
+        "Plan type", widget=GovSelect(), choices=_blank_first(PLAN_TYPES), coerce=lambda v: v or ""
+    )
+    agency_ids = SelectMultipleField(
+        "Agencies involved with the case", widget=GovCheckboxesInput(), coerce=int, choices=[]
+    )
+    submit = SubmitField("Add case", widget=GovSubmitInput())
+
+
+class CohortForm(FlaskForm):
+    file = FileField(
+        "Cohort file (CSV or Excel)",
+        widget=GovFileInput(),
+        description="Columns: reference, age_band, sex, ethnicity, disability, plan_type, agencies (names separated by ;). Only reference is required.",
+    )
+    submit = SubmitField("Upload cohort", widget=GovSubmitInput())
+
+
+class NoteForm(FlaskForm):
+    note = TextAreaField(
+        "Note",
+        widget=GovTextArea(),
+        filters=[strip_filter],
+        validators=[
+            DataRequired("Enter a note"),
+            Length(max=2000, message="The note must be 2000 characters or fewer"),
+        ],
+    )
+    submit = SubmitField("Send", widget=GovSubmitInput())
