@@ -73,6 +73,8 @@ class Config:
     MAIL_TIMEOUT = 10
 
     INVITE_MAX_AGE_SECONDS = 7 * 24 * 3600
+    #: the address people use, for links in emails sent outside a request (reminders)
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
     SERVICE_NAME = os.environ.get("SERVICE_NAME", "Safeguarding audit and learning")
 
 

@@ -95,6 +95,7 @@ ACCESS: dict[str, set[str] | str] = {
     "audits.round_add_case": BUILDERS,
     "audits.round_upload_cohort": BUILDERS,
     "audits.round_move": BUILDERS,
+    "audits.round_chase": BUILDERS,
     "audits.return_list": MEMBERS,
     "audits.return_detail": MEMBERS,
     "audits.return_section": MEMBERS,

@@ -31,12 +31,8 @@ def _plan(client, world, version) -> Round:
         data={
             "title": "Neglect audit",
             "version_id": str(version.id),
-            "opens_on-day": "1",
-            "opens_on-month": "3",
-            "opens_on-year": "2026",
-            "due_on-day": "1",
-            "due_on-month": "4",
-            "due_on-year": "2026",
+            "opens_on": ["1", "3", "2026"],  # GOV.UK date inputs: day, month, year under one name
+            "due_on": ["1", "4", "2026"],
         },
     )
     assert response.status_code == 302, response.data[-2000:]
@@ -212,3 +208,60 @@ def test_decline_by_the_agency_lead(client, world, open_round):
     )
     db.session.refresh(ret)
     assert ret.status == ReturnStatus.DECLINED
+
+
+def test_opening_emails_each_agency_and_reports_who_has_nobody(client, world, version, mailbox):
+    round_ = _plan(client, world, version)
+    client.post(f"/rounds/{round_.id}/cases", data={"reference": "CS-1", "agency_ids": [str(world.police.agency_id), str(world.health.agency_id)]})
+    page = client.post(f"/rounds/{round_.id}/status", data={"to": "open"}, follow_redirects=True).data.decode()
+    assert "Emailed 1 agencies: North Police" in page
+    assert "North Hospital (nobody with an auditor or agency lead role)" in page
+    assert len(mailbox) == 1
+    assert set(mailbox[0]["To"].split(", ")) == {"auditor@north.example.org", "lead@north.example.org"}
+    assert "1 return(s) to complete" in mailbox[0].get_content()
+    assert "http://localhost/returns" in mailbox[0].get_content()
+
+
+def test_chasing_and_automatic_reminders(client, world, open_round, mailbox, app):
+    login(client, world.user("qa_member"))
+    page = client.post(f"/rounds/{open_round.id}/chase", follow_redirects=True).data.decode()
+    assert "Emailed 1 agencies" in page
+    assert mailbox[-1]["Subject"] == "Reminder: audit returns outstanding for Neglect audit"
+    assert client.post(f"/rounds/{open_round.id}/chase", data={"agency_id": "x"}).status_code == 400
+    mailbox.clear()
+    runner = app.test_cli_runner()
+    # Due 1 April 2026: reminders 3 days before and 2 days after, and on no other day.
+    quiet = runner.invoke(args=["reminders", "send", "--date", "2026-03-27"])
+    assert "No reminders due today." in quiet.output and mailbox == []
+    before = runner.invoke(args=["reminders", "send", "--date", "2026-03-29"])
+    assert "Neglect audit: reminded 1 agencies" in before.output
+    after = runner.invoke(args=["reminders", "send", "--date", "2026-04-03"])
+    assert "reminded 1 agencies" in after.output
+    assert len(mailbox) == 2
+    # Once the police return is in, nobody is chased.
+    ret = _return(open_round, world.police)
+    ret.status = ReturnStatus.SUBMITTED
+    db.session.commit()
+    mailbox.clear()
+    runner.invoke(args=["reminders", "send", "--date", "2026-04-03"])
+    assert mailbox == []
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"title": ""}, "title", b"Enter a title"),
+        ({"version_id": ""}, "version_id", b"Choose a questionnaire"),
+        ({"version_id": "999999"}, "version_id", b"Select one of the options"),
+        ({"due_on": ["31", "2", "2026"]}, "due_on", b"Not a valid date"),
+        ({"due_on": ["1", "1", "2026"]}, "due_on", b"on or after the opening date"),
+    ],
+)
+def test_bad_round_plans_are_refused_by_field(client, world, version, data, field, message):
+    login(client, world.user("qa_member"))
+    base = {"title": "T", "version_id": str(version.id), "opens_on": ["1", "3", "2026"], "due_on": ["1", "4", "2026"]}
+    response = client.post("/rounds/new", data={**base, **data})
+    assert response.status_code == 400
+    assert message in response.data
+    assert f'href="#{field}"'.encode() in response.data
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Round)) == 0

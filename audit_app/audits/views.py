@@ -20,6 +20,7 @@ from . import services
 from .cohort import CohortError, parse_cohort
 from .forms import CaseForm, CohortForm, NoteForm, RoundForm
 from .models import Return, ReturnStatus, Round, RoundStatus
+from .notifications import chase, notify_round_opened
 from .permissions import (
     can_edit_return,
     can_manage_rounds,
@@ -257,6 +258,37 @@ def round_move(round_id: int):
         return redirect(url_for("audits.round_detail", round_id=round_.id), code=303)
     db.session.commit()
     flash(f"The round is now {to.label.lower()}", "success")
+    if to == RoundStatus.OPEN:
+        _report_emails(*notify_round_opened(round_))
+    return redirect(url_for("audits.round_detail", round_id=round_.id))
+
+
+def _report_emails(sent: list[str], failed: list[str]) -> None:
+    if sent:
+        flash(f"Emailed {len(sent)} agencies: {', '.join(sent)}", "success")
+    if failed:
+        flash(f"Could not email: {', '.join(failed)}. Contact them another way.", "error")
+
+
+@bp.post("/rounds/<int:round_id>/chase")
+@login_required
+def round_chase(round_id: int):
+    """Email a reminder to agencies with outstanding returns (one agency, or all)."""
+    p = current_principal()
+    _require(can_manage_rounds(p))
+    round_ = get_round_or_404(p, round_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if round_.status != RoundStatus.OPEN:
+        flash("Reminders go only while the round is open", "error")
+        return redirect(url_for("audits.round_detail", round_id=round_.id), code=303)
+    agency = request.form.get("agency_id", "")
+    if agency and not agency.isdigit():
+        abort(400, "agency_id must be a number")
+    sent, failed = chase(round_, {int(agency)} if agency else None)
+    if not sent and not failed:
+        flash("No agency has returns outstanding", "info")
+    _report_emails(sent, failed)
     return redirect(url_for("audits.round_detail", round_id=round_.id))
 
 

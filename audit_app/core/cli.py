@@ -16,6 +16,30 @@ from .errors import DomainError
 
 demo_cli = AppGroup("demo", help="Demo data.")
 questionnaires_cli = AppGroup("questionnaires", help="Questionnaires: import and export files.")
+reminders_cli = AppGroup("reminders", help="Reminder emails about returns.")
+
+
+@reminders_cli.command("send")
+@click.option(
+    "--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Act as if today were this date."
+)
+def reminders_send(on) -> None:
+    """Send the day's automatic reminders (run once a day, for example from cron)."""
+    from datetime import date
+
+    from flask import current_app
+
+    from ..audits.notifications import send_due_reminders
+
+    today = on.date() if on else date.today()
+    with current_app.test_request_context(base_url=current_app.config.get("BASE_URL") or "http://localhost"):
+        results = send_due_reminders(today)
+    for title, sent in results:
+        click.echo(f"{title}: reminded {len(sent)} agencies")
+    if not results:
+        click.echo("No reminders due today.")
+
+
 partnerships_cli = AppGroup("partnerships", help="Partnerships.")
 tokens_cli = AppGroup("tokens", help="Personal API tokens.")
 
@@ -195,5 +219,6 @@ def questionnaire_export(key: str, partnership_name: str | None, number: int | N
 def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(questionnaires_cli)
+    app.cli.add_command(reminders_cli)
     app.cli.add_command(partnerships_cli)
     app.cli.add_command(tokens_cli)
