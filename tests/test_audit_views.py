@@ -212,7 +212,10 @@ def test_decline_by_the_agency_lead(client, world, open_round):
 
 def test_opening_emails_each_agency_and_reports_who_has_nobody(client, world, version, mailbox):
     round_ = _plan(client, world, version)
-    client.post(f"/rounds/{round_.id}/cases", data={"reference": "CS-1", "agency_ids": [str(world.police.agency_id), str(world.health.agency_id)]})
+    client.post(
+        f"/rounds/{round_.id}/cases",
+        data={"reference": "CS-1", "agency_ids": [str(world.police.agency_id), str(world.health.agency_id)]},
+    )
     page = client.post(f"/rounds/{round_.id}/status", data={"to": "open"}, follow_redirects=True).data.decode()
     assert "Emailed 1 agencies: North Police" in page
     assert "North Hospital (nobody with an auditor or agency lead role)" in page
