@@ -33,7 +33,10 @@ ADMIN_SCRUTINEER = {"admin", "scrutineer"}
 BUILDERS = {"admin", "qa_member"}
 VIEW_ROUNDS = {"admin", "qa_member", "scrutineer"}
 #: (endpoint, method) pairs narrower than the endpoint's entry: saving answers is for the agency
-METHOD_ACCESS = {("audits.return_section", "POST"): {"auditor", "agency_lead"}}
+METHOD_ACCESS = {
+    ("audits.return_section", "POST"): {"auditor", "agency_lead"},
+    ("audits.case_discussion", "POST"): BUILDERS,
+}
 OWNER = {"auditor"}  # the token in the URL belongs to the auditor
 PUBLIC = "public"
 #: endpoints whose objects are scoped to their owner in the query: others get 404
@@ -96,6 +99,7 @@ ACCESS: dict[str, set[str] | str] = {
     "audits.round_upload_cohort": BUILDERS,
     "audits.round_move": BUILDERS,
     "audits.round_chase": BUILDERS,
+    "audits.case_discussion": VIEW_ROUNDS,
     "audits.return_list": MEMBERS,
     "audits.return_detail": MEMBERS,
     "audits.return_section": MEMBERS,
@@ -186,6 +190,7 @@ def test_route_access(client, world, role, endpoint, rule, method):
         "round_id": round_.id,
         "return_id": police_return.id,
         "section_key": "recognition",
+        "round_case_id": round_.cases[0].id,
         "agency_id": world.police.agency_id,
         "sector_id": world.police.sector_id,
         "user_id": world.user("auditor").id,

@@ -268,3 +268,79 @@ def test_bad_round_plans_are_refused_by_field(client, world, version, data, fiel
     assert message in response.data
     assert f'href="#{field}"'.encode() in response.data
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Round)) == 0
+
+
+def _submit(client, world, ret, answers):
+    login(client, world.user("agency_lead"))
+    db.session.refresh(ret)
+    data = {"lock_version": ret.lock_version} | {f"q-{k}": v for k, v in answers.items()}
+    assert client.post(f"/returns/{ret.id}/sections/recognition", data=data).status_code == 302
+    assert client.post(f"/returns/{ret.id}/submit").status_code == 302
+    client.post("/logout")
+
+
+def test_discussion_shows_answers_side_by_side_and_records_judgements(client, world, open_round):
+    police = _return(open_round, world.police)
+    _submit(client, world, police, {"signs_recognised": "Partly", "recognition_grade": "Requires improvement"})
+    login(client, world.user("qa_member"))
+    round_case = open_round.cases[0]
+    url = f"/rounds/{open_round.id}/cases/{round_case.id}/discussion"
+    early = client.post(url, data={"grade-overall": "Good"}, follow_redirects=True)
+    assert b"once the round is closed" in early.data
+    client.post(f"/rounds/{open_round.id}/status", data={"to": "closed"})
+    page = client.get(url).data.decode()
+    assert "North Police" in page and "North Hospital" in page and "Requires improvement" in page
+    bad = client.post(url, data={"grade-recognition": "Superb"})
+    assert bad.status_code == 400 and b'href="#grade-recognition"' in bad.data
+    no_whom = client.post(url, data={"grade-overall": "Good", "concern_escalated": "yes", "escalated_to": ""})
+    assert no_whom.status_code == 400 and b"Say to whom" in no_whom.data
+    bad_date = client.post(
+        url,
+        data={
+            "concern_escalated": "yes",
+            "escalated_to": "MASH",
+            "escalated_on-day": "40",
+            "escalated_on-month": "1",
+            "escalated_on-year": "2026",
+        },
+    )
+    assert bad_date.status_code == 400 and b"date of escalation" in bad_date.data
+    ok = client.post(
+        url,
+        data={
+            "grade-recognition": "Requires improvement",
+            "strengths-recognition": "Police flagged risk quickly",
+            "grade-overall": "Requires improvement",
+            "development-overall": "Health were not at the strategy meeting",
+            "concern_escalated": "yes",
+            "escalated_to": "MASH team manager",
+            "escalated_on-day": "2",
+            "escalated_on-month": "4",
+            "escalated_on-year": "2026",
+        },
+    )
+    assert ok.status_code == 302
+    from audit_app.audits.models import CaseJudgement
+
+    judgements = {j.section_key: j for j in db.session.scalars(sa.select(CaseJudgement))}
+    assert judgements["recognition"].grade.label == "Requires improvement"
+    assert judgements[""].escalated_to == "MASH team manager"
+    assert judgements[""].escalated_on.isoformat() == "2026-04-02"
+
+
+def test_agencies_see_other_answers_only_when_the_round_shares_them(client, world, open_round):
+    police = _return(open_round, world.police)
+    _submit(client, world, police, {"signs_recognised": "Yes", "recognition_grade": "Good"})
+    url = f"/rounds/{open_round.id}/cases/{open_round.cases[0].id}/discussion"
+    login(client, world.user("qa_member"))
+    client.post(f"/rounds/{open_round.id}/status", data={"to": "closed"})
+    client.post(f"/rounds/{open_round.id}/status", data={"to": "in_discussion"})
+    client.post("/logout")
+    login(client, world.user("auditor"))
+    assert client.get(url).status_code == 403  # the round does not share
+    open_round.shares_answers_in_discussion = True
+    db.session.commit()
+    page = client.get(url)
+    assert page.status_code == 200 and b"North Hospital" in page.data
+    assert b"Save the multi-agency judgement" not in page.data
+    assert client.post(url, data={"grade-overall": "Good"}).status_code == 403

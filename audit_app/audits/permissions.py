@@ -12,7 +12,7 @@ from flask import abort
 from ..accounts.models import Role
 from ..core.permissions import Principal
 from ..extensions import db
-from .models import Return, Round, RoundCase
+from .models import Return, Round, RoundCase, RoundStatus
 
 PARTNERSHIP_WIDE = (Role.ADMIN, Role.QA_MEMBER, Role.SCRUTINEER)
 
@@ -38,6 +38,31 @@ def can_edit_return(p: Principal, ret: Return) -> bool:
 
 def can_sign_off_return(p: Principal, ret: Return) -> bool:
     return ret.agency_id in p.agency_ids(Role.AGENCY_LEAD) and ret.status.is_editable
+
+
+def can_view_discussion(p: Principal, round_case: RoundCase) -> bool:
+    """The QA group and scrutineers always; the agencies on the case only where the round shares answers
+    and the discussion has opened."""
+    if p.has(*PARTNERSHIP_WIDE):
+        return True
+    round_ = round_case.round
+    involved = {a.id for a in round_case.agencies}
+    return (
+        round_.shares_answers_in_discussion
+        and round_.status in (RoundStatus.IN_DISCUSSION, RoundStatus.REPORTED)
+        and bool(involved & p.agency_ids())
+    )
+
+
+def get_partnership_round_case_or_404(p: Principal, round_id: int, round_case_id: int) -> RoundCase:
+    round_case = db.session.scalar(
+        sa.select(RoundCase)
+        .join(RoundCase.round)
+        .where(RoundCase.id == round_case_id, Round.id == round_id, Round.partnership_id == p.partnership_id)
+    )
+    if round_case is None:
+        abort(404)
+    return round_case
 
 
 def rounds_query(p: Principal) -> sa.Select:

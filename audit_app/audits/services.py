@@ -24,6 +24,7 @@ from .models import (
     ROUND_MOVES,
     Answer,
     Case,
+    CaseJudgement,
     Return,
     ReturnEvent,
     ReturnStatus,
@@ -420,3 +421,62 @@ def accept_return(ret: Return, *, by: User) -> None:
     if ret.status != ReturnStatus.SUBMITTED:
         raise NotAllowedError("Only a submitted return can be accepted")
     _move(ret, ReturnStatus.ACCEPTED, by)
+
+
+# -- the multi-agency discussion --
+
+
+def judgement_scale_levels(round_: Round) -> list[Any]:
+    """The levels a multi-agency grade is given on: the scale of the version's overall grade question, or Ofsted's."""
+    from ..questionnaires.models import Scale
+
+    for question in round_.version.questions:
+        if question.key == "overall_grade" and question.scale is not None:
+            return list(question.scale.levels)
+    ofsted = db.session.scalar(sa.select(Scale).where(Scale.partnership_id.is_(None), Scale.key == "ofsted"))
+    return list(ofsted.levels)
+
+
+def record_judgement(
+    round_case: RoundCase,
+    *,
+    section_key: str,
+    grade: str,
+    strengths: str = "",
+    areas_for_development: str = "",
+    concern_escalated: bool = False,
+    escalated_to: str = "",
+    escalated_on: date | None = None,
+) -> CaseJudgement:
+    """Record (or change) the agreed multi-agency judgement for a section, or overall (section_key "")."""
+    round_ = round_case.round
+    if round_.status not in (RoundStatus.CLOSED, RoundStatus.IN_DISCUSSION):
+        raise NotAllowedError("Judgements are recorded once the round is closed for returns, before it is reported")
+    field = section_key or "overall"
+    if section_key and section_key not in {s.key for s in round_.version.sections}:
+        raise DomainError("No such section in this questionnaire", field=field)
+    levels = {level.label: level for level in judgement_scale_levels(round_)}
+    if grade and grade not in levels:
+        raise DomainError(f"Choose one of: {', '.join(levels)}", field=f"grade-{field}")
+    for name, text in (("strengths", strengths), ("development", areas_for_development)):
+        if len(text or "") > MAX_TEXT:
+            raise DomainError(f"Write {MAX_TEXT:,} characters or fewer", field=f"{name}-{field}")
+    if concern_escalated and not (escalated_to or "").strip():
+        raise DomainError("Say to whom the concern was escalated", field="escalated_to")
+    judgement = db.session.scalar(
+        sa.select(CaseJudgement).where(
+            CaseJudgement.round_case_id == round_case.id, CaseJudgement.section_key == section_key
+        )
+    )
+    if judgement is None:
+        judgement = CaseJudgement(round_case_id=round_case.id, section_key=section_key)
+        db.session.add(judgement)
+    judgement.grade_level_id = levels[grade].id if grade else None
+    judgement.strengths = (strengths or "").strip()
+    judgement.areas_for_development = (areas_for_development or "").strip()
+    if not section_key:
+        judgement.concern_escalated = concern_escalated
+        judgement.escalated_to = (escalated_to or "").strip()[:200]
+        judgement.escalated_on = escalated_on
+    db.session.flush()
+    return judgement

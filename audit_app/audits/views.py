@@ -19,14 +19,16 @@ from ..questionnaires.models import Questionnaire, QuestionnaireVersion, Questio
 from . import services
 from .cohort import CohortError, parse_cohort
 from .forms import CaseForm, CohortForm, NoteForm, RoundForm
-from .models import Return, ReturnStatus, Round, RoundStatus
+from .models import CaseJudgement, Return, ReturnStatus, Round, RoundStatus
 from .notifications import chase, notify_round_opened
 from .permissions import (
     can_edit_return,
     can_manage_rounds,
     can_review_returns,
     can_sign_off_return,
+    can_view_discussion,
     can_view_rounds,
+    get_partnership_round_case_or_404,
     get_return_or_404,
     get_round_or_404,
     returns_query,
@@ -540,3 +542,93 @@ def return_accept(return_id: int):
     db.session.commit()
     flash("Return accepted", "success")
     return redirect(url_for("audits.return_detail", return_id=ret.id))
+
+
+# -- the multi-agency discussion --
+
+
+def _discussion_data(round_case: Any) -> dict[str, Any]:
+    import json
+
+    returns = db.session.scalars(
+        sa.select(Return)
+        .where(Return.round_case_id == round_case.id, Return.status != ReturnStatus.DECLINED)
+        .join(Return.agency)
+        .order_by(Agency.name)
+    ).all()
+    answers: dict[tuple[int, str], str] = {}
+    for ret in returns:
+        for answer in ret.answers:
+            value = answer.value
+            if value.startswith("[") and answer.question.type == QuestionType.MULTIPLE_CHOICE:
+                value = ", ".join(json.loads(value))
+            answers[(ret.id, answer.question.key)] = value
+    judgements = {
+        j.section_key: j
+        for j in db.session.scalars(sa.select(CaseJudgement).where(CaseJudgement.round_case_id == round_case.id))
+    }
+    return {"returns": returns, "answers": answers, "judgements": judgements}
+
+
+@bp.route("/rounds/<int:round_id>/cases/<int:round_case_id>/discussion", methods=["GET", "POST"])
+@login_required
+def case_discussion(round_id: int, round_case_id: int):
+    """Every agency's answers on a case side by side, and the agreed multi-agency judgement."""
+    p = current_principal()
+    round_case = get_partnership_round_case_or_404(p, round_id, round_case_id)
+    _require(can_view_discussion(p, round_case))
+    round_ = round_case.round
+    can_record = can_review_returns(p) and round_.status in (RoundStatus.CLOSED, RoundStatus.IN_DISCUSSION)
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        _require(can_review_returns(p))
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        if not can_record:
+            flash("Judgements are recorded once the round is closed for returns, until it is reported", "error")
+            return redirect(
+                url_for("audits.case_discussion", round_id=round_.id, round_case_id=round_case.id), code=303
+            )
+        escalated_on = None
+        raw_date = [request.form.get(f"escalated_on-{part}", "").strip() for part in ("year", "month", "day")]
+        try:
+            for key in [s.key for s in round_.version.sections] + [""]:
+                name = key or "overall"
+                services.record_judgement(
+                    round_case,
+                    section_key=key,
+                    grade=request.form.get(f"grade-{name}", ""),
+                    strengths=request.form.get(f"strengths-{name}", ""),
+                    areas_for_development=request.form.get(f"development-{name}", ""),
+                    concern_escalated=request.form.get("concern_escalated") == "yes",
+                    escalated_to=request.form.get("escalated_to", ""),
+                    escalated_on=escalated_on if key else _escalation_date(raw_date),
+                )
+        except DomainError as error:
+            db.session.rollback()
+            errors[error.field or "overall"] = error.message
+            status = 400
+        else:
+            db.session.commit()
+            flash("Multi-agency judgement saved", "success")
+            return redirect(url_for("audits.case_discussion", round_id=round_.id, round_case_id=round_case.id))
+    return render_template(
+        "audits/case_discussion.html",
+        round=round_,
+        round_case=round_case,
+        levels=services.judgement_scale_levels(round_),
+        can_record=can_record,
+        errors=errors,
+        form_values=request.form if request.method == "POST" else {},
+        **_discussion_data(round_case),
+    ), status
+
+
+def _escalation_date(parts: list[str]) -> date | None:
+    if not any(parts):
+        return None
+    try:
+        return date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError:
+        raise DomainError("Enter the date of escalation as day, month and year", field="escalated_on") from None
