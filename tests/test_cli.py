@@ -45,6 +45,19 @@ def test_demo_load_is_idempotent(runner, client):
     ).all()
     assert len(demo_questionnaires) == len(library()) >= 7
     assert all(q.latest.status == VersionStatus.PUBLISHED for q in demo_questionnaires)
+    # A complete past CSE round of 20 cases, and an open round with returns in every status.
+    from audit_app.audits.models import Return, ReturnStatus, Round, RoundStatus
+
+    rounds = {r.title: r for r in db.session.scalars(sa.select(Round).where(Round.partnership_id == north.id))}
+    assert len(rounds) == 2
+    past = rounds["CSE multi-agency case audit, autumn 2025"]
+    assert past.status == RoundStatus.REPORTED and len(past.cases) == 20
+    open_statuses = set(
+        db.session.scalars(
+            sa.select(Return.status).where(Return.round_id == rounds["Strategy discussions audit, winter 2026"].id)
+        )
+    )
+    assert open_statuses >= {s for s in ReturnStatus if s != ReturnStatus.ALTERNATIVE_TEMPLATE}
     # Every demo user can sign in with the printed password.
     for email, *_ in USERS:
         response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})

@@ -8,8 +8,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ..accounts import services
-from ..accounts.models import Agency, Partnership, Role, Sector
+from ..accounts.models import Agency, Partnership, Role, Sector, User
 from ..extensions import db
+from .demo_audits import load_case_audits
 
 DEMO_PASSWORD = "demo-password-2026"
 PARTNERSHIP = "Northbridge Safeguarding Children Partnership"
@@ -57,6 +58,11 @@ def load_library(partnership_id: int) -> int:
     return added
 
 
+def _demo_users() -> dict[str, User]:
+    by_email = {u.email: u for u in db.session.scalars(sa.select(User).where(User.email.in_([u[0] for u in USERS])))}
+    return {"admin": by_email[USERS[0][0]], "qa": by_email[USERS[1][0]], "lead": by_email[USERS[2][0]]}
+
+
 def load_demo() -> tuple[bool, int]:
     """Create the demo partnerships once and top up the library.
 
@@ -65,7 +71,9 @@ def load_demo() -> tuple[bool, int]:
     """
     existing = db.session.scalar(sa.select(Partnership.id).where(Partnership.name == PARTNERSHIP))
     if existing is not None:
-        return False, load_library(existing)
+        added = load_library(existing)
+        load_case_audits(existing, _demo_users())
+        return False, added
     north = services.create_partnership(PARTNERSHIP, qa_group_name="Learning from Practice Group")
     east = services.create_partnership(SECOND_PARTNERSHIP, qa_group_name="Quality Assurance and Performance Subgroup")
     agency_ids: dict[str, int] = {}
@@ -89,4 +97,6 @@ def load_demo() -> tuple[bool, int]:
         )
     # The demo admin also runs the neighbouring partnership, to show switching.
     services.create_user(east.id, email=USERS[0][0], name=USERS[0][1], role=Role.ADMIN)
-    return True, load_library(north.id)
+    added = load_library(north.id)
+    load_case_audits(north.id, _demo_users())
+    return True, added
