@@ -336,10 +336,10 @@ def save_answers(
             ret.answers.append(answer)
         answer.value = value
         answer.scale_level_id = level_id
-    if ret.status == ReturnStatus.NOT_STARTED:
-        _move(ret, ReturnStatus.IN_PROGRESS, by)
-    ret.updated_at = utcnow()  # bumps lock_version even when only answers changed
     try:
+        if ret.status == ReturnStatus.NOT_STARTED:
+            _move(ret, ReturnStatus.IN_PROGRESS, by)
+        ret.updated_at = utcnow()  # bumps lock_version even when only answers changed
         db.session.flush()
     except StaleDataError:
         # Another session saved between our read and our write (the UPDATE matched no row).
