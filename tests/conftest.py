@@ -236,6 +236,9 @@ def api(client: FlaskClient):
         def patch(self, url: str, **kwargs):
             return self._call("PATCH", url, **kwargs)
 
+        def put(self, url: str, **kwargs):
+            return self._call("PUT", url, **kwargs)
+
         def delete(self, url: str, **kwargs):
             return self._call("DELETE", url, **kwargs)
 

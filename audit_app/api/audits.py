@@ -1,0 +1,350 @@
+"""API endpoints for case-audit rounds and returns."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from flask import g, jsonify
+from pydantic import BaseModel, Field, StringConstraints
+
+from ..audits import services
+from ..audits.models import Return, Round, RoundStatus
+from ..audits.notifications import notify_round_opened
+from ..audits.permissions import (
+    can_edit_return,
+    can_manage_rounds,
+    can_review_returns,
+    can_sign_off_return,
+    can_view_rounds,
+    get_return_or_404,
+    get_round_or_404,
+    returns_query,
+    rounds_query,
+)
+from ..extensions import db
+from ..questionnaires.models import QuestionnaireVersion, QuestionType
+from .helpers import parse_body, principal, require
+from .schemas import Strict
+from .spec import api_route
+
+BUILDERS = "admin, qa_member"
+VIEWERS = "admin, qa_member, scrutineer"
+
+
+class RoundIn(Strict):
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    version_id: int = Field(description="A published questionnaire version of the partnership")
+    opens_on: date | None = None
+    due_on: date | None = None
+    shares_answers_in_discussion: bool = False
+    previous_round_id: int | None = Field(default=None, description="The round this one re-audits")
+
+
+class RoundOut(BaseModel):
+    id: int
+    title: str
+    status: RoundStatus
+    kind: str
+    questionnaire_key: str
+    version_number: int
+    opens_on: date | None
+    due_on: date | None
+    shares_answers_in_discussion: bool
+    previous_round_id: int | None
+    cases: list[dict[str, Any]]
+
+
+class CaseIn(Strict):
+    reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    age_band: str = ""
+    sex: str = ""
+    ethnicity: Annotated[str, StringConstraints(max_length=60)] = ""
+    disability: str = ""
+    plan_type: str = ""
+    agency_ids: list[int] = Field(min_length=1, description="The agencies involved with the case")
+
+
+class MoveIn(Strict):
+    to: RoundStatus
+
+
+class ReturnOut(BaseModel):
+    id: int
+    round_id: int
+    agency_id: int
+    agency_name: str
+    case_reference: str | None
+    status: str
+    lock_version: int
+    submitted_at: datetime | None
+    note: str
+    answers: dict[str, Any]
+
+
+class AnswersIn(Strict):
+    lock_version: int = Field(description="The lock_version you read; a save after someone else's is refused (409)")
+    answers: dict[str, Any] = Field(
+        description="Question key -> value (level label, option, list of options, number, ISO date or text)"
+    )
+
+
+class NoteIn(Strict):
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+def _round(r: Round) -> dict[str, Any]:
+    return RoundOut(
+        id=r.id,
+        title=r.title,
+        status=r.status,
+        kind=r.kind.value,
+        questionnaire_key=r.version.questionnaire.key,
+        version_number=r.version.number,
+        opens_on=r.opens_on,
+        due_on=r.due_on,
+        shares_answers_in_discussion=r.shares_answers_in_discussion,
+        previous_round_id=r.previous_round_id,
+        cases=[
+            {
+                "id": rc.id,
+                "reference": rc.case.reference,
+                "agency_ids": [a.id for a in rc.agencies],
+                "previous_round_case_id": rc.previous_round_case_id,
+            }
+            for rc in r.cases
+        ],
+    ).model_dump(mode="json")
+
+
+def _return(ret: Return) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for answer in ret.answers:
+        value: Any = answer.value
+        if answer.question.type == QuestionType.MULTIPLE_CHOICE and value.startswith("["):
+            value = json.loads(value)
+        answers[answer.question.key] = value
+    return ReturnOut(
+        id=ret.id,
+        round_id=ret.round_id,
+        agency_id=ret.agency_id,
+        agency_name=ret.agency.name,
+        case_reference=ret.round_case.case.reference if ret.round_case else None,
+        status=ret.status.value,
+        lock_version=ret.lock_version,
+        submitted_at=ret.submitted_at,
+        note=ret.note,
+        answers=answers,
+    ).model_dump(mode="json")
+
+
+# -- rounds --
+
+
+@api_route("/rounds", "GET", summary="List rounds", tag="audits", response_model=RoundOut, many=True, roles=VIEWERS)
+def rounds_list():
+    p = principal()
+    require(can_view_rounds(p))
+    return jsonify({"items": [_round(r) for r in db.session.scalars(rounds_query(p))]})
+
+
+@api_route(
+    "/rounds",
+    "POST",
+    summary="Plan a round",
+    tag="audits",
+    request_model=RoundIn,
+    response_model=RoundOut,
+    status=201,
+    roles=BUILDERS,
+)
+def rounds_create():
+    p = principal()
+    require(can_manage_rounds(p))
+    body = parse_body(RoundIn)
+    version = db.session.get(QuestionnaireVersion, body.version_id)
+    previous = (
+        db.session.scalar(rounds_query(p).where(Round.id == body.previous_round_id)) if body.previous_round_id else None
+    )
+    if body.previous_round_id and previous is None:
+        from ..core.errors import DomainError
+
+        raise DomainError("No such round in this partnership", field="previous_round_id")
+    round_ = services.plan_round(
+        p.partnership_id,
+        title=body.title,
+        version=version,
+        opens_on=body.opens_on,
+        due_on=body.due_on,
+        shares_answers_in_discussion=body.shares_answers_in_discussion,
+        previous_round=previous,
+    )
+    db.session.commit()
+    return jsonify(_round(round_)), 201
+
+
+@api_route(
+    "/rounds/<int:round_id>",
+    "GET",
+    summary="Get a round and its cases",
+    tag="audits",
+    response_model=RoundOut,
+    roles=VIEWERS,
+)
+def rounds_get(round_id: int):
+    p = principal()
+    require(can_view_rounds(p))
+    return jsonify(_round(get_round_or_404(p, round_id)))
+
+
+@api_route(
+    "/rounds/<int:round_id>/cases",
+    "POST",
+    summary="Add a case and the agencies involved",
+    tag="audits",
+    request_model=CaseIn,
+    response_model=RoundOut,
+    status=201,
+    roles=BUILDERS,
+)
+def rounds_add_case(round_id: int):
+    p = principal()
+    require(can_manage_rounds(p))
+    round_ = get_round_or_404(p, round_id)
+    body = parse_body(CaseIn)
+    services.add_case(
+        round_,
+        agency_ids=body.agency_ids,
+        reference=body.reference,
+        age_band=body.age_band,
+        sex=body.sex,
+        ethnicity=body.ethnicity,
+        disability=body.disability,
+        plan_type=body.plan_type,
+    )
+    db.session.commit()
+    return jsonify(_round(round_)), 201
+
+
+@api_route(
+    "/rounds/<int:round_id>/status",
+    "POST",
+    summary="Move a round: open, closed, in_discussion, reported",
+    tag="audits",
+    request_model=MoveIn,
+    response_model=RoundOut,
+    roles=BUILDERS,
+)
+def rounds_move(round_id: int):
+    p = principal()
+    require(can_manage_rounds(p))
+    round_ = get_round_or_404(p, round_id)
+    body = parse_body(MoveIn)
+    services.move_round(round_, body.to)
+    db.session.commit()
+    if body.to == RoundStatus.OPEN:
+        notify_round_opened(round_)
+    return jsonify(_round(round_))
+
+
+# -- returns --
+
+
+@api_route(
+    "/returns",
+    "GET",
+    summary="List the returns you may see (your agency's, or all for the QA group)",
+    tag="audits",
+    response_model=ReturnOut,
+    many=True,
+    roles="any role in the partnership",
+)
+def returns_list():
+    p = principal()
+    return jsonify({"items": [_return(r) for r in db.session.scalars(returns_query(p).order_by(Return.id))]})
+
+
+@api_route(
+    "/returns/<int:return_id>",
+    "GET",
+    summary="Get a return and its answers",
+    tag="audits",
+    response_model=ReturnOut,
+    roles="the return's agency, or the QA group",
+)
+def returns_get(return_id: int):
+    p = principal()
+    return jsonify(_return(get_return_or_404(p, return_id)))
+
+
+@api_route(
+    "/returns/<int:return_id>/answers",
+    "PUT",
+    summary="Save answers (a draft); refused whole if any is wrong",
+    tag="audits",
+    request_model=AnswersIn,
+    response_model=ReturnOut,
+    roles="auditor or agency lead of the return's agency",
+)
+def returns_save_answers(return_id: int):
+    p = principal()
+    ret = get_return_or_404(p, return_id)
+    require(can_edit_return(p, ret))
+    body = parse_body(AnswersIn)
+    services.save_answers(ret, body.answers, by=g.audit_user, expected_version=body.lock_version)
+    db.session.commit()
+    return jsonify(_return(ret))
+
+
+@api_route(
+    "/returns/<int:return_id>/submit",
+    "POST",
+    summary="Submit (agency lead), or mark ready for sign-off (auditor)",
+    tag="audits",
+    response_model=ReturnOut,
+    roles="auditor or agency lead of the return's agency",
+)
+def returns_submit(return_id: int):
+    p = principal()
+    ret = get_return_or_404(p, return_id)
+    require(can_edit_return(p, ret))
+    services.submit_return(ret, by=g.audit_user, as_lead=can_sign_off_return(p, ret))
+    db.session.commit()
+    return jsonify(_return(ret))
+
+
+@api_route(
+    "/returns/<int:return_id>/request-changes",
+    "POST",
+    summary="Send a submitted return back with a note",
+    tag="audits",
+    request_model=NoteIn,
+    response_model=ReturnOut,
+    roles=BUILDERS,
+)
+def returns_request_changes(return_id: int):
+    p = principal()
+    require(can_review_returns(p))
+    ret = get_return_or_404(p, return_id)
+    body = parse_body(NoteIn)
+    services.request_changes(ret, by=g.audit_user, note=body.note)
+    db.session.commit()
+    return jsonify(_return(ret))
+
+
+@api_route(
+    "/returns/<int:return_id>/accept",
+    "POST",
+    summary="Accept a submitted return",
+    tag="audits",
+    response_model=ReturnOut,
+    roles=BUILDERS,
+)
+def returns_accept(return_id: int):
+    p = principal()
+    require(can_review_returns(p))
+    ret = get_return_or_404(p, return_id)
+    services.accept_return(ret, by=g.audit_user)
+    db.session.commit()
+    return jsonify(_return(ret))
