@@ -344,3 +344,36 @@ def test_agencies_see_other_answers_only_when_the_round_shares_them(client, worl
     assert page.status_code == 200 and b"North Hospital" in page.data
     assert b"Save the multi-agency judgement" not in page.data
     assert client.post(url, data={"grade-overall": "Good"}).status_code == 403
+
+
+def test_reaudit_carries_chosen_cases_and_the_case_shows_its_history(client, world, version):
+    earlier = _plan(client, world, version)
+    for ref in ("CS-1", "CS-2"):
+        client.post(f"/rounds/{earlier.id}/cases", data={"reference": ref, "agency_ids": [str(world.police.agency_id)]})
+    later = client.post(
+        "/rounds/new", data={"title": "Re-audit", "version_id": str(version.id), "previous_round_id": str(earlier.id)}
+    )
+    assert later.status_code == 302
+    later_round = db.session.scalar(sa.select(Round).where(Round.title == "Re-audit"))
+    page = client.get(f"/rounds/{later_round.id}").data.decode()
+    assert "Carry cases from Neglect audit" in page
+    first = earlier.cases[0]
+    assert (
+        client.post(f"/rounds/{later_round.id}/carry", data={}, follow_redirects=True).data.count(
+            b"Choose at least one case"
+        )
+        == 1
+    )
+    assert client.post(f"/rounds/{later_round.id}/carry", data={"round_case_ids": ["999999"]}).status_code == 400
+    assert client.post(f"/rounds/{later_round.id}/carry", data={"round_case_ids": [str(first.id)]}).status_code == 302
+    client.post(
+        f"/rounds/{later_round.id}/cases", data={"reference": "CS-NEW", "agency_ids": [str(world.health.agency_id)]}
+    )
+    db.session.refresh(later_round)
+    assert [(rc.case.reference, rc.previous_round_case_id) for rc in later_round.cases] == [
+        ("CS-1", first.id),
+        ("CS-NEW", None),
+    ]
+    history = client.get(f"/cases/{first.case_id}").data.decode()
+    assert "Neglect audit" in history and "Re-audit" in history and "(re-audit)" in history
+    assert client.get("/cases/999999").status_code == 404

@@ -19,7 +19,7 @@ from ..questionnaires.models import Questionnaire, QuestionnaireVersion, Questio
 from . import services
 from .cohort import CohortError, parse_cohort
 from .forms import CaseForm, CohortForm, NoteForm, RoundForm
-from .models import CaseJudgement, Return, ReturnStatus, Round, RoundStatus
+from .models import Case, CaseJudgement, Return, ReturnStatus, Round, RoundCase, RoundStatus
 from .notifications import chase, notify_round_opened
 from .permissions import (
     can_edit_return,
@@ -145,9 +145,16 @@ def _round_page(
             ReturnStatus.CHANGES_REQUESTED,
         )
     ]
+    carried = {rc.previous_round_case_id for rc in round_.cases if rc.previous_round_case_id}
+    carry_choices = (
+        [rc for rc in round_.previous_round.cases if rc.id not in carried]
+        if round_.previous_round and round_.status == RoundStatus.PLANNING
+        else []
+    )
     return render_template(
         "audits/round_detail.html",
         round=round_,
+        carry_choices=carry_choices,
         returns=returns,
         counts=counts,
         late=late,
@@ -632,3 +639,62 @@ def _escalation_date(parts: list[str]) -> date | None:
         return date(int(parts[0]), int(parts[1]), int(parts[2]))
     except ValueError:
         raise DomainError("Enter the date of escalation as day, month and year", field="escalated_on") from None
+
+
+# -- re-audits and a case's audit history --
+
+
+@bp.post("/rounds/<int:round_id>/carry")
+@login_required
+def round_carry_cases(round_id: int):
+    """Re-audit: bring chosen cases of the earlier round into this one, linked to their earlier audit."""
+    p = current_principal()
+    _require(can_manage_rounds(p))
+    round_ = get_round_or_404(p, round_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    raw = request.form.getlist("round_case_ids")
+    if not raw or not all(value.isdigit() for value in raw):
+        flash("Choose at least one case to carry", "error")
+        return redirect(url_for("audits.round_detail", round_id=round_.id) + "#carry", code=303)
+    if round_.previous_round_id is None:
+        abort(400, "This round does not re-audit an earlier one")
+    earlier = db.session.scalars(
+        sa.select(RoundCase).where(
+            RoundCase.round_id == round_.previous_round_id, RoundCase.id.in_([int(v) for v in raw])
+        )
+    ).all()
+    if len(earlier) != len(set(raw)):
+        abort(400, "Choose cases of the earlier round")
+    try:
+        carried = services.carry_cases(round_, list(earlier))
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("audits.round_detail", round_id=round_.id) + "#carry", code=303)
+    db.session.commit()
+    flash(f"{len(carried)} cases carried from {round_.previous_round.title}", "success")
+    return redirect(url_for("audits.round_detail", round_id=round_.id) + "#cases")
+
+
+@bp.get("/cases/<int:case_id>")
+@login_required
+def case_history(case_id: int):
+    """Every audit of one case, oldest first, with the multi-agency grade each time."""
+    p = current_principal()
+    _require(can_view_rounds(p))
+    case = db.session.scalar(sa.select(Case).where(Case.id == case_id, Case.partnership_id == p.partnership_id))
+    if case is None:
+        abort(404)
+    round_cases = db.session.scalars(
+        sa.select(RoundCase).join(RoundCase.round).where(RoundCase.case_id == case.id).order_by(Round.created_at)
+    ).all()
+    overall = {
+        j.round_case_id: j
+        for j in db.session.scalars(
+            sa.select(CaseJudgement).where(
+                CaseJudgement.round_case_id.in_([rc.id for rc in round_cases]), CaseJudgement.section_key == ""
+            )
+        )
+    }
+    return render_template("audits/case_history.html", case=case, round_cases=round_cases, overall=overall)
