@@ -113,6 +113,8 @@ ACCESS: dict[str, set[str] | str] = {
     "audits.case_discussion": VIEW_ROUNDS,
     "audits.round_carry_cases": BUILDERS,
     "audits.case_history": VIEW_ROUNDS,
+    "audits.return_workbook": MEMBERS,
+    "audits.return_upload_workbook": {"auditor", "agency_lead"},
     "audits.return_list": MEMBERS,
     "audits.return_detail": MEMBERS,
     "audits.return_section": MEMBERS,

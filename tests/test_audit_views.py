@@ -377,3 +377,84 @@ def test_reaudit_carries_chosen_cases_and_the_case_shows_its_history(client, wor
     history = client.get(f"/cases/{first.case_id}").data.decode()
     assert "Neglect audit" in history and "Re-audit" in history and "(re-audit)" in history
     assert client.get("/cases/999999").status_code == 404
+
+
+def _workbook_rows(data: bytes):
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(data))
+    return workbook, workbook["Return"]
+
+
+def _row_of(sheet, key):
+    return next(r for r in range(4, sheet.max_row + 1) if sheet.cell(row=r, column=1).value == key)
+
+
+def _upload(client, ret, workbook):
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return client.post(
+        f"/returns/{ret.id}/workbook",
+        data={"file": (io.BytesIO(buffer.getvalue()), "return.xlsx")},
+        content_type="multipart/form-data",
+    )
+
+
+def test_offline_workbook_round_trip_and_cell_errors(client, world, open_round):
+    ret = _return(open_round, world.police)
+    login(client, world.user("auditor"))
+    download = client.get(f"/returns/{ret.id}/workbook.xlsx")
+    assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
+    workbook, sheet = _workbook_rows(download.data)
+    keys = [sheet.cell(row=r, column=1).value for r in range(4, sheet.max_row + 1)]
+    assert "signs_recognised" in keys and "tools" not in keys  # only the police's questions
+    assert sheet.data_validations.dataValidation  # drop-downs for the scale questions
+
+    sheet.cell(row=_row_of(sheet, "signs_recognised"), column=6, value="Brilliant")
+    sheet.cell(row=_row_of(sheet, "visits"), column=6, value="lots")
+    bad_row = sheet.max_row + 1
+    sheet.cell(row=bad_row, column=1, value="not_a_question")
+    sheet.cell(row=bad_row, column=6, value="x")
+    refused = _upload(client, ret, workbook)
+    assert refused.status_code == 400
+    html = refused.data.decode()
+    assert f"Return!F{_row_of(sheet, 'signs_recognised')}: Choose one of" in html
+    assert f"Return!F{_row_of(sheet, 'visits')}: Enter a number" in html
+    assert f"Return!A{bad_row}: &#39;not_a_question&#39; is not a question of this return" in html
+    db.session.refresh(ret)
+    assert ret.answers == []
+
+    workbook, sheet = _workbook_rows(download.data)
+    sheet.cell(row=_row_of(sheet, "signs_recognised"), column=6, value="Partly")
+    sheet.cell(row=_row_of(sheet, "recognition_grade"), column=6, value="Good")
+    sheet.cell(row=_row_of(sheet, "visits"), column=6, value=3)
+    assert _upload(client, ret, workbook).status_code == 302
+    db.session.refresh(ret)
+    assert {a.question.key: a.value for a in ret.answers} == {
+        "signs_recognised": "Partly",
+        "recognition_grade": "Good",
+        "visits": "3",
+    }
+    # The same (now stale) workbook again: someone has saved since it was downloaded.
+    stale = _upload(client, ret, workbook)
+    assert stale.status_code == 400 and b"Someone else saved this return" in stale.data
+
+
+def test_broken_uploads_are_refused(client, world, open_round):
+    ret = _return(open_round, world.police)
+    login(client, world.user("auditor"))
+    for data, name, message in [
+        (b"not a workbook", "return.xlsx", b"not a readable Excel workbook"),
+        (b"a,b", "return.csv", b"Upload the .xlsx workbook"),
+    ]:
+        response = client.post(
+            f"/returns/{ret.id}/workbook", data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data"
+        )
+        assert response.status_code == 400 and message in response.data
+    assert client.post(f"/returns/{ret.id}/workbook", data={}).status_code == 400
+    other = _return(open_round, world.health)
+    login(client, world.user("qa_member"))
+    workbook, _ = _workbook_rows(client.get(f"/returns/{other.id}/workbook.xlsx").data)
+    login(client, world.user("auditor"))
+    wrong = _upload(client, ret, workbook)
+    assert wrong.status_code == 400 and b"this workbook is for another return" in wrong.data

@@ -264,7 +264,7 @@ def applicable_questions(ret: Return, section: Section | None = None) -> list[Qu
     return [q for s in sections for q in s.questions if q.applies_to_sector(sector_key)]
 
 
-def _clean_value(question: Question, raw: Any) -> tuple[str, int | None]:
+def clean_value(question: Question, raw: Any) -> tuple[str, int | None]:
     """Check one answer; return (value, scale level id) or raise DomainError naming the question."""
     field = question.key
     if raw is None or raw == "" or raw == []:
@@ -324,7 +324,7 @@ def save_answers(
     unknown = sorted(set(answers) - set(allowed))
     if unknown:
         raise DomainError(f"'{unknown[0]}' is not a question of this return", field=unknown[0])
-    cleaned = {key: _clean_value(allowed[key], raw) for key, raw in answers.items()}
+    cleaned = {key: clean_value(allowed[key], raw) for key, raw in answers.items()}
     existing = {a.question_id: a for a in ret.answers}
     for key, (value, level_id) in cleaned.items():
         question = allowed[key]

@@ -698,3 +698,71 @@ def case_history(case_id: int):
         )
     }
     return render_template("audits/case_history.html", case=case, round_cases=round_cases, overall=overall)
+
+
+# -- working offline in Excel --
+
+
+@bp.get("/returns/<int:return_id>/workbook.xlsx")
+@login_required
+def return_workbook(return_id: int):
+    """Download the return as an Excel workbook to fill in offline."""
+    from flask import Response
+
+    from .workbook import build_workbook
+
+    p = current_principal()
+    ret = get_return_or_404(p, return_id)
+    reference = ret.round_case.case.reference if ret.round_case else "agency"
+    filename = f"return-{ret.id}-{reference}.xlsx".replace(" ", "_").replace("/", "-")
+    return Response(
+        build_workbook(ret),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.post("/returns/<int:return_id>/workbook")
+@login_required
+def return_upload_workbook(return_id: int):
+    """Upload a filled-in workbook: every cell is checked, and nothing is saved unless all are right."""
+    from .workbook import MAX_BYTES, WorkbookError, read_workbook
+
+    p = current_principal()
+    ret = get_return_or_404(p, return_id)
+    _require(can_edit_return(p, ret))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    upload = request.files.get("file")
+    problems: list[str] = []
+    if upload is None or not upload.filename:
+        problems = ["Choose the workbook (.xlsx) to upload"]
+    elif not upload.filename.lower().endswith(".xlsx"):
+        problems = ["Upload the .xlsx workbook downloaded from this return"]
+    else:
+        try:
+            answers, lock = read_workbook(ret, upload.read(MAX_BYTES + 1))
+            services.save_answers(ret, answers, by=current_user, expected_version=lock)
+        except WorkbookError as error:
+            db.session.rollback()
+            problems = [str(problem) for problem in error.problems]
+        except DomainError as error:
+            db.session.rollback()
+            problems = [error.message]
+        else:
+            db.session.commit()
+            flash(f"{len(answers)} answers saved from {upload.filename}", "success")
+            return redirect(url_for("audits.return_detail", return_id=ret.id))
+    return render_template(
+        "audits/return_detail.html",
+        ret=ret,
+        sections=_section_states(ret),
+        missing=services.missing_answers(ret),
+        can_edit=True,
+        can_sign_off=can_sign_off_return(p, ret),
+        can_review=False,
+        auditors_can_submit=_auditors_can_submit(ret),
+        note_form=NoteForm(formdata=None),
+        confirm=ConfirmForm(),
+        upload_problems=problems,
+    ), 400
