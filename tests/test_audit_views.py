@@ -458,3 +458,13 @@ def test_broken_uploads_are_refused(client, world, open_round):
     login(client, world.user("auditor"))
     wrong = _upload(client, ret, workbook)
     assert wrong.status_code == 400 and b"this workbook is for another return" in wrong.data
+
+
+def test_partnership_setting_lets_auditors_submit(client, world):
+    login(client, world.user("admin"))
+    assert client.post("/admin/settings", data={"qa_group_name": "QA", "auditors_can_submit": "y"}).status_code == 302
+    db.session.refresh(world.partnership)
+    assert world.partnership.auditors_can_submit is True
+    client.post("/admin/settings", data={"qa_group_name": "QA"})
+    db.session.refresh(world.partnership)
+    assert world.partnership.auditors_can_submit is False

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxInput,
     GovPasswordInput,
     GovRadioInput,
     GovSelect,
     GovSubmitInput,
     GovTextInput,
 )
-from wtforms import PasswordField, StringField, SubmitField
+from wtforms import BooleanField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
 
 from ..core.forms import OptionRadioField, OptionSelectField, strip_filter
@@ -231,6 +232,10 @@ class PartnershipSettingsForm(FlaskForm):
             DataRequired("Enter the group's name"),
             Length(max=200, message="The name must be 200 characters or fewer"),
         ],
+    )
+    auditors_can_submit = BooleanField(
+        "Let agency auditors submit returns themselves, without an agency lead's sign-off",
+        widget=GovCheckboxInput(),
     )
     submit = SubmitField("Save settings", widget=GovSubmitInput())
 

@@ -149,9 +149,13 @@ def create_partnership(name: str, *, qa_group_name: str | None = None) -> Partne
     return partnership
 
 
-def update_partnership_settings(partnership: Partnership, *, qa_group_name: str) -> None:
-    """Change how the partnership names its QA group."""
+def update_partnership_settings(
+    partnership: Partnership, *, qa_group_name: str, auditors_can_submit: bool | None = None
+) -> None:
+    """Change how the partnership names its QA group, and whether auditors submit without sign-off."""
     partnership.qa_group_name = qa_group_name.strip()
+    if auditors_can_submit is not None:
+        partnership.auditors_can_submit = auditors_can_submit
     db.session.flush()
 
 

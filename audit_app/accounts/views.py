@@ -158,7 +158,9 @@ def partnership_settings():
     partnership = db.session.get(Partnership, _partnership_id())
     form = PartnershipSettingsForm(obj=partnership)
     if form.validate_on_submit():
-        services.update_partnership_settings(partnership, qa_group_name=form.qa_group_name.data)
+        services.update_partnership_settings(
+            partnership, qa_group_name=form.qa_group_name.data, auditors_can_submit=bool(form.auditors_can_submit.data)
+        )
         db.session.commit()
         flash("Settings saved", "success")
         return redirect(url_for("accounts.partnership_settings"))
