@@ -468,3 +468,14 @@ def test_partnership_setting_lets_auditors_submit(client, world):
     client.post("/admin/settings", data={"qa_group_name": "QA"})
     db.session.refresh(world.partnership)
     assert world.partnership.auditors_can_submit is False
+
+
+def test_oversized_workbook_is_refused(client, world, open_round, app):
+    ret = _return(open_round, world.police)
+    login(client, world.user("auditor"))
+    big = io.BytesIO(b"PK" + b"0" * (5 * 1024 * 1024 + 10))
+    response = client.post(
+        f"/returns/{ret.id}/workbook", data={"file": (big, "return.xlsx")}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 400
+    assert b"5 MB or smaller" in response.data
