@@ -258,11 +258,20 @@ def test_chasing_and_automatic_reminders(client, world, open_round, mailbox, app
         ({"version_id": "999999"}, "version_id", b"Select one of the options"),
         ({"due_on": ["31", "2", "2026"]}, "due_on", b"Not a valid date"),
         ({"due_on": ["1", "1", "2026"]}, "due_on", b"on or after the opening date"),
+        ({"remind_days_before": "-1"}, "remind_days_before", b"from 0 to 60"),
+        ({"remind_days_after": "soon"}, "remind_days_after", b"Not a valid integer"),
     ],
 )
 def test_bad_round_plans_are_refused_by_field(client, world, version, data, field, message):
     login(client, world.user("qa_member"))
-    base = {"title": "T", "version_id": str(version.id), "opens_on": ["1", "3", "2026"], "due_on": ["1", "4", "2026"]}
+    base = {
+        "title": "T",
+        "version_id": str(version.id),
+        "opens_on": ["1", "3", "2026"],
+        "due_on": ["1", "4", "2026"],
+        "remind_days_before": "3",
+        "remind_days_after": "2",
+    }
     response = client.post("/rounds/new", data={**base, **data})
     assert response.status_code == 400
     assert message in response.data

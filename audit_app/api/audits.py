@@ -40,6 +40,10 @@ class RoundIn(Strict):
     due_on: date | None = None
     shares_answers_in_discussion: bool = False
     previous_round_id: int | None = Field(default=None, description="The round this one re-audits")
+    remind_days_before: int = Field(
+        default=3, ge=0, le=60, description="Automatic reminder this many days before the due date (0: none)"
+    )
+    remind_days_after: int = Field(default=2, ge=0, le=60, description="And this many days after it (0: none)")
 
 
 class RoundOut(BaseModel):
@@ -53,6 +57,8 @@ class RoundOut(BaseModel):
     due_on: date | None
     shares_answers_in_discussion: bool
     previous_round_id: int | None
+    remind_days_before: int
+    remind_days_after: int
     cases: list[dict[str, Any]]
 
 
@@ -106,6 +112,8 @@ def _round(r: Round) -> dict[str, Any]:
         due_on=r.due_on,
         shares_answers_in_discussion=r.shares_answers_in_discussion,
         previous_round_id=r.previous_round_id,
+        remind_days_before=r.remind_days_before,
+        remind_days_after=r.remind_days_after,
         cases=[
             {
                 "id": rc.id,
@@ -179,6 +187,8 @@ def rounds_create():
         due_on=body.due_on,
         shares_answers_in_discussion=body.shares_answers_in_discussion,
         previous_round=previous,
+        remind_days_before=body.remind_days_before,
+        remind_days_after=body.remind_days_after,
     )
     db.session.commit()
     return jsonify(_round(round_)), 201

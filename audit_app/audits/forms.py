@@ -14,8 +14,8 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextArea,
     GovTextInput,
 )
-from wtforms import BooleanField, DateField, SelectMultipleField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import BooleanField, DateField, IntegerField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..core.forms import OptionSelectField, strip_filter
 from .cohort import AGE_BANDS, DISABILITY, PLAN_TYPES, SEXES
@@ -61,6 +61,25 @@ class RoundForm(FlaskForm):
         widget=GovSelect(),
         coerce=_optional_int,
         description="Choose the earlier round if this one re-audits its cases; you then choose which cases to carry.",
+    )
+    remind_days_before = IntegerField(
+        "Remind agencies this many days before the due date",
+        widget=GovTextInput(),
+        default=3,
+        description="0 for no reminder. Reminders go to the auditors and leads of agencies with returns outstanding.",
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=60, message="Enter a number of days from 0 to 60"),
+        ],
+    )
+    remind_days_after = IntegerField(
+        "Remind them again this many days after the due date",
+        widget=GovTextInput(),
+        default=2,
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=60, message="Enter a number of days from 0 to 60"),
+        ],
     )
     shares_answers_in_discussion = BooleanField(
         "Let the agencies on a case see each other's answers once the multi-agency discussion opens",

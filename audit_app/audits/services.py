@@ -49,6 +49,8 @@ def plan_round(
     due_on: date | None,
     shares_answers_in_discussion: bool = False,
     previous_round: Round | None = None,
+    remind_days_before: int = 3,
+    remind_days_after: int = 2,
 ) -> Round:
     """A new round in planning, answering a published version of the partnership's."""
     title = (title or "").strip()
@@ -62,6 +64,9 @@ def plan_round(
         raise DomainError("The due date must be on or after the opening date", field="due_on")
     if previous_round is not None and previous_round.partnership_id != partnership_id:
         raise DomainError("Choose an earlier round of this partnership", field="previous_round_id")
+    for name, days in (("remind_days_before", remind_days_before), ("remind_days_after", remind_days_after)):
+        if not 0 <= days <= 60:
+            raise DomainError("Enter a number of days from 0 to 60", field=name)
     round_ = Round(
         partnership_id=partnership_id,
         questionnaire_version_id=version.id,
@@ -72,6 +77,8 @@ def plan_round(
         due_on=due_on,
         shares_answers_in_discussion=shares_answers_in_discussion,
         previous_round_id=previous_round.id if previous_round else None,
+        remind_days_before=remind_days_before,
+        remind_days_after=remind_days_after,
     )
     db.session.add(round_)
     db.session.flush()

@@ -96,6 +96,8 @@ def round_create():
                 due_on=form.due_on.data,
                 shares_answers_in_discussion=bool(form.shares_answers_in_discussion.data),
                 previous_round=previous,
+                remind_days_before=_days(form.remind_days_before.data, 3),
+                remind_days_after=_days(form.remind_days_after.data, 2),
             )
         except DomainError as error:
             db.session.rollback()
@@ -105,6 +107,10 @@ def round_create():
             flash("Round planned. Add its cases and the agencies involved, then open it.", "success")
             return redirect(url_for("audits.round_detail", round_id=round_.id))
     return render_template("audits/round_create.html", form=form), _status(form)
+
+
+def _days(value: int | None, default: int) -> int:
+    return default if value is None else value
 
 
 def _case_form(p_partnership_id: int, formdata: Any = None) -> CaseForm:
