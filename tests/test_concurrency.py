@@ -56,37 +56,36 @@ def committed_app(tmp_path: Path) -> Iterator[Flask]:
         maintenance.dispose()
 
 
-def test_the_second_of_two_simultaneous_saves_is_refused(committed_app: Flask):
-    app = committed_app
+def _open_return_for_two(app: Flask, name: str) -> tuple[int, int, int]:
+    """An open round with one police return, and two people of the police who may edit it."""
     with app.app_context(), system_actor("test:setup"):
-        partnership = accounts.create_partnership("Locking SCP")
+        partnership = accounts.create_partnership(f"{name} SCP")
         sector = db.session.scalar(
             sa.select(Sector).where(Sector.partnership_id == partnership.id, Sector.key == "police")
         )
-        police = accounts.create_agency(partnership.id, "Locking Police", sector)
-        first_person = accounts.create_user(
-            partnership.id,
-            email="one@lock.example.org",
-            name="One",
-            role=Role.AUDITOR,
-            agency_id=police.agency_id,
-            password="a-long-password-1",
-        )[0]
-        accounts.create_user(
-            partnership.id,
-            email="two@lock.example.org",
-            name="Two",
-            role=Role.AGENCY_LEAD,
-            agency_id=police.agency_id,
-            password="a-long-password-2",
-        )
+        police = accounts.create_agency(partnership.id, f"{name} Police", sector)
+        people = [
+            accounts.create_user(
+                partnership.id,
+                email=f"{n}.{name.lower()}@lock.example.org",
+                name=f"Person {n}",
+                role=role,
+                agency_id=police.agency_id,
+                password=f"a-long-password-{n}",
+            )[0]
+            for n, role in ((1, Role.AUDITOR), (2, Role.AGENCY_LEAD))
+        ]
         version = questionnaires.import_questionnaire(partnership.id, EXAMPLE, publish=True)
         round_ = services.plan_round(partnership.id, title="R", version=version, opens_on=None, due_on=None)
         services.add_case(round_, agency_ids=[police.agency_id], reference="CS-1")
         services.move_round(round_, RoundStatus.OPEN)
         db.session.commit()
-        return_id = db.session.scalar(sa.select(Return.id))
-        first_id = first_person.id
+        return db.session.scalar(sa.select(Return.id)), people[0].id, people[1].id
+
+
+def test_the_second_of_two_simultaneous_saves_is_refused(committed_app: Flask):
+    app = committed_app
+    return_id, first_id, second_id = _open_return_for_two(app, "Locking")
 
     # Person one opens the return's page: the form carries the version they saw.
     with app.app_context():
@@ -94,7 +93,7 @@ def test_the_second_of_two_simultaneous_saves_is_refused(committed_app: Flask):
     # Person two opens it too and saves first.
     with app.app_context():
         theirs = db.session.get(Return, return_id)
-        two = db.session.scalar(sa.select(User).where(User.email == "two@lock.example.org"))
+        two = db.session.get(User, second_id)
         services.save_answers(theirs, {"signs_recognised": "Yes"}, by=two, expected_version=theirs.lock_version)
         db.session.commit()
     # Person one saves from the page they opened before: refused, nothing of theirs written.
@@ -115,34 +114,7 @@ def test_the_second_of_two_simultaneous_saves_is_refused(committed_app: Flask):
 def test_two_open_transactions_cannot_both_write(committed_app: Flask):
     """Both sessions have loaded the return when both save: the database refuses the later UPDATE."""
     app = committed_app
-    with app.app_context(), system_actor("test:setup"):
-        partnership = accounts.create_partnership("Race SCP")
-        sector = db.session.scalar(
-            sa.select(Sector).where(Sector.partnership_id == partnership.id, Sector.key == "police")
-        )
-        police = accounts.create_agency(partnership.id, "Race Police", sector)
-        one = accounts.create_user(
-            partnership.id,
-            email="r1@lock.example.org",
-            name="R1",
-            role=Role.AUDITOR,
-            agency_id=police.agency_id,
-            password="a-long-password-1",
-        )[0]
-        two = accounts.create_user(
-            partnership.id,
-            email="r2@lock.example.org",
-            name="R2",
-            role=Role.AUDITOR,
-            agency_id=police.agency_id,
-            password="a-long-password-2",
-        )[0]
-        version = questionnaires.import_questionnaire(partnership.id, EXAMPLE, publish=True)
-        round_ = services.plan_round(partnership.id, title="R", version=version, opens_on=None, due_on=None)
-        services.add_case(round_, agency_ids=[police.agency_id], reference="CS-1")
-        services.move_round(round_, RoundStatus.OPEN)
-        db.session.commit()
-        return_id, one_id, two_id = db.session.scalar(sa.select(Return.id)), one.id, two.id
+    return_id, one_id, two_id = _open_return_for_two(app, "Race")
 
     with app.app_context():
         mine = db.session.get(Return, return_id)  # session 1 holds the return at version N

@@ -134,8 +134,8 @@ class MembershipForm(_RoleFields):
     submit = SubmitField("Add role", widget=GovSubmitInput())
 
 
-class UserCreateForm(_RoleFields):
-    name = StringField(
+def _name_field() -> StringField:
+    return StringField(
         "Full name",
         widget=GovTextInput(),
         filters=[strip_filter],
@@ -144,7 +144,10 @@ class UserCreateForm(_RoleFields):
             Length(max=200, message="Name must be 200 characters or fewer"),
         ],
     )
-    email = StringField(
+
+
+def _email_field() -> StringField:
+    return StringField(
         "Email address",
         widget=GovTextInput(),
         filters=[strip_filter],
@@ -154,6 +157,11 @@ class UserCreateForm(_RoleFields):
             Email("Enter an email address in the correct format, like name@example.org", check_deliverability=False),
         ],
     )
+
+
+class UserCreateForm(_RoleFields):
+    name = _name_field()
+    email = _email_field()
     method = OptionRadioField(
         "How will they get a password?",
         widget=GovRadioInput(),
@@ -178,25 +186,8 @@ class UserCreateForm(_RoleFields):
 
 
 class UserEditForm(FlaskForm):
-    name = StringField(
-        "Full name",
-        widget=GovTextInput(),
-        filters=[strip_filter],
-        validators=[
-            DataRequired("Enter the person's name"),
-            Length(max=200, message="Name must be 200 characters or fewer"),
-        ],
-    )
-    email = StringField(
-        "Email address",
-        widget=GovTextInput(),
-        filters=[strip_filter],
-        validators=[
-            DataRequired("Enter an email address"),
-            Length(max=320, message="Email address must be 320 characters or fewer"),
-            Email("Enter an email address in the correct format, like name@example.org", check_deliverability=False),
-        ],
-    )
+    name = _name_field()
+    email = _email_field()
     submit = SubmitField("Save changes", widget=GovSubmitInput())
 
 

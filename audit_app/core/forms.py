@@ -30,7 +30,23 @@ def add_form_error(form: FlaskForm, message: str, field_name: str | None = None)
 CHOICE_MESSAGE = "Select one of the options in the list"
 
 
-class OptionSelectField(SelectField):
+class _PlainChoiceErrors:
+    """WTForms' choice errors ("Not a valid choice", "could not coerce") in words people act on."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)  # type: ignore[misc]
+        except ValueError:
+            raise ValueError(CHOICE_MESSAGE) from None
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        try:
+            super().pre_validate(form)  # type: ignore[misc]
+        except ValidationError:
+            raise ValidationError(CHOICE_MESSAGE) from None
+
+
+class OptionSelectField(_PlainChoiceErrors, SelectField):
     """A select whose refusals say what to do, whatever was sent.
 
     A field left out of the post is coerced too, so a blank choice matches it.
@@ -42,30 +58,6 @@ class OptionSelectField(SelectField):
         except (ValueError, TypeError):
             self.data = None
 
-    def process_formdata(self, valuelist: list[str]) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError(CHOICE_MESSAGE) from None
 
-    def pre_validate(self, form: FlaskForm) -> None:
-        try:
-            super().pre_validate(form)
-        except ValidationError:
-            raise ValidationError(CHOICE_MESSAGE) from None
-
-
-class OptionRadioField(RadioField):
+class OptionRadioField(_PlainChoiceErrors, RadioField):
     """Radios whose refusals say what to do, whatever was sent."""
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError(CHOICE_MESSAGE) from None
-
-    def pre_validate(self, form: FlaskForm) -> None:
-        try:
-            super().pre_validate(form)
-        except ValidationError:
-            raise ValidationError(CHOICE_MESSAGE) from None
