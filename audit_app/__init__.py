@@ -65,6 +65,7 @@ def register_jinja(app: Flask) -> None:
     app.jinja_env.filters["extract"] = lambda key, mapping: mapping.get(key, key)
     app.jinja_env.filters["app_error_link"] = lambda item: {"text": item[1], "href": f"#q-{item[0]}"}
     app.jinja_env.filters["app_field_error_link"] = lambda item: {"text": item[1], "href": f"#{item[0]}"}
+    app.jinja_env.filters["app_plain_error"] = lambda message, href: {"text": message, "href": href}
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

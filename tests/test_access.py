@@ -112,6 +112,8 @@ ACCESS: dict[str, set[str] | str] = {
     "audits.round_chase": BUILDERS,
     "audits.case_discussion": VIEW_ROUNDS,
     "audits.round_carry_cases": BUILDERS,
+    "audits.round_case_agencies": BUILDERS,
+    "audits.round_case_remove": BUILDERS,
     "audits.case_history": VIEW_ROUNDS,
     "audits.return_workbook": MEMBERS,
     "audits.return_upload_workbook": {"auditor", "agency_lead"},

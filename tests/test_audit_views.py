@@ -201,7 +201,14 @@ def test_agencies_never_reach_each_others_returns(client, world, open_round):
 def test_decline_by_the_agency_lead(client, world, open_round):
     ret = _return(open_round, world.police)
     login(client, world.user("agency_lead"))
-    assert client.post(f"/returns/{ret.id}/decline", data={"note": ""}).status_code == 400
+    empty = client.post(f"/returns/{ret.id}/decline", data={"note": ""})
+    assert empty.status_code == 400
+    # The lead can put the reason right there: the form is shown again, and the error links to it.
+    assert (
+        b"Why can your agency not complete it?" in empty.data
+        and b'href="#note"' in empty.data
+        and b'id="note"' in empty.data
+    )
     assert (
         client.post(f"/returns/{ret.id}/decline", data={"note": "No involvement found in our records"}).status_code
         == 302
@@ -256,10 +263,11 @@ def test_chasing_and_automatic_reminders(client, world, open_round, mailbox, app
         ({"title": ""}, "title", b"Enter a title"),
         ({"version_id": ""}, "version_id", b"Choose a questionnaire"),
         ({"version_id": "999999"}, "version_id", b"Select one of the options"),
-        ({"due_on": ["31", "2", "2026"]}, "due_on", b"Not a valid date"),
+        ({"due_on": ["31", "2", "2026"]}, "due_on", b"Enter a real date"),
+        ({"due_on": ["1", "2"]}, "due_on", b"day, month and year"),
         ({"due_on": ["1", "1", "2026"]}, "due_on", b"on or after the opening date"),
         ({"remind_days_before": "-1"}, "remind_days_before", b"from 0 to 60"),
-        ({"remind_days_after": "soon"}, "remind_days_after", b"Not a valid integer"),
+        ({"remind_days_after": "soon"}, "remind_days_after", b"Enter a whole number of days"),
     ],
 )
 def test_bad_round_plans_are_refused_by_field(client, world, version, data, field, message):
@@ -446,7 +454,7 @@ def test_offline_workbook_round_trip_and_cell_errors(client, world, open_round):
     }
     # The same (now stale) workbook again: someone has saved since it was downloaded.
     stale = _upload(client, ret, workbook)
-    assert stale.status_code == 400 and b"Someone else saved this return" in stale.data
+    assert stale.status_code == 400 and b"Someone saved this return after the workbook was downloaded" in stale.data
 
 
 def test_broken_uploads_are_refused(client, world, open_round):
@@ -488,3 +496,43 @@ def test_oversized_workbook_is_refused(client, world, open_round, app):
     )
     assert response.status_code == 400
     assert b"5 MB or smaller" in response.data
+
+
+def test_change_agencies_and_remove_cases(client, world, version):
+    round_ = _plan(client, world, version)
+    client.post(f"/rounds/{round_.id}/cases", data={"reference": "CS-1", "agency_ids": [str(world.police.agency_id)]})
+    client.post(f"/rounds/{round_.id}/cases", data={"reference": "CS-2", "agency_ids": [str(world.police.agency_id)]})
+    first, second = round_.cases
+    page = client.get(f"/rounds/{round_.id}/cases/{first.id}/agencies")
+    assert page.status_code == 200 and b'value="%d" checked' % world.police.agency_id in page.data
+    none = client.post(f"/rounds/{round_.id}/cases/{first.id}/agencies", data={})
+    assert none.status_code == 400 and b"Tick at least one agency" in none.data
+    assert client.post(f"/rounds/{round_.id}/cases/{first.id}/agencies", data={"agency_ids": ["x"]}).status_code == 400
+    saved = client.post(
+        f"/rounds/{round_.id}/cases/{first.id}/agencies", data={"agency_ids": [str(world.health.agency_id)]}
+    )
+    assert saved.status_code == 302
+    assert client.post(f"/rounds/{round_.id}/cases/{second.id}/remove").status_code == 302
+    db.session.expire_all()
+    assert [(rc.case.reference, [a.name for a in rc.agencies]) for rc in round_.cases] == [("CS-1", ["North Hospital"])]
+    client.post(f"/rounds/{round_.id}/status", data={"to": "open"})
+    refused = client.post(f"/rounds/{round_.id}/cases/{first.id}/remove", follow_redirects=True)
+    assert b"only while the round is being planned" in refused.data
+    # Adding an agency while open creates its return at once.
+    client.post(
+        f"/rounds/{round_.id}/cases/{first.id}/agencies",
+        data={"agency_ids": [str(world.health.agency_id), str(world.police.agency_id)]},
+    )
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Return).where(Return.round_id == round_.id)) == 2
+
+
+def test_cohort_row_numbers_count_blank_lines(world):
+    from audit_app.audits.cohort import CohortError, parse_cohort
+
+    with pytest.raises(CohortError) as info:
+        parse_cohort(
+            b"reference,agencies\n\nCS-1,North Police\n\nJohn Smith,North Police\n",
+            "c.csv",
+            agency_names={"North Police"},
+        )
+    assert str(info.value.problems[0]).startswith("row 5, reference:")

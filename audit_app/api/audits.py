@@ -268,7 +268,7 @@ def rounds_move(round_id: int):
     tag="audits",
     response_model=ReturnOut,
     many=True,
-    roles="any role in the partnership",
+    roles="any role; agency auditors and leads see their own agency's returns only",
 )
 def returns_list():
     p = principal()
@@ -281,7 +281,7 @@ def returns_list():
     summary="Get a return and its answers",
     tag="audits",
     response_model=ReturnOut,
-    roles="the return's agency, or the QA group",
+    roles="admin, qa_member, scrutineer, or the return's own agency",
 )
 def returns_get(return_id: int):
     p = principal()

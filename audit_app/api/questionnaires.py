@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import jsonify, request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ..extensions import db
 from ..questionnaires import services
@@ -27,6 +27,7 @@ BUILDERS = "admin, qa_member"
 
 
 class VersionSummary(BaseModel):
+    id: int = Field(description="Use as version_id when planning a round")
     number: int
     status: str
     published_at: datetime | None
@@ -46,6 +47,7 @@ class QuestionnaireOut(BaseModel):
 
 
 class VersionOut(BaseModel):
+    id: int
     questionnaire_id: int
     number: int
     status: str
@@ -57,6 +59,7 @@ class VersionOut(BaseModel):
 
 def _summary(version: QuestionnaireVersion) -> VersionSummary:
     return VersionSummary(
+        id=version.id,
         number=version.number,
         status=version.status.value,
         published_at=version.published_at,
@@ -85,6 +88,7 @@ def _when(moment: datetime | None) -> str | None:
 
 def _version(version: QuestionnaireVersion) -> dict[str, Any]:
     return {
+        "id": version.id,
         "questionnaire_id": version.questionnaire_id,
         "number": version.number,
         "status": version.status.value,

@@ -30,7 +30,7 @@ SEXES = ["Female", "Male", "Another", "Not known"]
 DISABILITY = ["Yes", "No", "Not known"]
 PLAN_TYPES = ["Early help", "Child in need", "Child protection", "Looked after", "Care leaver", "None", "Not known"]
 COLUMNS = ["reference", "age_band", "sex", "ethnicity", "disability", "plan_type", "agencies"]
-REQUIRED_COLUMNS = {"reference"}
+REQUIRED_COLUMNS = {"reference", "agencies"}
 MAX_ROWS = 500
 
 
@@ -120,22 +120,23 @@ def parse_cohort(data: bytes, filename: str, *, agency_names: set[str]) -> list[
         rows = _rows_from_xlsx(data)
     else:
         raise CohortError([CohortProblem(0, "file", "upload a .csv or .xlsx file")])
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
-    if not rows:
+    numbered = [(line, row) for line, row in enumerate(rows, start=1) if any(cell.strip() for cell in row)]
+    if not numbered:
         raise CohortError([CohortProblem(0, "file", "the file is empty")])
-    header = [cell.strip().lower().replace(" ", "_") for cell in rows[0]]
+    _header_line, header_row = numbered[0]
+    header = [cell.strip().lower().replace(" ", "_") for cell in header_row]
     missing = REQUIRED_COLUMNS - set(header)
     unknown = [h for h in header if h and h not in COLUMNS]
     problems = [CohortProblem(0, "header", f"missing column '{m}'") for m in sorted(missing)]
     problems += [CohortProblem(0, "header", f"unknown column '{u}' (columns: {', '.join(COLUMNS)})") for u in unknown]
     if problems:
         raise CohortError(problems)
-    if len(rows) - 1 > MAX_ROWS:
+    if len(numbered) - 1 > MAX_ROWS:
         raise CohortError([CohortProblem(0, "file", f"at most {MAX_ROWS} cases in one file")])
     lower_agencies = {a.lower(): a for a in agency_names}
     parsed: list[CohortRow] = []
     seen: dict[str, int] = {}
-    for offset, raw in enumerate(rows[1:], start=2):
+    for offset, raw in numbered[1:]:
         values = {header[i]: (raw[i].strip() if i < len(raw) else "") for i in range(len(header)) if header[i]}
         row = CohortRow(line=offset, reference=values.get("reference", ""))
         for column in ("age_band", "sex", "ethnicity", "disability", "plan_type"):
@@ -159,7 +160,10 @@ def parse_cohort(data: bytes, filename: str, *, agency_names: set[str]) -> list[
                 problems.append(CohortProblem(offset, column, message))
         if len(row.ethnicity) > 60:
             problems.append(CohortProblem(offset, "ethnicity", "60 characters at most"))
-        for name in [n.strip() for n in values.get("agencies", "").split(";") if n.strip()]:
+        names = [n.strip() for n in values.get("agencies", "").split(";") if n.strip()]
+        if not names:
+            problems.append(CohortProblem(offset, "agencies", "name at least one agency involved with the case"))
+        for name in names:
             if name.lower() not in lower_agencies:
                 problems.append(CohortProblem(offset, "agencies", f"no active agency called '{name}'"))
             else:

@@ -27,6 +27,32 @@ def _optional_int(value: object) -> int | None:
     return int(value)  # type: ignore[arg-type]
 
 
+class GovDateField(DateField):
+    """A GOV.UK day/month/year date: refusals in plain words, and never a crash on missing parts."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist or not any(v.strip() for v in valuelist):
+            self.raw_data = None
+            self.data = None
+            return
+        if len(valuelist) != 3:
+            self.raw_data = [*valuelist, "", "", ""][:3]  # the widget shows three boxes
+            self.data = None
+            raise ValueError("Enter the date as day, month and year")
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter a real date, like 27 3 2027") from None
+
+
+class DaysField(IntegerField):
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter a whole number of days, like 3") from None
+
+
 def _blank_first(values: list[str]) -> list[tuple[str, str]]:
     return [("", "Not recorded")] + [(v, v) for v in values]
 
@@ -42,14 +68,14 @@ class RoundForm(FlaskForm):
     version_id = OptionSelectField(
         "Questionnaire", widget=GovSelect(), coerce=_optional_int, validators=[DataRequired("Choose a questionnaire")]
     )
-    opens_on = DateField(
+    opens_on = GovDateField(
         "Opens on",
         widget=GovDateInput(),
         format="%d %m %Y",
         validators=[Optional()],
         description="For example, 27 3 2027",
     )
-    due_on = DateField(
+    due_on = GovDateField(
         "Returns due by",
         widget=GovDateInput(),
         format="%d %m %Y",
@@ -62,7 +88,7 @@ class RoundForm(FlaskForm):
         coerce=_optional_int,
         description="Choose the earlier round if this one re-audits its cases; you then choose which cases to carry.",
     )
-    remind_days_before = IntegerField(
+    remind_days_before = DaysField(
         "Remind agencies this many days before the due date",
         widget=GovTextInput(),
         default=3,
@@ -72,7 +98,7 @@ class RoundForm(FlaskForm):
             NumberRange(min=0, max=60, message="Enter a number of days from 0 to 60"),
         ],
     )
-    remind_days_after = IntegerField(
+    remind_days_after = DaysField(
         "Remind them again this many days after the due date",
         widget=GovTextInput(),
         default=2,
@@ -125,7 +151,7 @@ class CohortForm(FlaskForm):
     file = FileField(
         "Cohort file (CSV or Excel)",
         widget=GovFileInput(),
-        description="Columns: reference, age_band, sex, ethnicity, disability, plan_type, agencies (names separated by ;). Only reference is required.",
+        description="Columns: reference, age_band, sex, ethnicity, disability, plan_type, agencies (names separated by ;). Reference and agencies are required.",
     )
     submit = SubmitField("Upload cohort", widget=GovSubmitInput())
 

@@ -71,11 +71,13 @@ def _send_to_agencies(
             f"Your returns: {link}\n"
         )
         try:
-            send_email(recipients, subject, body)
+            delivered = send_email(recipients, subject, body)
         except MailError:
             failed.append(agency.name)
         else:
-            sent.append(agency.name)
+            (sent if delivered else failed).append(
+                agency.name if delivered else f"{agency.name} (email is not set up on this server)"
+            )
     return sent, failed
 
 

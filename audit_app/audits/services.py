@@ -196,6 +196,16 @@ def set_case_agencies(round_case: RoundCase, agency_ids: list[int]) -> None:
         _create_returns(round_)
 
 
+def remove_case(round_case: RoundCase) -> None:
+    """Take a case out of a round that is still being planned."""
+    if round_case.round.status != RoundStatus.PLANNING:
+        raise NotAllowedError("Cases can be removed only while the round is being planned")
+    round_case.agencies = []
+    db.session.flush()
+    db.session.delete(round_case)
+    db.session.flush()
+
+
 def import_cohort(round_: Round, rows: list[CohortRow]) -> list[RoundCase]:
     """Add every case of a parsed cohort file (see cohort.parse_cohort); all or nothing."""
     from ..accounts.models import Agency
@@ -220,21 +230,28 @@ def import_cohort(round_: Round, rows: list[CohortRow]) -> list[RoundCase]:
                 )
             )
         except DomainError as error:
-            raise DomainError(f"row {row.line}, {error.field}: {error.message}", field="file") from None
+            column = "agencies" if error.field == "agency_ids" else error.field
+            raise DomainError(f"row {row.line}, {column}: {error.message}", field="file") from None
     return added
 
 
 def carry_cases(new_round: Round, round_cases: list[RoundCase]) -> list[RoundCase]:
     """Re-audit: put cases of the earlier round into this one, linked to their earlier audit."""
+    if new_round.status != RoundStatus.PLANNING:
+        raise NotAllowedError("Cases are carried while the round is being planned")
+    already = {rc.case_id for rc in new_round.cases}
     carried = []
     for earlier in round_cases:
         if earlier.round_id != new_round.previous_round_id:
             raise DomainError("Choose cases of the round this one re-audits", field="round_case_ids")
+        if earlier.case_id in already:
+            raise ConflictError(f"Case {earlier.case.reference} is already in this round", field="round_case_ids")
         round_case = RoundCase(round_id=new_round.id, case_id=earlier.case_id, previous_round_case_id=earlier.id)
         db.session.add(round_case)
         db.session.flush()
         set_case_agencies(round_case, [a.id for a in earlier.agencies])
         carried.append(round_case)
+    db.session.expire(new_round, ["cases"])
     return carried
 
 
@@ -388,6 +405,8 @@ def submit_return(ret: Return, *, by: User, as_lead: bool) -> ReturnStatus:
             f"{len(missing)} required question(s) are not answered: " + "; ".join(q.text for q in missing[:10]),
             field=missing[0].key,
         )
+    if ret.status == ReturnStatus.READY_FOR_SIGN_OFF and not as_lead and not _partnership(ret).auditors_can_submit:
+        raise NotAllowedError("This return is already waiting for your agency lead's sign-off")
     if as_lead or _partnership(ret).auditors_can_submit:
         ret.submitted_at = utcnow()
         ret.submitted_by_id = by.id
@@ -406,6 +425,8 @@ def decline_return(ret: Return, *, by: User, reason: str) -> None:
         raise DomainError("The reason must be 2000 characters or fewer", field="reason")
     if not ret.status.is_editable:
         raise NotAllowedError(f"This return is {ret.status.label.lower()} and cannot be declined")
+    if ret.round.status != RoundStatus.OPEN:
+        raise NotAllowedError("Returns can be declined only while the round is open")
     ret.note = reason
     _move(ret, ReturnStatus.DECLINED, by, reason)
 
@@ -419,6 +440,8 @@ def request_changes(ret: Return, *, by: User, note: str) -> None:
         raise DomainError("The note must be 2000 characters or fewer", field="note")
     if ret.status != ReturnStatus.SUBMITTED:
         raise NotAllowedError("Only a submitted return can be sent back")
+    if ret.round.status != RoundStatus.OPEN:
+        raise NotAllowedError("Returns can be sent back only while the round is open; reopen it first")
     ret.note = note
     _move(ret, ReturnStatus.CHANGES_REQUESTED, by, note)
 
@@ -427,6 +450,8 @@ def accept_return(ret: Return, *, by: User) -> None:
     """The QA group accepts a submitted return."""
     if ret.status != ReturnStatus.SUBMITTED:
         raise NotAllowedError("Only a submitted return can be accepted")
+    if ret.round.status not in (RoundStatus.OPEN, RoundStatus.CLOSED):
+        raise NotAllowedError("Returns can be accepted only until the discussion starts")
     _move(ret, ReturnStatus.ACCEPTED, by)
 
 

@@ -15,7 +15,7 @@ from ..core.errors import DomainError
 from ..core.forms import ConfirmForm, add_form_error
 from ..core.permissions import current_principal
 from ..extensions import db
-from ..questionnaires.models import Questionnaire, QuestionnaireVersion, QuestionType, VersionStatus
+from ..questionnaires.models import Questionnaire, QuestionnaireKind, QuestionnaireVersion, QuestionType, VersionStatus
 from . import services
 from .cohort import CohortError, parse_cohort
 from .forms import CaseForm, CohortForm, NoteForm, RoundForm
@@ -30,6 +30,7 @@ from .permissions import (
     can_view_rounds,
     get_partnership_round_case_or_404,
     get_return_or_404,
+    get_round_case_or_404,
     get_round_or_404,
     returns_query,
     rounds_query,
@@ -66,7 +67,11 @@ def _version_choices(partnership_id: int) -> list[tuple[Any, str]]:
     versions = db.session.scalars(
         sa.select(QuestionnaireVersion)
         .join(QuestionnaireVersion.questionnaire)
-        .where(Questionnaire.partnership_id == partnership_id, QuestionnaireVersion.status == VersionStatus.PUBLISHED)
+        .where(
+            Questionnaire.partnership_id == partnership_id,
+            QuestionnaireVersion.status == VersionStatus.PUBLISHED,
+            Questionnaire.kind == QuestionnaireKind.CASE_AUDIT,  # self-assessment rounds come with their own workflow
+        )
         .order_by(Questionnaire.title, QuestionnaireVersion.number)
     ).all()
     return [("", "Choose a published questionnaire")] + [
@@ -378,7 +383,7 @@ def return_detail(return_id: int):
         can_edit=can_edit_return(p, ret) and ret.round.status == RoundStatus.OPEN,
         can_sign_off=can_sign_off_return(p, ret),
         can_review=can_review_returns(p),
-        auditors_can_submit=ret.round.partnership_id and _auditors_can_submit(ret),
+        auditors_can_submit=_auditors_can_submit(ret),
         note_form=NoteForm(formdata=None),
         confirm=ConfirmForm(),
     )
@@ -502,11 +507,11 @@ def _note_action(return_id: int, allowed: Any, action: Any, success: str):
         "audits/return_detail.html",
         ret=ret,
         sections=_section_states(ret),
-        missing=[],
-        can_edit=False,
-        can_sign_off=False,
+        missing=services.missing_answers(ret) if ret.status.is_editable else [],
+        can_edit=can_edit_return(p, ret) and ret.round.status == RoundStatus.OPEN,
+        can_sign_off=can_sign_off_return(p, ret),
         can_review=can_review_returns(p),
-        auditors_can_submit=False,
+        auditors_can_submit=_auditors_can_submit(ret),
         note_form=form,
         form=form,
         confirm=ConfirmForm(),
@@ -754,10 +759,16 @@ def return_upload_workbook(return_id: int):
             problems = [str(problem) for problem in error.problems]
         except DomainError as error:
             db.session.rollback()
-            problems = [error.message]
+            if error.field == "lock_version":
+                problems = [
+                    "Someone saved this return after the workbook was downloaded. Download it again, copy your answers in, and upload it."
+                ]
+            else:
+                problems = [error.message]
         else:
             db.session.commit()
-            flash(f"{len(answers)} answers saved from {upload.filename}", "success")
+            given = sum(1 for value in answers.values() if value not in ("", []))
+            flash(f"{given} answers saved from {upload.filename}", "success")
             return redirect(url_for("audits.return_detail", return_id=ret.id))
     return render_template(
         "audits/return_detail.html",
@@ -772,3 +783,58 @@ def return_upload_workbook(return_id: int):
         confirm=ConfirmForm(),
         upload_problems=problems,
     ), 400
+
+
+@bp.route("/rounds/<int:round_id>/cases/<int:round_case_id>/agencies", methods=["GET", "POST"])
+@login_required
+def round_case_agencies(round_id: int, round_case_id: int):
+    """Change which agencies were involved with a case (adding one while open creates its return)."""
+    p = current_principal()
+    _require(can_manage_rounds(p))
+    round_ = get_round_or_404(p, round_id)
+    round_case = get_round_case_or_404(round_, round_case_id)
+    form = _case_form(round_.partnership_id)
+    if request.method == "GET":
+        form.agency_ids.data = [a.id for a in round_case.agencies]
+    errors: list[str] = []
+    if request.method == "POST":
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        chosen = request.form.getlist("agency_ids")
+        if not all(value.isdigit() for value in chosen):
+            abort(400, "agency_ids must be numbers")
+        try:
+            services.set_case_agencies(round_case, [int(v) for v in chosen])
+        except DomainError as error:
+            db.session.rollback()
+            errors.append(error.message)
+            form.agency_ids.data = [int(v) for v in chosen]
+        else:
+            db.session.commit()
+            flash(f"Agencies for case {round_case.case.reference} saved", "success")
+            return redirect(url_for("audits.round_detail", round_id=round_.id) + "#cases")
+    return render_template(
+        "audits/round_case_agencies.html", round=round_, round_case=round_case, form=form, errors=errors
+    ), 400 if errors else 200
+
+
+@bp.post("/rounds/<int:round_id>/cases/<int:round_case_id>/remove")
+@login_required
+def round_case_remove(round_id: int, round_case_id: int):
+    """Take a case out of a round that is still being planned."""
+    p = current_principal()
+    _require(can_manage_rounds(p))
+    round_ = get_round_or_404(p, round_id)
+    round_case = get_round_case_or_404(round_, round_case_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    reference = round_case.case.reference
+    try:
+        services.remove_case(round_case)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("audits.round_detail", round_id=round_.id), code=303)
+    db.session.commit()
+    flash(f"Case {reference} removed from the round", "success")
+    return redirect(url_for("audits.round_detail", round_id=round_.id) + "#cases")
