@@ -285,6 +285,22 @@ def test_cohort_csv_is_checked_row_by_row(world):
         parse_cohort(b"not a zip", "c.xlsx", agency_names=agencies)
 
 
+def test_cohort_xlsx_with_blank_rows_keeps_every_case(world):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["reference", "agencies"])
+    for n in range(498):
+        sheet.append([f"CS-{n}", "North Police"])
+        if n % 50 == 0:
+            sheet.append([None, None])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    rows = parse_cohort(buffer.getvalue(), "cohort.xlsx", agency_names={"North Police"})
+    assert len(rows) == 498
+
+
 def test_cohort_xlsx(world):
     from openpyxl import Workbook
 

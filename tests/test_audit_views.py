@@ -265,6 +265,7 @@ def test_chasing_and_automatic_reminders(client, world, open_round, mailbox, app
         ({"version_id": "999999"}, "version_id", b"Select one of the options"),
         ({"due_on": ["31", "2", "2026"]}, "due_on", b"Enter a real date"),
         ({"due_on": ["1", "2"]}, "due_on", b"day, month and year"),
+        ({"due_on": ["", "4", "2026"]}, "due_on", b"Enter a real date"),
         ({"due_on": ["1", "1", "2026"]}, "due_on", b"on or after the opening date"),
         ({"remind_days_before": "-1"}, "remind_days_before", b"from 0 to 60"),
         ({"remind_days_after": "soon"}, "remind_days_after", b"Enter a whole number of days"),

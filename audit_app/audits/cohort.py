@@ -32,6 +32,8 @@ PLAN_TYPES = ["Early help", "Child in need", "Child protection", "Looked after",
 COLUMNS = ["reference", "age_band", "sex", "ethnicity", "disability", "plan_type", "agencies"]
 REQUIRED_COLUMNS = {"reference", "agencies"}
 MAX_ROWS = 500
+#: rows of a sheet read at most, blank ones included (the cases themselves are capped at MAX_ROWS)
+MAX_SHEET_ROWS = 10 * MAX_ROWS
 
 
 def reference_problem(reference: str) -> str | None:
@@ -104,8 +106,9 @@ def _rows_from_xlsx(data: bytes) -> list[list[str]]:
     sheet = workbook.worksheets[0]
     rows = []
     for index, row in enumerate(sheet.iter_rows(values_only=True)):
-        if index > MAX_ROWS + 1:
-            break
+        if index >= MAX_SHEET_ROWS:
+            workbook.close()
+            raise CohortError([CohortProblem(0, "file", f"the sheet has more than {MAX_SHEET_ROWS} rows")])
         rows.append(["" if cell is None else str(cell).strip() for cell in row])
     workbook.close()
     return rows

@@ -72,14 +72,12 @@ class RoundForm(FlaskForm):
         "Opens on",
         widget=GovDateInput(),
         format="%d %m %Y",
-        validators=[Optional()],
         description="For example, 27 3 2027",
     )
     due_on = GovDateField(
         "Returns due by",
         widget=GovDateInput(),
         format="%d %m %Y",
-        validators=[Optional()],
         description="For example, 30 4 2027",
     )
     previous_round_id = OptionSelectField(
