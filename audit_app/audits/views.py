@@ -373,8 +373,14 @@ def _section_states(ret: Return) -> list[tuple[Any, str, int, int]]:
 @login_required
 def return_detail(return_id: int):
     """A return as a task list of its sections, with what can be done next."""
+    return _return_page(get_return_or_404(current_principal(), return_id))
+
+
+def _return_page(
+    ret: Return, *, note_form: NoteForm | None = None, upload_problems: list[str] | None = None, status: int = 200
+):
+    """The return's page: its task list and what this person may do next (with a refused form's errors)."""
     p = current_principal()
-    ret = get_return_or_404(p, return_id)
     return render_template(
         "audits/return_detail.html",
         ret=ret,
@@ -384,9 +390,11 @@ def return_detail(return_id: int):
         can_sign_off=can_sign_off_return(p, ret),
         can_review=can_review_returns(p),
         auditors_can_submit=_auditors_can_submit(ret),
-        note_form=NoteForm(formdata=None),
+        note_form=note_form or NoteForm(formdata=None),
+        form=note_form,
         confirm=ConfirmForm(),
-    )
+        upload_problems=upload_problems or [],
+    ), status
 
 
 def _auditors_can_submit(ret: Return) -> bool:
@@ -503,19 +511,7 @@ def _note_action(return_id: int, allowed: Any, action: Any, success: str):
             db.session.commit()
             flash(success, "success")
             return redirect(url_for("audits.return_detail", return_id=ret.id))
-    return render_template(
-        "audits/return_detail.html",
-        ret=ret,
-        sections=_section_states(ret),
-        missing=services.missing_answers(ret) if ret.status.is_editable else [],
-        can_edit=can_edit_return(p, ret) and ret.round.status == RoundStatus.OPEN,
-        can_sign_off=can_sign_off_return(p, ret),
-        can_review=can_review_returns(p),
-        auditors_can_submit=_auditors_can_submit(ret),
-        note_form=form,
-        form=form,
-        confirm=ConfirmForm(),
-    ), 400
+    return _return_page(ret, note_form=form, status=400)
 
 
 @bp.post("/returns/<int:return_id>/decline")
@@ -770,19 +766,7 @@ def return_upload_workbook(return_id: int):
             given = sum(1 for value in answers.values() if value not in ("", []))
             flash(f"{given} answers saved from {upload.filename}", "success")
             return redirect(url_for("audits.return_detail", return_id=ret.id))
-    return render_template(
-        "audits/return_detail.html",
-        ret=ret,
-        sections=_section_states(ret),
-        missing=services.missing_answers(ret),
-        can_edit=True,
-        can_sign_off=can_sign_off_return(p, ret),
-        can_review=False,
-        auditors_can_submit=_auditors_can_submit(ret),
-        note_form=NoteForm(formdata=None),
-        confirm=ConfirmForm(),
-        upload_problems=problems,
-    ), 400
+    return _return_page(ret, upload_problems=problems, status=400)
 
 
 @bp.route("/rounds/<int:round_id>/cases/<int:round_case_id>/agencies", methods=["GET", "POST"])
