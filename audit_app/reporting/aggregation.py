@@ -1,10 +1,13 @@
-"""Pure aggregation of round findings: DataFrames in, DataFrames out.
+"""Pure aggregation of findings: DataFrames in, DataFrames out.
 
-No Flask and no database here (reporting/queries.py fetches the rows), so
-every figure is tested on hand-built frames. Rules that hold throughout:
+No Flask and no database here (reporting/queries.py fetches rows and counts),
+so every figure is tested on hand-built frames. Rules that hold throughout:
 unanswered and not-applicable answers never count as zero; every percentage
 comes with its numerator and denominator; a group or question nobody answered
 still appears (reindexed), with missing kept as missing.
+
+Counts arrive either as one row per answer or already counted (an ``n``
+column); both give the same figures.
 """
 
 from __future__ import annotations
@@ -14,12 +17,29 @@ import pandas as pd
 RETURNED = ("submitted", "accepted")
 DECLINED = ("declined", "alternative_template")
 GOOD_OR_BETTER = ("Outstanding", "Good")
+IMPROVED, SAME, WORSE, NOT_COMPARED = "Improved", "Same", "Worse", "Not graded both times"
 
 
-def _share(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+def share(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     """numerator / denominator as a percentage, missing (not 0) where the denominator is 0."""
     denominator = denominator.astype("float64")
     return (numerator.astype("float64") / denominator.where(denominator > 0)) * 100
+
+
+def _weights(frame: pd.DataFrame) -> pd.Series:
+    return frame["n"] if "n" in frame.columns else pd.Series(1, index=frame.index, dtype="int64")
+
+
+def with_labels(counts: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:
+    """Counts by ``level_id`` joined to their level's ``label``, ``value`` and ``is_na``."""
+    return counts.merge(levels[["level_id", "label", "value", "is_na"]], on="level_id", how="inner")
+
+
+def good_labels(levels: list[str]) -> list[str]:
+    """The levels counted as "Good or better" on a scale: Outstanding and Good on Ofsted's
+    scale, else the best level only (Yes, Fully met, Green...)."""
+    good = [level for level in levels if level in GOOD_OR_BETTER]
+    return good or levels[:1]
 
 
 def return_rates(returns: pd.DataFrame, by: str, groups: list[str]) -> pd.DataFrame:
@@ -39,54 +59,156 @@ def return_rates(returns: pd.DataFrame, by: str, groups: list[str]) -> pd.DataFr
     table = frame.groupby(by)[["expected", "returned", "declined"]].sum()
     table = table.reindex(groups, fill_value=0)
     table["outstanding"] = table["expected"] - table["returned"] - table["declined"]
-    table["rate"] = _share(table["returned"], table["expected"])
-    table["rate_excluding_declined"] = _share(table["returned"], table["expected"] - table["declined"])
+    table["rate"] = share(table["returned"], table["expected"])
+    table["eligible"] = table["expected"] - table["declined"]
+    table["rate_excluding_declined"] = share(table["returned"], table["eligible"])
     table.index.name = by
     return table
 
 
 def grade_distribution(
-    answers: pd.DataFrame, questions: list[str], levels: list[str], by: str | None = None
+    answers: pd.DataFrame, questions: list[str], levels: list[str], by: str | None = None, groups: list[str] | None = None
 ) -> pd.DataFrame:
     """Counts and shares of each grade per question (and per ``by`` group).
 
-    ``answers`` columns: ``question_key``, ``label``, ``is_na`` (and ``by``),
-    one row per answer given. Not-applicable answers are counted apart and
+    ``answers`` columns: ``question_key``, ``label``, ``is_na`` (and ``by``,
+    and ``n`` if already counted). Not-applicable answers are counted apart and
     never in the shares. Result: one row per question (per group), columns
     ``<level>`` counts, ``graded`` (answers on a grade), ``not_applicable``,
     ``good_or_better`` and ``good_or_better_pct`` (of graded answers).
-    Questions nobody answered appear with zero counts and a missing share.
+    Questions (and ``groups``) nobody answered appear with zero counts and a
+    missing share.
     """
     keys = ["question_key"] if by is None else [by, "question_key"]
-    graded = answers[~answers["is_na"].astype(bool)]
-    counts = graded.groupby([*keys, "label"]).size().unstack("label")
+    frame = answers.assign(n=_weights(answers), is_na=answers["is_na"].astype(bool))
+    graded = frame[~frame["is_na"]]
+    counts = graded.groupby([*keys, "label"])["n"].sum().unstack("label")
     counts = counts.reindex(columns=levels).fillna(0).astype("int64")
-    na = answers[answers["is_na"].astype(bool)].groupby(keys).size().rename("not_applicable")
+    na = frame[frame["is_na"]].groupby(keys)["n"].sum().rename("not_applicable")
     if by is None:
         index = pd.Index(questions, name="question_key")
     else:
-        groups = sorted(answers[by].dropna().unique())
+        if groups is None:
+            groups = sorted(frame[by].dropna().unique())
         index = pd.MultiIndex.from_product([groups, questions], names=[by, "question_key"])
     table = counts.reindex(index, fill_value=0)
     table["not_applicable"] = na.reindex(index, fill_value=0).astype("int64")
     table["graded"] = table[levels].sum(axis=1)
-    good = [level for level in levels if level in GOOD_OR_BETTER]
-    table["good_or_better"] = table[good].sum(axis=1) if good else 0
-    table["good_or_better_pct"] = _share(table["good_or_better"], table["graded"])
+    table["good_or_better"] = table[good_labels(levels)].sum(axis=1)
+    table["good_or_better_pct"] = share(table["good_or_better"], table["graded"])
     return table
 
 
 def grade_differences(agency: pd.DataFrame, panel: pd.DataFrame) -> pd.DataFrame:
     """Each agency's own grade beside the multi-agency (panel) grade for the same case and section.
 
-    ``agency`` columns: ``case``, ``section_key``, ``agency``, ``label``, ``value``;
-    ``panel`` columns: ``case``, ``section_key``, ``label``, ``value``.
-    Result adds ``panel_label``, ``panel_value`` and ``difference`` (agency - panel;
-    missing where either is missing) and ``differs`` (True, False or missing).
+    ``agency`` columns: ``round_case_id``, ``grade_key``, ``agency``, ``label``, ``value`` (and any others,
+    kept); ``panel`` columns: ``round_case_id``, ``grade_key``, ``label``, ``value``. Result adds
+    ``panel_label``, ``panel_value``, ``difference`` (agency - panel; missing where either is missing or
+    not applicable) and ``differs`` (True, False or missing where there is nothing to compare).
     """
     merged = agency.merge(
-        panel.rename(columns={"label": "panel_label", "value": "panel_value"}), on=["case", "section_key"], how="left"
+        panel[["round_case_id", "grade_key", "label", "value"]].rename(
+            columns={"label": "panel_label", "value": "panel_value"}
+        ),
+        on=["round_case_id", "grade_key"],
+        how="left",
     )
     merged["difference"] = merged["value"].astype("float64") - merged["panel_value"].astype("float64")
     merged["differs"] = (merged["difference"] != 0).astype("boolean").where(merged["difference"].notna())
     return merged
+
+
+def difference_summary(differences: pd.DataFrame, agencies: list[str]) -> pd.DataFrame:
+    """Per agency: grades compared with the panel's, how many agree, and how many the agency graded
+    higher or lower. Index: ``agencies``; columns ``compared``, ``same``, ``higher``, ``lower``,
+    ``same_pct``."""
+    compared = differences[differences["difference"].notna()]
+    table = pd.DataFrame(
+        {
+            "compared": compared.groupby("agency").size(),
+            "same": compared[compared["difference"] == 0].groupby("agency").size(),
+            "higher": compared[compared["difference"] > 0].groupby("agency").size(),
+            "lower": compared[compared["difference"] < 0].groupby("agency").size(),
+        }
+    )
+    table = table.reindex(agencies).fillna(0).astype("int64")
+    table["same_pct"] = share(table["same"], table["compared"])
+    table.index.name = "agency"
+    return table
+
+
+def change(before: pd.Series, after: pd.Series) -> pd.Series:
+    """Improved, Same or Worse by the levels' values (higher is better); not compared where either is missing."""
+    before, after = before.astype("float64"), after.astype("float64")
+    result = pd.Series(NOT_COMPARED, index=before.index, dtype="object")
+    both = before.notna() & after.notna()
+    result[both & (after > before)] = IMPROVED
+    result[both & (after == before)] = SAME
+    result[both & (after < before)] = WORSE
+    return result
+
+
+def reaudit_comparison(cases: pd.DataFrame, now: pd.DataFrame, then: pd.DataFrame, grade_keys: list[str]) -> pd.DataFrame:
+    """Each carried case's grades then and now.
+
+    ``cases``: the round's cases (``round_case_id``, ``previous_round_case_id``, ``case``); only carried
+    ones (with a previous round case) are compared. ``now`` and ``then``: grades (``round_case_id``,
+    ``grade_key``, ``label``, ``value``) in this round and the earlier one. Result: one row per carried
+    case and grade key, columns ``case``, ``grade_key``, ``then_label``, ``now_label``, ``change``.
+    """
+    carried = cases[cases["previous_round_case_id"].notna()][["round_case_id", "previous_round_case_id", "case"]]
+    index = pd.MultiIndex.from_product([carried["round_case_id"].tolist(), grade_keys], names=["round_case_id", "grade_key"])
+    frame = pd.DataFrame(index=index).reset_index().merge(carried, on="round_case_id")
+    frame["previous_round_case_id"] = frame["previous_round_case_id"].astype("int64")
+    frame = frame.merge(
+        now[["round_case_id", "grade_key", "label", "value"]].rename(columns={"label": "now_label", "value": "now_value"}),
+        on=["round_case_id", "grade_key"],
+        how="left",
+    ).merge(
+        then[["round_case_id", "grade_key", "label", "value"]].rename(
+            columns={"round_case_id": "previous_round_case_id", "label": "then_label", "value": "then_value"}
+        ),
+        on=["previous_round_case_id", "grade_key"],
+        how="left",
+    )
+    frame["change"] = change(frame["then_value"], frame["now_value"])
+    frame["grade_key"] = pd.Categorical(frame["grade_key"], categories=grade_keys, ordered=True)
+    frame = frame.sort_values(["case", "grade_key"]).reset_index(drop=True)
+    frame["grade_key"] = frame["grade_key"].astype("object")
+    return frame[["round_case_id", "case", "grade_key", "then_label", "now_label", "then_value", "now_value", "change"]]
+
+
+def change_summary(comparison: pd.DataFrame, grade_keys: list[str]) -> pd.DataFrame:
+    """Per grade key: how many carried cases improved, stayed the same, got worse or could not be compared."""
+    columns = [IMPROVED, SAME, WORSE, NOT_COMPARED]
+    table = comparison.groupby(["grade_key", "change"]).size().unstack("change")
+    table = table.reindex(index=grade_keys, columns=columns).fillna(0).astype("int64")
+    table["compared"] = table[[IMPROVED, SAME, WORSE]].sum(axis=1)
+    table["improved_pct"] = share(table[IMPROVED], table["compared"])
+    table.index.name = "grade_key"
+    return table
+
+
+def trend(counts: pd.DataFrame, rounds: list[int], levels: list[str], by: str | None = None) -> pd.DataFrame:
+    """Grades by round (and ``by`` group): level counts, ``graded``, ``not_applicable``, ``good_or_better``
+    and its share. ``counts``: ``round_id``, ``label``, ``is_na`` (``by``, ``n``). Every round appears,
+    graded or not."""
+    frame = counts.assign(question_key=counts["round_id"])
+    table = grade_distribution(frame, questions=rounds, levels=levels, by=by)
+    return table.rename_axis(index={"question_key": "round_id"})
+
+
+def agency_theme_table(counts: pd.DataFrame, levels: list[str], agencies: list[str], themes: list[str]) -> pd.DataFrame:
+    """Agency by theme: graded overall grades, how many were good or better, and the share.
+    ``counts``: ``agency``, ``theme``, ``label``, ``is_na`` (``n``). Index (agency, theme)."""
+    frame = counts.assign(question_key=counts["theme"])
+    table = grade_distribution(frame, questions=themes, levels=levels, by="agency", groups=agencies)
+    return table.rename_axis(index={"question_key": "theme"})
+
+
+def suppress_small(value: object, threshold: int = 5) -> object:
+    """A count from 1 to threshold - 1 becomes "fewer than <threshold>"; others are kept."""
+    if isinstance(value, int | float) and not pd.isna(value) and 0 < value < threshold:
+        return f"fewer than {threshold}"
+    return value

@@ -1,71 +1,504 @@
-"""The only reporting code that reads the database: plain rows for reporting/aggregation.py."""
+"""The only reporting code that reads the database.
+
+Every function returns plain rows (a DataFrame) for reporting/aggregation.py,
+and every figure that can be counted in the database is counted there, with one
+GROUP BY, so the work grows with the number of groups, not of answers.
+
+Access is part of every query: ``agency_ids`` (None for the partnership-wide
+roles) limits the rows to those agencies' returns, so a caller cannot forget it.
+
+Conventions the figures rely on (docs/questionnaire-format.md):
+
+* a section's grade is its scale question whose key ends in ``_grade``; the
+  question ``overall_grade`` is the return's overall grade, reported as the
+  section ``overall``;
+* text questions whose key ends in ``_good_practice`` or ``_strengths`` are
+  strengths, ``_development`` areas for development, ``_recommendations``
+  recommendations;
+* only returned answers count: returns that are submitted or accepted.
+"""
 
 from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
 from ..accounts.models import Agency, PartnershipAgency, Sector
-from ..audits.models import Answer, Case, Return, Round, RoundCase
+from ..audits.models import Answer, Case, CaseJudgement, Return, ReturnStatus, Round, RoundCase
 from ..extensions import db
-from ..questionnaires.models import Question, ScaleLevel, Section
+from ..questionnaires.models import Question, QuestionType, ScaleLevel, Section, Theme
+
+RETURNED = (ReturnStatus.SUBMITTED, ReturnStatus.ACCEPTED)
+OVERALL = "overall"
+TEXT_KINDS = {
+    "_good_practice": "strengths",
+    "_strengths": "strengths",
+    "_development": "development",
+    "_recommendations": "recommendations",
+}
 
 
-def round_returns(round_id: int) -> pd.DataFrame:
-    """One row per return: ``return_id``, ``agency``, ``sector``, ``case``, ``status``."""
+@dataclass(frozen=True)
+class Filters:
+    """Narrow a round's figures to some returns; empty means all."""
+
+    sector: str = ""
+    plan_type: str = ""
+    age_band: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.sector or self.plan_type or self.age_band)
+
+    def as_args(self) -> dict[str, str]:
+        return {k: v for k, v in (("sector", self.sector), ("plan_type", self.plan_type), ("age_band", self.age_band)) if v}
+
+
+def _frame(query: sa.Select, columns: list[str]) -> pd.DataFrame:
+    rows = db.session.execute(query).all()
+    return pd.DataFrame([tuple(row) for row in rows], columns=columns)
+
+
+def _membership_join(query: sa.Select) -> sa.Select:
+    """Join an agency's sector in the round's partnership."""
+    return query.join(
+        PartnershipAgency,
+        sa.and_(
+            PartnershipAgency.agency_id == Return.agency_id,
+            PartnershipAgency.partnership_id == Round.partnership_id,
+        ),
+    ).join(Sector, Sector.id == PartnershipAgency.sector_id)
+
+
+def _scoped(query: sa.Select, agency_ids: frozenset[int] | None, filters: Filters) -> sa.Select:
+    if agency_ids is not None:
+        query = query.where(Return.agency_id.in_(agency_ids or {-1}))
+    if filters.sector:
+        query = query.where(Sector.key == filters.sector)
+    if filters.plan_type:
+        query = query.where(Case.plan_type == filters.plan_type)
+    if filters.age_band:
+        query = query.where(Case.age_band == filters.age_band)
+    return query
+
+
+def _grade_key() -> sa.ColumnElement[str]:
+    """The section a grade question grades (``overall`` for the overall grade)."""
+    return sa.case((Question.key == "overall_grade", sa.literal(OVERALL)), else_=Section.key)
+
+
+def _is_grade_question() -> sa.ColumnElement[bool]:
+    return sa.and_(Question.type == QuestionType.SCALE, Question.key.like("%\\_grade", escape="\\"))
+
+
+# -- one round --
+
+
+def round_filter_choices(round_id: int, agency_ids: frozenset[int] | None) -> dict[str, list[tuple[str, str]]]:
+    """The sectors, plan types and age bands present in a round, for its filters."""
+    base = (
+        sa.select(Sector.key, Sector.name, Case.plan_type, Case.age_band)
+        .select_from(Return)
+        .join(Round, Round.id == Return.round_id)
+        .outerjoin(RoundCase, RoundCase.id == Return.round_case_id)
+        .outerjoin(Case, Case.id == RoundCase.case_id)
+    )
+    query = _scoped(_membership_join(base), agency_ids, Filters()).where(Return.round_id == round_id).distinct()
+    frame = _frame(query, ["sector_key", "sector", "plan_type", "age_band"])
+    sectors = sorted({(k, n) for k, n in zip(frame["sector_key"], frame["sector"], strict=True)}, key=lambda s: s[1])
+    return {
+        "sector": sectors,
+        "plan_type": [(v, v) for v in sorted({v for v in frame["plan_type"] if v})],
+        "age_band": [(v, v) for v in sorted({v for v in frame["age_band"] if v})],
+    }
+
+
+def round_returns(round_id: int, agency_ids: frozenset[int] | None = None, filters: Filters = Filters()) -> pd.DataFrame:
+    """One row per return: ``return_id``, ``round_case_id``, ``agency``, ``sector``, ``case``, ``status``."""
     query = (
         sa.select(
-            Return.id.label("return_id"),
-            Agency.name.label("agency"),
-            Sector.name.label("sector"),
-            Case.reference.label("case"),
-            Return.status.label("status"),
+            Return.id,
+            Return.round_case_id,
+            Agency.name,
+            Sector.name,
+            Case.reference,
+            Return.status,
         )
         .select_from(Return)
         .join(Round, Round.id == Return.round_id)
         .join(Agency, Agency.id == Return.agency_id)
-        .join(
-            PartnershipAgency,
-            sa.and_(
-                PartnershipAgency.agency_id == Return.agency_id,
-                PartnershipAgency.partnership_id == Round.partnership_id,
-            ),
-        )
-        .join(Sector, Sector.id == PartnershipAgency.sector_id)
         .outerjoin(RoundCase, RoundCase.id == Return.round_case_id)
         .outerjoin(Case, Case.id == RoundCase.case_id)
-        .where(Return.round_id == round_id)
-        .order_by(Return.id)
     )
-    rows = db.session.execute(query).all()
-    frame = pd.DataFrame(rows, columns=["return_id", "agency", "sector", "case", "status"])
+    query = _scoped(_membership_join(query), agency_ids, filters).where(Return.round_id == round_id).order_by(Return.id)
+    frame = _frame(query, ["return_id", "round_case_id", "agency", "sector", "case", "status"])
     frame["status"] = frame["status"].map(lambda s: getattr(s, "value", s))
     return frame
 
 
-def round_scale_answers(round_id: int) -> pd.DataFrame:
-    """One row per scale answer given: ``agency``, ``case``, ``section_key``, ``question_key``,
-    ``label``, ``value``, ``is_na``."""
+def round_agencies(round_id: int, agency_ids: frozenset[int] | None = None) -> pd.DataFrame:
+    """Every agency asked for returns in a round, with its sector: ``agency``, ``sector``."""
+    query = (
+        sa.select(Agency.name, Sector.name)
+        .select_from(Return)
+        .join(Round, Round.id == Return.round_id)
+        .join(Agency, Agency.id == Return.agency_id)
+    )
+    query = (
+        _scoped(_membership_join(query), agency_ids, Filters())
+        .where(Return.round_id == round_id)
+        .distinct()
+        .order_by(Agency.name)
+    )
+    return _frame(query, ["agency", "sector"])
+
+
+def round_questions(version_id: int) -> pd.DataFrame:
+    """Every scale question of a version, in order: ``section_key``, ``section``, ``question_key``,
+    ``question``, ``scale_id``, ``grade_key`` (the section it grades, or empty)."""
     query = (
         sa.select(
-            Agency.name.label("agency"),
-            Case.reference.label("case"),
-            Section.key.label("section_key"),
-            Question.key.label("question_key"),
-            ScaleLevel.label.label("label"),
-            ScaleLevel.value.label("value"),
-            ScaleLevel.is_not_applicable.label("is_na"),
+            Section.key,
+            Section.title,
+            Question.key,
+            Question.text,
+            Question.scale_id,
+            sa.case((_is_grade_question(), _grade_key()), else_=sa.literal("")),
+        )
+        .join(Section, Section.id == Question.section_id)
+        .where(Question.version_id == version_id, Question.type == QuestionType.SCALE)
+        .order_by(Section.position, Question.position)
+    )
+    return _frame(query, ["section_key", "section", "question_key", "question", "scale_id", "grade_key"])
+
+
+def round_sections(version_id: int) -> pd.DataFrame:
+    """A version's sections in order: ``section_key``, ``section``."""
+    query = sa.select(Section.key, Section.title).where(Section.version_id == version_id).order_by(Section.position)
+    return _frame(query, ["section_key", "section"])
+
+
+def scale_levels(scale_ids: list[int]) -> pd.DataFrame:
+    """The levels of some scales, best first: ``scale_id``, ``level_id``, ``label``, ``value``, ``is_na``, ``colour``."""
+    query = (
+        sa.select(
+            ScaleLevel.scale_id,
+            ScaleLevel.id,
+            ScaleLevel.label,
+            ScaleLevel.value,
+            ScaleLevel.is_not_applicable,
+            ScaleLevel.colour,
+        )
+        .where(ScaleLevel.scale_id.in_(scale_ids or [-1]))
+        .order_by(ScaleLevel.scale_id, ScaleLevel.position)
+    )
+    frame = _frame(query, ["scale_id", "level_id", "label", "value", "is_na", "colour"])
+    frame["value"] = frame["value"].astype("float64")
+    return frame
+
+
+def round_answer_counts(
+    round_id: int, agency_ids: frozenset[int] | None = None, filters: Filters = Filters()
+) -> pd.DataFrame:
+    """Returned scale answers counted in the database: ``agency``, ``question_key``, ``level_id``, ``n``."""
+    query = (
+        sa.select(Agency.name, Question.key, Answer.scale_level_id, sa.func.count())
+        .select_from(Answer)
+        .join(Return, Return.id == Answer.return_id)
+        .join(Round, Round.id == Return.round_id)
+        .join(Agency, Agency.id == Return.agency_id)
+        .join(Question, Question.id == Answer.question_id)
+        .outerjoin(RoundCase, RoundCase.id == Return.round_case_id)
+        .outerjoin(Case, Case.id == RoundCase.case_id)
+    )
+    if filters.sector:
+        query = _membership_join(query)
+    query = (
+        _scoped(query, agency_ids, filters)
+        .where(Return.round_id == round_id, Return.status.in_(RETURNED), Answer.scale_level_id.is_not(None))
+        .group_by(Agency.name, Question.key, Answer.scale_level_id)
+    )
+    return _frame(query, ["agency", "question_key", "level_id", "n"])
+
+
+def round_agency_grades(
+    round_id: int, agency_ids: frozenset[int] | None = None, filters: Filters = Filters()
+) -> pd.DataFrame:
+    """Each returned agency grade on a case: ``round_case_id``, ``case``, ``agency``, ``grade_key``, ``label``,
+    ``value``, ``is_na``."""
+    query = (
+        sa.select(
+            RoundCase.id, Case.reference, Agency.name, _grade_key(), ScaleLevel.label, ScaleLevel.value,
+            ScaleLevel.is_not_applicable,
         )
         .select_from(Answer)
         .join(Return, Return.id == Answer.return_id)
+        .join(Round, Round.id == Return.round_id)
         .join(Agency, Agency.id == Return.agency_id)
         .join(Question, Question.id == Answer.question_id)
         .join(Section, Section.id == Question.section_id)
         .join(ScaleLevel, ScaleLevel.id == Answer.scale_level_id)
+        .join(RoundCase, RoundCase.id == Return.round_case_id)
+        .join(Case, Case.id == RoundCase.case_id)
+    )
+    if filters.sector:
+        query = _membership_join(query)
+    query = (
+        _scoped(query, agency_ids, filters)
+        .where(Return.round_id == round_id, Return.status.in_(RETURNED), _is_grade_question())
+        .order_by(Case.reference, Agency.name, Section.position)
+    )
+    frame = _frame(query, ["round_case_id", "case", "agency", "grade_key", "label", "value", "is_na"])
+    frame["value"] = frame["value"].astype("float64")
+    return frame
+
+
+def panel_grades(round_ids: list[int], filters: Filters = Filters(), round_case_ids: Any = None) -> pd.DataFrame:
+    """The agreed multi-agency grades: ``round_id``, ``round_case_id``, ``previous_round_case_id``, ``case``,
+    ``grade_key`` (``overall`` for the case), ``label``, ``value``. Judgements without a grade are left out."""
+    grade_key = sa.case((CaseJudgement.section_key == "", sa.literal(OVERALL)), else_=CaseJudgement.section_key)
+    query = (
+        sa.select(
+            RoundCase.round_id, RoundCase.id, RoundCase.previous_round_case_id, Case.reference, grade_key,
+            ScaleLevel.label, ScaleLevel.value,
+        )
+        .select_from(CaseJudgement)
+        .join(RoundCase, RoundCase.id == CaseJudgement.round_case_id)
+        .join(Case, Case.id == RoundCase.case_id)
+        .join(ScaleLevel, ScaleLevel.id == CaseJudgement.grade_level_id)
+        # the overall section's own slot duplicates the case's overall grade
+        .where(RoundCase.round_id.in_(round_ids or [-1]), CaseJudgement.section_key != OVERALL)
+        .order_by(Case.reference, CaseJudgement.id)
+    )
+    if filters.plan_type:
+        query = query.where(Case.plan_type == filters.plan_type)
+    if filters.age_band:
+        query = query.where(Case.age_band == filters.age_band)
+    if round_case_ids is not None:
+        query = query.where(RoundCase.id.in_(round_case_ids))
+    frame = _frame(query, ["round_id", "round_case_id", "previous_round_case_id", "case", "grade_key", "label", "value"])
+    frame["value"] = frame["value"].astype("float64")
+    return frame
+
+
+def round_cases(round_id: int) -> pd.DataFrame:
+    """Every case of a round: ``round_case_id``, ``previous_round_case_id``, ``case``, ``plan_type``, ``age_band``."""
+    query = (
+        sa.select(RoundCase.id, RoundCase.previous_round_case_id, Case.reference, Case.plan_type, Case.age_band)
+        .join(Case, Case.id == RoundCase.case_id)
+        .where(RoundCase.round_id == round_id)
+        .order_by(Case.reference)
+    )
+    return _frame(query, ["round_case_id", "previous_round_case_id", "case", "plan_type", "age_band"])
+
+
+def round_texts(round_id: int, agency_ids: frozenset[int] | None = None, filters: Filters = Filters()) -> pd.DataFrame:
+    """Strengths, areas for development and recommendations written in returned returns:
+    ``section_key``, ``section``, ``position``, ``kind``, ``agency``, ``case``, ``text``."""
+    suffix = sa.case(
+        *[(Question.key.like(f"%\\{s}", escape="\\"), sa.literal(kind)) for s, kind in TEXT_KINDS.items()],
+        else_=sa.literal(""),
+    )
+    query = (
+        sa.select(Section.key, Section.title, Section.position, suffix, Agency.name, Case.reference, Answer.value)
+        .select_from(Answer)
+        .join(Return, Return.id == Answer.return_id)
+        .join(Round, Round.id == Return.round_id)
+        .join(Agency, Agency.id == Return.agency_id)
+        .join(Question, Question.id == Answer.question_id)
+        .join(Section, Section.id == Question.section_id)
         .outerjoin(RoundCase, RoundCase.id == Return.round_case_id)
         .outerjoin(Case, Case.id == RoundCase.case_id)
-        .where(Return.round_id == round_id)
-        .order_by(Answer.id)
     )
-    rows = db.session.execute(query).all()
-    return pd.DataFrame(rows, columns=["agency", "case", "section_key", "question_key", "label", "value", "is_na"])
+    if filters.sector:
+        query = _membership_join(query)
+    query = (
+        _scoped(query, agency_ids, filters)
+        .where(
+            Return.round_id == round_id,
+            Return.status.in_(RETURNED),
+            Question.type == QuestionType.TEXT,
+            suffix != "",
+            Answer.value != "",
+        )
+        .order_by(Section.position, Case.reference, Agency.name)
+    )
+    return _frame(query, ["section_key", "section", "position", "kind", "agency", "case", "text"])
+
+
+def panel_texts(round_id: int, filters: Filters = Filters()) -> pd.DataFrame:
+    """Strengths and areas for development agreed by the panel: ``section_key``, ``kind``, ``case``, ``text``."""
+    query = (
+        sa.select(CaseJudgement.section_key, Case.reference, CaseJudgement.strengths, CaseJudgement.areas_for_development)
+        .join(RoundCase, RoundCase.id == CaseJudgement.round_case_id)
+        .join(Case, Case.id == RoundCase.case_id)
+        .where(RoundCase.round_id == round_id)
+        .order_by(Case.reference)
+    )
+    if filters.plan_type:
+        query = query.where(Case.plan_type == filters.plan_type)
+    if filters.age_band:
+        query = query.where(Case.age_band == filters.age_band)
+    rows = []
+    for section_key, case, strengths, development in db.session.execute(query):
+        key = section_key or OVERALL
+        if strengths:
+            rows.append((key, "strengths", case, strengths))
+        if development:
+            rows.append((key, "development", case, development))
+    return pd.DataFrame(rows, columns=["section_key", "kind", "case", "text"])
+
+
+# -- across rounds --
+
+
+def _overall_grade_counts(by: list[Any], where: list[Any], agency_ids: frozenset[int] | None) -> sa.Select:
+    """Returned overall grades counted by ``by`` and level (one GROUP BY)."""
+    query = (
+        sa.select(*by, Answer.scale_level_id, sa.func.count())
+        .select_from(Answer)
+        .join(Return, Return.id == Answer.return_id)
+        .join(Round, Round.id == Return.round_id)
+        .join(Question, Question.id == Answer.question_id)
+        .where(
+            Question.key == "overall_grade",
+            Return.status.in_(RETURNED),
+            Answer.scale_level_id.is_not(None),
+            *where,
+        )
+        .group_by(*by, Answer.scale_level_id)
+    )
+    if agency_ids is not None:
+        query = query.where(Return.agency_id.in_(agency_ids or {-1}))
+    return query
+
+
+def theme_rounds(partnership_id: int, theme_id: int) -> pd.DataFrame:
+    """A theme's rounds, oldest first: ``round_id``, ``title``, ``opens_on``, ``created_at``, ``status``."""
+    query = (
+        sa.select(Round.id, Round.title, Round.opens_on, Round.created_at, Round.status)
+        .where(Round.partnership_id == partnership_id, Round.theme_id == theme_id)
+        .order_by(sa.func.coalesce(Round.opens_on, sa.func.date(Round.created_at)), Round.id)
+    )
+    frame = _frame(query, ["round_id", "title", "opens_on", "created_at", "status"])
+    frame["status"] = frame["status"].map(lambda s: getattr(s, "value", s))
+    return frame
+
+
+def theme_grade_counts(partnership_id: int, theme_id: int, agency_ids: frozenset[int] | None = None) -> pd.DataFrame:
+    """A theme's returned overall grades counted by round and agency: ``round_id``, ``agency``, ``level_id``, ``n``."""
+    query = _overall_grade_counts(
+        [Return.round_id, Agency.name],
+        [Round.partnership_id == partnership_id, Round.theme_id == theme_id],
+        agency_ids,
+    ).join(Agency, Agency.id == Return.agency_id)
+    return _frame(query, ["round_id", "agency", "level_id", "n"])
+
+
+def agency_theme_counts(
+    partnership_ids: list[int], agency_ids: frozenset[int] | None = None, years: tuple[int, int] | None = None
+) -> pd.DataFrame:
+    """Returned overall grades counted by agency and theme across partnerships:
+    ``agency``, ``theme``, ``level_id``, ``n``."""
+    where: list[Any] = [Round.partnership_id.in_(partnership_ids or [-1])]
+    if years is not None:
+        year = sa.extract("year", sa.func.coalesce(Round.opens_on, Round.created_at))
+        where.append(year.between(*years))
+    query = (
+        _overall_grade_counts([Agency.name, Theme.name], where, agency_ids)
+        .join(Agency, Agency.id == Return.agency_id)
+        .join(Theme, Theme.id == Round.theme_id)
+    )
+    return _frame(query, ["agency", "theme", "level_id", "n"])
+
+
+def overall_grade_scale_ids(partnership_ids: list[int]) -> list[int]:
+    query = (
+        sa.select(Question.scale_id)
+        .join(Round, Round.questionnaire_version_id == Question.version_id)
+        .where(Round.partnership_id.in_(partnership_ids or [-1]), Question.key == "overall_grade")
+        .distinct()
+    )
+    return [scale_id for scale_id in db.session.scalars(query) if scale_id is not None]
+
+
+# -- every answer, for the answers export --
+
+ANSWER_COLUMNS = [
+    "Round",
+    "Case reference",
+    "Agency",
+    "Sector",
+    "Section",
+    "Question key",
+    "Question",
+    "Value",
+    "Label",
+    "Text",
+]
+
+
+def answer_rows(
+    partnership_id: int,
+    *,
+    round_id: int | None = None,
+    theme_id: int | None = None,
+    agency_ids: frozenset[int] | None = None,
+    batch: int = 5000,
+) -> Iterator[tuple[Any, ...]]:
+    """Every returned answer of a round (or of every round of a theme), one tuple per answer in
+    ``ANSWER_COLUMNS`` order, streamed in batches so memory stays flat however many there are."""
+    query = (
+        sa.select(
+            Round.title,
+            Case.reference,
+            Agency.name,
+            Sector.name,
+            Section.title,
+            Question.key,
+            Question.text,
+            Question.type,
+            Answer.value,
+            ScaleLevel.value,
+            ScaleLevel.label,
+        )
+        .select_from(Answer)
+        .join(Return, Return.id == Answer.return_id)
+        .join(Round, Round.id == Return.round_id)
+        .join(Agency, Agency.id == Return.agency_id)
+        .join(Question, Question.id == Answer.question_id)
+        .join(Section, Section.id == Question.section_id)
+        .outerjoin(ScaleLevel, ScaleLevel.id == Answer.scale_level_id)
+        .outerjoin(RoundCase, RoundCase.id == Return.round_case_id)
+        .outerjoin(Case, Case.id == RoundCase.case_id)
+        .where(Round.partnership_id == partnership_id, Return.status.in_(RETURNED))
+        .order_by(Round.id, Case.reference, Agency.name, Section.position, Question.position)
+        .execution_options(yield_per=batch)
+    )
+    query = _membership_join(query)
+    if round_id is not None:
+        query = query.where(Return.round_id == round_id)
+    if theme_id is not None:
+        query = query.where(Round.theme_id == theme_id)
+    if agency_ids is not None:
+        query = query.where(Return.agency_id.in_(agency_ids or {-1}))
+    for row in db.session.execute(query):
+        title, case, agency, sector, section, key, question, qtype, raw, level_value, level_label = row
+        value: Any
+        if qtype == QuestionType.SCALE:
+            value = float(level_value) if level_value is not None else ""
+            label, text = level_label or "", ""
+        elif qtype == QuestionType.TEXT:
+            value, label, text = "", "", raw
+        elif qtype == QuestionType.MULTIPLE_CHOICE and raw.startswith("["):
+            value, label, text = "; ".join(json.loads(raw)), "", ""
+        elif qtype == QuestionType.NUMBER and raw:
+            value, label, text = float(raw), "", ""
+        else:
+            value, label, text = raw, "", ""
+        yield (title, case or "", agency, sector, section, key, question, value, label, text)

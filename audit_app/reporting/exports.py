@@ -1,0 +1,53 @@
+"""Files people take away: every answer as XLSX, and each findings table as CSV or XLSX.
+
+Rows are built by reporting/queries.py and reporting/findings.py; this module only
+writes them, so the files carry exactly the figures shown on the pages.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from datetime import datetime
+from typing import IO, Any
+
+from . import queries as q
+from .tables import Table
+from .xlsx import XlsxWriter
+
+ANSWER_WIDTHS = [36, 16, 36, 24, 36, 24, 60, 8, 22, 80]
+
+
+def answers_xlsx(
+    target: str | IO[bytes],
+    partnership_id: int,
+    *,
+    round_id: int | None = None,
+    theme_id: int | None = None,
+    agency_ids: frozenset[int] | None = None,
+) -> int:
+    """Every returned answer of a round or theme, one row per answer; returns how many rows."""
+    rows = q.answer_rows(partnership_id, round_id=round_id, theme_id=theme_id, agency_ids=agency_ids)
+    writer = XlsxWriter(target)
+    count = writer.add_sheet("Answers", q.ANSWER_COLUMNS, rows, widths=ANSWER_WIDTHS)
+    writer.close()
+    return count
+
+
+def tables_xlsx(tables: Iterable[Table], about: list[tuple[str, Any]]) -> bytes:
+    """One sheet per table, after an "About" sheet saying what the figures are."""
+    out = io.BytesIO()
+    writer = XlsxWriter(out)
+    tables = list(tables)
+    notes = sorted({note for table in tables for note in table.notes})
+    writer.add_sheet(
+        "About",
+        ["Item", "Detail"],
+        [*about, ("Downloaded", datetime.now().strftime("%d %B %Y %H:%M")), *(("Note", note) for note in notes)],
+        widths=[24, 100],
+    )
+    for table in tables:
+        headings, *rows = table.matrix()
+        writer.add_sheet(table.sheet_name, headings, rows)
+    writer.close()
+    return out.getvalue()

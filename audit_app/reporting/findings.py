@@ -1,0 +1,542 @@
+"""Findings as tables: queries (database) -> aggregation (pandas) -> :class:`Table`.
+
+Each function here builds the tables of one page, and the same tables feed
+the page, its CSV/XLSX downloads, the PDF report and the API, so a figure is
+computed once. ``agency_ids`` is the caller's access scope (None for the
+partnership-wide roles): it goes into every query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..audits.models import Round
+from . import aggregation as agg
+from . import queries as q
+from .queries import OVERALL, Filters
+from .tables import Column, Table
+
+KIND_TITLES = {
+    "strengths": "Strengths",
+    "development": "Areas for development",
+    "recommendations": "Recommendations",
+}
+PANEL = "Multi-agency panel"
+
+
+@dataclass
+class Scale:
+    labels: list[str]
+    colours: dict[str, str]
+    good: list[str]
+
+
+@dataclass
+class Findings:
+    tables: dict[str, Table] = field(default_factory=dict)
+    #: chart inputs: plain lists, drawn by reporting/charts.py
+    charts: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, table: Table) -> None:
+        self.tables[table.key] = table
+
+    def suppressed(self) -> Findings:
+        return Findings({k: t.suppress() for k, t in self.tables.items()}, self.charts, {**self.extra, "suppressed": True})
+
+
+def _none(value: Any) -> Any:
+    return None if pd.isna(value) else value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _none(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _scale(levels: pd.DataFrame) -> Scale:
+    graded = levels[~levels["is_na"].astype(bool)]
+    labels = graded["label"].tolist()
+    return Scale(labels, dict(zip(graded["label"], graded["colour"], strict=True)), agg.good_labels(labels))
+
+
+def _grade_columns(scale: Scale, first: list[Column]) -> list[Column]:
+    columns = list(first)
+    for label in scale.labels:
+        columns += [Column(label, label, "count"), Column(f"{label} %", f"{label}", "pct", of=(label, "graded"))]
+    good = " or ".join(scale.good) if scale.good != ["Outstanding", "Good"] else "Good or better"
+    return [
+        *columns,
+        Column("graded", "Graded", "count"),
+        Column("not_applicable", "Not applicable", "count"),
+        Column("good_or_better", good, "count"),
+        Column("good_or_better_pct", good, "pct", of=("good_or_better", "graded")),
+    ]
+
+
+def _pct(numerator: Any, denominator: Any) -> float | None:
+    return numerator * 100.0 / denominator if denominator else None
+
+
+def _grade_rows(table: pd.DataFrame, scale: Scale, names: dict[str, str], index_names: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    counts = [*scale.labels, "graded", "not_applicable", "good_or_better"]
+    for index, values in zip(table.index, table[counts].to_numpy().tolist(), strict=True):
+        keys = index if isinstance(index, tuple) else (index,)
+        row: dict[str, Any] = {}
+        for name, key in zip(index_names, keys, strict=True):
+            row[name] = names.get(key, key) if name in ("grade", "round") else key
+        figures = dict(zip(counts, (int(v) for v in values), strict=True))
+        for label in scale.labels:
+            row[label] = figures[label]
+            row[f"{label} %"] = _pct(figures[label], figures["graded"])
+        row.update(graded=figures["graded"], not_applicable=figures["not_applicable"])
+        row.update(good_or_better=figures["good_or_better"], good_or_better_pct=_pct(figures["good_or_better"], figures["graded"]))
+        rows.append(row)
+    return rows
+
+
+def _rate_table(key: str, title: str, rates: pd.DataFrame, first: list[Column], extra: dict[str, dict]) -> Table:
+    rows = []
+    for name, values in rates.iterrows():
+        row = {first[0].key: name, **extra.get(name, {})}
+        row.update({k: int(values[k]) for k in ("expected", "returned", "declined", "outstanding", "eligible")})
+        row["rate"] = _none(values["rate"])
+        row["rate_excluding_declined"] = _none(values["rate_excluding_declined"])
+        rows.append(row)
+    columns = [
+        *first,
+        Column("expected", "Returns asked for", "count"),
+        Column("returned", "Returned", "count"),
+        Column("declined", "Declined", "count"),
+        Column("outstanding", "Outstanding", "count"),
+        Column("rate", "Return rate", "pct", of=("returned", "expected")),
+        Column("eligible", "Asked for, less declined", "count"),
+        Column("rate_excluding_declined", "Return rate without declined", "pct", of=("returned", "eligible")),
+    ]
+    return Table(key, title, columns, rows)
+
+
+def round_findings(round_: Round, agency_ids: frozenset[int] | None = None, filters: Filters = Filters()) -> Findings:
+    """The round findings page: return rates, grade distributions and agency grades beside the panel's."""
+    found = Findings()
+    questions = q.round_questions(round_.questionnaire_version_id)
+    grade_questions = questions[questions["grade_key"] != ""]
+    grade_keys = grade_questions["grade_key"].tolist()
+    names = {row.grade_key: ("Overall" if row.grade_key == OVERALL else row.section) for row in grade_questions.itertuples()}
+    found.extra["grade_names"] = names
+    found.extra["grade_keys"] = grade_keys
+
+    # Return rates, by agency and by sector
+    returns = q.round_returns(round_.id, agency_ids, filters)
+    agencies = q.round_agencies(round_.id, agency_ids)
+    if filters.sector:
+        agencies = agencies[agencies["agency"].isin(returns["agency"])]
+    agency_names = agencies["agency"].tolist()
+    sector_of = dict(zip(agencies["agency"], agencies["sector"], strict=True))
+    by_agency = agg.return_rates(returns, by="agency", groups=agency_names)
+    found.add(
+        _rate_table(
+            "return_rates_agency",
+            "Return rates by agency",
+            by_agency,
+            [Column("agency", "Agency"), Column("sector", "Sector")],
+            {name: {"sector": sector_of.get(name, "")} for name in agency_names},
+        )
+    )
+    sectors = sorted(set(agencies["sector"]))
+    found.add(
+        _rate_table(
+            "return_rates_sector",
+            "Return rates by sector",
+            agg.return_rates(returns, by="sector", groups=sectors),
+            [Column("sector", "Sector")],
+            {},
+        )
+    )
+    found.extra["totals"] = {
+        "cases": int(returns["case"].nunique()),
+        "expected": len(returns),
+        "returned": int(returns["status"].isin(agg.RETURNED).sum()),
+        "declined": int(returns["status"].isin(agg.DECLINED).sum()),
+    }
+    found.charts["return_rates"] = [
+        (row["agency"], row["rate"], row["returned"], row["expected"])
+        for row in found.tables["return_rates_agency"].rows
+    ]
+
+    # Grade distributions
+    levels = q.scale_levels(sorted({int(s) for s in questions["scale_id"].dropna()}))
+    counts = agg.with_labels(q.round_answer_counts(round_.id, agency_ids, filters), levels)
+    grade_ids = set(grade_questions["scale_id"])
+    grade_levels = levels[levels["scale_id"].isin(grade_ids)] if grade_ids else levels.iloc[0:0]
+    scale = _scale(grade_levels.drop_duplicates("label"))
+    found.extra["scale"] = scale
+    key_of = dict(zip(grade_questions["question_key"], grade_questions["grade_key"], strict=True))
+    grade_counts = counts[counts["question_key"].isin(key_of)].assign(
+        question_key=lambda f: f["question_key"].map(key_of)
+    )
+    overall = agg.grade_distribution(grade_counts, grade_keys, scale.labels)
+    grade_cols = _grade_columns(scale, [Column("grade", "Section")])
+    found.add(
+        Table(
+            "grades",
+            "Grades given by agencies, by section (all agencies)",
+            grade_cols,
+            _grade_rows(overall, scale, names, ["grade"]),
+        )
+    )
+    found.charts["grades"] = [
+        (names[key], [(label, int(overall.loc[key, label])) for label in scale.labels]) for key in grade_keys
+    ]
+    by_agency_grades = agg.grade_distribution(grade_counts, grade_keys, scale.labels, by="agency", groups=agency_names)
+    found.add(
+        Table(
+            "grades_by_agency",
+            "Grades given by each agency, by section",
+            _grade_cols_by_agency(scale),
+            _grade_rows(by_agency_grades, scale, names, ["agency", "grade"]),
+        )
+    )
+
+    # Every rated question
+    found.add(_question_table(questions, levels, counts))
+
+    # Agencies' own grades beside the multi-agency panel's
+    agency_grades = q.round_agency_grades(round_.id, agency_ids, filters)
+    # the panel's grades on the cases in view (an agency's own cases; a sector's)
+    case_ids = None
+    if agency_ids is not None or filters.sector:
+        case_ids = sorted({int(v) for v in returns["round_case_id"].dropna()})
+    panel = q.panel_grades([round_.id], filters, round_case_ids=case_ids)
+    panel_dist = agg.grade_distribution(
+        panel.assign(question_key=panel["grade_key"], is_na=False), grade_keys, scale.labels
+    )
+    found.add(
+        Table(
+            "panel_grades",
+            "Multi-agency panel grades, by section",
+            _grade_columns(scale, [Column("grade", "Section")]),
+            _grade_rows(panel_dist, scale, names, ["grade"]),
+        )
+    )
+    graded = agency_grades[~agency_grades["is_na"].astype(bool)]
+    differences = agg.grade_differences(graded, panel)
+    found.add(_differences_table(differences, names))
+    summary = agg.difference_summary(differences, agency_names)
+    found.add(
+        Table(
+            "panel_agreement",
+            "How often each agency's grade matched the panel's",
+            [
+                Column("agency", "Agency"),
+                Column("compared", "Grades compared", "count"),
+                Column("same", "Same as the panel", "count"),
+                Column("higher", "Agency graded higher", "count"),
+                Column("lower", "Agency graded lower", "count"),
+                Column("same_pct", "Same as the panel", "pct", of=("same", "compared")),
+            ],
+            [
+                {
+                    "agency": name,
+                    **{k: int(row[k]) for k in ("compared", "same", "higher", "lower")},
+                    "same_pct": _pct(int(row["same"]), int(row["compared"])),
+                }
+                for name, row in summary.iterrows()
+            ],
+        )
+    )
+    return found
+
+
+def _grade_cols_by_agency(scale: Scale) -> list[Column]:
+    return _grade_columns(scale, [Column("agency", "Agency"), Column("grade", "Section")])
+
+
+def _question_table(questions: pd.DataFrame, levels: pd.DataFrame, counts: pd.DataFrame) -> Table:
+    """One row per rated question, answered or not. Counts come summed per question and level at once."""
+    totals = counts.groupby(["question_key", "label"])["n"].sum().to_dict() if len(counts) else {}
+    na = counts[counts["is_na"].astype(bool)].groupby("question_key")["n"].sum().to_dict() if len(counts) else {}
+    graded_levels = levels[~levels["is_na"].astype(bool)]
+    labels_of = graded_levels.groupby("scale_id")["label"].apply(list).to_dict()
+    rows = []
+    for question in questions.itertuples():
+        labels = labels_of.get(question.scale_id, [])
+        good = agg.good_labels(labels)
+        per_level = {label: int(totals.get((question.question_key, label), 0)) for label in labels}
+        graded = sum(per_level.values())
+        positive = sum(per_level[label] for label in good)
+        rows.append(
+            {
+                "section": question.section,
+                "question": question.question,
+                "answers": ", ".join(f"{label}: {n}" for label, n in per_level.items()),
+                "good_label": " or ".join(good),
+                "good_or_better": positive,
+                "graded": graded,
+                "not_applicable": int(na.get(question.question_key, 0)),
+                "good_or_better_pct": _pct(positive, graded),
+            }
+        )
+    return Table(
+        "questions",
+        "Every rated question (all agencies)",
+        [
+            Column("section", "Section"),
+            Column("question", "Question"),
+            Column("answers", "Answers by level"),
+            Column("good_label", "Counted as positive"),
+            Column("good_or_better", "Positive", "count"),
+            Column("graded", "Rated", "count"),
+            Column("not_applicable", "Not applicable", "count"),
+            Column("good_or_better_pct", "Positive", "pct", of=("good_or_better", "graded")),
+        ],
+        rows,
+    )
+
+
+def _differences_table(differences: pd.DataFrame, names: dict[str, str]) -> Table:
+    rows = []
+    for row in differences.itertuples():
+        if pd.isna(row.differs):
+            verdict = "No panel grade"
+        elif row.difference > 0:
+            verdict = "Agency graded higher"
+        elif row.difference < 0:
+            verdict = "Agency graded lower"
+        else:
+            verdict = "Same"
+        rows.append(
+            {
+                "case": row.case,
+                "grade": names.get(row.grade_key, row.grade_key),
+                "agency": row.agency,
+                "agency_grade": row.label,
+                "panel_grade": _none(row.panel_label),
+                "verdict": verdict,
+            }
+        )
+    return Table(
+        "panel_vs_agency",
+        "Each agency's grade beside the multi-agency panel's",
+        [
+            Column("case", "Case"),
+            Column("grade", "Section"),
+            Column("agency", "Agency"),
+            Column("agency_grade", "Agency's grade"),
+            Column("panel_grade", "Panel's grade"),
+            Column("verdict", "Compared"),
+        ],
+        rows,
+    )
+
+
+def round_texts(round_: Round, agency_ids: frozenset[int] | None = None, filters: Filters = Filters()) -> Findings:
+    """Every strength, area for development and recommendation written in returns (and, for the
+    partnership-wide roles, agreed by the panel), collated by section and labelled with agency and case."""
+    found = Findings()
+    texts = q.round_texts(round_.id, agency_ids, filters)
+    questions = q.round_questions(round_.questionnaire_version_id)
+    sections = q.round_sections(round_.questionnaire_version_id)
+    rows = [
+        {"section": row.section, "kind": KIND_TITLES[row.kind], "source": row.agency, "case": row.case or "", "text": row.text}
+        for row in texts.itertuples()
+    ]
+    if agency_ids is None:
+        titles = dict(zip(sections["section_key"], sections["section"], strict=True))
+        panel = q.panel_texts(round_.id, filters)
+        for row in panel.itertuples():
+            section = "Overall" if row.section_key == OVERALL and OVERALL not in titles else titles.get(row.section_key)
+            if section is None:
+                continue
+            rows.append({"section": section, "kind": KIND_TITLES[row.kind], "source": PANEL, "case": row.case, "text": row.text})
+    order = {title: i for i, title in enumerate(sections["section"])}
+    kinds = list(KIND_TITLES.values())
+    rows.sort(key=lambda r: (order.get(r["section"], len(order)), kinds.index(r["kind"]), r["source"] == PANEL, r["case"], r["source"]))
+    found.add(
+        Table(
+            "texts",
+            "Strengths, areas for development and recommendations",
+            [
+                Column("section", "Section"),
+                Column("kind", "Kind"),
+                Column("source", "Written by"),
+                Column("case", "Case"),
+                Column("text", "Text"),
+            ],
+            rows,
+        )
+    )
+    grouped: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for row in rows:
+        grouped.setdefault(row["section"], {}).setdefault(row["kind"], []).append(row)
+    found.extra["grouped"] = grouped
+    found.extra["question_count"] = len(questions)
+    return found
+
+
+def reaudit(round_: Round) -> Findings:
+    """For a round that re-audits an earlier one: each carried case's panel grades then and now,
+    per section and overall, with counts of improved, same and worse, and the new cases apart."""
+    found = Findings()
+    questions = q.round_questions(round_.questionnaire_version_id)
+    grade_questions = questions[questions["grade_key"] != ""]
+    grade_keys = grade_questions["grade_key"].tolist()
+    names = {row.grade_key: ("Overall" if row.grade_key == OVERALL else row.section) for row in grade_questions.itertuples()}
+    cases = q.round_cases(round_.id)
+    round_ids = [round_.id] + ([round_.previous_round_id] if round_.previous_round_id else [])
+    grades = q.panel_grades(round_ids)
+    now = grades[grades["round_id"] == round_.id]
+    then = grades[grades["round_id"] == round_.previous_round_id]
+    comparison = agg.reaudit_comparison(cases, now, then, grade_keys)
+    summary = agg.change_summary(comparison, grade_keys)
+    found.add(
+        Table(
+            "reaudit_summary",
+            "Carried cases: change in the panel's grade, by section",
+            [
+                Column("grade", "Section"),
+                Column(agg.IMPROVED, agg.IMPROVED, "count"),
+                Column(agg.SAME, agg.SAME, "count"),
+                Column(agg.WORSE, agg.WORSE, "count"),
+                Column(agg.NOT_COMPARED, agg.NOT_COMPARED, "count"),
+                Column("compared", "Compared", "count"),
+                Column("improved_pct", "Improved", "pct", of=(agg.IMPROVED, "compared")),
+            ],
+            [{"grade": names[key], **{k: _none(v) for k, v in row.items()}} for key, row in summary.iterrows()],
+        )
+    )
+    found.add(
+        Table(
+            "reaudit_cases",
+            "Carried cases: panel grades then and now",
+            [
+                Column("case", "Case"),
+                Column("grade", "Section"),
+                Column("then", "Then"),
+                Column("now", "Now"),
+                Column("change", "Change"),
+            ],
+            [
+                {
+                    "case": row.case,
+                    "grade": names[row.grade_key],
+                    "then": _none(row.then_label) or "Not graded",
+                    "now": _none(row.now_label) or "Not graded",
+                    "change": row.change,
+                }
+                for row in comparison.itertuples()
+            ],
+        )
+    )
+    new = cases[cases["previous_round_case_id"].isna()]
+    overall_now = now[now["grade_key"] == OVERALL].set_index("round_case_id")["label"]
+    found.add(
+        Table(
+            "reaudit_new_cases",
+            "New cases (not in the earlier round)",
+            [Column("case", "Case"), Column("plan_type", "Plan type"), Column("age_band", "Age band"), Column("overall", "Panel's overall grade")],
+            [
+                {
+                    "case": row.case,
+                    "plan_type": row.plan_type,
+                    "age_band": row.age_band,
+                    "overall": overall_now.get(row.round_case_id, "Not graded"),
+                }
+                for row in new.itertuples()
+            ],
+        )
+    )
+    found.extra["carried"] = int(cases["previous_round_case_id"].notna().sum())
+    found.extra["new"] = len(new)
+    found.charts["reaudit"] = [
+        (names[key], [(label, int(row[label])) for label in (agg.IMPROVED, agg.SAME, agg.WORSE)])
+        for key, row in summary.iterrows()
+    ]
+    return found
+
+
+def _round_label(row: Any) -> str:
+    when = row.opens_on or (row.created_at.date() if row.created_at is not None else None)
+    return f"{row.title} ({when:%b %Y})" if when else row.title
+
+
+def theme_trend(partnership_id: int, theme_id: int, agency_ids: frozenset[int] | None = None) -> Findings:
+    """For a theme: the overall grades agencies gave, by round over the years, overall and by agency."""
+    found = Findings()
+    rounds = q.theme_rounds(partnership_id, theme_id)
+    round_ids = rounds["round_id"].tolist()
+    labels = {row.round_id: _round_label(row) for row in rounds.itertuples()}
+    levels = q.scale_levels(q.overall_grade_scale_ids([partnership_id]))
+    scale = _scale(levels.drop_duplicates("label"))
+    counts = agg.with_labels(q.theme_grade_counts(partnership_id, theme_id, agency_ids), levels)
+    overall = agg.trend(counts, round_ids, scale.labels)
+    found.add(
+        Table(
+            "trend",
+            "Overall grades by round (all agencies)",
+            _grade_columns(scale, [Column("round", "Round")]),
+            _grade_rows(overall, scale, labels, ["round"]),
+        )
+    )
+    agencies = sorted(set(counts["agency"]))
+    by_agency = agg.trend(counts, round_ids, scale.labels, by="agency")
+    by_agency = by_agency.reindex(pd.MultiIndex.from_product([agencies, round_ids], names=["agency", "round_id"]))
+    found.add(
+        Table(
+            "trend_by_agency",
+            "Overall grades by round and agency",
+            _grade_columns(scale, [Column("agency", "Agency"), Column("round", "Round")]),
+            _grade_rows(by_agency.fillna(0), scale, labels, ["agency", "round"]) if agencies else [],
+        )
+    )
+    # Shares where nothing was graded stay missing, not 0 %
+    for row in found.tables["trend_by_agency"].rows:
+        if not row["graded"]:
+            row["good_or_better_pct"] = None
+    found.charts["trend"] = {
+        "rounds": [labels[r] for r in round_ids],
+        "series": [("All agencies", [_none(overall.loc[r, "good_or_better_pct"]) for r in round_ids])]
+        + [
+            (agency, [_none(by_agency.loc[(agency, r), "good_or_better_pct"]) for r in round_ids])
+            for agency in agencies
+        ],
+    }
+    found.extra["scale"] = scale
+    found.extra["rounds"] = rounds
+    return found
+
+
+def agency_theme(
+    partnership_ids: list[int], agency_ids: frozenset[int] | None = None, years: tuple[int, int] | None = None
+) -> Findings:
+    """Agency by theme across rounds and years: overall grades graded and the share good or better."""
+    found = Findings()
+    levels = q.scale_levels(q.overall_grade_scale_ids(partnership_ids))
+    scale = _scale(levels.drop_duplicates("label"))
+    counts = agg.with_labels(q.agency_theme_counts(partnership_ids, agency_ids, years), levels)
+    agencies = sorted(set(counts["agency"]))
+    themes = sorted(set(counts["theme"]))
+    table = agg.agency_theme_table(counts, scale.labels, agencies, themes)
+    columns = [Column("agency", "Agency")]
+    rows = []
+    for theme in themes:
+        columns += [
+            Column(f"{theme}|good", f"{theme}: good or better", "count"),
+            Column(f"{theme}|graded", f"{theme}: graded", "count"),
+            Column(f"{theme}|pct", f"{theme}", "pct", of=(f"{theme}|good", f"{theme}|graded")),
+        ]
+    for agency in agencies:
+        row: dict[str, Any] = {"agency": agency}
+        for theme in themes:
+            values = table.loc[(agency, theme)]
+            row[f"{theme}|good"] = int(values["good_or_better"])
+            row[f"{theme}|graded"] = int(values["graded"])
+            row[f"{theme}|pct"] = _none(values["good_or_better_pct"])
+        rows.append(row)
+    found.add(Table("agency_theme", "Overall grades good or better, by agency and theme", columns, rows))
+    found.extra["themes"] = themes
+    found.extra["scale"] = scale
+    return found
