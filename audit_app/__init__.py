@@ -108,12 +108,14 @@ def register_blueprints(app: Flask) -> None:
     from .audits.views import bp as audits_bp
     from .core.views import bp as core_bp
     from .questionnaires.views import bp as questionnaires_bp
+    from .reporting.views import bp as reporting_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(questionnaires_bp)
     app.register_blueprint(audits_bp)
+    app.register_blueprint(reporting_bp)
 
 
 def _render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

@@ -67,7 +67,11 @@ def return_rates(returns: pd.DataFrame, by: str, groups: list[str]) -> pd.DataFr
 
 
 def grade_distribution(
-    answers: pd.DataFrame, questions: list[str], levels: list[str], by: str | None = None, groups: list[str] | None = None
+    answers: pd.DataFrame,
+    questions: list[str],
+    levels: list[str],
+    by: str | None = None,
+    groups: list[str] | None = None,
 ) -> pd.DataFrame:
     """Counts and shares of each grade per question (and per ``by`` group).
 
@@ -149,7 +153,9 @@ def change(before: pd.Series, after: pd.Series) -> pd.Series:
     return result
 
 
-def reaudit_comparison(cases: pd.DataFrame, now: pd.DataFrame, then: pd.DataFrame, grade_keys: list[str]) -> pd.DataFrame:
+def reaudit_comparison(
+    cases: pd.DataFrame, now: pd.DataFrame, then: pd.DataFrame, grade_keys: list[str]
+) -> pd.DataFrame:
     """Each carried case's grades then and now.
 
     ``cases``: the round's cases (``round_case_id``, ``previous_round_case_id``, ``case``); only carried
@@ -158,11 +164,15 @@ def reaudit_comparison(cases: pd.DataFrame, now: pd.DataFrame, then: pd.DataFram
     case and grade key, columns ``case``, ``grade_key``, ``then_label``, ``now_label``, ``change``.
     """
     carried = cases[cases["previous_round_case_id"].notna()][["round_case_id", "previous_round_case_id", "case"]]
-    index = pd.MultiIndex.from_product([carried["round_case_id"].tolist(), grade_keys], names=["round_case_id", "grade_key"])
+    index = pd.MultiIndex.from_product(
+        [carried["round_case_id"].tolist(), grade_keys], names=["round_case_id", "grade_key"]
+    )
     frame = pd.DataFrame(index=index).reset_index().merge(carried, on="round_case_id")
     frame["previous_round_case_id"] = frame["previous_round_case_id"].astype("int64")
     frame = frame.merge(
-        now[["round_case_id", "grade_key", "label", "value"]].rename(columns={"label": "now_label", "value": "now_value"}),
+        now[["round_case_id", "grade_key", "label", "value"]].rename(
+            columns={"label": "now_label", "value": "now_value"}
+        ),
         on=["round_case_id", "grade_key"],
         how="left",
     ).merge(

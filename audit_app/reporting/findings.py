@@ -45,7 +45,9 @@ class Findings:
         self.tables[table.key] = table
 
     def suppressed(self) -> Findings:
-        return Findings({k: t.suppress() for k, t in self.tables.items()}, self.charts, {**self.extra, "suppressed": True})
+        return Findings(
+            {k: t.suppress() for k, t in self.tables.items()}, self.charts, {**self.extra, "suppressed": True}
+        )
 
 
 def _none(value: Any) -> Any:
@@ -80,7 +82,9 @@ def _pct(numerator: Any, denominator: Any) -> float | None:
     return numerator * 100.0 / denominator if denominator else None
 
 
-def _grade_rows(table: pd.DataFrame, scale: Scale, names: dict[str, str], index_names: list[str]) -> list[dict[str, Any]]:
+def _grade_rows(
+    table: pd.DataFrame, scale: Scale, names: dict[str, str], index_names: list[str]
+) -> list[dict[str, Any]]:
     rows = []
     counts = [*scale.labels, "graded", "not_applicable", "good_or_better"]
     for index, values in zip(table.index, table[counts].to_numpy().tolist(), strict=True):
@@ -93,7 +97,10 @@ def _grade_rows(table: pd.DataFrame, scale: Scale, names: dict[str, str], index_
             row[label] = figures[label]
             row[f"{label} %"] = _pct(figures[label], figures["graded"])
         row.update(graded=figures["graded"], not_applicable=figures["not_applicable"])
-        row.update(good_or_better=figures["good_or_better"], good_or_better_pct=_pct(figures["good_or_better"], figures["graded"]))
+        row.update(
+            good_or_better=figures["good_or_better"],
+            good_or_better_pct=_pct(figures["good_or_better"], figures["graded"]),
+        )
         rows.append(row)
     return rows
 
@@ -125,7 +132,9 @@ def round_findings(round_: Round, agency_ids: frozenset[int] | None = None, filt
     questions = q.round_questions(round_.questionnaire_version_id)
     grade_questions = questions[questions["grade_key"] != ""]
     grade_keys = grade_questions["grade_key"].tolist()
-    names = {row.grade_key: ("Overall" if row.grade_key == OVERALL else row.section) for row in grade_questions.itertuples()}
+    names = {
+        row.grade_key: ("Overall" if row.grade_key == OVERALL else row.section) for row in grade_questions.itertuples()
+    }
     found.extra["grade_names"] = names
     found.extra["grade_keys"] = grade_keys
 
@@ -341,7 +350,13 @@ def round_texts(round_: Round, agency_ids: frozenset[int] | None = None, filters
     questions = q.round_questions(round_.questionnaire_version_id)
     sections = q.round_sections(round_.questionnaire_version_id)
     rows = [
-        {"section": row.section, "kind": KIND_TITLES[row.kind], "source": row.agency, "case": row.case or "", "text": row.text}
+        {
+            "section": row.section,
+            "kind": KIND_TITLES[row.kind],
+            "source": row.agency,
+            "case": row.case or "",
+            "text": row.text,
+        }
         for row in texts.itertuples()
     ]
     if agency_ids is None:
@@ -351,10 +366,20 @@ def round_texts(round_: Round, agency_ids: frozenset[int] | None = None, filters
             section = "Overall" if row.section_key == OVERALL and OVERALL not in titles else titles.get(row.section_key)
             if section is None:
                 continue
-            rows.append({"section": section, "kind": KIND_TITLES[row.kind], "source": PANEL, "case": row.case, "text": row.text})
+            rows.append(
+                {"section": section, "kind": KIND_TITLES[row.kind], "source": PANEL, "case": row.case, "text": row.text}
+            )
     order = {title: i for i, title in enumerate(sections["section"])}
     kinds = list(KIND_TITLES.values())
-    rows.sort(key=lambda r: (order.get(r["section"], len(order)), kinds.index(r["kind"]), r["source"] == PANEL, r["case"], r["source"]))
+    rows.sort(
+        key=lambda r: (
+            order.get(r["section"], len(order)),
+            kinds.index(r["kind"]),
+            r["source"] == PANEL,
+            r["case"],
+            r["source"],
+        )
+    )
     found.add(
         Table(
             "texts",
@@ -384,7 +409,9 @@ def reaudit(round_: Round) -> Findings:
     questions = q.round_questions(round_.questionnaire_version_id)
     grade_questions = questions[questions["grade_key"] != ""]
     grade_keys = grade_questions["grade_key"].tolist()
-    names = {row.grade_key: ("Overall" if row.grade_key == OVERALL else row.section) for row in grade_questions.itertuples()}
+    names = {
+        row.grade_key: ("Overall" if row.grade_key == OVERALL else row.section) for row in grade_questions.itertuples()
+    }
     cases = q.round_cases(round_.id)
     round_ids = [round_.id] + ([round_.previous_round_id] if round_.previous_round_id else [])
     grades = q.panel_grades(round_ids)
@@ -437,7 +464,12 @@ def reaudit(round_: Round) -> Findings:
         Table(
             "reaudit_new_cases",
             "New cases (not in the earlier round)",
-            [Column("case", "Case"), Column("plan_type", "Plan type"), Column("age_band", "Age band"), Column("overall", "Panel's overall grade")],
+            [
+                Column("case", "Case"),
+                Column("plan_type", "Plan type"),
+                Column("age_band", "Age band"),
+                Column("overall", "Panel's overall grade"),
+            ],
             [
                 {
                     "case": row.case,

@@ -56,7 +56,9 @@ class Filters:
         return bool(self.sector or self.plan_type or self.age_band)
 
     def as_args(self) -> dict[str, str]:
-        return {k: v for k, v in (("sector", self.sector), ("plan_type", self.plan_type), ("age_band", self.age_band)) if v}
+        return {
+            k: v for k, v in (("sector", self.sector), ("plan_type", self.plan_type), ("age_band", self.age_band)) if v
+        }
 
 
 def _frame(query: sa.Select, columns: list[str]) -> pd.DataFrame:
@@ -118,7 +120,9 @@ def round_filter_choices(round_id: int, agency_ids: frozenset[int] | None) -> di
     }
 
 
-def round_returns(round_id: int, agency_ids: frozenset[int] | None = None, filters: Filters = Filters()) -> pd.DataFrame:
+def round_returns(
+    round_id: int, agency_ids: frozenset[int] | None = None, filters: Filters = Filters()
+) -> pd.DataFrame:
     """One row per return: ``return_id``, ``round_case_id``, ``agency``, ``sector``, ``case``, ``status``."""
     query = (
         sa.select(
@@ -233,7 +237,12 @@ def round_agency_grades(
     ``value``, ``is_na``."""
     query = (
         sa.select(
-            RoundCase.id, Case.reference, Agency.name, _grade_key(), ScaleLevel.label, ScaleLevel.value,
+            RoundCase.id,
+            Case.reference,
+            Agency.name,
+            _grade_key(),
+            ScaleLevel.label,
+            ScaleLevel.value,
             ScaleLevel.is_not_applicable,
         )
         .select_from(Answer)
@@ -264,8 +273,13 @@ def panel_grades(round_ids: list[int], filters: Filters = Filters(), round_case_
     grade_key = sa.case((CaseJudgement.section_key == "", sa.literal(OVERALL)), else_=CaseJudgement.section_key)
     query = (
         sa.select(
-            RoundCase.round_id, RoundCase.id, RoundCase.previous_round_case_id, Case.reference, grade_key,
-            ScaleLevel.label, ScaleLevel.value,
+            RoundCase.round_id,
+            RoundCase.id,
+            RoundCase.previous_round_case_id,
+            Case.reference,
+            grade_key,
+            ScaleLevel.label,
+            ScaleLevel.value,
         )
         .select_from(CaseJudgement)
         .join(RoundCase, RoundCase.id == CaseJudgement.round_case_id)
@@ -281,7 +295,9 @@ def panel_grades(round_ids: list[int], filters: Filters = Filters(), round_case_
         query = query.where(Case.age_band == filters.age_band)
     if round_case_ids is not None:
         query = query.where(RoundCase.id.in_(round_case_ids))
-    frame = _frame(query, ["round_id", "round_case_id", "previous_round_case_id", "case", "grade_key", "label", "value"])
+    frame = _frame(
+        query, ["round_id", "round_case_id", "previous_round_case_id", "case", "grade_key", "label", "value"]
+    )
     frame["value"] = frame["value"].astype("float64")
     return frame
 
@@ -334,7 +350,9 @@ def round_texts(round_id: int, agency_ids: frozenset[int] | None = None, filters
 def panel_texts(round_id: int, filters: Filters = Filters()) -> pd.DataFrame:
     """Strengths and areas for development agreed by the panel: ``section_key``, ``kind``, ``case``, ``text``."""
     query = (
-        sa.select(CaseJudgement.section_key, Case.reference, CaseJudgement.strengths, CaseJudgement.areas_for_development)
+        sa.select(
+            CaseJudgement.section_key, Case.reference, CaseJudgement.strengths, CaseJudgement.areas_for_development
+        )
         .join(RoundCase, RoundCase.id == CaseJudgement.round_case_id)
         .join(Case, Case.id == RoundCase.case_id)
         .where(RoundCase.round_id == round_id)

@@ -149,6 +149,6 @@ def pct_text(row: dict[str, Any], column: Column) -> str:
     if value == SUPPRESSED:
         return "not shown (fewer than 5)"
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "no answers" if not denominator else "–"
+        return "no answers" if not denominator else "\u2013"
     counts = f" ({numerator} of {denominator})" if column.of else ""
     return f"{round(float(value))}%{counts}"

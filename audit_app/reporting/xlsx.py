@@ -76,7 +76,7 @@ def _cell(value: Any, style: str = "") -> str:
     if isinstance(value, int | float):
         if value != value or value in (float("inf"), float("-inf")):  # NaN and infinities: no number to show
             return "<c/>"
-        return f'<c{style} t="n"><v>{value!r}</v></c>' if isinstance(value, float) else f'<c{style}><v>{value}</v></c>'
+        return f'<c{style} t="n"><v>{value!r}</v></c>' if isinstance(value, float) else f"<c{style}><v>{value}</v></c>"
     text = _ILLEGAL.sub("", str(value))[:_MAX_CELL]
     return f'<c{style} t="inlineStr"><is><t xml:space="preserve">{escape(text)}</t></is></c>'
 
@@ -96,7 +96,9 @@ class XlsxWriter:
             candidate, n = base[: 31 - len(suffix)] + suffix, n + 1
         return candidate
 
-    def add_sheet(self, name: str, headings: list[str], rows: Iterable[Iterable[Any]], widths: list[int] | None = None) -> int:
+    def add_sheet(
+        self, name: str, headings: list[str], rows: Iterable[Iterable[Any]], widths: list[int] | None = None
+    ) -> int:
         """Add a sheet with a bold, frozen heading row; returns how many rows were written."""
         self._names.append(self._unique_name(name))
         number = len(self._names)
@@ -110,7 +112,9 @@ class XlsxWriter:
                 b'state="frozen"/></sheetView></sheetViews><cols>'
             )
             out.write(
-                "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>' for i, w in enumerate(widths, 1)).encode()
+                "".join(
+                    f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>' for i, w in enumerate(widths, 1)
+                ).encode()
             )
             out.write(b"</cols><sheetData>")
             out.write(("<row>" + "".join(_cell(h, ' s="1"') for h in headings) + "</row>").encode())

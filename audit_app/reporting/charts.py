@@ -1,0 +1,206 @@
+"""Charts drawn on the server as SVG: no JavaScript, the same drawing on the page and in the PDF.
+
+Every chart sits above a table of the same figures, and none relies on colour
+alone: each bar carries its figure as text, stacked segments also differ by
+pattern (in legend order), and each segment has a ``<title>`` read out by
+screen readers. Only SVG presentation attributes are used (no inline CSS), so
+the Content Security Policy needs no exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from xml.sax.saxutils import escape
+
+from markupsafe import Markup
+
+FONT = 'font-family="Arial, Helvetica, sans-serif"'
+TEXT = "#0b0c0c"
+GRID = "#b1b4b6"
+#: patterns laid over the colours, one per level in legend order
+PATTERNS = ["", "dots", "diagonal", "cross"]
+
+
+def _attr(text: str) -> str:
+    return escape(str(text), {'"': "&quot;"})
+
+
+def _patterns(prefix: str) -> str:
+    return (
+        "<defs>"
+        f'<pattern id="{prefix}-dots" width="6" height="6" patternUnits="userSpaceOnUse">'
+        '<circle cx="3" cy="3" r="1.2" fill="#ffffff"/></pattern>'
+        f'<pattern id="{prefix}-diagonal" width="6" height="6" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><rect width="2" height="6" fill="#ffffff"/></pattern>'
+        f'<pattern id="{prefix}-cross" width="6" height="6" patternUnits="userSpaceOnUse">'
+        '<path d="M0 0L6 6M6 0L0 6" stroke="#ffffff" stroke-width="1.2"/></pattern>'
+        "</defs>"
+    )
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return lines[:2] if len(lines) <= 2 else [lines[0], lines[1][: width - 1] + "…"]
+
+
+def stacked_bars(
+    chart_id: str,
+    title: str,
+    bars: Sequence[tuple[str, Sequence[tuple[str, int]]]],
+    colours: dict[str, str],
+    *,
+    as_share: bool = True,
+) -> Markup:
+    """Horizontal bars, one per row, split into segments (label, count).
+
+    ``as_share``: each bar fills the width (shares of its total); otherwise bars
+    are scaled to the largest total. Each segment is labelled with its share or
+    count where there is room, and always in its ``<title>``.
+    """
+    labels = [label for label, _ in (bars[0][1] if bars else [])]
+    label_w, plot_w, bar_h, gap = 230, 460, 26, 14
+    top = 34
+    height = top + len(bars) * (bar_h + gap) + 20
+    width = label_w + plot_w + 20
+    largest = max([sum(n for _, n in segs) for _, segs in bars] + [1])
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+        f'role="img" aria-labelledby="{chart_id}-title" class="app-chart" {FONT}>',
+        f'<title id="{chart_id}-title">{escape(title)} (figures in the table below)</title>',
+        _patterns(chart_id),
+    ]
+    # legend
+    x = label_w
+    for index, label in enumerate(labels):
+        parts.append(_swatch(chart_id, x, 8, colours.get(label, "#505a5f"), index))
+        parts.append(f'<text x="{x + 20}" y="20" font-size="13" fill="{TEXT}">{escape(label)}</text>')
+        x += 26 + int(len(label) * 7.2) + 12
+    for row, (name, segments) in enumerate(bars):
+        y = top + row * (bar_h + gap)
+        for line_no, line in enumerate(_wrap(name, 34)):
+            parts.append(
+                f'<text x="{label_w - 8}" y="{y + 11 + line_no * 14}" font-size="12" text-anchor="end" '
+                f'fill="{TEXT}">{escape(line)}</text>'
+            )
+        total = sum(n for _, n in segments)
+        if total == 0:
+            parts.append(f'<text x="{label_w + 4}" y="{y + 17}" font-size="12" fill="{TEXT}">No answers</text>')
+            continue
+        scale = plot_w / total if as_share else plot_w / largest
+        x = float(label_w)
+        for index, (label, count) in enumerate(segments):
+            if not count:
+                continue
+            w = count * scale
+            figure = f"{round(count * 100 / total)}%" if as_share else str(count)
+            colour = colours.get(label, "#505a5f")
+            parts.append(
+                f"<g><title>{escape(name)}: {escape(label)} {count} of {total} ({round(count * 100 / total)}%)</title>"
+                f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{_attr(colour)}"/>'
+            )
+            if PATTERNS[index % len(PATTERNS)]:
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" '
+                    f'fill="url(#{chart_id}-{PATTERNS[index % len(PATTERNS)]})" opacity="0.45"/>'
+                )
+            if w >= 34:
+                parts.append(
+                    f'<rect x="{x + w / 2 - 16:.1f}" y="{y + 5}" width="32" height="16" rx="3" fill="#ffffff"/>'
+                    f'<text x="{x + w / 2:.1f}" y="{y + 17}" font-size="12" text-anchor="middle" '
+                    f'fill="{TEXT}">{figure}</text>'
+                )
+            parts.append("</g>")
+            x += w
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text and attribute above is escaped
+
+
+def _swatch(prefix: str, x: int, y: int, colour: str, index: int) -> str:
+    pattern = PATTERNS[index % len(PATTERNS)]
+    overlay = (
+        f'<rect x="{x}" y="{y}" width="16" height="16" fill="url(#{prefix}-{pattern})" opacity="0.45"/>'
+        if pattern
+        else ""
+    )
+    return f'<rect x="{x}" y="{y}" width="16" height="16" fill="{_attr(colour)}"/>{overlay}'
+
+
+def bars(
+    chart_id: str, title: str, rows: Sequence[tuple[str, float | None, str]], *, maximum: float = 100.0, unit: str = "%"
+) -> Markup:
+    """Horizontal bars of one figure per row: (name, value or None, caption such as "9 of 20")."""
+    label_w, plot_w, bar_h, gap, top = 230, 380, 22, 12, 10
+    height = top + len(rows) * (bar_h + gap) + 10
+    width = label_w + plot_w + 150
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+        f'role="img" aria-labelledby="{chart_id}-title" class="app-chart" {FONT}>',
+        f'<title id="{chart_id}-title">{escape(title)} (figures in the table below)</title>',
+        f'<line x1="{label_w}" y1="{top - 4}" x2="{label_w}" y2="{height - 8}" stroke="{GRID}"/>',
+    ]
+    for row, (name, value, caption) in enumerate(rows):
+        y = top + row * (bar_h + gap)
+        for line_no, line in enumerate(_wrap(name, 34)):
+            parts.append(
+                f'<text x="{label_w - 8}" y="{y + 10 + line_no * 13}" font-size="12" text-anchor="end" '
+                f'fill="{TEXT}">{escape(line)}</text>'
+            )
+        if value is None:
+            parts.append(f'<text x="{label_w + 6}" y="{y + 15}" font-size="12" fill="{TEXT}">{escape(caption)}</text>')
+            continue
+        w = max(0.0, min(value, maximum)) * plot_w / maximum
+        parts.append(
+            f"<g><title>{escape(name)}: {value:.0f}{unit} ({escape(caption)})</title>"
+            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="#1d70b8"/>'
+            f'<text x="{label_w + w + 6:.1f}" y="{y + 15}" font-size="12" fill="{TEXT}">'
+            f"{value:.0f}{unit} ({escape(caption)})</text></g>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text and attribute above is escaped
+
+
+def columns(chart_id: str, title: str, points: Sequence[tuple[str, float | None, str]]) -> Markup:
+    """Vertical columns of a share (0-100 %) per point in time: (label, value or None, caption)."""
+    left, plot_h, top, col_w, gap = 44, 200, 16, 56, 28
+    width = left + max(1, len(points)) * (col_w + gap) + 20
+    height = top + plot_h + 70
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+        f'role="img" aria-labelledby="{chart_id}-title" class="app-chart" {FONT}>',
+        f'<title id="{chart_id}-title">{escape(title)} (figures in the table below)</title>',
+    ]
+    for tick in (0, 25, 50, 75, 100):
+        y = top + plot_h - tick * plot_h / 100
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}" stroke="{GRID}" stroke-width="0.6"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="{TEXT}">{tick}%</text>'
+        )
+    for index, (label, value, caption) in enumerate(points):
+        x = left + gap / 2 + index * (col_w + gap)
+        if value is not None:
+            h = max(0.0, min(value, 100.0)) * plot_h / 100
+            parts.append(
+                f"<g><title>{escape(label)}: {value:.0f}% ({escape(caption)})</title>"
+                f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{col_w}" height="{h:.1f}" fill="#1d70b8"/>'
+                f'<text x="{x + col_w / 2:.1f}" y="{top + plot_h - h - 4:.1f}" font-size="12" text-anchor="middle" '
+                f'fill="{TEXT}">{value:.0f}%</text></g>'
+            )
+        else:
+            parts.append(
+                f'<text x="{x + col_w / 2:.1f}" y="{top + plot_h - 4}" font-size="11" text-anchor="middle" '
+                f'fill="{TEXT}">none</text>'
+            )
+        for line_no, line in enumerate(_wrap(label, 14)):
+            parts.append(
+                f'<text x="{x + col_w / 2:.1f}" y="{top + plot_h + 16 + line_no * 13}" font-size="11" '
+                f'text-anchor="middle" fill="{TEXT}">{escape(line)}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text and attribute above is escaped
