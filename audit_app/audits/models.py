@@ -252,6 +252,8 @@ class CaseJudgement(Audited, TimestampMixin, db.Model):
     grade_level_id: Mapped[int | None] = mapped_column(sa.ForeignKey("scale_levels.id"))
     strengths: Mapped[str] = mapped_column(sa.Text, default="")
     areas_for_development: Mapped[str] = mapped_column(sa.Text, default="")
+    #: what the panel recommends (recorded with the case's overall judgement)
+    recommendations: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     #: an immediate concern about the child, escalated outside the audit
     concern_escalated: Mapped[bool] = mapped_column(default=False)
     escalated_to: Mapped[str] = mapped_column(sa.String(200), default="")

@@ -476,6 +476,7 @@ def record_judgement(
     grade: str,
     strengths: str = "",
     areas_for_development: str = "",
+    recommendations: str = "",
     concern_escalated: bool = False,
     escalated_to: str = "",
     escalated_on: date | None = None,
@@ -490,7 +491,8 @@ def record_judgement(
     levels = {level.label: level for level in judgement_scale_levels(round_)}
     if grade and grade not in levels:
         raise DomainError(f"Choose one of: {', '.join(levels)}", field=f"grade-{field}")
-    for name, text in (("strengths", strengths), ("development", areas_for_development)):
+    texts = (("strengths", strengths), ("development", areas_for_development), ("recommendations", recommendations))
+    for name, text in texts:
         if len(text or "") > MAX_TEXT:
             raise DomainError(f"Write {MAX_TEXT:,} characters or fewer", field=f"{name}-{field}")
     if concern_escalated and not (escalated_to or "").strip():
@@ -507,6 +509,7 @@ def record_judgement(
     judgement.strengths = (strengths or "").strip()
     judgement.areas_for_development = (areas_for_development or "").strip()
     if not section_key:
+        judgement.recommendations = (recommendations or "").strip()
         judgement.concern_escalated = concern_escalated
         judgement.escalated_to = (escalated_to or "").strip()[:200]
         judgement.escalated_on = escalated_on

@@ -615,6 +615,7 @@ def case_discussion(round_id: int, round_case_id: int):
                     grade=request.form.get(f"grade-{name}", ""),
                     strengths=request.form.get(f"strengths-{name}", ""),
                     areas_for_development=request.form.get(f"development-{name}", ""),
+                    recommendations="" if key else request.form.get("recommendations-overall", ""),
                     concern_escalated=request.form.get("concern_escalated") == "yes",
                     escalated_to=request.form.get("escalated_to", ""),
                     escalated_on=escalated_on if key else _escalation_date(raw_date),

@@ -155,36 +155,34 @@ def load_case_audits(partnership_id: int, users: dict[str, User]) -> bool:
             disability=rng.choice(["No", "No", "Yes", "Not known"]),
             plan_type=rng.choice(PLANS),
         )
-    services.move_round(past, RoundStatus.OPEN)
-    for ret in db.session.scalars(sa.select(Return).where(Return.round_id == past.id)):
-        _fill(ret, admin, rng)
-        services.submit_return(ret, by=lead if ret.agency_id == police else admin, as_lead=True)
-        services.accept_return(ret, by=qa)
-    services.move_round(past, RoundStatus.CLOSED)
-    services.move_round(past, RoundStatus.IN_DISCUSSION)
-    for round_case in past.cases:
-        for section in past.version.sections:
-            if section.key == "overall":
-                continue
-            services.record_judgement(
-                round_case,
-                section_key=section.key,
-                grade=_answer(_grade_question(section), rng),
-                strengths=rng.choice(GOOD_PRACTICE),
-                areas_for_development=rng.choice(DEVELOPMENT),
-            )
-        escalated = rng.random() < 0.1
-        services.record_judgement(
-            round_case,
-            section_key="",
-            grade=rng.choices(list(GRADE_WEIGHTS), weights=list(GRADE_WEIGHTS.values()))[0],
-            strengths=rng.choice(GOOD_PRACTICE),
-            areas_for_development=rng.choice(DEVELOPMENT),
-            concern_escalated=escalated,
-            escalated_to="MASH team manager" if escalated else "",
-            escalated_on=date(2025, 11, 12) if escalated else None,
+    _complete_and_judge(past, users, police, rng, escalated_on=date(2025, 11, 12))
+
+    # A re-audit six months on: 16 of the cases carried, 5 new ones, judged and reported.
+    again = services.plan_round(
+        partnership_id,
+        title="CSE re-audit, spring 2026",
+        version=cse,
+        opens_on=date(2026, 3, 9),
+        due_on=date(2026, 4, 17),
+        shares_answers_in_discussion=True,
+        previous_round=past,
+    )
+    services.carry_cases(again, list(past.cases[:16]))
+    for round_case in again.cases:
+        earlier = next(rc for rc in past.cases if rc.id == round_case.previous_round_case_id)
+        services.set_case_agencies(round_case, [a.id for a in earlier.agencies])
+    for n in range(5):
+        services.add_case(
+            again,
+            agency_ids=[police, social_care, *rng.sample(others, k=rng.randint(0, 2))],
+            reference=f"CSE-26-{n + 1:03d}",
+            age_band=rng.choice(AGE_BANDS),
+            sex=rng.choice(SEXES),
+            ethnicity=rng.choice(ETHNICITIES),
+            disability=rng.choice(["No", "No", "Yes", "Not known"]),
+            plan_type=rng.choice(PLANS),
         )
-    services.move_round(past, RoundStatus.REPORTED)
+    _complete_and_judge(again, users, police, rng, escalated_on=date(2026, 5, 6), better=True)
 
     # An open round with returns in every status.
     current = services.plan_round(
@@ -239,6 +237,49 @@ def load_case_audits(partnership_id: int, users: dict[str, User]) -> bool:
             services.accept_return(ret, by=qa)
     assert {r.status for r in returns} >= {ReturnStatus(s) for s in plan}
     return True
+
+
+def _complete_and_judge(
+    round_: Round, users: dict[str, User], police: int, rng: random.Random, *, escalated_on: date, better: bool = False
+) -> None:
+    """Open a round, fill and accept every return, judge every case and report it."""
+    admin, qa, lead = users["admin"], users["qa"], users["lead"]
+    weights = dict(GRADE_WEIGHTS, **({"Outstanding": 2, "Good": 7, "Inadequate": 0.5} if better else {}))
+    db.session.flush()
+    db.session.expire(round_, ["cases"])
+    services.move_round(round_, RoundStatus.OPEN)
+    for ret in db.session.scalars(sa.select(Return).where(Return.round_id == round_.id)):
+        _fill(ret, admin, rng)
+        services.submit_return(ret, by=lead if ret.agency_id == police else admin, as_lead=True)
+        services.accept_return(ret, by=qa)
+    services.move_round(round_, RoundStatus.CLOSED)
+    services.move_round(round_, RoundStatus.IN_DISCUSSION)
+    for round_case in round_.cases:
+        for section in round_.version.sections:
+            if section.key == "overall":
+                continue
+            services.record_judgement(
+                round_case,
+                section_key=section.key,
+                grade=rng.choices(list(weights), weights=list(weights.values()))[0]
+                if better
+                else _answer(_grade_question(section), rng),
+                strengths=rng.choice(GOOD_PRACTICE),
+                areas_for_development=rng.choice(DEVELOPMENT),
+            )
+        escalated = rng.random() < 0.1
+        services.record_judgement(
+            round_case,
+            section_key="",
+            grade=rng.choices(list(weights), weights=list(weights.values()))[0],
+            strengths=rng.choice(GOOD_PRACTICE),
+            areas_for_development=rng.choice(DEVELOPMENT),
+            recommendations=rng.choice(RECOMMENDATIONS),
+            concern_escalated=escalated,
+            escalated_to="MASH team manager" if escalated else "",
+            escalated_on=escalated_on if escalated else None,
+        )
+    services.move_round(round_, RoundStatus.REPORTED)
 
 
 def _grade_question(section: Any) -> Any:

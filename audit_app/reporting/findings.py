@@ -432,7 +432,14 @@ def reaudit(round_: Round) -> Findings:
                 Column("compared", "Compared", "count"),
                 Column("improved_pct", "Improved", "pct", of=(agg.IMPROVED, "compared")),
             ],
-            [{"grade": names[key], **{k: _none(v) for k, v in row.items()}} for key, row in summary.iterrows()],
+            [
+                {
+                    "grade": names[key],
+                    **{k: int(row[k]) for k in (agg.IMPROVED, agg.SAME, agg.WORSE, agg.NOT_COMPARED, "compared")},
+                    "improved_pct": _pct(int(row[agg.IMPROVED]), int(row["compared"])),
+                }
+                for key, row in summary.iterrows()
+            ],
         )
     )
     found.add(

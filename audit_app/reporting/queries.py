@@ -348,27 +348,30 @@ def round_texts(round_id: int, agency_ids: frozenset[int] | None = None, filters
 
 
 def panel_texts(round_id: int, filters: Filters = Filters()) -> pd.DataFrame:
-    """Strengths and areas for development agreed by the panel: ``section_key``, ``kind``, ``case``, ``text``."""
+    """Strengths, areas for development and recommendations agreed by the panel:
+    ``section_key`` (``overall`` for the case), ``kind``, ``case``, ``text``."""
     query = (
         sa.select(
-            CaseJudgement.section_key, Case.reference, CaseJudgement.strengths, CaseJudgement.areas_for_development
+            CaseJudgement.section_key,
+            Case.reference,
+            CaseJudgement.strengths,
+            CaseJudgement.areas_for_development,
+            CaseJudgement.recommendations,
         )
         .join(RoundCase, RoundCase.id == CaseJudgement.round_case_id)
         .join(Case, Case.id == RoundCase.case_id)
         .where(RoundCase.round_id == round_id)
-        .order_by(Case.reference)
+        .order_by(Case.reference, CaseJudgement.id)
     )
     if filters.plan_type:
         query = query.where(Case.plan_type == filters.plan_type)
     if filters.age_band:
         query = query.where(Case.age_band == filters.age_band)
     rows = []
-    for section_key, case, strengths, development in db.session.execute(query):
-        key = section_key or OVERALL
-        if strengths:
-            rows.append((key, "strengths", case, strengths))
-        if development:
-            rows.append((key, "development", case, development))
+    for section_key, case, *texts in db.session.execute(query):
+        for kind, text in zip(("strengths", "development", "recommendations"), texts, strict=True):
+            if text:
+                rows.append((section_key or OVERALL, kind, case, text))
     return pd.DataFrame(rows, columns=["section_key", "kind", "case", "text"])
 
 
