@@ -375,6 +375,30 @@ def panel_texts(round_id: int, filters: Filters = Filters()) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["section_key", "kind", "case", "text"])
 
 
+def panel_case_judgements(round_id: int) -> pd.DataFrame:
+    """Each case's overall panel judgement: ``case``, ``grade``, ``strengths``, ``development``,
+    ``recommendations``, ``escalated``, ``escalated_to``."""
+    query = (
+        sa.select(
+            Case.reference,
+            ScaleLevel.label,
+            CaseJudgement.strengths,
+            CaseJudgement.areas_for_development,
+            CaseJudgement.recommendations,
+            CaseJudgement.concern_escalated,
+            CaseJudgement.escalated_to,
+        )
+        .select_from(RoundCase)
+        .join(Case, Case.id == RoundCase.case_id)
+        .outerjoin(CaseJudgement, sa.and_(CaseJudgement.round_case_id == RoundCase.id, CaseJudgement.section_key == ""))
+        .outerjoin(ScaleLevel, ScaleLevel.id == CaseJudgement.grade_level_id)
+        .where(RoundCase.round_id == round_id)
+        .order_by(Case.reference)
+    )
+    columns = ["case", "grade", "strengths", "development", "recommendations", "escalated", "escalated_to"]
+    return _frame(query, columns)
+
+
 # -- across rounds --
 
 
