@@ -132,7 +132,7 @@ def load_case_audits(partnership_id: int, users: dict[str, User]) -> bool:
         agencies["Northbridge Youth Justice Service"],
         agencies["Safe Haven Domestic Abuse Service"],
     ]
-    admin, qa, lead = users["admin"], users["qa"], users["lead"]
+    admin, qa = users["admin"], users["qa"]
 
     # A complete past round: 20 cases, 2 to 4 agencies each, every return accepted, judged and reported.
     past = services.plan_round(

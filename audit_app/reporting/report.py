@@ -22,7 +22,6 @@ from . import charts
 from . import findings as f
 from . import queries as q
 
-
 # WeasyPrint reports every layout step at INFO; only its warnings are worth a log line.
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
