@@ -595,6 +595,8 @@ class Writer:
         self.answers = 0
         self.returned_answers = 0
         self.references: set[str] = set()
+        #: how a closed round's returns ended: accepted, submitted, declined, other template, not started
+        self.closed_weights = [88, 3, 5, 1, 3]
 
     def _reference(self, prefix: str, opens_on: date, n: int) -> str:
         reference = f"{prefix}-{opens_on:%y}{opens_on.month:02d}-{n:03d}"
@@ -704,7 +706,7 @@ class Writer:
             ReturnStatus.ALTERNATIVE_TEMPLATE,
             ReturnStatus.NOT_STARTED,
         ]
-        return rng.choices(statuses, [88, 3, 5, 1, 3])[0]
+        return rng.choices(statuses, self.closed_weights)[0]
 
     def _return(self, plan: RoundPlan, round_case_id: int, agency: Agency, mean: float, due_on: date) -> None:
         rng = self.rng
@@ -993,6 +995,7 @@ def build_partnership(ctx: Context, plan: PartnershipPlan) -> Built:
     writer = Writer(ctx, rng, partnership_id, agencies, qa_user_id)
     round_ids: list[int] = []
     if plan.kind == "round":
+        writer.closed_weights = [94, 3, 2, 0, 1]  # a well-run recent round: nearly every return in
         (version,) = _questionnaire(ctx, partnership_id, theme_ids[THEMES[0][0]], 0, [(1, date(2024, 9, 1), None)])
         round_plan = RoundPlan(
             ctx.ids.take("rounds"),
@@ -1031,7 +1034,7 @@ def build_partnership(ctx: Context, plan: PartnershipPlan) -> Built:
                         status = RoundStatus.REPORTED
                     kind = "re-audit" if reaudit else "multi-agency case audit"
                     title = f"{theme_name} {kind}, {SEASONS[month]} {year}"
-                    n_cases = max(4, round(rng.randint(8, 16) * plan.scale))
+                    n_cases = max(4, round(rng.randint(6, 13) * plan.scale))
                     round_plan = RoundPlan(
                         ctx.ids.take("rounds"),
                         theme_index,

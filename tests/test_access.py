@@ -150,6 +150,21 @@ ACCESS: dict[str, set[str] | str] = {
     "questionnaires.question_remove": BUILDERS,
     "questionnaires.question_move": BUILDERS,
     "questionnaires.scale_create": BUILDERS,
+    # Findings: agencies see their own figures (checked in test_findings), the QA group everything
+    "reporting.index": MEMBERS,
+    "reporting.round_findings": MEMBERS,
+    "reporting.round_findings_agencies": MEMBERS,
+    "reporting.round_findings_texts": MEMBERS,
+    "reporting.round_findings_reaudit": VIEW_ROUNDS,
+    "reporting.round_answers": MEMBERS,
+    "reporting.round_report": VIEW_ROUNDS,
+    "reporting.theme_trend": MEMBERS,
+    "reporting.theme_answers": MEMBERS,
+    "api.findings_round": MEMBERS,
+    "api.findings_round_texts": MEMBERS,
+    "api.findings_round_reaudit": VIEW_ROUNDS,
+    "api.findings_theme_trend": MEMBERS,
+    "api.findings_agency_theme": MEMBERS,
 }
 
 
@@ -217,6 +232,7 @@ def test_route_access(client, world, role, endpoint, rule, method):
         "entity_type": "agency",
         "entity_id": world.police.agency_id,
         "token": "not-a-valid-token",
+        "theme_id": round_.theme_id,
     }
     url = _url(rule, world, ids)
     is_api = url.startswith("/api/")

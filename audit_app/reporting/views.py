@@ -16,8 +16,9 @@ from ..audits.models import Round, RoundStatus
 from ..core.permissions import current_principal
 from ..extensions import db
 from ..questionnaires.models import Theme
-from . import charts, exports
+from . import charts, exports, params
 from . import findings as f
+from .params import FILTER_LABELS
 from .permissions import (
     can_view_findings,
     findings_rounds_query,
@@ -26,12 +27,11 @@ from .permissions import (
     get_theme_or_404,
     sees_everything,
 )
-from .queries import Filters, round_filter_choices
+from .queries import Filters
 from .tables import SUPPRESSED, Column
 
 bp = Blueprint("reporting", __name__)
 
-FILTER_LABELS = {"sector": "Sector", "plan_type": "Plan type", "age_band": "Age band"}
 DOWNLOADS = ("csv", "xlsx")
 
 
@@ -53,26 +53,6 @@ def finding_cell(row: dict[str, Any], column: Column) -> str:
     if value is None or value == "" or value != value:
         return "\u2013"
     return str(value)
-
-
-def _suppress() -> bool:
-    value = request.args.get("suppress", "")
-    if value not in ("", "0", "1"):
-        abort(400, "Suppress small counts: choose yes or no")
-    return value == "1"
-
-
-def _filters(round_: Round, scope: frozenset[int] | None) -> tuple[Filters, dict[str, list], dict[str, str]]:
-    """The round filters asked for, checked against the values the round has."""
-    choices = round_filter_choices(round_.id, scope)
-    values, errors = {}, {}
-    for name, label in FILTER_LABELS.items():
-        value = request.args.get(name, "").strip()
-        if value and value not in {key for key, _ in choices[name]}:
-            errors[name] = f"{label}: choose one of the values listed"
-            value = ""
-        values[name] = value
-    return Filters(**values), choices, errors
 
 
 def _download(findings: f.Findings, about: list[tuple[str, Any]], stem: str) -> Response | None:
@@ -122,8 +102,8 @@ def _round_page(template: str, build: Any, chart: Any = None, **context: Any) ->
     _require(can_view_findings(p))
     round_ = get_findings_round_or_404(p, context.pop("round_id"))
     scope = findings_scope(p)
-    filters, choices, errors = _filters(round_, scope)
-    suppressed = _suppress()
+    filters, choices, errors = params.filters(round_, scope)
+    suppressed = params.suppress()
     found = build(round_, scope, filters)
     if suppressed:
         found = found.suppressed()
@@ -261,29 +241,12 @@ def round_report(round_id: int):
     p = current_principal()
     _require(can_view_findings(p) and sees_everything(p))
     round_ = get_findings_round_or_404(p, round_id)
-    pdf = round_report_pdf(round_, suppressed=_suppress())
+    pdf = round_report_pdf(round_, suppressed=params.suppress())
     name = f"{_stem(round_.title)}-report.pdf"
     return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 # -- across rounds --
-
-
-def _years() -> tuple[tuple[int, int] | None, dict[str, str], dict[str, str]]:
-    raw = {name: request.args.get(name, "").strip() for name in ("from_year", "to_year")}
-    errors = {}
-    years: dict[str, int] = {}
-    for name, label in (("from_year", "From year"), ("to_year", "To year")):
-        if raw[name]:
-            if not raw[name].isdigit() or not 2000 <= int(raw[name]) <= 2100:
-                errors[name] = f"{label}: enter a year such as 2025"
-            else:
-                years[name] = int(raw[name])
-    if not errors and len(years) == 2 and years["from_year"] > years["to_year"]:
-        errors["to_year"] = "To year: must be the same as or after the from year"
-    if errors or not years:
-        return None, raw, errors
-    return (years.get("from_year", 2000), years.get("to_year", 2100)), raw, errors
 
 
 @bp.get("/findings")
@@ -293,8 +256,8 @@ def index():
     p = current_principal()
     _require(can_view_findings(p))
     scope = findings_scope(p)
-    years, raw_years, errors = _years()
-    suppressed = _suppress()
+    years, raw_years, errors = params.years()
+    suppressed = params.suppress()
     found = f.agency_theme([p.partnership_id], scope, years)
     if suppressed:
         found = found.suppressed()
@@ -340,7 +303,7 @@ def theme_trend(theme_id: int):
     _require(can_view_findings(p))
     theme = get_theme_or_404(p, theme_id)
     scope = findings_scope(p)
-    suppressed = _suppress()
+    suppressed = params.suppress()
     found = f.theme_trend(p.partnership_id, theme.id, scope)
     chart = None if suppressed else _trend_chart(found)
     if suppressed:
