@@ -157,7 +157,11 @@ SECTIONS: list[tuple[str, str, list[tuple[str, str]], str]] = [
         "development",
     ),
 ]
-OVERALL_TEXTS = [("strengths", "The main strengths of your agency's work"), ("development", "The main areas for development"), ("recommendations", "What do you recommend?")]
+OVERALL_TEXTS = [
+    ("strengths", "The main strengths of your agency's work"),
+    ("development", "The main areas for development"),
+    ("recommendations", "What do you recommend?"),
+]
 
 GOOD_PRACTICE = [
     "Risk was recognised at the first contact and recorded clearly.",
@@ -488,19 +492,43 @@ def _questionnaire(
             )
         )
         questions: list[Question] = []
-        for position, (section_key, section_title, rated, text_kind) in enumerate([*SECTIONS, ("overall", "Overall", [], "")]):
+        for position, (section_key, section_title, rated, text_kind) in enumerate(
+            [*SECTIONS, ("overall", "Overall", [], "")]
+        ):
             section_id = ctx.ids.take("sections")
             section_rows.append((section_id, version_id, section_key, position, section_title, ""))
             items: list[tuple[str, str, QuestionType, str | None, bool, str]] = []
             for suffix, text in rated:
                 items.append((f"{section_key}_{suffix}", text, QuestionType.SCALE, "yes_partly_no", False, "ynp"))
             if section_key == "overall":
-                items.append(("overall_grade", "Overall grade for your agency's work with this child", QuestionType.SCALE, "ofsted", True, "overall"))
+                items.append(
+                    (
+                        "overall_grade",
+                        "Overall grade for your agency's work with this child",
+                        QuestionType.SCALE,
+                        "ofsted",
+                        True,
+                        "overall",
+                    )
+                )
                 for kind, text in OVERALL_TEXTS:
                     items.append((f"overall_{kind}", text, QuestionType.TEXT, None, False, kind))
             else:
-                items.append((f"{section_key}_grade", f"Grade for {section_title.lower()}", QuestionType.SCALE, "ofsted", True, "grade"))
-                text = "What good practice did you find?" if text_kind == "good_practice" else "What are the areas for development?"
+                items.append(
+                    (
+                        f"{section_key}_grade",
+                        f"Grade for {section_title.lower()}",
+                        QuestionType.SCALE,
+                        "ofsted",
+                        True,
+                        "grade",
+                    )
+                )
+                text = (
+                    "What good practice did you find?"
+                    if text_kind == "good_practice"
+                    else "What are the areas for development?"
+                )
                 items.append((f"{section_key}_{text_kind}", text, QuestionType.TEXT, None, False, text_kind))
             for q_position, (q_key, q_text, q_type, scale, required, role) in enumerate(items):
                 question_id = ctx.ids.take("questions")
@@ -577,7 +605,9 @@ class RoundPlan:
 class Writer:
     """Generates one partnership's rounds, cases, returns, answers and judgements."""
 
-    def __init__(self, ctx: Context, rng: random.Random, partnership_id: int, agencies: list[Agency], qa_user_id: int) -> None:
+    def __init__(
+        self, ctx: Context, rng: random.Random, partnership_id: int, agencies: list[Agency], qa_user_id: int
+    ) -> None:
         self.ctx = ctx
         self.rng = rng
         self.partnership_id = partnership_id
@@ -684,7 +714,12 @@ class Writer:
             for agency in agencies:
                 self._return(plan, round_case_id, agency, case_mean + 0.35 * agency.quality, due_on)
             if plan.status in (RoundStatus.IN_DISCUSSION, RoundStatus.REPORTED):
-                self._judgements(round_case_id, case_mean, due_on, overall_only=plan.status == RoundStatus.IN_DISCUSSION and rng.random() < 0.5)
+                self._judgements(
+                    round_case_id,
+                    case_mean,
+                    due_on,
+                    overall_only=plan.status == RoundStatus.IN_DISCUSSION and rng.random() < 0.5,
+                )
 
     def _status(self, plan: RoundPlan) -> ReturnStatus:
         rng = self.rng
@@ -755,7 +790,9 @@ class Writer:
         previous = ReturnStatus.NOT_STARTED
         for to_status, when in path:
             actor = self.qa_user_id if to_status in (ReturnStatus.ACCEPTED, ReturnStatus.CHANGES_REQUESTED) else None
-            self.event_rows.append((self.ctx.ids.take("return_events"), return_id, when, actor, previous, to_status, ""))
+            self.event_rows.append(
+                (self.ctx.ids.take("return_events"), return_id, when, actor, previous, to_status, "")
+            )
             previous = to_status
         if status in (ReturnStatus.NOT_STARTED, ReturnStatus.DECLINED, ReturnStatus.ALTERNATIVE_TEMPLATE):
             return
@@ -820,21 +857,57 @@ class Writer:
                     else:
                         latent = rng.gauss(mean + 0.1, 0.75)
                         label = "Yes" if latent >= 2.75 else "Partly" if latent >= 1.9 else "No"
-                    yield (self.ctx.ids.take("answers"), return_id, question.id, ynp[label], label, None, "", when, when)
+                    yield (
+                        self.ctx.ids.take("answers"),
+                        return_id,
+                        question.id,
+                        ynp[label],
+                        label,
+                        None,
+                        "",
+                        when,
+                        when,
+                    )
                 elif question.role == "grade":
                     latent = rng.gauss(mean, 0.7)
                     section_latent[question.section_key] = latent
                     label = _ofsted(latent)
-                    yield (self.ctx.ids.take("answers"), return_id, question.id, ofsted[label], label, None, "", when, when)
+                    yield (
+                        self.ctx.ids.take("answers"),
+                        return_id,
+                        question.id,
+                        ofsted[label],
+                        label,
+                        None,
+                        "",
+                        when,
+                        when,
+                    )
                 elif question.role == "overall":
                     given = list(section_latent.values())
                     latent = (sum(given) / len(given) if given else rng.gauss(mean, 0.7)) + rng.gauss(0, 0.25)
                     label = _ofsted(latent)
-                    yield (self.ctx.ids.take("answers"), return_id, question.id, ofsted[label], label, None, "", when, when)
+                    yield (
+                        self.ctx.ids.take("answers"),
+                        return_id,
+                        question.id,
+                        ofsted[label],
+                        label,
+                        None,
+                        "",
+                        when,
+                        when,
+                    )
                 else:
                     if rng.random() < 0.06:
                         continue  # left blank: blank answers are not stored
-                    pool = GOOD_PRACTICE if question.role in ("good_practice", "strengths") else RECOMMENDATIONS if question.role == "recommendations" else DEVELOPMENT
+                    pool = (
+                        GOOD_PRACTICE
+                        if question.role in ("good_practice", "strengths")
+                        else RECOMMENDATIONS
+                        if question.role == "recommendations"
+                        else DEVELOPMENT
+                    )
                     text = rng.choice(pool)
                     if rng.random() < 0.5:
                         text = f"{text} {rng.choice(CASE_FACTS)}".strip()
@@ -845,7 +918,18 @@ class Writer:
         write = self.ctx.write
         write(
             "cases",
-            ["id", "partnership_id", "reference", "age_band", "sex", "ethnicity", "disability", "plan_type", "created_at", "updated_at"],
+            [
+                "id",
+                "partnership_id",
+                "reference",
+                "age_band",
+                "sex",
+                "ethnicity",
+                "disability",
+                "plan_type",
+                "created_at",
+                "updated_at",
+            ],
             self.case_rows,
         )
         write(
@@ -869,14 +953,34 @@ class Writer:
             ],
             self.round_rows,
         )
-        write("round_cases", ["id", "round_id", "case_id", "previous_round_case_id", "created_at", "updated_at"], self.round_case_rows)
+        write(
+            "round_cases",
+            ["id", "round_id", "case_id", "previous_round_case_id", "created_at", "updated_at"],
+            self.round_case_rows,
+        )
         write("round_case_agencies", ["round_case_id", "agency_id"], self.rca_rows)
         write(
             "returns",
-            ["id", "round_id", "agency_id", "round_case_id", "status", "lock_version", "submitted_at", "submitted_by_id", "note", "created_at", "updated_at"],
+            [
+                "id",
+                "round_id",
+                "agency_id",
+                "round_case_id",
+                "status",
+                "lock_version",
+                "submitted_at",
+                "submitted_by_id",
+                "note",
+                "created_at",
+                "updated_at",
+            ],
             self.return_rows,
         )
-        write("return_events", ["id", "return_id", "occurred_at", "actor_id", "from_status", "to_status", "note"], self.event_rows)
+        write(
+            "return_events",
+            ["id", "return_id", "occurred_at", "actor_id", "from_status", "to_status", "note"],
+            self.event_rows,
+        )
 
         def counted(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
             for row in rows:
@@ -887,7 +991,17 @@ class Writer:
 
         write(
             "answers",
-            ["id", "return_id", "question_id", "scale_level_id", "value", "moderated_level_id", "moderation_note", "created_at", "updated_at"],
+            [
+                "id",
+                "return_id",
+                "question_id",
+                "scale_level_id",
+                "value",
+                "moderated_level_id",
+                "moderation_note",
+                "created_at",
+                "updated_at",
+            ],
             counted(self.answer_rows()),
         )
         write(
@@ -948,9 +1062,15 @@ def build_partnership(ctx: Context, plan: PartnershipPlan) -> Built:
         "probation": plan.shared.get("probation", f"Probation Service, {place} Delivery Unit"),
     }
     agencies = [_shared_agency(ctx, kind, agency_name) for kind, agency_name in shared.items()]
-    locals_ = LOCAL_AGENCIES if plan.kind == "history" else [a for a in LOCAL_AGENCIES if a[1] not in ("other", "early_years", "justice")]
+    locals_ = (
+        LOCAL_AGENCIES
+        if plan.kind == "history"
+        else [a for a in LOCAL_AGENCIES if a[1] not in ("other", "early_years", "justice")]
+    )
     for pattern, sector_key, quality, involvement in locals_:
-        agencies.append(_agency(ctx, pattern.format(place=place), sector_key, quality + rng.uniform(-0.2, 0.2), involvement))
+        agencies.append(
+            _agency(ctx, pattern.format(place=place), sector_key, quality + rng.uniform(-0.2, 0.2), involvement)
+        )
     if plan.kind == "round":
         agencies = agencies[:10]
         assert len(agencies) == 10
@@ -958,7 +1078,15 @@ def build_partnership(ctx: Context, plan: PartnershipPlan) -> Built:
         "partnership_agencies",
         ["id", "partnership_id", "agency_id", "sector_id", "is_active", "created_at", "updated_at"],
         [
-            (ctx.ids.take("partnership_agencies"), partnership_id, a.id, sector_ids[a.sector_key], True, ctx.created, ctx.created)
+            (
+                ctx.ids.take("partnership_agencies"),
+                partnership_id,
+                a.id,
+                sector_ids[a.sector_key],
+                True,
+                ctx.created,
+                ctx.created,
+            )
             for a in agencies
         ],
     )
@@ -968,10 +1096,40 @@ def build_partnership(ctx: Context, plan: PartnershipPlan) -> Built:
     qa_user_id, admin_id = ctx.ids.take("users"), ctx.ids.take("users")
     ctx.write(
         "users",
-        ["id", "email", "name", "password_hash", "is_active", "last_login_at", "session_version", "created_at", "updated_at"],
         [
-            (qa_user_id, f"qa@{slug}.example.org", f"{place} QA member", ctx.password_hash, True, None, 1, ctx.created, ctx.created),
-            (admin_id, f"admin@{slug}.example.org", f"{place} business manager", ctx.password_hash, True, None, 1, ctx.created, ctx.created),
+            "id",
+            "email",
+            "name",
+            "password_hash",
+            "is_active",
+            "last_login_at",
+            "session_version",
+            "created_at",
+            "updated_at",
+        ],
+        [
+            (
+                qa_user_id,
+                f"qa@{slug}.example.org",
+                f"{place} QA member",
+                ctx.password_hash,
+                True,
+                None,
+                1,
+                ctx.created,
+                ctx.created,
+            ),
+            (
+                admin_id,
+                f"admin@{slug}.example.org",
+                f"{place} business manager",
+                ctx.password_hash,
+                True,
+                None,
+                1,
+                ctx.created,
+                ctx.created,
+            ),
         ],
     )
     ctx.write(
@@ -990,7 +1148,10 @@ def build_partnership(ctx: Context, plan: PartnershipPlan) -> Built:
     ctx.write(
         "themes",
         ["id", "partnership_id", "name", "created_at", "updated_at"],
-        [(theme_id, partnership_id, theme_name, ctx.created, ctx.created) for theme_name, theme_id in theme_ids.items()],
+        [
+            (theme_id, partnership_id, theme_name, ctx.created, ctx.created)
+            for theme_name, theme_id in theme_ids.items()
+        ],
     )
     writer = Writer(ctx, rng, partnership_id, agencies, qa_user_id)
     round_ids: list[int] = []
@@ -1051,7 +1212,9 @@ def build_partnership(ctx: Context, plan: PartnershipPlan) -> Built:
                     previous = round_plan
     returned = {row[0] for row in writer.return_rows if row[4] in (ReturnStatus.SUBMITTED, ReturnStatus.ACCEPTED)}
     writer.flush(returned)
-    return Built(partnership_id, name, plan.kind, qa_user_id, theme_ids, round_ids, writer.answers, writer.returned_answers)
+    return Built(
+        partnership_id, name, plan.kind, qa_user_id, theme_ids, round_ids, writer.answers, writer.returned_answers
+    )
 
 
 def plans(size: str) -> Iterator[PartnershipPlan]:
@@ -1199,7 +1362,9 @@ def ensure(size: str, backend: str, *, fresh: bool = False, log: Any = print) ->
     if not fresh:
         meta = read_meta(tgt.url)
         if meta and meta.get("generator_version") == GENERATOR_VERSION and meta.get("size") == size:
-            log(f"  {tgt.label}: reusing the database generated on {meta['generated_at']} ({meta['answers']:,} answers)")
+            log(
+                f"  {tgt.label}: reusing the database generated on {meta['generated_at']} ({meta['answers']:,} answers)"
+            )
             _upgrade(tgt.url)  # any migration added since, on the data already there
             meta["reused"] = True
             return meta
@@ -1229,9 +1394,13 @@ def ensure(size: str, backend: str, *, fresh: bool = False, log: Any = print) ->
     engine = sa.create_engine(tgt.url)
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE bench_meta (key VARCHAR(32) PRIMARY KEY, value TEXT NOT NULL)"))
-        conn.execute(sa.text("INSERT INTO bench_meta (key, value) VALUES ('meta', :value)"), {"value": json.dumps(meta)})
+        conn.execute(
+            sa.text("INSERT INTO bench_meta (key, value) VALUES ('meta', :value)"), {"value": json.dumps(meta)}
+        )
     engine.dispose()
-    log(f"    done in {meta['seconds']['total']:.0f} s: {meta['answers']:,} answers ({meta['returned_answers']:,} returned)")
+    log(
+        f"    done in {meta['seconds']['total']:.0f} s: {meta['answers']:,} answers ({meta['returned_answers']:,} returned)"
+    )
     meta["reused"] = False
     return meta
 
@@ -1258,7 +1427,9 @@ def _generate(tgt: Target, log: Any) -> dict[str, Any]:
                 ).scalar_one()
                 scale_ids[key] = scale_id
                 levels[key] = dict(
-                    conn.execute(sa.text("SELECT label, id FROM scale_levels WHERE scale_id = :id"), {"id": scale_id}).all()
+                    conn.execute(
+                        sa.text("SELECT label, id FROM scale_levels WHERE scale_id = :id"), {"id": scale_id}
+                    ).all()
                 )
             ids = Ids()
             ids.next["scales"] = conn.execute(sa.text("SELECT COALESCE(MAX(id), 0) + 1 FROM scales")).scalar_one()
@@ -1277,7 +1448,9 @@ def _generate(tgt: Target, log: Any) -> dict[str, Any]:
                     break
             if tgt.backend == "postgresql":
                 for table in ctx.ids.next:
-                    conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
+                    conn.exec_driver_sql(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
+                    )
         engine.dispose()
     if total < MIN_ANSWERS[tgt.size]:
         raise RuntimeError(f"{tgt.label}: only {total:,} answers generated, fewer than {MIN_ANSWERS[tgt.size]:,}")

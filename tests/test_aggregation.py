@@ -6,7 +6,20 @@ import numpy as np
 import pandas as pd
 import pandas.testing as pdt
 
-from audit_app.reporting.aggregation import grade_differences, grade_distribution, return_rates
+from audit_app.reporting.aggregation import (
+    NOT_COMPARED,
+    agency_theme_table,
+    change,
+    change_summary,
+    difference_summary,
+    grade_differences,
+    grade_distribution,
+    reaudit_comparison,
+    return_rates,
+    suppress_small,
+    trend,
+)
+from audit_app.reporting.tables import Column, Table
 
 LEVELS = ["Outstanding", "Good", "Requires improvement", "Inadequate"]
 
@@ -82,66 +95,139 @@ def test_grade_distribution_by_agency_lists_every_question_for_every_agency():
     assert table.loc[("Police", "q1"), "good_or_better_pct"] == 100.0
 
 
+def test_counted_rows_give_the_same_figures_as_one_row_per_answer():
+    rows = pd.DataFrame(
+        {
+            "question_key": ["q1"] * 5,
+            "label": ["Good", "Good", "Good", "Inadequate", "Not applicable"],
+            "is_na": [False, False, False, False, True],
+        }
+    )
+    counted = pd.DataFrame(
+        {
+            "question_key": ["q1", "q1", "q1"],
+            "label": ["Good", "Inadequate", "Not applicable"],
+            "is_na": [False, False, True],
+            "n": [3, 1, 1],
+        }
+    )
+    pdt.assert_frame_equal(
+        grade_distribution(rows, ["q1"], LEVELS), grade_distribution(counted, ["q1"], LEVELS), check_dtype=False
+    )
+
+
 def test_agency_grades_beside_the_panel_grade():
     agency = pd.DataFrame(
         {
-            "case": ["C1", "C1", "C2"],
-            "section_key": ["s1", "s1", "s1"],
+            "round_case_id": [1, 1, 2],
+            "grade_key": ["s1", "s1", "s1"],
             "agency": ["Police", "Health", "Police"],
             "label": ["Good", "Inadequate", "Good"],
-            "value": [3, 1, 3],
+            "value": [3.0, 1.0, 3.0],
         }
     )
-    panel = pd.DataFrame({"case": ["C1"], "section_key": ["s1"], "label": ["Requires improvement"], "value": [2]})
+    panel = pd.DataFrame({"round_case_id": [1], "grade_key": ["s1"], "label": ["Requires improvement"], "value": [2.0]})
     table = grade_differences(agency, panel)
     assert table["difference"].tolist()[:2] == [1.0, -1.0]
     assert table["differs"].tolist()[:2] == [True, True]
-    assert table["differs"].isna().tolist() == [False, False, True]  # no panel grade yet for C2
+    assert table["differs"].isna().tolist() == [False, False, True]  # no panel grade yet for case 2
+    summary = difference_summary(table, ["Health", "Police", "School"])
+    assert summary.loc["Police", ["compared", "same", "higher", "lower"]].tolist() == [1, 0, 1, 0]
+    assert summary.loc["Health", ["compared", "lower"]].tolist() == [1, 1]
+    assert summary.loc["School", "compared"] == 0 and np.isnan(summary.loc["School", "same_pct"])
 
 
-def test_queries_feed_the_aggregation_from_a_real_round(world):
-    """A small round with known answers, through the database and back as figures."""
-    from audit_app.audits import services
-    from audit_app.audits.models import RoundStatus
-    from audit_app.extensions import db
-    from audit_app.questionnaires import services as questionnaires
-    from audit_app.reporting.queries import round_returns, round_scale_answers
+def test_change_compares_values_and_never_guesses():
+    before = pd.Series([2.0, 3.0, 3.0, np.nan, 1.0])
+    after = pd.Series([3.0, 3.0, 1.0, 2.0, np.nan])
+    assert change(before, after).tolist() == ["Improved", "Same", "Worse", NOT_COMPARED, NOT_COMPARED]
 
-    from .test_questionnaire_spec import EXAMPLE
 
-    version = questionnaires.import_questionnaire(world.partnership.id, EXAMPLE, publish=True)
-    round_ = services.plan_round(world.partnership.id, title="Known", version=version, opens_on=None, due_on=None)
-    services.add_case(round_, agency_ids=[world.police.agency_id, world.health.agency_id], reference="CS-1")
-    services.add_case(round_, agency_ids=[world.police.agency_id], reference="CS-2")
-    services.move_round(round_, RoundStatus.OPEN)
-    by_key = {}
-    import sqlalchemy as sa
+def test_reaudit_comparison_lists_every_carried_case_and_section():
+    cases = pd.DataFrame(
+        {"round_case_id": [11, 12, 13], "previous_round_case_id": [1.0, 2.0, np.nan], "case": ["A", "B", "New"]}
+    )
+    then = pd.DataFrame(
+        {
+            "round_case_id": [1, 1, 2],
+            "grade_key": ["overall", "s1", "overall"],
+            "label": ["Requires improvement", "Good", "Good"],
+            "value": [2.0, 3.0, 3.0],
+        }
+    )
+    now = pd.DataFrame(
+        {
+            "round_case_id": [11, 11, 12, 13],
+            "grade_key": ["overall", "s1", "overall", "overall"],
+            "label": ["Good", "Good", "Inadequate", "Good"],
+            "value": [3.0, 3.0, 1.0, 3.0],
+        }
+    )
+    table = reaudit_comparison(cases, now, then, ["s1", "overall"])
+    assert table[["case", "grade_key", "change"]].values.tolist() == [
+        ["A", "s1", "Same"],
+        ["A", "overall", "Improved"],
+        ["B", "s1", NOT_COMPARED],
+        ["B", "overall", "Worse"],
+    ]
+    summary = change_summary(table, ["s1", "overall"])
+    assert summary.loc["overall", ["Improved", "Same", "Worse", "compared"]].tolist() == [1, 0, 1, 2]
+    assert summary.loc["s1", NOT_COMPARED] == 1 and summary.loc["s1", "improved_pct"] == 0.0
 
-    from audit_app.audits.models import Return
 
-    for ret in db.session.scalars(sa.select(Return).where(Return.round_id == round_.id)):
-        by_key[(ret.round_case.case.reference, ret.agency.name)] = ret
-    lead = world.user("agency_lead")
-    given = {
-        ("CS-1", "North Police"): {"signs_recognised": "Yes", "recognition_grade": "Good"},
-        ("CS-1", "North Hospital"): {"signs_recognised": "Not applicable", "recognition_grade": "Inadequate"},
-        ("CS-2", "North Police"): {"signs_recognised": "No", "recognition_grade": "Good"},
-    }
-    for key, answers in given.items():
-        services.save_answers(by_key[key], answers, by=lead, expected_version=by_key[key].lock_version)
-    services.submit_return(by_key[("CS-1", "North Police")], by=lead, as_lead=True)
-    services.decline_return(by_key[("CS-2", "North Police")], by=lead, reason="No involvement")
-    db.session.commit()
+def test_trend_lists_rounds_without_grades_as_missing():
+    counts = pd.DataFrame(
+        {"round_id": [1, 1, 3], "label": ["Good", "Inadequate", "Outstanding"], "is_na": [False] * 3, "n": [3, 1, 2]}
+    )
+    table = trend(counts, [1, 2, 3], LEVELS)
+    assert table.loc[1, "good_or_better_pct"] == 75.0
+    assert table.loc[2, "graded"] == 0 and np.isnan(table.loc[2, "good_or_better_pct"])
+    assert table.loc[3, "good_or_better"] == 2
 
-    rates = return_rates(round_returns(round_.id), by="agency", groups=["North Hospital", "North Police"])
-    assert rates.loc["North Police", ["expected", "returned", "declined"]].tolist() == [2, 1, 1]
-    assert rates.loc["North Police", "rate_excluding_declined"] == 100.0
-    assert rates.loc["North Hospital", "returned"] == 0
 
-    answers = round_scale_answers(round_.id)
-    grades = grade_distribution(answers, questions=["recognition_grade", "impact_rating"], levels=LEVELS)
-    assert grades.loc["recognition_grade", ["Good", "Inadequate", "graded"]].tolist() == [2, 1, 3]
-    assert round(grades.loc["recognition_grade", "good_or_better_pct"], 2) == 66.67
-    assert grades.loc["impact_rating", "graded"] == 0  # nobody answered it: listed, not dropped
-    yes_no = grade_distribution(answers, questions=["signs_recognised"], levels=["Yes", "Partly", "No"])
-    assert yes_no.loc["signs_recognised", ["Yes", "No", "not_applicable", "graded"]].tolist() == [1, 1, 1, 2]
+def test_agency_theme_table_has_every_pair():
+    counts = pd.DataFrame(
+        {
+            "agency": ["Police", "Health"],
+            "theme": ["CSE", "Neglect"],
+            "label": ["Good", "Inadequate"],
+            "is_na": [False, False],
+            "n": [4, 2],
+        }
+    )
+    table = agency_theme_table(counts, LEVELS, ["Health", "Police"], ["CSE", "Neglect"])
+    assert len(table) == 4
+    assert table.loc[("Police", "CSE"), ["graded", "good_or_better"]].tolist() == [4, 4]
+    assert table.loc[("Health", "Neglect"), "good_or_better_pct"] == 0.0
+    assert np.isnan(table.loc[("Police", "Neglect"), "good_or_better_pct"])
+
+
+def test_suppression_hides_small_counts_and_the_shares_built_on_them():
+    assert [suppress_small(v) for v in (0, 1, 4, 5, None)] == [0, "fewer than 5", "fewer than 5", 5, None]
+    table = Table(
+        "t",
+        "T",
+        [
+            Column("name", "Name"),
+            Column("n", "N", "count"),
+            Column("of", "Of", "count"),
+            Column("pct", "Share", "pct", of=("n", "of")),
+        ],
+        [
+            {"name": "a", "n": 3, "of": 10, "pct": 30.0},
+            {"name": "b", "n": 6, "of": 12, "pct": 50.0},
+            {"name": "c", "n": 0, "of": 0, "pct": None},
+            {"name": "d", "n": 5, "of": 4, "pct": 125.0},
+        ],
+    )
+    hidden = table.suppress()
+    assert [r["n"] for r in hidden.rows] == ["fewer than 5", 6, 0, 5]
+    assert [r["pct"] for r in hidden.rows] == ["fewer than 5", 50.0, None, "fewer than 5"]
+    assert hidden.suppressed and "fewer than 5" in hidden.notes[-1]
+    assert table.rows[0]["n"] == 3  # the original is untouched
+    assert hidden.matrix()[1] == ["a", "fewer than 5", 10, "fewer than 5"]
+
+
+def test_csv_output_neutralises_formulas():
+    table = Table("t", "T", [Column("text", "Text")], [{"text": "=HYPERLINK(1)"}, {"text": "-2 weeks"}, {"text": "ok"}])
+    assert table.to_csv().splitlines() == ["Text", "'=HYPERLINK(1)", "'-2 weeks", "ok"]

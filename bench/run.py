@@ -1,0 +1,1082 @@
+"""The findings benchmark: generate (or reuse) the data, time every measurement, write bench/results.md.
+
+Measured on SQLite and on PostgreSQL (see bench/README.md for what each number means):
+
+* the round findings page (``GET /rounds/<id>/findings`` as a QA member, through the Flask test
+  client) and the function behind it, ``findings.round_findings``;
+* ``findings.theme_trend`` on ten years of one partnership;
+* ``findings.agency_theme`` over every partnership of the region (PostgreSQL; on SQLite over the
+  partnership data);
+* each of those aggregates against one hand-written SQL GROUP BY giving the same numbers (checked);
+* ``exports.answers_xlsx`` of at least 200,000 answers, in a subprocess, for time and peak RSS.
+
+Usage: ``make bench`` (``make bench FRESH=1`` regenerates the data), or
+``.venv/bin/python bench/run.py [--fresh] [--skip-postgresql] [--skip-region] [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from audit_app.accounts.models import User  # noqa: E402  (after the path is set, when run as a script)
+from audit_app.audits.models import Round  # noqa: E402
+from audit_app.extensions import db  # noqa: E402
+from audit_app.reporting import exports, findings  # noqa: E402
+from audit_app.reporting import queries as q  # noqa: E402
+from bench import generate as gen  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results.md"
+RETURNED = ("submitted", "accepted")
+GOOD = ("Outstanding", "Good")
+PAGE_P95_TARGET = 0.150
+TREND_TARGET = 0.5
+REGION_TARGET = 5.0
+RATIO_TARGET = 1.5
+EXPORT_SECONDS_TARGET = 15.0
+EXPORT_MB_TARGET = 500.0
+EXPORT_MIN_ROWS = 200_000
+
+#: the query functions whose time is reported apart from the pandas and table-building around them
+QUERY_FUNCTIONS = [
+    "round_questions",
+    "round_returns",
+    "round_agencies",
+    "scale_levels",
+    "round_answer_counts",
+    "round_agency_grades",
+    "panel_grades",
+    "theme_rounds",
+    "overall_grade_scale_ids",
+    "theme_grade_counts",
+    "agency_theme_counts",
+]
+
+# -- the hand-written SQL: one GROUP BY each, giving the same numbers as the app --
+
+ROUND_SQL = sa.text(
+    r"""
+SELECT ag.name AS agency,
+       CASE WHEN q.key = 'overall_grade' THEN 'overall' ELSE s.key END AS grade_key,
+       sl.label AS label,
+       sl.is_not_applicable AS is_na,
+       COUNT(*) AS n
+FROM answers a
+JOIN returns r ON r.id = a.return_id
+JOIN agencies ag ON ag.id = r.agency_id
+JOIN questions q ON q.id = a.question_id
+JOIN sections s ON s.id = q.section_id
+JOIN scale_levels sl ON sl.id = a.scale_level_id
+WHERE r.round_id = :round_id
+  AND r.status IN ('submitted', 'accepted')
+  AND q.type = 'scale'
+  AND q.key LIKE '%\_grade' ESCAPE '\'
+GROUP BY 1, 2, 3, 4
+"""
+)
+
+TREND_SQL = sa.text(
+    """
+SELECT r.round_id, ag.name AS agency, sl.label AS label, sl.is_not_applicable AS is_na, COUNT(*) AS n
+FROM answers a
+JOIN returns r ON r.id = a.return_id
+JOIN rounds ro ON ro.id = r.round_id
+JOIN agencies ag ON ag.id = r.agency_id
+JOIN questions q ON q.id = a.question_id
+JOIN scale_levels sl ON sl.id = a.scale_level_id
+WHERE ro.partnership_id = :partnership_id
+  AND ro.theme_id = :theme_id
+  AND q.key = 'overall_grade'
+  AND r.status IN ('submitted', 'accepted')
+GROUP BY 1, 2, 3, 4
+"""
+)
+
+AGENCY_THEME_SQL = sa.text(
+    """
+SELECT ag.name AS agency,
+       th.name AS theme,
+       SUM(CASE WHEN sl.is_not_applicable THEN 0 ELSE 1 END) AS graded,
+       SUM(CASE WHEN sl.label IN ('Outstanding', 'Good') THEN 1 ELSE 0 END) AS good
+FROM answers a
+JOIN returns r ON r.id = a.return_id
+JOIN rounds ro ON ro.id = r.round_id
+JOIN agencies ag ON ag.id = r.agency_id
+JOIN themes th ON th.id = ro.theme_id
+JOIN questions q ON q.id = a.question_id
+JOIN scale_levels sl ON sl.id = a.scale_level_id
+WHERE ro.partnership_id IN :partnership_ids
+  AND q.key = 'overall_grade'
+  AND r.status IN ('submitted', 'accepted')
+GROUP BY 1, 2
+"""
+).bindparams(sa.bindparam("partnership_ids", expanding=True))
+
+
+# -- timing --
+
+
+@dataclass
+class Stats:
+    """Repeated timings in seconds."""
+
+    samples: list[float]
+    warmup: int
+
+    @property
+    def n(self) -> int:
+        return len(self.samples)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def p95(self) -> float:
+        ordered = sorted(self.samples)
+        # nearest rank: the smallest sample at or above 95 % of them
+        return ordered[max(0, -(-95 * len(ordered) // 100) - 1)]
+
+    @property
+    def worst(self) -> float:
+        return max(self.samples)
+
+
+def repeat(run: Callable[[], float], *, warmup: int, reps: int) -> Stats:
+    """Call ``run`` (which returns the seconds it measured) ``warmup`` times, then ``reps`` times."""
+    for _ in range(warmup):
+        run()
+    return Stats([run() for _ in range(reps)], warmup)
+
+
+def reps_for(seconds: float, quick: bool) -> tuple[int, int]:
+    """Warm-up and repetitions for a measurement taking about ``seconds``: 3 + 50 for fast ones."""
+    if quick:
+        return 1, 5
+    if seconds < 0.3:
+        return 3, 50
+    if seconds < 1.5:
+        return 3, 20
+    return 2, 10
+
+
+def ms(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    return f"{seconds * 1000:,.0f} ms" if seconds < 10 else f"{seconds:,.1f} s"
+
+
+@contextmanager
+def query_clock() -> Iterator[dict[str, float]]:
+    """Time every function in :data:`QUERY_FUNCTIONS` while inside (reporting/queries.py is patched in
+    this process only, and put back afterwards)."""
+    spent: dict[str, float] = {}
+    originals = {name: getattr(q, name) for name in QUERY_FUNCTIONS}
+
+    def wrap(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
+
+        return timed
+
+    for name, fn in originals.items():
+        setattr(q, name, wrap(name, fn))
+    try:
+        yield spent
+    finally:
+        for name, fn in originals.items():
+            setattr(q, name, fn)
+
+
+# -- results --
+
+
+@dataclass
+class Result:
+    measurement: str
+    database: str
+    stats: Stats | None
+    target: str
+    verdict: str
+    note: str = ""
+    #: the figure judged against the target, in seconds (median or p95)
+    judged: float | None = None
+
+
+@dataclass
+class Ratio:
+    aggregate: str
+    database: str
+    app: Stats
+    sql: Stats
+    equal: bool
+    detail: str
+    breakdown: dict[str, float]
+    rows: int
+
+    @property
+    def ratio(self) -> float:
+        return self.app.median / self.sql.median
+
+    @property
+    def verdict(self) -> str:
+        return "PASS" if self.ratio <= RATIO_TARGET else "MISS"
+
+
+@dataclass
+class Export:
+    database: str
+    what: str
+    rows: int
+    seconds: list[float]
+    peak_mb: float
+    baseline_mb: float
+    file_mb: float
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def verdict(self) -> str:
+        if self.rows < EXPORT_MIN_ROWS:
+            return "n/a"
+        ok = self.median < EXPORT_SECONDS_TARGET and self.peak_mb < EXPORT_MB_TARGET
+        return "PASS" if ok else "MISS"
+
+
+@dataclass
+class Report:
+    started: datetime
+    results: list[Result] = field(default_factory=list)
+    ratios: list[Ratio] = field(default_factory=list)
+    exports: list[Export] = field(default_factory=list)
+    data: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    pg_version: str = ""
+
+    def add(self, result: Result) -> Result:
+        self.results.append(result)
+        shown = ms(result.judged) if result.judged is not None else result.note
+        print(f"    {result.measurement}: {shown} [{result.verdict}]", flush=True)
+        return result
+
+
+def verdict(value: float, limit: float) -> str:
+    return "PASS" if value < limit else "MISS"
+
+
+def over(value: float, limit: float) -> str:
+    return f"{ms(value - limit)} ({(value / limit - 1) * 100:.0f} %) over the target"
+
+
+# -- measurements --
+
+
+def _context_run(app: Any, body: Callable[[], Any]) -> Callable[[], float]:
+    """A run timing ``body`` in a fresh app context (and so a fresh session), as a request gets."""
+
+    def run() -> float:
+        with app.app_context():
+            started = time.perf_counter()
+            body()
+            return time.perf_counter() - started
+
+    return run
+
+
+def _estimate(run: Callable[[], float]) -> float:
+    return min(run(), run())
+
+
+def measure_page(
+    report: Report,
+    app: Any,
+    label: str,
+    name: str,
+    path: str,
+    user_id: int,
+    partnership_id: int,
+    quick: bool,
+    target: float | None,
+) -> Result:
+    """Request a page as a signed-in user through the test client; its latency over repeated requests."""
+    from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+    try:
+        app.url_map.bind("localhost").match(path, method="GET")
+    except (NotFound, MethodNotAllowed):
+        return report.add(
+            Result(name, label, None, _page_target(target), "n/a", f"`GET {path}` is not a route of the app yet")
+        )
+    client = app.test_client()
+    with app.app_context():
+        session_id = db.session.get(User, user_id).get_id()
+    with client.session_transaction() as session:
+        # what Flask-Login keeps after a sign-in (tests/conftest.py signs in the same way)
+        session["_user_id"] = session_id
+        session["_fresh"] = True
+        session["partnership_id"] = partnership_id
+    first = client.get(path)
+    if first.status_code != 200:
+        text = first.get_data(as_text=True)
+        return report.add(
+            Result(
+                name,
+                label,
+                None,
+                _page_target(target),
+                "ERROR",
+                f"`GET {path}` answered {first.status_code}: {text[:200]!r}",
+            )
+        )
+    size = len(first.get_data())
+
+    def run() -> float:
+        started = time.perf_counter()
+        response = client.get(path)
+        response.get_data()
+        elapsed = time.perf_counter() - started
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path} answered {response.status_code}")
+        return elapsed
+
+    warmup, reps = reps_for(_estimate(run), quick)
+    if target is not None and not quick:
+        warmup, reps = 3, 50
+    stats = repeat(run, warmup=warmup, reps=reps)
+    note = f"`GET {path}`, {size / 1024:,.0f} KB of HTML"
+    if target is None:
+        return report.add(Result(name, label, stats, "–", "info", note, judged=stats.p95))
+    result = Result(name, label, stats, _page_target(target), verdict(stats.p95, target), note, judged=stats.p95)
+    if result.verdict == "MISS":
+        result.note += f"; p95 {over(stats.p95, target)}"
+    return report.add(result)
+
+
+def _page_target(target: float | None) -> str:
+    return f"p95 < {ms(target)}" if target is not None else "–"
+
+
+def measure_sql(app: Any, sql: sa.TextClause, params: dict[str, Any], quick: bool) -> tuple[Stats, list[Any]]:
+    """Time one hand-written query; its rows."""
+    rows: list[Any] = []
+
+    def body() -> None:
+        rows[:] = db.session.execute(sql, params).all()
+
+    run = _context_run(app, body)
+    warmup, reps = reps_for(_estimate(run), quick)
+    return repeat(run, warmup=warmup, reps=reps), rows
+
+
+def measure_app(
+    app: Any, build: Callable[[], findings.Findings], quick: bool
+) -> tuple[Stats, findings.Findings, dict[str, float]]:
+    """Time a findings function; its result, and how its time divides between queries and the rest."""
+    found: list[findings.Findings] = []
+
+    def body() -> None:
+        found[:] = [build()]
+
+    run = _context_run(app, body)
+    warmup, reps = reps_for(_estimate(run), quick)
+    stats = repeat(run, warmup=warmup, reps=reps)
+    # the breakdown, apart, so the patched functions never slow the timings above
+    totals: list[float] = []
+    parts: dict[str, list[float]] = {}
+    for _ in range(3 if quick else 7):
+        with query_clock() as spent:
+            totals.append(run())
+        for name, seconds in spent.items():
+            parts.setdefault(name, []).append(seconds)
+    breakdown = {name: statistics.median(values) for name, values in parts.items()}
+    breakdown["total"] = statistics.median(totals)
+    return stats, found[0], breakdown
+
+
+def check_round(found: findings.Findings, rows: list[Any]) -> tuple[bool, str]:
+    """The round's ``grades`` and ``grades_by_agency`` tables against the SQL counts."""
+    names = found.extra["grade_names"]
+    labels = found.extra["scale"].labels
+    by_section: dict[tuple[str, str], int] = {}
+    by_agency: dict[tuple[str, str, str], int] = {}
+    for agency, grade_key, label, is_na, n in rows:
+        label = "not_applicable" if is_na else label
+        by_section[(names[grade_key], label)] = by_section.get((names[grade_key], label), 0) + n
+        by_agency[(agency, names[grade_key], label)] = by_agency.get((agency, names[grade_key], label), 0) + n
+    problems = []
+    for row in found.tables["grades"].rows:
+        for label in [*labels, "not_applicable"]:
+            if row[label] != by_section.get((row["grade"], label), 0):
+                problems.append(
+                    f"grades {row['grade']} {label}: app {row[label]}, SQL {by_section.get((row['grade'], label), 0)}"
+                )
+    for row in found.tables["grades_by_agency"].rows:
+        for label in [*labels, "not_applicable"]:
+            sql = by_agency.get((row["agency"], row["grade"], label), 0)
+            if row[label] != sql:
+                problems.append(f"grades_by_agency {row['agency']} {row['grade']} {label}: app {row[label]}, SQL {sql}")
+    compared = len(found.tables["grades"].rows) + len(found.tables["grades_by_agency"].rows)
+    total = sum(by_section.values())
+    if sum(r["graded"] + r["not_applicable"] for r in found.tables["grades"].rows) != total:
+        problems.append("grades: total answers differ")
+    return _verdict(problems, f"{compared} rows of `grades` and `grades_by_agency`, {total:,} grade answers")
+
+
+def check_trend(found: findings.Findings, rows: list[Any]) -> tuple[bool, str]:
+    """The theme's ``trend`` and ``trend_by_agency`` tables against the SQL counts."""
+    round_ids = found.extra["rounds"]["round_id"].tolist()
+    labels = found.extra["scale"].labels
+    overall: dict[tuple[int, str], int] = {}
+    per_agency: dict[tuple[str, int, str], int] = {}
+    for round_id, agency, label, is_na, n in rows:
+        label = "not_applicable" if is_na else label
+        overall[(round_id, label)] = overall.get((round_id, label), 0) + n
+        per_agency[(agency, round_id, label)] = per_agency.get((agency, round_id, label), 0) + n
+    problems = []
+    trend = found.tables["trend"].rows
+    if len(trend) != len(round_ids):
+        problems.append(f"trend has {len(trend)} rows for {len(round_ids)} rounds")
+    for round_id, row in zip(round_ids, trend, strict=False):
+        for label in [*labels, "not_applicable"]:
+            if row[label] != overall.get((round_id, label), 0):
+                problems.append(
+                    f"trend round {round_id} {label}: app {row[label]}, SQL {overall.get((round_id, label), 0)}"
+                )
+        good = sum(overall.get((round_id, label), 0) for label in GOOD)
+        if row["good_or_better"] != good:
+            problems.append(f"trend round {round_id} good or better: app {row['good_or_better']}, SQL {good}")
+    agencies = sorted({agency for agency, _, _ in per_agency})
+    by_agency = found.tables["trend_by_agency"].rows
+    if len(by_agency) != len(agencies) * len(round_ids):
+        problems.append(
+            f"trend_by_agency has {len(by_agency)} rows for {len(agencies)} agencies x {len(round_ids)} rounds"
+        )
+    for i, row in enumerate(by_agency):
+        agency, round_id = agencies[i // len(round_ids)], round_ids[i % len(round_ids)]
+        if row["agency"] != agency:
+            problems.append(f"trend_by_agency row {i}: agency {row['agency']!r}, expected {agency!r}")
+            break
+        for label in [*labels, "not_applicable"]:
+            sql = per_agency.get((agency, round_id, label), 0)
+            if row[label] != sql:
+                problems.append(f"trend_by_agency {agency} round {round_id} {label}: app {row[label]}, SQL {sql}")
+    total = sum(overall.values())
+    return _verdict(
+        problems, f"{len(trend)} rounds x levels and {len(by_agency)} agency-round rows, {total:,} overall grades"
+    )
+
+
+def check_agency_theme(found: findings.Findings, rows: list[Any]) -> tuple[bool, str]:
+    """The ``agency_theme`` table (good or better, graded, per agency and theme) against the SQL."""
+    sql = {(agency, theme): (int(graded), int(good)) for agency, theme, graded, good in rows}
+    problems = []
+    table = found.tables["agency_theme"].rows
+    themes = found.extra["themes"]
+    seen = set()
+    for row in table:
+        for theme in themes:
+            graded, good = sql.get((row["agency"], theme), (0, 0))
+            seen.add((row["agency"], theme))
+            if (row[f"{theme}|graded"], row[f"{theme}|good"]) != (graded, good):
+                problems.append(
+                    f"{row['agency']} / {theme}: app {row[f'{theme}|good']} of {row[f'{theme}|graded']}, SQL {good} of {graded}"
+                )
+    missing = [key for key, (graded, _) in sql.items() if key not in seen and graded]
+    if missing:
+        problems.append(f"{len(missing)} agency-theme pairs in the SQL are not in the table, e.g. {missing[0]}")
+    total = sum(graded for graded, _ in sql.values())
+    return _verdict(problems, f"{len(table)} agencies x {len(themes)} themes, {total:,} overall grades")
+
+
+def _verdict(problems: list[str], what: str) -> tuple[bool, str]:
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        return False, f"DIFFERENT ({what}): {shown}"
+    return True, f"equal: {what}"
+
+
+def aggregate(
+    report: Report,
+    app: Any,
+    label: str,
+    name: str,
+    build: Callable[[], findings.Findings],
+    sql: sa.TextClause,
+    params: dict[str, Any],
+    check: Callable[[findings.Findings, list[Any]], tuple[bool, str]],
+    quick: bool,
+    target: tuple[float, str] | None,
+) -> Ratio:
+    """An app aggregate against its hand-written SQL: both timed, the numbers compared."""
+    app_stats, found, breakdown = measure_app(app, build, quick)
+    sql_stats, rows = measure_sql(app, sql, params, quick)
+    equal, detail = check(found, rows)
+    ratio = Ratio(name, label, app_stats, sql_stats, equal, detail, breakdown, len(rows))
+    report.ratios.append(ratio)
+    if target is not None:
+        limit, text = target
+        result = Result(name, label, app_stats, text, verdict(app_stats.median, limit), judged=app_stats.median)
+        result.note = f"p95 {ms(app_stats.p95)}"
+        if result.verdict == "MISS":
+            result.note += f"; median {over(app_stats.median, limit)}"
+        report.add(result)
+    print(
+        f"    {name}: app {ms(app_stats.median)}, SQL {ms(sql_stats.median)}, ratio {ratio.ratio:.2f} [{ratio.verdict}]; "
+        f"numbers {'equal' if equal else 'DIFFERENT'}",
+        flush=True,
+    )
+    return ratio
+
+
+def export_child(url: str, partnership_id: int, theme_id: int | None, out: str) -> None:
+    """In a subprocess of its own: export, then print rows, seconds and peak RSS as JSON."""
+    app = gen.bench_app(url)
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with app.app_context():
+        started = time.perf_counter()
+        rows = exports.answers_xlsx(out, partnership_id, theme_id=theme_id)
+        seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    size = os.path.getsize(out) / 1024 / 1024
+    print(json.dumps({"rows": rows, "seconds": seconds, "peak_mb": peak, "baseline_mb": baseline, "file_mb": size}))
+
+
+def measure_export(
+    report: Report, label: str, url: str, partnership_id: int, theme_id: int | None, what: str, runs: int
+) -> Export:
+    """Run the export ``runs`` times, each in a fresh Python process; the median time and highest peak RSS."""
+    out = gen.DATA_DIR / "export-bench.xlsx"
+    measured = []
+    for _ in range(runs):
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--export-child",
+            url,
+            str(partnership_id),
+            str(theme_id or 0),
+            str(out),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)  # noqa: S603  (our own script)
+        if done.returncode != 0:
+            raise RuntimeError(f"export subprocess failed: {done.stderr[-2000:]}")
+        measured.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    out.unlink(missing_ok=True)
+    export = Export(
+        label,
+        what,
+        measured[0]["rows"],
+        [m["seconds"] for m in measured],
+        max(m["peak_mb"] for m in measured),
+        min(m["baseline_mb"] for m in measured),
+        measured[0]["file_mb"],
+    )
+    report.exports.append(export)
+    print(
+        f"    export {what}: {export.rows:,} rows in {export.median:.1f} s, peak RSS {export.peak_mb:.0f} MB "
+        f"(baseline {export.baseline_mb:.0f} MB) [{export.verdict}]",
+        flush=True,
+    )
+    return export
+
+
+# -- one database --
+
+
+def bench_database(report: Report, size: str, backend: str, meta: dict[str, Any], quick: bool) -> None:
+    """Every measurement that applies to one benchmark database."""
+    tgt = gen.target(size, backend)
+    label = tgt.label
+    app = gen.bench_app(tgt.url)
+    round_info = meta["round"]
+    history = meta["partnerships"]
+    first = history[0] if history else None
+    print(f"  measuring on {label}", flush=True)
+
+    # The round findings page and the function behind it (25 cases, 10 agencies, 40 questions)
+    round_id = round_info["round_id"]
+    page_target = PAGE_P95_TARGET if size != "region" else None
+    measure_page(
+        report,
+        app,
+        label,
+        "Round findings page",
+        f"/rounds/{round_id}/findings",
+        round_info["qa_user_id"],
+        round_info["partnership_id"],
+        quick,
+        page_target,
+    )
+
+    def build_round() -> findings.Findings:
+        return findings.round_findings(db.session.get(Round, round_id))
+
+    ratio = aggregate(
+        report,
+        app,
+        label,
+        "Round findings (`round_findings`)",
+        build_round,
+        ROUND_SQL,
+        {"round_id": round_id},
+        check_round,
+        quick,
+        None,
+    )
+    report.add(
+        Result(
+            "Round findings function (`round_findings`)",
+            label,
+            ratio.app,
+            "(page target) p95 < 150 ms" if page_target else "–",
+            verdict(ratio.app.p95, PAGE_P95_TARGET) if page_target else "info",
+            f"median {ms(ratio.app.median)}",
+            judged=ratio.app.p95,
+        )
+    )
+    if first is None:
+        return
+
+    # Ten years of one partnership: the theme trend (the theme with the most rounds)
+    pid = first["partnership_id"]
+    theme_name, theme_id = _busiest_theme(app, pid, first["theme_ids"])
+    aggregate(
+        report,
+        app,
+        label,
+        f"Theme trend (`theme_trend`, {theme_name})",
+        lambda: findings.theme_trend(pid, theme_id),
+        TREND_SQL,
+        {"partnership_id": pid, "theme_id": theme_id},
+        check_trend,
+        quick,
+        (TREND_TARGET, f"median < {ms(TREND_TARGET)}") if size != "region" else None,
+    )
+
+    # Agency by theme: the whole region on PostgreSQL; the one partnership elsewhere
+    ids = [p["partnership_id"] for p in history]
+    scope = f"{len(ids)} partnerships" if len(ids) > 1 else "1 partnership"
+    aggregate(
+        report,
+        app,
+        label,
+        f"Agency by theme (`agency_theme`, {scope})",
+        lambda: findings.agency_theme(ids),
+        AGENCY_THEME_SQL,
+        {"partnership_ids": ids},
+        check_agency_theme,
+        quick,
+        (
+            REGION_TARGET,
+            f"median < {ms(REGION_TARGET)}"
+            + (" (region target)" if size == "region" else " (region target, on partnership data)"),
+        ),
+    )
+
+    if size == "region":
+        return
+    # The pages around them, for information
+    qa = first["qa_user_id"]
+    measure_page(report, app, label, "Theme trend page", f"/themes/{theme_id}/trend", qa, pid, quick, None)
+    measure_page(report, app, label, "Findings index page (agency by theme)", "/findings", qa, pid, quick, None)
+
+    # The answers export: every answer of the partnership (>= 200,000 rows), and one theme's
+    runs = 1 if quick else 3
+    measure_export(
+        report,
+        label,
+        tgt.url,
+        pid,
+        None,
+        "every returned answer of the partnership (`answers_xlsx(path, partnership_id)`)",
+        runs,
+    )
+    measure_export(
+        report, label, tgt.url, pid, theme_id, f"one theme, {theme_name} (`theme_id=`), as the theme page offers", 1
+    )
+
+
+def _busiest_theme(app: Any, partnership_id: int, theme_ids: dict[str, int]) -> tuple[str, int]:
+    with app.app_context():
+        counts = dict(
+            db.session.execute(
+                sa.select(Round.theme_id, sa.func.count())
+                .where(Round.partnership_id == partnership_id)
+                .group_by(Round.theme_id)
+            ).all()
+        )
+    name = max(theme_ids, key=lambda n: (counts.get(theme_ids[n], 0), -theme_ids[n]))
+    return name, theme_ids[name]
+
+
+# -- the machine and the report --
+
+
+def machine(report: Report) -> list[tuple[str, str]]:
+    cpu = platform.processor() or "unknown"
+    with open("/proc/cpuinfo", encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_kb = 0
+    with open("/proc/meminfo", encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("MemTotal"):
+                mem_kb = int(line.split()[1])
+    from importlib.metadata import version
+
+    return [
+        ("CPU", f"{cpu}, {os.cpu_count()} cores"),
+        ("RAM", f"{mem_kb / 1024 / 1024:.1f} GiB"),
+        ("OS", platform.platform()),
+        ("Python", platform.python_version()),
+        ("SQLite", sqlite3.sqlite_version),
+        ("PostgreSQL", report.pg_version or "not measured"),
+        (
+            "Libraries",
+            ", ".join(f"{name} {version(name)}" for name in ("Flask", "SQLAlchemy", "pandas", "numpy", "psycopg")),
+        ),
+    ]
+
+
+def write_markdown(report: Report, elapsed: float) -> str:
+    lines = [
+        "# Findings benchmark results",
+        "",
+        f"Run on {report.started:%d %B %Y at %H:%M} UTC by `make bench` (`bench/run.py`) in {elapsed / 60:.1f} minutes; "
+        "data from `bench/generate.py` "
+        f"(generator version {gen.GENERATOR_VERSION}, seed {gen.SEED}). How to run it and what each figure means: "
+        "[bench/README.md](README.md).",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in machine(report)],
+        "",
+        "## Data",
+        "",
+    ]
+    lines += _data_section(report)
+    lines += [
+        "## Results",
+        "",
+        "Latencies are wall-clock times in this process, each call in a fresh application context (a fresh "
+        "database session), after warm-up calls. Pages are requested through the Flask test client as the "
+        "partnership's QA group member, so they include routing, the session, permission checks, the queries, "
+        "pandas, the charts and the template, but not a network or a WSGI server. "
+        "A target on the median is judged on the median; the page target on the 95th percentile.",
+        "",
+        "| measurement | database | median | p95 | runs | target | result | notes |",
+        "|---|---|---:|---:|---:|---|---|---|",
+    ]
+    for r in report.results:
+        median = ms(r.stats.median) if r.stats else "–"
+        p95 = ms(r.stats.p95) if r.stats else "–"
+        runs = f"{r.stats.warmup} + {r.stats.n}" if r.stats else "–"
+        lines.append(
+            f"| {r.measurement} | {r.database} | {median} | {p95} | {runs} | {r.target} | **{r.verdict}** | {r.note} |"
+        )
+    lines += [
+        "",
+        "### Each aggregate against one hand-written SQL GROUP BY",
+        "",
+        f"Target: the app's median within {RATIO_TARGET}x the median of one hand-written `GROUP BY` "
+        "(raw SQL through `db.session.execute(sa.text(...))`, rows fetched) that returns the same numbers. "
+        "The numbers are compared every run. For the round the SQL is the grade distribution (counts per agency, "
+        "section grade question and level over returned answers), compared with the `grades` and "
+        "`grades_by_agency` tables; for the trend, counts per round, agency and level of the overall grade, "
+        "compared with `trend` and `trend_by_agency`; for agency by theme, graded and good-or-better overall "
+        "grades per agency and theme, compared with `agency_theme`.",
+        "",
+        "| aggregate | database | app median | SQL median | ratio | target | result | numbers |",
+        "|---|---|---:|---:|---:|---|---|---|",
+    ]
+    for r in report.ratios:
+        lines.append(
+            f"| {r.aggregate} | {r.database} | {ms(r.app.median)} | {ms(r.sql.median)} | {r.ratio:.2f}x | "
+            f"≤ {RATIO_TARGET}x | **{r.verdict}** | {r.detail} |"
+        )
+    lines += [
+        "",
+        "Where the app's time goes (median of 7 separate runs with the query functions of "
+        '`reporting/queries.py` timed; "queries" includes building their DataFrames, "the rest" is '
+        "pandas aggregation in `aggregation.py` and building `Table` rows in `findings.py`):",
+        "",
+        "| aggregate | database | total | in queries | the rest | slowest query |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    for r in report.ratios:
+        parts = {k: v for k, v in r.breakdown.items() if k != "total"}
+        spent = sum(parts.values())
+        slowest = max(parts, key=parts.__getitem__) if parts else "–"
+        lines.append(
+            f"| {r.aggregate} | {r.database} | {ms(r.breakdown['total'])} | {ms(spent)} | "
+            f"{ms(r.breakdown['total'] - spent)} | `{slowest}` {ms(parts.get(slowest))} |"
+        )
+    lines += [
+        "",
+        "### The answers export",
+        "",
+        f"Target: {EXPORT_MIN_ROWS:,} answers or more in under {EXPORT_SECONDS_TARGET:.0f} s with peak memory "
+        f"under {EXPORT_MB_TARGET:.0f} MB. Each run is a fresh Python process (`bench/run.py --export-child`) that "
+        "builds the app and calls `exports.answers_xlsx` into a file; peak memory is the process's peak resident "
+        "set size (`ru_maxrss`), which includes the interpreter, Flask, SQLAlchemy and pandas (the baseline column, "
+        "measured before the export).",
+        "",
+        "| database | what | rows | median time | runs | peak RSS | baseline RSS | file | target | result |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for e in report.exports:
+        target = (
+            f"< {EXPORT_SECONDS_TARGET:.0f} s, < {EXPORT_MB_TARGET:.0f} MB"
+            if e.rows >= EXPORT_MIN_ROWS
+            else "(fewer rows: for scale)"
+        )
+        lines.append(
+            f"| {e.database} | {e.what} | {e.rows:,} | {e.median:.1f} s | {len(e.seconds)} | {e.peak_mb:.0f} MB | "
+            f"{e.baseline_mb:.0f} MB | {e.file_mb:.1f} MB | {target} | **{e.verdict}** |"
+        )
+    lines += ["", "## Targets missed, and why", ""]
+    lines += _misses(report)
+    if report.notes:
+        lines += ["", "## Notes", "", *[f"- {note}" for note in report.notes]]
+    return "\n".join(lines) + "\n"
+
+
+def _data_section(report: Report) -> list[str]:
+    lines = [
+        "Every database is built by the application's Alembic migrations (`flask_migrate.upgrade()`), then filled "
+        "by `bench/generate.py` with SQLAlchemy Core bulk inserts (SQLite) or `COPY` (PostgreSQL); the "
+        "PostgreSQL databases are then `VACUUM ANALYZE`d, as autovacuum would have done on a live database. "
+        "SQLite files are not `ANALYZE`d (the application never does). The same seed gives the same rows on both "
+        "backends.",
+        "",
+        "- **round**: the partnership *Roundshire* (10 agencies, one theme, one 40-question questionnaire: 9 "
+        "sections, 8 section grades and an overall grade on the Ofsted scale, 20 Yes/Partly/No questions with "
+        "some *Not applicable*, 11 text questions) with one reported round of 25 cases, every agency on every "
+        "case. It is an extra partnership inside each database below, so the round page is measured beside "
+        "ten years of other data; its figures are in the *round* column.",
+        "- **partnership**: *Roundshire* plus *Northshire*: 13 agencies (3 of them, police, ICB and probation, "
+        "shared in the region), 4 themes, each with a questionnaire in two published versions (the second from "
+        "2021, same keys), 2–4 rounds a year per theme from 2016 to 2025, 6–13 cases a round, about 20 % of rounds "
+        "re-audits carrying cases forward, most returns accepted, some submitted, declined, on another template "
+        "or never started, and the last rounds still open or in discussion; panel judgements per section and overall.",
+        "- **region** (PostgreSQL only): *Roundshire* plus as many ten-year partnerships as it takes to pass "
+        "5,000,000 answers, sharing police forces (one per 4 partnerships), Integrated Care Boards (one per 3) and "
+        "one probation service.",
+        "",
+    ]
+    if not report.data:
+        return [*lines, "No database was built.", ""]
+    labels = list(report.data)
+    lines += ["| | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
+
+    def row(title: str, get: Callable[[dict[str, Any]], Any]) -> str:
+        return f"| {title} | " + " | ".join(str(get(report.data[label])) for label in labels) + " |"
+
+    lines.append(row("partnerships (ten-year)", lambda m: len(m["partnerships"])))
+    lines.append(row("answers (all)", lambda m: f"{m['answers']:,}"))
+    lines.append(row("answers in returned returns", lambda m: f"{m['returned_answers']:,}"))
+    lines.append(row("answers in the round (*Roundshire*)", lambda m: f"{m['round']['answers']:,}"))
+    lines.append(
+        row(
+            "answers in one ten-year partnership",
+            lambda m: f"{m['partnerships'][0]['answers']:,}" if m["partnerships"] else "–",
+        )
+    )
+    tables = sorted({t for m in report.data.values() for t in m["rows"]})
+    for table in tables:
+        lines.append(row(f"`{table}` rows", lambda m, t=table: f"{m['rows'].get(t, 0):,}"))
+    lines.append(
+        row(
+            "generated",
+            lambda m: (
+                f"reused (built {m['generated_at'][:10]} in {m['seconds']['total']:.0f} s)"
+                if m.get("reused")
+                else f"this run, in {m['seconds']['total']:.0f} s"
+            ),
+        )
+    )
+    lines.append(
+        row(
+            "generation: migrate / load / vacuum",
+            lambda m: (
+                f"{m['seconds']['migrate']:.0f} s / {m['seconds']['load']:.0f} s / {m['seconds']['vacuum_analyze']:.0f} s"
+            ),
+        )
+    )
+    return [*lines, ""]
+
+
+def _misses(report: Report) -> list[str]:
+    """Each missed target, by how much, with what the measurements say about why."""
+    lines: list[str] = []
+    for r in report.results:
+        if r.verdict in ("MISS", "ERROR"):
+            lines.append(f"- **{r.measurement}** on {r.database}: {r.verdict}. {r.note}.")
+        elif r.verdict == "n/a" and r.target != "–":
+            lines.append(f"- **{r.measurement}** on {r.database}: not measured. {r.note}.")
+    for r in report.ratios:
+        if not r.equal:
+            lines.append(f"- **{r.aggregate}** on {r.database}: the app's numbers differ from the SQL's: {r.detail}.")
+        if r.verdict != "MISS":
+            continue
+        parts = {k: v for k, v in r.breakdown.items() if k != "total"}
+        spent = sum(parts.values())
+        total = r.breakdown["total"]
+        slowest = max(parts, key=parts.__getitem__) if parts else "–"
+        lines.append(
+            f"- **{r.aggregate}** on {r.database}: {r.ratio:.2f}x its SQL, {r.ratio / RATIO_TARGET * 100 - 100:.0f} % over "
+            f"the {RATIO_TARGET}x target ({ms(r.app.median)} against {ms(r.sql.median)}; within target would be "
+            f"{ms(r.sql.median * RATIO_TARGET)}). Of the app's {ms(total)}, {ms(spent)} is spent in "
+            f"{len(parts)} query function(s) (slowest `{slowest}`, {ms(parts.get(slowest))}) and "
+            f"{ms(total - spent)} in pandas and table building. " + _why(r, parts, total)
+        )
+    for e in report.exports:
+        if e.verdict == "MISS":
+            why = []
+            if e.median >= EXPORT_SECONDS_TARGET:
+                why.append(f"time {e.median:.1f} s is {e.median - EXPORT_SECONDS_TARGET:.1f} s over")
+            if e.peak_mb >= EXPORT_MB_TARGET:
+                why.append(f"peak RSS {e.peak_mb:.0f} MB is {e.peak_mb - EXPORT_MB_TARGET:.0f} MB over")
+            lines.append(f"- **Export** on {e.database}: {'; '.join(why)}.")
+    return lines or ["None: every target was met."]
+
+
+def _why(r: Ratio, parts: dict[str, float], total: float) -> str:
+    """What the breakdown says, in words, for the kinds of miss seen."""
+    if not parts:
+        return ""
+    spent = sum(parts.values())
+    if "round_answer_counts" in parts:
+        grade_path = sum(parts.get(k, 0.0) for k in ("round_questions", "scale_levels", "round_answer_counts"))
+        return (
+            "The page's function builds eight tables with seven queries (return rates, every rated question, the "
+            "agencies' grades case by case beside the panel's), while the SQL counts only grades; the part of "
+            f"the app that computes the same numbers (questions, levels, answer counts) takes {ms(grade_path)}, "
+            f"{grade_path / r.sql.median:.1f}x the SQL, because `round_answer_counts` counts every scale answer of "
+            "the round (not just grades) by agency, question and level."
+        )
+    if total - spent > spent:
+        return (
+            "Most of the time is outside the database: fixed pandas overhead (merges, group-bys, unstack, reindex) "
+            "and building table rows, which a single GROUP BY does not pay."
+        )
+    return "Most of the time is in the queries themselves: several round trips and joins for what one GROUP BY does."
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    report = Report(datetime.now(UTC))
+    gen.DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+    print("SQLite", flush=True)
+    meta = gen.ensure("partnership", "sqlite", fresh=args.fresh)
+    report.data["partnership (SQLite)"] = meta
+    bench_database(report, "partnership", "sqlite", meta, args.quick)
+
+    why = None if args.skip_postgresql else _postgresql()
+    if args.skip_postgresql:
+        report.notes.append("PostgreSQL was skipped (`--skip-postgresql`).")
+    elif why:
+        report.notes.append(f"PostgreSQL was not reachable, so its measurements were skipped: {why}")
+        print(f"PostgreSQL not reachable, skipped: {why}", flush=True)
+    else:
+        print("PostgreSQL", flush=True)
+        engine = sa.create_engine(gen.pg_server_url())
+        with engine.connect() as conn:
+            report.pg_version = conn.execute(sa.text("SHOW server_version")).scalar_one()
+            settings = {
+                name: conn.execute(sa.text(f"SHOW {name}")).scalar_one()
+                for name in ("shared_buffers", "work_mem", "effective_cache_size", "max_parallel_workers_per_gather")
+            }
+        engine.dispose()
+        report.notes.append(
+            "PostgreSQL settings (server defaults, untuned): "
+            + ", ".join(f"`{k}` {v}" for k, v in settings.items())
+            + "."
+        )
+        meta = gen.ensure("partnership", "postgresql", fresh=args.fresh)
+        report.data["partnership (PostgreSQL)"] = meta
+        bench_database(report, "partnership", "postgresql", meta, args.quick)
+        if args.skip_region:
+            report.notes.append("The region was skipped (`--skip-region`).")
+        else:
+            meta = gen.ensure("region", "postgresql", fresh=args.fresh)
+            report.data["region (PostgreSQL)"] = meta
+            bench_database(report, "region", "postgresql", meta, args.quick)
+    if args.quick:
+        report.notes.append("A quick run (`--quick`): 1 warm-up and 5 runs each; not for comparing.")
+    text = write_markdown(report, time.perf_counter() - started)
+    output = Path(args.output)
+    output.write_text(text, encoding="utf-8")
+    print(
+        f"wrote {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output} in {(time.perf_counter() - started) / 60:.1f} min"
+    )
+    return 0
+
+
+def _postgresql() -> str | None:
+    """None when PostgreSQL answers (starting the local cluster if it is ours to start), else why not."""
+    why = gen.pg_available()
+    if why is None or os.environ.get("BENCH_PG_URL"):
+        return why
+    ctl = shutil.which("pg_ctlcluster")
+    versions = sorted(Path("/etc/postgresql").glob("*/main")) if Path("/etc/postgresql").exists() else []
+    if ctl and versions:
+        version = versions[-1].parent.name
+        print(f"PostgreSQL not answering ({why}); starting cluster {version}/main", flush=True)
+        subprocess.run([ctl, "--skip-systemctl-redirect", version, "main", "start"], check=False, capture_output=True)  # noqa: S603  (a fixed local command)
+        for _ in range(20):
+            time.sleep(0.5)
+            if gen.pg_available() is None:
+                return None
+        return gen.pg_available()
+    return why
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--export-child"]:
+        url, partnership_id, theme_id, out = argv[1:5]
+        export_child(url, int(partnership_id), int(theme_id) or None, out)
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fresh", action="store_true", help="regenerate every database")
+    parser.add_argument("--skip-postgresql", action="store_true", help="SQLite only")
+    parser.add_argument("--skip-region", action="store_true", help="no region database (PostgreSQL partnership only)")
+    parser.add_argument("--quick", action="store_true", help="few repetitions, for checking the bench itself")
+    parser.add_argument("--output", default=str(RESULTS), help="where to write the results (default bench/results.md)")
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
