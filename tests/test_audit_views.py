@@ -330,6 +330,7 @@ def test_discussion_shows_answers_side_by_side_and_records_judgements(client, wo
             "strengths-recognition": "Police flagged risk quickly",
             "grade-overall": "Requires improvement",
             "development-overall": "Health were not at the strategy meeting",
+            "recommendations-overall": "Invite health to every strategy meeting",
             "concern_escalated": "yes",
             "escalated_to": "MASH team manager",
             "escalated_on-day": "2",
@@ -344,6 +345,9 @@ def test_discussion_shows_answers_side_by_side_and_records_judgements(client, wo
     assert judgements["recognition"].grade.label == "Requires improvement"
     assert judgements[""].escalated_to == "MASH team manager"
     assert judgements[""].escalated_on.isoformat() == "2026-04-02"
+    assert judgements[""].recommendations == "Invite health to every strategy meeting"
+    assert judgements["recognition"].recommendations == ""  # recorded with the case's overall judgement only
+    assert "Invite health to every strategy meeting" in client.get(url).get_data(as_text=True)
 
 
 def test_agencies_see_other_answers_only_when_the_round_shares_them(client, world, open_round):

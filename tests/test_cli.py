@@ -45,13 +45,17 @@ def test_demo_load_is_idempotent(runner, client):
     ).all()
     assert len(demo_questionnaires) == len(library()) >= 7
     assert all(q.latest.status == VersionStatus.PUBLISHED for q in demo_questionnaires)
-    # A complete past CSE round of 20 cases, and an open round with returns in every status.
+    # A complete past CSE round of 20 cases, its re-audit (16 carried, 5 new), and an open round
+    # with returns in every status.
     from audit_app.audits.models import Return, ReturnStatus, Round, RoundStatus
 
     rounds = {r.title: r for r in db.session.scalars(sa.select(Round).where(Round.partnership_id == north.id))}
-    assert len(rounds) == 2
+    assert len(rounds) == 3
     past = rounds["CSE multi-agency case audit, autumn 2025"]
     assert past.status == RoundStatus.REPORTED and len(past.cases) == 20
+    again = rounds["CSE re-audit, spring 2026"]
+    assert again.status == RoundStatus.REPORTED and again.previous_round_id == past.id
+    assert sum(1 for rc in again.cases if rc.previous_round_case_id) == 16 and len(again.cases) == 21
     open_statuses = set(
         db.session.scalars(
             sa.select(Return.status).where(Return.round_id == rounds["Strategy discussions audit, winter 2026"].id)
