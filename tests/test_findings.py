@@ -609,6 +609,10 @@ def test_bad_requests_are_refused_with_the_field_named(client, known, world, url
     assert response.status_code == status
     body = response.get_data(as_text=True)
     assert message.replace("\u201c", "&ldquo;") in body or message in body
+    fields = {"Sector": "sector", "Plan type": "plan_type", "From year": "from_year", "To year": "to_year"}
+    field = fields.get(message.split(":")[0])
+    if field:  # the message sits both in the error summary and beside the field itself
+        assert body.count(message) == 2 and f'id="{field}-error"' in body
 
 
 @pytest.mark.parametrize(
