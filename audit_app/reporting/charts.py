@@ -38,7 +38,7 @@ def _patterns(prefix: str) -> str:
     )
 
 
-def _wrap(text: str, width: int) -> list[str]:
+def _wrap(text: str, width: int, lines_at_most: int = 2) -> list[str]:
     words, lines, line = text.split(), [], ""
     for word in words:
         if line and len(line) + 1 + len(word) > width:
@@ -47,7 +47,9 @@ def _wrap(text: str, width: int) -> list[str]:
         else:
             line = f"{line} {word}".strip()
     lines.append(line)
-    return lines[:2] if len(lines) <= 2 else [lines[0], lines[1][: width - 1] + "…"]
+    if len(lines) <= lines_at_most:
+        return lines
+    return [*lines[: lines_at_most - 1], lines[lines_at_most - 1][: width - 1] + "\u2026"]
 
 
 def stacked_bars(
@@ -71,7 +73,7 @@ def stacked_bars(
     width = label_w + plot_w + 20
     largest = max([sum(n for _, n in segs) for _, segs in bars] + [1])
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{round(width * 1.3)}" '
         f'role="img" aria-labelledby="{chart_id}-title" class="app-chart" {FONT}>',
         f'<title id="{chart_id}-title">{escape(title)} (figures in the table below)</title>',
         _patterns(chart_id),
@@ -140,7 +142,7 @@ def bars(
     height = top + len(rows) * (bar_h + gap) + 10
     width = label_w + plot_w + 150
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{round(width * 1.3)}" '
         f'role="img" aria-labelledby="{chart_id}-title" class="app-chart" {FONT}>',
         f'<title id="{chart_id}-title">{escape(title)} (figures in the table below)</title>',
         f'<line x1="{label_w}" y1="{top - 4}" x2="{label_w}" y2="{height - 8}" stroke="{GRID}"/>',
@@ -168,11 +170,11 @@ def bars(
 
 def columns(chart_id: str, title: str, points: Sequence[tuple[str, float | None, str]]) -> Markup:
     """Vertical columns of a share (0-100 %) per point in time: (label, value or None, caption)."""
-    left, plot_h, top, col_w, gap = 44, 200, 16, 56, 28
-    width = left + max(1, len(points)) * (col_w + gap) + 20
-    height = top + plot_h + 70
+    left, plot_h, top, col_w, gap = 44, 200, 16, 64, 56
+    width = max(360, left + max(1, len(points)) * (col_w + gap) + 20)
+    height = top + plot_h + 80
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{round(width * 1.3)}" '
         f'role="img" aria-labelledby="{chart_id}-title" class="app-chart" {FONT}>',
         f'<title id="{chart_id}-title">{escape(title)} (figures in the table below)</title>',
     ]
@@ -197,7 +199,7 @@ def columns(chart_id: str, title: str, points: Sequence[tuple[str, float | None,
                 f'<text x="{x + col_w / 2:.1f}" y="{top + plot_h - 4}" font-size="11" text-anchor="middle" '
                 f'fill="{TEXT}">none</text>'
             )
-        for line_no, line in enumerate(_wrap(label, 14)):
+        for line_no, line in enumerate(_wrap(label, 20, 4)):
             parts.append(
                 f'<text x="{x + col_w / 2:.1f}" y="{top + plot_h + 16 + line_no * 13}" font-size="11" '
                 f'text-anchor="middle" fill="{TEXT}">{escape(line)}</text>'
