@@ -292,7 +292,12 @@ def test_every_rated_question_is_listed_and_not_applicable_is_apart(known):
     assert row["not_applicable"] == signs["Not applicable"] > 0
     assert row["graded"] == signs["Yes"] + signs["Partly"] + signs["No"]
     assert row["good_or_better"] == signs["Yes"]
-    assert row["answers"] == f"Yes: {signs['Yes']}, Partly: {signs['Partly']}, No: {signs['No']}"
+    assert row["answers"] == [("Yes", signs["Yes"]), ("Partly", signs["Partly"]), ("No", signs["No"])]
+    cells = found.tables["questions"].matrix()
+    assert f"Yes: {signs['Yes']}, Partly: {signs['Partly']}, No: {signs['No']}" in [line[2] for line in cells]
+    school_only = f.round_findings(known.b, filters=Filters(sector=sector(known.b.partnership_id, "education").key))
+    hidden = rows_by(school_only.suppressed().tables["questions"], "question")["Signs recognised?"]
+    assert hidden["answers"] == [("Yes", "fewer than 5"), ("Partly", 0), ("No", 0)]
     nobody = questions["Outcome improved?"]  # nobody answered it
     assert (nobody["graded"], nobody["not_applicable"], nobody["good_or_better_pct"]) == (0, 0, None)
 
@@ -465,6 +470,25 @@ def test_agency_users_see_their_own_agency_only(client, known, world, api):
     assert client.get(f"/rounds/{other.id}/findings").status_code == 404
     assert client.get(f"/rounds/{other.id}/answers.xlsx").status_code == 404
     assert api(world.user("auditor")).get(f"/api/v1/rounds/{other.id}/findings").status_code == 404
+    trend = client.get(f"/themes/{b.theme_id}/trend").get_data(as_text=True)
+    assert "Re-audit" in trend and "Health only" not in trend  # only rounds the agency returned to
+
+
+def test_agencies_see_panel_grades_only_once_the_round_shares_them(client, known, world, api):
+    b = known.b
+    police = frozenset({known.ids["police"]})
+    hidden = f.round_findings(b, police)
+    assert hidden.extra["panel_shown"] is False
+    assert all(row["graded"] == 0 for row in hidden.tables["panel_grades"].rows)
+    assert {row["verdict"] for row in hidden.tables["panel_vs_agency"].rows} == {"No panel grade"}
+    login(client, world.user("auditor"))
+    assert "shared with agencies once" in client.get(f"/rounds/{b.id}/findings").get_data(as_text=True)
+    b.shares_answers_in_discussion = True
+    db.session.commit()
+    shown = f.round_findings(b, police)
+    overall = rows_by(shown.tables["panel_grades"], "grade")["Overall"]
+    assert overall["graded"] == 21  # every case the police were on; the panel graded all 21
+    assert api(world.user("auditor")).get(f"/api/v1/rounds/{b.id}/findings").get_json()["about"]["panel_shown"]
 
 
 def test_downloads_carry_the_page_figures(client, known, world):
@@ -597,6 +621,7 @@ def test_api_gives_the_same_tables(known, world, api):
         ("/rounds/{b}/findings?download=pdf", 400, "Download: choose csv or xlsx"),
         ("/rounds/{b}/findings?download=csv", 400, "Table: say which table"),
         ("/rounds/{b}/findings?download=csv&table=nope", 404, ""),
+        ("/rounds/{b}/findings?age_band=9-99&download=xlsx", 400, "Age band: choose one of the values listed"),
         ("/findings?from_year=abc", 400, "From year: enter a year such as 2025"),
         ("/findings?from_year=2026&to_year=2020", 400, "To year: must be the same as or after the from year"),
         ("/rounds/999999/findings", 404, ""),
@@ -611,7 +636,7 @@ def test_bad_requests_are_refused_with_the_field_named(client, known, world, url
     assert message.replace("\u201c", "&ldquo;") in body or message in body
     fields = {"Sector": "sector", "Plan type": "plan_type", "From year": "from_year", "To year": "to_year"}
     field = fields.get(message.split(":")[0])
-    if field:  # the message sits both in the error summary and beside the field itself
+    if field and "download" not in url:  # the message sits both in the error summary and beside the field itself
         assert body.count(message) == 2 and f'id="{field}-error"' in body
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from ..reporting import findings as f
 from ..reporting import params
+from ..reporting.aggregation import suppress_small
 from ..reporting.permissions import (
     can_view_findings,
     findings_scope,
@@ -99,7 +100,10 @@ def _round_about(round_: Any) -> dict[str, Any]:
 def findings_round(round_id: int):
     _p, round_, scope, filters, suppressed = _round_request(round_id)
     found = f.round_findings(round_, scope, filters)
-    about = {**_round_about(round_), "totals": found.extra["totals"]}
+    totals = found.extra["totals"]
+    if suppressed:
+        totals = {key: suppress_small(value) for key, value in totals.items()}
+    about = {**_round_about(round_), "totals": totals, "panel_shown": found.extra["panel_shown"]}
     return _answer(found, scope, suppressed, filters.as_args(), about)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..audits.models import Round
+from ..audits.models import Round, RoundStatus
 from . import aggregation as agg
 from . import queries as q
 from .queries import OVERALL, Filters
@@ -119,16 +119,29 @@ def _rate_table(key: str, title: str, rates: pd.DataFrame, first: list[Column], 
         Column("returned", "Returned", "count"),
         Column("declined", "Declined", "count"),
         Column("outstanding", "Outstanding", "count"),
-        Column("rate", "Return rate", "pct", of=("returned", "expected")),
+        Column("rate", "Return rate", "pct", of=("returned", "expected"), empty="none asked for"),
         Column("eligible", "Asked for, less declined", "count"),
-        Column("rate_excluding_declined", "Return rate without declined", "pct", of=("returned", "eligible")),
+        Column(
+            "rate_excluding_declined",
+            "Return rate without declined",
+            "pct",
+            of=("returned", "eligible"),
+            empty="none due",
+        ),
     ]
     return Table(key, title, columns, rows)
+
+
+def panel_shared(round_: Round) -> bool:
+    """Agencies see the panel's grades on their cases once the round shares answers in its discussion,
+    as on the discussion page itself."""
+    return round_.shares_answers_in_discussion and round_.status in (RoundStatus.IN_DISCUSSION, RoundStatus.REPORTED)
 
 
 def round_findings(round_: Round, agency_ids: frozenset[int] | None = None, filters: Filters = Filters()) -> Findings:
     """The round findings page: return rates, grade distributions and agency grades beside the panel's."""
     found = Findings()
+    whose = "all agencies" if agency_ids is None else "your agency"
     questions = q.round_questions(round_.questionnaire_version_id)
     grade_questions = questions[questions["grade_key"] != ""]
     grade_keys = grade_questions["grade_key"].tolist()
@@ -192,7 +205,7 @@ def round_findings(round_: Round, agency_ids: frozenset[int] | None = None, filt
     found.add(
         Table(
             "grades",
-            "Grades given by agencies, by section (all agencies)",
+            f"Grades given by agencies, by section ({whose})",
             grade_cols,
             _grade_rows(overall, scale, names, ["grade"]),
         )
@@ -211,7 +224,7 @@ def round_findings(round_: Round, agency_ids: frozenset[int] | None = None, filt
     )
 
     # Every rated question
-    found.add(_question_table(questions, levels, counts))
+    found.add(_question_table(questions, levels, counts, whose))
 
     # Agencies' own grades beside the multi-agency panel's
     agency_grades = q.round_agency_grades(round_.id, agency_ids, filters)
@@ -219,6 +232,9 @@ def round_findings(round_: Round, agency_ids: frozenset[int] | None = None, filt
     case_ids = None
     if agency_ids is not None or filters.sector:
         case_ids = sorted({int(v) for v in returns["round_case_id"].dropna()})
+    if agency_ids is not None and not panel_shared(round_):
+        case_ids = []
+    found.extra["panel_shown"] = agency_ids is None or panel_shared(round_)
     panel = q.panel_grades([round_.id], filters, round_case_ids=case_ids)
     panel_dist = agg.grade_distribution(
         panel.assign(question_key=panel["grade_key"], is_na=False), grade_keys, scale.labels
@@ -245,7 +261,7 @@ def round_findings(round_: Round, agency_ids: frozenset[int] | None = None, filt
                 Column("same", "Same as the panel", "count"),
                 Column("higher", "Agency graded higher", "count"),
                 Column("lower", "Agency graded lower", "count"),
-                Column("same_pct", "Same as the panel", "pct", of=("same", "compared")),
+                Column("same_pct", "Same as the panel", "pct", of=("same", "compared"), empty="none compared"),
             ],
             [
                 {
@@ -264,7 +280,7 @@ def _grade_cols_by_agency(scale: Scale) -> list[Column]:
     return _grade_columns(scale, [Column("agency", "Agency"), Column("grade", "Section")])
 
 
-def _question_table(questions: pd.DataFrame, levels: pd.DataFrame, counts: pd.DataFrame) -> Table:
+def _question_table(questions: pd.DataFrame, levels: pd.DataFrame, counts: pd.DataFrame, whose: str) -> Table:
     """One row per rated question, answered or not. Counts come summed per question and level at once."""
     totals = counts.groupby(["question_key", "label"])["n"].sum().to_dict() if len(counts) else {}
     na = counts[counts["is_na"].astype(bool)].groupby("question_key")["n"].sum().to_dict() if len(counts) else {}
@@ -281,7 +297,7 @@ def _question_table(questions: pd.DataFrame, levels: pd.DataFrame, counts: pd.Da
             {
                 "section": question.section,
                 "question": question.question,
-                "answers": ", ".join(f"{label}: {n}" for label, n in per_level.items()),
+                "answers": list(per_level.items()),
                 "good_label": " or ".join(good),
                 "good_or_better": positive,
                 "graded": graded,
@@ -291,11 +307,11 @@ def _question_table(questions: pd.DataFrame, levels: pd.DataFrame, counts: pd.Da
         )
     return Table(
         "questions",
-        "Every rated question (all agencies)",
+        f"Every rated question ({whose})",
         [
             Column("section", "Section"),
             Column("question", "Question"),
-            Column("answers", "Answers by level"),
+            Column("answers", "Answers by level", "levels"),
             Column("good_label", "Counted as positive"),
             Column("good_or_better", "Positive", "count"),
             Column("graded", "Rated", "count"),
@@ -430,7 +446,7 @@ def reaudit(round_: Round) -> Findings:
                 Column(agg.WORSE, agg.WORSE, "count"),
                 Column(agg.NOT_COMPARED, agg.NOT_COMPARED, "count"),
                 Column("compared", "Compared", "count"),
-                Column("improved_pct", "Improved", "pct", of=(agg.IMPROVED, "compared")),
+                Column("improved_pct", "Improved", "pct", of=(agg.IMPROVED, "compared"), empty="none compared"),
             ],
             [
                 {
@@ -505,7 +521,7 @@ def _round_label(row: Any) -> str:
 def theme_trend(partnership_id: int, theme_id: int, agency_ids: frozenset[int] | None = None) -> Findings:
     """For a theme: the overall grades agencies gave, by round over the years, overall and by agency."""
     found = Findings()
-    rounds = q.theme_rounds(partnership_id, theme_id)
+    rounds = q.theme_rounds(partnership_id, theme_id, agency_ids)
     round_ids = rounds["round_id"].tolist()
     labels = {row.round_id: _round_label(row) for row in rounds.itertuples()}
     levels = q.scale_levels(q.overall_grade_scale_ids([partnership_id]))
@@ -515,7 +531,7 @@ def theme_trend(partnership_id: int, theme_id: int, agency_ids: frozenset[int] |
     found.add(
         Table(
             "trend",
-            "Overall grades by round (all agencies)",
+            f"Overall grades by round ({'all agencies' if agency_ids is None else 'your agency'})",
             _grade_columns(scale, [Column("round", "Round")]),
             _grade_rows(overall, scale, labels, ["round"]),
         )
@@ -537,7 +553,12 @@ def theme_trend(partnership_id: int, theme_id: int, agency_ids: frozenset[int] |
             row["good_or_better_pct"] = None
     found.charts["trend"] = {
         "rounds": [labels[r] for r in round_ids],
-        "series": [("All agencies", [_none(overall.loc[r, "good_or_better_pct"]) for r in round_ids])]
+        "series": [
+            (
+                "All agencies" if agency_ids is None else "Your agency",
+                [_none(overall.loc[r, "good_or_better_pct"]) for r in round_ids],
+            )
+        ]
         + [
             (agency, [_none(by_agency.loc[(agency, r), "good_or_better_pct"]) for r in round_ids])
             for agency in agencies

@@ -29,7 +29,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ..accounts.models import Agency, PartnershipAgency, Sector
-from ..audits.models import Answer, Case, CaseJudgement, Return, ReturnStatus, Round, RoundCase
+from ..audits.models import Answer, Case, CaseJudgement, Return, ReturnStatus, Round, RoundCase, RoundStatus
 from ..extensions import db
 from ..questionnaires.models import Question, QuestionType, ScaleLevel, Section, Theme
 
@@ -423,13 +423,21 @@ def _overall_grade_counts(by: list[Any], where: list[Any], agency_ids: frozenset
     return query
 
 
-def theme_rounds(partnership_id: int, theme_id: int) -> pd.DataFrame:
-    """A theme's rounds, oldest first: ``round_id``, ``title``, ``opens_on``, ``created_at``, ``status``."""
+def theme_rounds(partnership_id: int, theme_id: int, agency_ids: frozenset[int] | None = None) -> pd.DataFrame:
+    """A theme's opened rounds (for an agency, those it was asked to return to), oldest first:
+    ``round_id``, ``title``, ``opens_on``, ``created_at``, ``status``."""
     query = (
         sa.select(Round.id, Round.title, Round.opens_on, Round.created_at, Round.status)
-        .where(Round.partnership_id == partnership_id, Round.theme_id == theme_id)
+        .where(
+            Round.partnership_id == partnership_id,
+            Round.theme_id == theme_id,
+            Round.status != RoundStatus.PLANNING,
+        )
         .order_by(sa.func.coalesce(Round.opens_on, sa.func.date(Round.created_at)), Round.id)
     )
+    if agency_ids is not None:
+        mine = sa.select(Return.id).where(Return.round_id == Round.id, Return.agency_id.in_(agency_ids or {-1}))
+        query = query.where(mine.exists())
     frame = _frame(query, ["round_id", "title", "opens_on", "created_at", "status"])
     frame["status"] = frame["status"].map(lambda s: getattr(s, "value", s))
     return frame

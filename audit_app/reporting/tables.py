@@ -42,10 +42,12 @@ SHEET_NAMES = {
 class Column:
     key: str
     heading: str
-    #: text, count, pct (a share of ``of``) or number
+    #: text, count, pct (a share of ``of``), number, or levels (a list of (label, count) pairs)
     kind: str = "text"
     #: for a pct column: the (numerator, denominator) count columns it comes from
     of: tuple[str, str] | None = None
+    #: what a share reads where its denominator is 0
+    empty: str = "none graded"
 
 
 @dataclass
@@ -74,6 +76,8 @@ class Table:
                 value = row.get(column.key)
                 if column.kind == "count" and _small(value):
                     new[column.key] = SUPPRESSED
+                elif column.kind == "levels" and value:
+                    new[column.key] = [(label, SUPPRESSED if _small(n) else n) for label, n in value]
                 elif column.kind == "pct" and column.of and any(_small(row.get(k)) for k in column.of):
                     new[column.key] = None if value is None else SUPPRESSED
             rows.append(new)
@@ -91,6 +95,8 @@ class Table:
             return round(float(value), 1)
         if column.kind == "count" and isinstance(value, int | float):
             return int(value)
+        if column.kind == "levels":
+            return levels_text(value)
         return value
 
     def matrix(self) -> list[list[Any]]:
@@ -119,6 +125,11 @@ class Table:
         }
 
 
+def levels_text(value: Any) -> str:
+    """Counts by level as read: "Yes: 5, Partly: fewer than 5, No: 0"."""
+    return ", ".join(f"{label}: {n}" for label, n in value or [])
+
+
 def _small(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < SUPPRESS_BELOW
 
@@ -130,6 +141,8 @@ def _json_value(value: Any, column: Column) -> Any:
         return round(float(value), 1)
     if column.kind == "count" and isinstance(value, int | float):
         return int(value)
+    if column.kind == "levels":
+        return dict(value or [])
     if hasattr(value, "item"):
         return value.item()
     return value
@@ -140,15 +153,3 @@ def _csv_safe(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
-
-
-def pct_text(row: dict[str, Any], column: Column) -> str:
-    """A share as people read it: "45% (9 of 20)"; "no answers" where there is nothing to share."""
-    value = row.get(column.key)
-    numerator, denominator = (row.get(k) for k in column.of) if column.of else (None, None)
-    if value == SUPPRESSED:
-        return "not shown (fewer than 5)"
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "no answers" if not denominator else "\u2013"
-    counts = f" ({numerator} of {denominator})" if column.of else ""
-    return f"{round(float(value))}%{counts}"

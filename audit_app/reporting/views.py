@@ -28,7 +28,7 @@ from .permissions import (
     sees_everything,
 )
 from .queries import Filters
-from .tables import SUPPRESSED, Column
+from .tables import SUPPRESS_BELOW, SUPPRESSED, Column, levels_text
 
 bp = Blueprint("reporting", __name__)
 
@@ -40,16 +40,24 @@ def _require(allowed: bool) -> None:
         abort(403)
 
 
+@bp.app_template_filter("small")
+def small_count(value: Any, suppressed: bool) -> Any:
+    """A count in running text, shown as "fewer than 5" when small counts are suppressed."""
+    return SUPPRESSED if suppressed and isinstance(value, int) and 0 < value < SUPPRESS_BELOW else value
+
+
 @bp.app_template_filter("finding")
 def finding_cell(row: dict[str, Any], column: Column) -> str:
-    """A table cell as people read it: shares as "45%", missing as "\u2013", none as "no answers"."""
+    """A table cell as people read it: shares as "45%", missing as "\u2013", a share of nothing in words."""
     value = row.get(column.key)
     if column.kind == "pct":
         if value == SUPPRESSED:
             return "not shown"
         if value is None or value != value:
-            return "no answers" if column.of and not row.get(column.of[1]) else "\u2013"
+            return column.empty if column.of and not row.get(column.of[1]) else "\u2013"
         return f"{round(float(value))}%"
+    if column.kind == "levels":
+        return levels_text(value)
     if value is None or value == "" or value != value:
         return "\u2013"
     return str(value)
@@ -108,6 +116,8 @@ def _round_page(template: str, build: Any, chart: Any = None, **context: Any) ->
     if suppressed:
         found = found.suppressed()
     about = _about(round_, filters, scope, suppressed)
+    if errors and request.args.get("download"):
+        abort(400, " ".join(errors.values()))
     download = _download(found, about, _stem(round_.title))
     if download is not None:
         return download
@@ -261,6 +271,8 @@ def index():
     found = f.agency_theme([p.partnership_id], scope, years)
     if suppressed:
         found = found.suppressed()
+    if errors and request.args.get("download"):
+        abort(400, " ".join(errors.values()))
     about = [("Figures", "Overall grades agencies gave in returned returns, by agency and theme")]
     if years:
         about.append(("Years", f"{years[0]} to {years[1]}"))
@@ -268,9 +280,10 @@ def index():
     if download is not None:
         return download
     rounds = db.session.scalars(findings_rounds_query(p)).all()
+    visible = findings_rounds_query(p).with_only_columns(Round.theme_id).where(Round.theme_id.is_not(None))
     themes = db.session.scalars(
         sa.select(Theme)
-        .where(Theme.partnership_id == p.partnership_id, sa.exists().where(Round.theme_id == Theme.id))
+        .where(Theme.partnership_id == p.partnership_id, Theme.id.in_(visible.order_by(None)))
         .order_by(Theme.name)
     ).all()
     return render_template(
