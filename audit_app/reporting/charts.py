@@ -14,6 +14,8 @@ from xml.sax.saxutils import escape
 
 from markupsafe import Markup
 
+from .tables import whole_percent
+
 FONT = 'font-family="Arial, Helvetica, sans-serif"'
 TEXT = "#0b0c0c"
 GRID = "#b1b4b6"
@@ -101,10 +103,10 @@ def stacked_bars(
             if not count:
                 continue
             w = count * scale
-            figure = f"{round(count * 100 / total)}%" if as_share else str(count)
+            figure = f"{whole_percent(count * 100 / total)}%" if as_share else str(count)
             colour = colours.get(label, "#505a5f")
             parts.append(
-                f"<g><title>{escape(name)}: {escape(label)} {count} of {total} ({round(count * 100 / total)}%)</title>"
+                f"<g><title>{escape(name)}: {escape(label)} {count} of {total} ({whole_percent(count * 100 / total)}%)</title>"
                 f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{_attr(colour)}"/>'
             )
             if PATTERNS[index % len(PATTERNS)]:
@@ -159,10 +161,10 @@ def bars(
             continue
         w = max(0.0, min(value, maximum)) * plot_w / maximum
         parts.append(
-            f"<g><title>{escape(name)}: {value:.0f}{unit} ({escape(caption)})</title>"
+            f"<g><title>{escape(name)}: {whole_percent(value)}{unit} ({escape(caption)})</title>"
             f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="#1d70b8"/>'
             f'<text x="{label_w + w + 6:.1f}" y="{y + 15}" font-size="12" fill="{TEXT}">'
-            f"{value:.0f}{unit} ({escape(caption)})</text></g>"
+            f"{whole_percent(value)}{unit} ({escape(caption)})</text></g>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text and attribute above is escaped
@@ -189,10 +191,10 @@ def columns(chart_id: str, title: str, points: Sequence[tuple[str, float | None,
         if value is not None:
             h = max(0.0, min(value, 100.0)) * plot_h / 100
             parts.append(
-                f"<g><title>{escape(label)}: {value:.0f}% ({escape(caption)})</title>"
+                f"<g><title>{escape(label)}: {whole_percent(value)}% ({escape(caption)})</title>"
                 f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{col_w}" height="{h:.1f}" fill="#1d70b8"/>'
                 f'<text x="{x + col_w / 2:.1f}" y="{top + plot_h - h - 4:.1f}" font-size="12" text-anchor="middle" '
-                f'fill="{TEXT}">{value:.0f}%</text></g>'
+                f'fill="{TEXT}">{whole_percent(value)}%</text></g>'
             )
         else:
             parts.append(

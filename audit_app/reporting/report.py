@@ -83,4 +83,7 @@ def round_report_pdf(round_: Round, *, suppressed: bool = False) -> bytes:
     from weasyprint import HTML
 
     html = round_report_html(round_, suppressed=suppressed)
+    # Drawing takes seconds: end the read transaction first, so it holds no lock meanwhile
+    # (on SQLite a reader would block every writer until it ended).
+    db.session.rollback()
     return HTML(string=html, url_fetcher=_refuse_fetch).write_pdf()

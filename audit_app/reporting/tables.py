@@ -13,6 +13,7 @@ import csv
 import io
 import math
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 SUPPRESS_BELOW = 5
@@ -123,6 +124,11 @@ class Table:
             "rows": [{c.key: _json_value(row.get(c.key), c) for c in self.columns} for row in self.rows],
             "notes": self.notes,
         }
+
+
+def whole_percent(value: float) -> int:
+    """A share rounded as people expect (12.5 -> 13), not to even as Python's round() does."""
+    return int(Decimal(repr(float(value))).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def levels_text(value: Any) -> str:

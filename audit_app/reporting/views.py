@@ -28,7 +28,7 @@ from .permissions import (
     sees_everything,
 )
 from .queries import Filters
-from .tables import SUPPRESS_BELOW, SUPPRESSED, Column, levels_text
+from .tables import SUPPRESS_BELOW, SUPPRESSED, Column, levels_text, whole_percent
 
 bp = Blueprint("reporting", __name__)
 
@@ -55,7 +55,7 @@ def finding_cell(row: dict[str, Any], column: Column) -> str:
             return "not shown"
         if value is None or value != value:
             return column.empty if column.of and not row.get(column.of[1]) else "\u2013"
-        return f"{round(float(value))}%"
+        return f"{whole_percent(value)}%"
     if column.kind == "levels":
         return levels_text(value)
     if value is None or value == "" or value != value:
@@ -300,12 +300,13 @@ def index():
     ), (400 if errors else 200)
 
 
-def _trend_chart(found: f.Findings) -> Any:
+def _trend_chart(found: f.Findings, scope: frozenset[int] | None) -> Any:
     table = found.tables["trend"]
     points = [
         (row["round"], row["good_or_better_pct"], f"{row['good_or_better']} of {row['graded']}") for row in table.rows
     ]
-    return charts.columns("trend-chart", "Overall grades good or better, by round (all agencies)", points)
+    whose = "all agencies" if scope is None else "your agency"
+    return charts.columns("trend-chart", f"Overall grades good or better, by round ({whose})", points)
 
 
 @bp.get("/themes/<int:theme_id>/trend")
@@ -318,7 +319,7 @@ def theme_trend(theme_id: int):
     scope = findings_scope(p)
     suppressed = params.suppress()
     found = f.theme_trend(p.partnership_id, theme.id, scope)
-    chart = None if suppressed else _trend_chart(found)
+    chart = None if suppressed else _trend_chart(found, scope)
     if suppressed:
         found = found.suppressed()
     about = [

@@ -44,6 +44,9 @@ SUBNAV = ["Return rates and grades", "By agency and panel", "Strengths and areas
 #: the PDF report is drawn on request, which takes a few seconds on a slow machine
 PDF_TIMEOUT_MS = 60_000
 
+#: a count from 1 to 4 standing alone in a cell's text ("3", "Inadequate: 3"), not a share ("3%") or part of a year
+SMALL_COUNT = re.compile(r"(?<![\d.\-])[1-4](?![\d%.\-])")
+
 A11y = Callable[..., list]
 
 FOCUSED = """() => {
@@ -255,6 +258,10 @@ def test_suppressing_small_counts_shows_fewer_than_5_and_hides_the_charts(page: 
         assert after[name][rate] == "not shown", after[name]
     for name in large:
         assert after[name] == before[name]
+    # no count under 5 anywhere in any table, counts inside text ("Inadequate: 3") included
+    cells = page.locator(".app-findings-table tbody").locator("td, th").all_inner_texts()
+    shown = [cell for cell in cells if SMALL_COUNT.search(cell)]
+    assert cells and not shown, f"counts under 5 shown on a suppressed page: {shown[:5]}"
     # downloads from the suppressed page are suppressed too
     expect(page.get_by_role("link", name="Download the round report (PDF)")).to_have_attribute(
         "href", re.compile(r"suppress=1")
@@ -262,25 +269,6 @@ def test_suppressing_small_counts_shows_fewer_than_5_and_hides_the_charts(page: 
     expect(page.get_by_role("link", name="Download every table on this page (Excel)")).to_have_attribute(
         "href", re.compile(r"suppress=1")
     )
-
-
-#: a count from 1 to 4 standing alone in a cell's text ("3", "Inadequate: 3"), not a share ("3%") or part of a year
-SMALL_COUNT = re.compile(r"(?<![\d.\-])[1-4](?![\d%.\-])")
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason='app bug: the "Answers by level" text column of "Every rated question" is not suppressed',
-)
-def test_a_suppressed_page_shows_no_count_under_5_in_any_table(page: Page, signed_in) -> None:
-    signed_in(ADMIN_EMAIL)
-    path = _open_round_findings(page)
-    page.goto(f"{path}?suppress=1")
-    expect(page.get_by_label(SUPPRESS, exact=True)).to_be_checked()
-    cells = page.locator(".app-findings-table tbody").locator("td, th").all_inner_texts()
-    assert cells
-    shown = [cell for cell in cells if SMALL_COUNT.search(cell)]
-    assert not shown, f"counts under 5 shown on a suppressed page: {shown[:5]}"
 
 
 # -- 4. downloads --
@@ -415,6 +403,8 @@ def test_an_auditor_sees_their_own_agency_figures_only(
     rows = _rows(auditor, "return_rates_agency")
     assert [row[0] for row in rows] == [POLICE], rows
     assert [row[0] for row in _rows(auditor, "return_rates_sector")] == ["Police"]
+    for key in ("grades", "questions"):
+        expect(auditor.locator(f"[id='{key}']")).to_contain_text("(your agency)")
     expect(auditor.get_by_label("Sector", exact=True).locator("option")).to_have_text(["All", "Police"])
     expect(_subnav(auditor).get_by_role("link")).to_have_text(SUBNAV)
     expect(auditor.get_by_role("link", name="Download the round report (PDF)")).to_have_count(0)
@@ -486,3 +476,13 @@ def test_each_chart_is_a_titled_image_followed_by_the_table_of_its_figures(page:
                 share = re.search(r"\((\d+%)\)", cell).group(1)
                 expected.append(f"{row[0]}: {label} {count} of {row[graded]} ({share})")
     assert charts.nth(1).locator("g > title").all_text_contents() == expected
+
+
+def test_an_auditor_is_not_told_a_trend_chart_covers_all_agencies(other_browser: Callable[[], Page]) -> None:
+    auditor = other_browser()
+    sign_in(auditor, POLICE_AUDITOR_EMAIL)
+    auditor.goto("/findings")
+    auditor.get_by_role("link", name=f"{THEME}: grades round by round").click()
+    expect(auditor.get_by_role("heading", level=1)).to_have_text(THEME)
+    expect(auditor.locator("[id='trend']")).to_contain_text("(your agency)")
+    expect(auditor.locator("#trend-chart-title")).not_to_contain_text("all agencies", timeout=1_000)
