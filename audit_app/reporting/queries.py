@@ -101,6 +101,27 @@ def _is_grade_question() -> sa.ColumnElement[bool]:
 # -- one round --
 
 
+def _returned_answers(
+    columns: list[Any], round_id: int, agency_ids: frozenset[int] | None, filters: Filters
+) -> sa.Select:
+    """SELECT ``columns`` over a round's returned answers, joined to their return, round, agency,
+    question, section and case, scoped to ``agency_ids`` and narrowed by ``filters``."""
+    query = (
+        sa.select(*columns)
+        .select_from(Answer)
+        .join(Return, Return.id == Answer.return_id)
+        .join(Round, Round.id == Return.round_id)
+        .join(Agency, Agency.id == Return.agency_id)
+        .join(Question, Question.id == Answer.question_id)
+        .join(Section, Section.id == Question.section_id)
+        .outerjoin(RoundCase, RoundCase.id == Return.round_case_id)
+        .outerjoin(Case, Case.id == RoundCase.case_id)
+    )
+    if filters.sector:
+        query = _membership_join(query)
+    return _scoped(query, agency_ids, filters).where(Return.round_id == round_id, Return.status.in_(RETURNED))
+
+
 def round_filter_choices(round_id: int, agency_ids: frozenset[int] | None) -> dict[str, list[tuple[str, str]]]:
     """The sectors, plan types and age bands present in a round, for its filters."""
     base = (
@@ -211,20 +232,10 @@ def round_answer_counts(
 ) -> pd.DataFrame:
     """Returned scale answers counted in the database: ``agency``, ``question_key``, ``level_id``, ``n``."""
     query = (
-        sa.select(Agency.name, Question.key, Answer.scale_level_id, sa.func.count())
-        .select_from(Answer)
-        .join(Return, Return.id == Answer.return_id)
-        .join(Round, Round.id == Return.round_id)
-        .join(Agency, Agency.id == Return.agency_id)
-        .join(Question, Question.id == Answer.question_id)
-        .outerjoin(RoundCase, RoundCase.id == Return.round_case_id)
-        .outerjoin(Case, Case.id == RoundCase.case_id)
-    )
-    if filters.sector:
-        query = _membership_join(query)
-    query = (
-        _scoped(query, agency_ids, filters)
-        .where(Return.round_id == round_id, Return.status.in_(RETURNED), Answer.scale_level_id.is_not(None))
+        _returned_answers(
+            [Agency.name, Question.key, Answer.scale_level_id, sa.func.count()], round_id, agency_ids, filters
+        )
+        .where(Answer.scale_level_id.is_not(None))
         .group_by(Agency.name, Question.key, Answer.scale_level_id)
     )
     return _frame(query, ["agency", "question_key", "level_id", "n"])
@@ -235,31 +246,19 @@ def round_agency_grades(
 ) -> pd.DataFrame:
     """Each returned agency grade on a case: ``round_case_id``, ``case``, ``agency``, ``grade_key``, ``label``,
     ``value``, ``is_na``."""
+    columns = [
+        RoundCase.id,
+        Case.reference,
+        Agency.name,
+        _grade_key(),
+        ScaleLevel.label,
+        ScaleLevel.value,
+        ScaleLevel.is_not_applicable,
+    ]
     query = (
-        sa.select(
-            RoundCase.id,
-            Case.reference,
-            Agency.name,
-            _grade_key(),
-            ScaleLevel.label,
-            ScaleLevel.value,
-            ScaleLevel.is_not_applicable,
-        )
-        .select_from(Answer)
-        .join(Return, Return.id == Answer.return_id)
-        .join(Round, Round.id == Return.round_id)
-        .join(Agency, Agency.id == Return.agency_id)
-        .join(Question, Question.id == Answer.question_id)
-        .join(Section, Section.id == Question.section_id)
+        _returned_answers(columns, round_id, agency_ids, filters)
         .join(ScaleLevel, ScaleLevel.id == Answer.scale_level_id)
-        .join(RoundCase, RoundCase.id == Return.round_case_id)
-        .join(Case, Case.id == RoundCase.case_id)
-    )
-    if filters.sector:
-        query = _membership_join(query)
-    query = (
-        _scoped(query, agency_ids, filters)
-        .where(Return.round_id == round_id, Return.status.in_(RETURNED), _is_grade_question())
+        .where(_is_grade_question(), RoundCase.id.is_not(None))
         .order_by(Case.reference, Agency.name, Section.position)
     )
     frame = _frame(query, ["round_case_id", "case", "agency", "grade_key", "label", "value", "is_na"])
@@ -320,28 +319,10 @@ def round_texts(round_id: int, agency_ids: frozenset[int] | None = None, filters
         *[(Question.key.like(f"%\\{s}", escape="\\"), sa.literal(kind)) for s, kind in TEXT_KINDS.items()],
         else_=sa.literal(""),
     )
+    columns = [Section.key, Section.title, Section.position, suffix, Agency.name, Case.reference, Answer.value]
     query = (
-        sa.select(Section.key, Section.title, Section.position, suffix, Agency.name, Case.reference, Answer.value)
-        .select_from(Answer)
-        .join(Return, Return.id == Answer.return_id)
-        .join(Round, Round.id == Return.round_id)
-        .join(Agency, Agency.id == Return.agency_id)
-        .join(Question, Question.id == Answer.question_id)
-        .join(Section, Section.id == Question.section_id)
-        .outerjoin(RoundCase, RoundCase.id == Return.round_case_id)
-        .outerjoin(Case, Case.id == RoundCase.case_id)
-    )
-    if filters.sector:
-        query = _membership_join(query)
-    query = (
-        _scoped(query, agency_ids, filters)
-        .where(
-            Return.round_id == round_id,
-            Return.status.in_(RETURNED),
-            Question.type == QuestionType.TEXT,
-            suffix != "",
-            Answer.value != "",
-        )
+        _returned_answers(columns, round_id, agency_ids, filters)
+        .where(Question.type == QuestionType.TEXT, suffix != "", Answer.value != "")
         .order_by(Section.position, Case.reference, Agency.name)
     )
     return _frame(query, ["section_key", "section", "position", "kind", "agency", "case", "text"])
