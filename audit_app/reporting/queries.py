@@ -101,12 +101,9 @@ def _is_grade_question() -> sa.ColumnElement[bool]:
 # -- one round --
 
 
-def _returned_answers(
-    columns: list[Any], round_id: int, agency_ids: frozenset[int] | None, filters: Filters
-) -> sa.Select:
-    """SELECT ``columns`` over a round's returned answers, joined to their return, round, agency,
-    question, section and case, scoped to ``agency_ids`` and narrowed by ``filters``."""
-    query = (
+def _answers_joined(columns: list[Any]) -> sa.Select:
+    """SELECT ``columns`` over answers joined to their return, round, agency, question, section and case."""
+    return (
         sa.select(*columns)
         .select_from(Answer)
         .join(Return, Return.id == Answer.return_id)
@@ -117,6 +114,13 @@ def _returned_answers(
         .outerjoin(RoundCase, RoundCase.id == Return.round_case_id)
         .outerjoin(Case, Case.id == RoundCase.case_id)
     )
+
+
+def _returned_answers(
+    columns: list[Any], round_id: int, agency_ids: frozenset[int] | None, filters: Filters
+) -> sa.Select:
+    """A round's returned answers, scoped to ``agency_ids`` and narrowed by ``filters``."""
+    query = _answers_joined(columns)
     if filters.sector:
         query = _membership_join(query)
     return _scoped(query, agency_ids, filters).where(Return.round_id == round_id, Return.status.in_(RETURNED))
@@ -487,29 +491,22 @@ def answer_rows(
 ) -> Iterator[tuple[Any, ...]]:
     """Every returned answer of a round (or of every round of a theme), one tuple per answer in
     ``ANSWER_COLUMNS`` order, streamed in batches so memory stays flat however many there are."""
+    columns = [
+        Round.title,
+        Case.reference,
+        Agency.name,
+        Sector.name,
+        Section.title,
+        Question.key,
+        Question.text,
+        Question.type,
+        Answer.value,
+        ScaleLevel.value,
+        ScaleLevel.label,
+    ]
     query = (
-        sa.select(
-            Round.title,
-            Case.reference,
-            Agency.name,
-            Sector.name,
-            Section.title,
-            Question.key,
-            Question.text,
-            Question.type,
-            Answer.value,
-            ScaleLevel.value,
-            ScaleLevel.label,
-        )
-        .select_from(Answer)
-        .join(Return, Return.id == Answer.return_id)
-        .join(Round, Round.id == Return.round_id)
-        .join(Agency, Agency.id == Return.agency_id)
-        .join(Question, Question.id == Answer.question_id)
-        .join(Section, Section.id == Question.section_id)
+        _answers_joined(columns)
         .outerjoin(ScaleLevel, ScaleLevel.id == Answer.scale_level_id)
-        .outerjoin(RoundCase, RoundCase.id == Return.round_case_id)
-        .outerjoin(Case, Case.id == RoundCase.case_id)
         .where(Round.partnership_id == partnership_id, Return.status.in_(RETURNED))
         .order_by(Round.id, Case.reference, Agency.name, Section.position, Question.position)
         .execution_options(yield_per=batch)
