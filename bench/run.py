@@ -17,6 +17,7 @@ Usage: ``make bench`` (``make bench FRESH=1`` regenerates the data), or
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -56,6 +57,8 @@ RATIO_TARGET = 1.5
 EXPORT_SECONDS_TARGET = 15.0
 EXPORT_MB_TARGET = 500.0
 EXPORT_MIN_ROWS = 200_000
+#: shown where there is no figure
+NONE = "\u2013"
 
 #: the query functions whose time is reported apart from the pandas and table-building around them
 QUERY_FUNCTIONS = [
@@ -136,12 +139,26 @@ GROUP BY 1, 2
 # -- timing --
 
 
+#: (generation, seconds) of every garbage collection since the benchmark started
+COLLECTIONS: list[tuple[int, float]] = []
+_gc_started = [0.0]
+
+
+def _on_gc(phase: str, info: dict[str, Any]) -> None:
+    if phase == "start":
+        _gc_started[0] = time.perf_counter()
+    else:
+        COLLECTIONS.append((info["generation"], time.perf_counter() - _gc_started[0]))
+
+
 @dataclass
 class Stats:
-    """Repeated timings in seconds."""
+    """Repeated timings in seconds, with the full (generation 2) garbage collections inside each."""
 
     samples: list[float]
     warmup: int
+    #: seconds of full garbage collection during each sample
+    full_gc: list[float] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -161,12 +178,37 @@ class Stats:
     def worst(self) -> float:
         return max(self.samples)
 
+    @property
+    def with_gc(self) -> int:
+        """How many samples included a full garbage collection."""
+        return sum(1 for seconds in self.full_gc if seconds > 0)
+
+    def without_gc(self) -> Stats:
+        """The samples with no full garbage collection in them."""
+        kept = [t for t, g in zip(self.samples, self.full_gc, strict=True) if g == 0]
+        return Stats(kept or self.samples, self.warmup, [0.0] * len(kept or self.samples))
+
+    def gc_note(self) -> str:
+        if not self.with_gc:
+            return ""
+        pauses = [g for g in self.full_gc if g > 0]
+        clean = self.without_gc()
+        return (
+            f"{self.with_gc} of {self.n} runs included a full garbage collection (generation 2) of "
+            f"{ms(min(pauses))} to {ms(max(pauses))}; without them median {ms(clean.median)}, p95 {ms(clean.p95)}"
+        )
+
 
 def repeat(run: Callable[[], float], *, warmup: int, reps: int) -> Stats:
     """Call ``run`` (which returns the seconds it measured) ``warmup`` times, then ``reps`` times."""
     for _ in range(warmup):
         run()
-    return Stats([run() for _ in range(reps)], warmup)
+    samples, full_gc = [], []
+    for _ in range(reps):
+        before = len(COLLECTIONS)
+        samples.append(run())
+        full_gc.append(sum(seconds for generation, seconds in COLLECTIONS[before:] if generation == 2))
+    return Stats(samples, warmup, full_gc)
 
 
 def reps_for(seconds: float, quick: bool) -> tuple[int, int]:
@@ -182,7 +224,7 @@ def reps_for(seconds: float, quick: bool) -> tuple[int, int]:
 
 def ms(seconds: float | None) -> str:
     if seconds is None:
-        return "–"
+        return NONE
     return f"{seconds * 1000:,.0f} ms" if seconds < 10 else f"{seconds:,.1f} s"
 
 
@@ -278,6 +320,9 @@ class Report:
     data: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     pg_version: str = ""
+    #: (database, 1-minute load average before its measurements, after them)
+    loads: list[tuple[str, float, float]] = field(default_factory=list)
+    max_wait: float = 600.0
 
     def add(self, result: Result) -> Result:
         self.results.append(result)
@@ -370,8 +415,10 @@ def measure_page(
         warmup, reps = 3, 50
     stats = repeat(run, warmup=warmup, reps=reps)
     note = f"`GET {path}`, {size / 1024:,.0f} KB of HTML"
+    if stats.with_gc:
+        note += f"; {stats.gc_note()}"
     if target is None:
-        return report.add(Result(name, label, stats, "–", "info", note, judged=stats.p95))
+        return report.add(Result(name, label, stats, NONE, "info", note, judged=stats.p95))
     result = Result(name, label, stats, _page_target(target), verdict(stats.p95, target), note, judged=stats.p95)
     if result.verdict == "MISS":
         result.note += f"; p95 {over(stats.p95, target)}"
@@ -379,7 +426,7 @@ def measure_page(
 
 
 def _page_target(target: float | None) -> str:
-    return f"p95 < {ms(target)}" if target is not None else "–"
+    return f"p95 < {ms(target)}" if target is not None else NONE
 
 
 def measure_sql(app: Any, sql: sa.TextClause, params: dict[str, Any], quick: bool) -> tuple[Stats, list[Any]]:
@@ -545,6 +592,8 @@ def aggregate(
         result.note = f"p95 {ms(app_stats.p95)}"
         if result.verdict == "MISS":
             result.note += f"; median {over(app_stats.median, limit)}"
+        if app_stats.with_gc:
+            result.note += f"; {app_stats.gc_note()}"
         report.add(result)
     print(
         f"    {name}: app {ms(app_stats.median)}, SQL {ms(sql_stats.median)}, ratio {ratio.ratio:.2f} [{ratio.verdict}]; "
@@ -614,6 +663,32 @@ def bench_database(report: Report, size: str, backend: str, meta: dict[str, Any]
     tgt = gen.target(size, backend)
     label = tgt.label
     app = gen.bench_app(tgt.url)
+    before = wait_for_quiet(report.max_wait)
+    try:
+        _bench_database(report, size, tgt, label, app, meta, quick)
+    finally:
+        report.loads.append((label, before, os.getloadavg()[0]))
+
+
+def wait_for_quiet(max_wait: float, threshold: float = 1.0) -> float:
+    """Wait (up to ``max_wait`` seconds) until the machine is idle: other work on 2 cores skews every figure.
+    Returns the 1-minute load average measured before starting."""
+    waited = 0.0
+    load = os.getloadavg()[0]
+    while load >= threshold and waited < max_wait:
+        if waited % 60 == 0:
+            print(f"    waiting for the machine to be idle (1-minute load average {load:.1f})...", flush=True)
+        time.sleep(10)
+        waited += 10
+        load = os.getloadavg()[0]
+    if load >= threshold:
+        print(f"    still busy after {max_wait:.0f} s (load {load:.1f}): measuring anyway", flush=True)
+    return load
+
+
+def _bench_database(
+    report: Report, size: str, tgt: gen.Target, label: str, app: Any, meta: dict[str, Any], quick: bool
+) -> None:
     round_info = meta["round"]
     history = meta["partnerships"]
     first = history[0] if history else None
@@ -654,9 +729,9 @@ def bench_database(report: Report, size: str, backend: str, meta: dict[str, Any]
             "Round findings function (`round_findings`)",
             label,
             ratio.app,
-            "(page target) p95 < 150 ms" if page_target else "–",
+            "(page target) p95 < 150 ms" if page_target else NONE,
             verdict(ratio.app.p95, PAGE_P95_TARGET) if page_target else "info",
-            f"median {ms(ratio.app.median)}",
+            f"median {ms(ratio.app.median)}" + (f"; {ratio.app.gc_note()}" if ratio.app.with_gc else ""),
             judged=ratio.app.p95,
         )
     )
@@ -798,9 +873,9 @@ def write_markdown(report: Report, elapsed: float) -> str:
         "|---|---|---:|---:|---:|---|---|---|",
     ]
     for r in report.results:
-        median = ms(r.stats.median) if r.stats else "–"
-        p95 = ms(r.stats.p95) if r.stats else "–"
-        runs = f"{r.stats.warmup} + {r.stats.n}" if r.stats else "–"
+        median = ms(r.stats.median) if r.stats else NONE
+        p95 = ms(r.stats.p95) if r.stats else NONE
+        runs = f"{r.stats.warmup} + {r.stats.n}" if r.stats else NONE
         lines.append(
             f"| {r.measurement} | {r.database} | {median} | {p95} | {runs} | {r.target} | **{r.verdict}** | {r.note} |"
         )
@@ -836,7 +911,7 @@ def write_markdown(report: Report, elapsed: float) -> str:
     for r in report.ratios:
         parts = {k: v for k, v in r.breakdown.items() if k != "total"}
         spent = sum(parts.values())
-        slowest = max(parts, key=parts.__getitem__) if parts else "–"
+        slowest = max(parts, key=parts.__getitem__) if parts else NONE
         lines.append(
             f"| {r.aggregate} | {r.database} | {ms(r.breakdown['total'])} | {ms(spent)} | "
             f"{ms(r.breakdown['total'] - spent)} | `{slowest}` {ms(parts.get(slowest))} |"
@@ -866,6 +941,11 @@ def write_markdown(report: Report, elapsed: float) -> str:
         )
     lines += ["", "## Targets missed, and why", ""]
     lines += _misses(report)
+    loads = [f"{label} {before:.2f} before, {after:.2f} after" for label, before, after in report.loads]
+    report.notes.append(
+        "1-minute load average around each database's measurements (the benchmark waits up to "
+        f"{report.max_wait:.0f} s for it to fall below 1 before starting): " + "; ".join(loads) + "."
+    )
     if report.notes:
         lines += ["", "## Notes", "", *[f"- {note}" for note in report.notes]]
     return "\n".join(lines) + "\n"
@@ -886,7 +966,7 @@ def _data_section(report: Report) -> list[str]:
         "ten years of other data; its figures are in the *round* column.",
         "- **partnership**: *Roundshire* plus *Northshire*: 13 agencies (3 of them, police, ICB and probation, "
         "shared in the region), 4 themes, each with a questionnaire in two published versions (the second from "
-        "2021, same keys), 2–4 rounds a year per theme from 2016 to 2025, 6–13 cases a round, about 20 % of rounds "
+        "2021, same keys), 2 to 4 rounds a year per theme from 2016 to 2025, 6 to 13 cases a round, about 20 % of rounds "
         "re-audits carrying cases forward, most returns accepted, some submitted, declined, on another template "
         "or never started, and the last rounds still open or in discussion; panel judgements per section and overall.",
         "- **region** (PostgreSQL only): *Roundshire* plus as many ten-year partnerships as it takes to pass "
@@ -909,7 +989,7 @@ def _data_section(report: Report) -> list[str]:
     lines.append(
         row(
             "answers in one ten-year partnership",
-            lambda m: f"{m['partnerships'][0]['answers']:,}" if m["partnerships"] else "–",
+            lambda m: f"{m['partnerships'][0]['answers']:,}" if m["partnerships"] else NONE,
         )
     )
     tables = sorted({t for m in report.data.values() for t in m["rows"]})
@@ -942,7 +1022,7 @@ def _misses(report: Report) -> list[str]:
     for r in report.results:
         if r.verdict in ("MISS", "ERROR"):
             lines.append(f"- **{r.measurement}** on {r.database}: {r.verdict}. {r.note}.")
-        elif r.verdict == "n/a" and r.target != "–":
+        elif r.verdict == "n/a" and r.target != NONE:
             lines.append(f"- **{r.measurement}** on {r.database}: not measured. {r.note}.")
     for r in report.ratios:
         if not r.equal:
@@ -952,7 +1032,7 @@ def _misses(report: Report) -> list[str]:
         parts = {k: v for k, v in r.breakdown.items() if k != "total"}
         spent = sum(parts.values())
         total = r.breakdown["total"]
-        slowest = max(parts, key=parts.__getitem__) if parts else "–"
+        slowest = max(parts, key=parts.__getitem__) if parts else NONE
         lines.append(
             f"- **{r.aggregate}** on {r.database}: {r.ratio:.2f}x its SQL, {r.ratio / RATIO_TARGET * 100 - 100:.0f} % over "
             f"the {RATIO_TARGET}x target ({ms(r.app.median)} against {ms(r.sql.median)}; within target would be "
@@ -995,8 +1075,9 @@ def _why(r: Ratio, parts: dict[str, float], total: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    report = Report(datetime.now(UTC))
+    report = Report(datetime.now(UTC), max_wait=args.max_wait)
     gen.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    gc.callbacks.append(_on_gc)
 
     print("SQLite", flush=True)
     meta = gen.ensure("partnership", "sqlite", fresh=args.fresh)
@@ -1074,6 +1155,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-postgresql", action="store_true", help="SQLite only")
     parser.add_argument("--skip-region", action="store_true", help="no region database (PostgreSQL partnership only)")
     parser.add_argument("--quick", action="store_true", help="few repetitions, for checking the bench itself")
+    parser.add_argument(
+        "--max-wait", type=float, default=600.0, help="seconds to wait for an idle machine before each database"
+    )
     parser.add_argument("--output", default=str(RESULTS), help="where to write the results (default bench/results.md)")
     return run(parser.parse_args(argv))
 
