@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..audits.models import Round, RoundStatus
@@ -138,9 +139,20 @@ def panel_shared(round_: Round) -> bool:
     return round_.shares_answers_in_discussion and round_.status in (RoundStatus.IN_DISCUSSION, RoundStatus.REPORTED)
 
 
-def round_findings(round_: Round, agency_ids: frozenset[int] | None = None, filters: Filters = Filters()) -> Findings:
-    """The round findings page: return rates, grade distributions and agency grades beside the panel's."""
+SUMMARY, AGENCIES = "summary", "agencies"
+
+
+def round_findings(
+    round_: Round,
+    agency_ids: frozenset[int] | None = None,
+    filters: Filters = Filters(),
+    parts: frozenset[str] = frozenset({SUMMARY, AGENCIES}),
+) -> Findings:
+    """A round's figures. ``summary``: return rates, grade distributions (all agencies and the panel's)
+    and every rated question; ``agencies``: each agency's grades, and beside the panel's. Each page
+    asks only for its part; the API and the PDF take both."""
     found = Findings()
+    summary_part, agencies_part = SUMMARY in parts, AGENCIES in parts
     whose = "all agencies" if agency_ids is None else "your agency"
     questions = q.round_questions(round_.questionnaire_version_id)
     grade_questions = questions[questions["grade_key"] != ""]
@@ -158,36 +170,35 @@ def round_findings(round_: Round, agency_ids: frozenset[int] | None = None, filt
         agencies = agencies[agencies["agency"].isin(returns["agency"])]
     agency_names = agencies["agency"].tolist()
     sector_of = dict(zip(agencies["agency"], agencies["sector"], strict=True))
-    by_agency = agg.return_rates(returns, by="agency", groups=agency_names)
-    found.add(
-        _rate_table(
-            "return_rates_agency",
-            "Return rates by agency",
-            by_agency,
-            [Column("agency", "Agency"), Column("sector", "Sector")],
-            {name: {"sector": sector_of.get(name, "")} for name in agency_names},
+    if summary_part:
+        found.add(
+            _rate_table(
+                "return_rates_agency",
+                "Return rates by agency",
+                agg.return_rates(returns, by="agency", groups=agency_names),
+                [Column("agency", "Agency"), Column("sector", "Sector")],
+                {name: {"sector": sector_of.get(name, "")} for name in agency_names},
+            )
         )
-    )
-    sectors = sorted(set(agencies["sector"]))
-    found.add(
-        _rate_table(
-            "return_rates_sector",
-            "Return rates by sector",
-            agg.return_rates(returns, by="sector", groups=sectors),
-            [Column("sector", "Sector")],
-            {},
+        found.add(
+            _rate_table(
+                "return_rates_sector",
+                "Return rates by sector",
+                agg.return_rates(returns, by="sector", groups=sorted(set(agencies["sector"]))),
+                [Column("sector", "Sector")],
+                {},
+            )
         )
-    )
+        found.charts["return_rates"] = [
+            (row["agency"], row["rate"], row["returned"], row["expected"])
+            for row in found.tables["return_rates_agency"].rows
+        ]
     found.extra["totals"] = {
         "cases": int(returns["case"].nunique()),
         "expected": len(returns),
         "returned": int(returns["status"].isin(agg.RETURNED).sum()),
         "declined": int(returns["status"].isin(agg.DECLINED).sum()),
     }
-    found.charts["return_rates"] = [
-        (row["agency"], row["rate"], row["returned"], row["expected"])
-        for row in found.tables["return_rates_agency"].rows
-    ]
 
     # Grade distributions
     levels = q.scale_levels(sorted({int(s) for s in questions["scale_id"].dropna()}))
@@ -200,34 +211,34 @@ def round_findings(round_: Round, agency_ids: frozenset[int] | None = None, filt
     grade_counts = counts[counts["question_key"].isin(key_of)].assign(
         question_key=lambda f: f["question_key"].map(key_of)
     )
-    overall = agg.grade_distribution(grade_counts, grade_keys, scale.labels)
-    grade_cols = _grade_columns(scale, [Column("grade", "Section")])
-    found.add(
-        Table(
-            "grades",
-            f"Grades given by agencies, by section ({whose})",
-            grade_cols,
-            _grade_rows(overall, scale, names, ["grade"]),
+    if summary_part:
+        overall = agg.grade_distribution(grade_counts, grade_keys, scale.labels)
+        found.add(
+            Table(
+                "grades",
+                f"Grades given by agencies, by section ({whose})",
+                _grade_columns(scale, [Column("grade", "Section")]),
+                _grade_rows(overall, scale, names, ["grade"]),
+            )
         )
-    )
-    found.charts["grades"] = [
-        (names[key], [(label, int(overall.loc[key, label])) for label in scale.labels]) for key in grade_keys
-    ]
-    by_agency_grades = agg.grade_distribution(grade_counts, grade_keys, scale.labels, by="agency", groups=agency_names)
-    found.add(
-        Table(
-            "grades_by_agency",
-            "Grades given by each agency, by section",
-            _grade_cols_by_agency(scale),
-            _grade_rows(by_agency_grades, scale, names, ["agency", "grade"]),
+        found.charts["grades"] = [
+            (names[key], [(label, int(overall.loc[key, label])) for label in scale.labels]) for key in grade_keys
+        ]
+        # Every rated question
+        found.add(_question_table(questions, levels, counts, whose))
+    if agencies_part:
+        by_agency_grades = agg.grade_distribution(
+            grade_counts, grade_keys, scale.labels, by="agency", groups=agency_names
         )
-    )
+        found.add(
+            Table(
+                "grades_by_agency",
+                "Grades given by each agency, by section",
+                _grade_cols_by_agency(scale),
+                _grade_rows(by_agency_grades, scale, names, ["agency", "grade"]),
+            )
+        )
 
-    # Every rated question
-    found.add(_question_table(questions, levels, counts, whose))
-
-    # Agencies' own grades beside the multi-agency panel's
-    agency_grades = q.round_agency_grades(round_.id, agency_ids, filters)
     # the panel's grades on the cases in view (an agency's own cases; a sector's)
     case_ids = None
     if agency_ids is not None or filters.sector:
@@ -236,17 +247,22 @@ def round_findings(round_: Round, agency_ids: frozenset[int] | None = None, filt
         case_ids = []
     found.extra["panel_shown"] = agency_ids is None or panel_shared(round_)
     panel = q.panel_grades([round_.id], filters, round_case_ids=case_ids)
-    panel_dist = agg.grade_distribution(
-        panel.assign(question_key=panel["grade_key"], is_na=False), grade_keys, scale.labels
-    )
-    found.add(
-        Table(
-            "panel_grades",
-            "Multi-agency panel grades, by section",
-            _grade_columns(scale, [Column("grade", "Section")]),
-            _grade_rows(panel_dist, scale, names, ["grade"]),
+    if summary_part:
+        panel_dist = agg.grade_distribution(
+            panel.assign(question_key=panel["grade_key"], is_na=False), grade_keys, scale.labels
         )
-    )
+        found.add(
+            Table(
+                "panel_grades",
+                "Multi-agency panel grades, by section",
+                _grade_columns(scale, [Column("grade", "Section")]),
+                _grade_rows(panel_dist, scale, names, ["grade"]),
+            )
+        )
+    if not agencies_part:
+        return found
+    # Agencies' own grades beside the multi-agency panel's
+    agency_grades = q.round_agency_grades(round_.id, agency_ids, filters)
     graded = agency_grades[~agency_grades["is_na"].astype(bool)]
     differences = agg.grade_differences(graded, panel)
     found.add(_differences_table(differences, names))
@@ -323,26 +339,32 @@ def _question_table(questions: pd.DataFrame, levels: pd.DataFrame, counts: pd.Da
 
 
 def _differences_table(differences: pd.DataFrame, names: dict[str, str]) -> Table:
-    rows = []
-    for row in differences.itertuples():
-        if pd.isna(row.differs):
-            verdict = "No panel grade"
-        elif row.difference > 0:
-            verdict = "Agency graded higher"
-        elif row.difference < 0:
-            verdict = "Agency graded lower"
-        else:
-            verdict = "Same"
-        rows.append(
-            {
-                "case": row.case,
-                "grade": names.get(row.grade_key, row.grade_key),
-                "agency": row.agency,
-                "agency_grade": row.label,
-                "panel_grade": _none(row.panel_label),
-                "verdict": verdict,
-            }
+    difference = differences["difference"]
+    verdicts = np.select(
+        [difference.isna(), difference > 0, difference < 0],
+        ["No panel grade", "Agency graded higher", "Agency graded lower"],
+        default="Same",
+    )
+    panel_labels = differences["panel_label"].astype("object").where(differences["panel_label"].notna(), None)
+    rows = [
+        {
+            "case": case,
+            "grade": names.get(key, key),
+            "agency": agency,
+            "agency_grade": label,
+            "panel_grade": panel,
+            "verdict": verdict,
+        }
+        for case, key, agency, label, panel, verdict in zip(
+            differences["case"],
+            differences["grade_key"],
+            differences["agency"],
+            differences["label"],
+            panel_labels,
+            verdicts,
+            strict=True,
         )
+    ]
     return Table(
         "panel_vs_agency",
         "Each agency's grade beside the multi-agency panel's",
@@ -551,19 +573,6 @@ def theme_trend(partnership_id: int, theme_id: int, agency_ids: frozenset[int] |
     for row in found.tables["trend_by_agency"].rows:
         if not row["graded"]:
             row["good_or_better_pct"] = None
-    found.charts["trend"] = {
-        "rounds": [labels[r] for r in round_ids],
-        "series": [
-            (
-                "All agencies" if agency_ids is None else "Your agency",
-                [_none(overall.loc[r, "good_or_better_pct"]) for r in round_ids],
-            )
-        ]
-        + [
-            (agency, [_none(by_agency.loc[(agency, r), "good_or_better_pct"]) for r in round_ids])
-            for agency in agencies
-        ],
-    }
     found.extra["scale"] = scale
     found.extra["rounds"] = rounds
     return found

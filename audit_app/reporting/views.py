@@ -160,17 +160,13 @@ def round_findings(round_id: int):
 
 
 def _main_tables(round_: Round, scope: Any, filters: Filters) -> f.Findings:
-    found = f.round_findings(round_, scope, filters)
-    for key in ("grades_by_agency", "panel_vs_agency", "panel_agreement"):
-        found.extra.setdefault("elsewhere", {})[key] = found.tables.pop(key)
-    return found
+    return f.round_findings(round_, scope, filters, parts=frozenset({f.SUMMARY}))
 
 
 def _agency_tables(round_: Round, scope: Any, filters: Filters) -> f.Findings:
-    full = f.round_findings(round_, scope, filters)
-    found = f.Findings(extra=full.extra)
-    for key in ("grades_by_agency", "panel_agreement", "panel_vs_agency"):
-        found.add(full.tables[key])
+    found = f.round_findings(round_, scope, filters, parts=frozenset({f.AGENCIES}))
+    order = ("grades_by_agency", "panel_agreement", "panel_vs_agency")
+    found.tables = {key: found.tables[key] for key in order}
     return found
 
 
