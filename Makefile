@@ -17,7 +17,7 @@ help:
 	@echo "make lint      ruff check and format check"
 	@echo "make format    ruff format and fix"
 	@echo "make db-check  upgrade an empty database and check models and migrations agree"
-	@echo "make bench     benchmarks, results in bench/results.md"
+	@echo "make bench     benchmarks, results in bench/results.md (FRESH=1 rebuilds the data)"
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -68,8 +68,9 @@ format: $(VENV)/.dev
 db-check: $(VENV)/.runtime
 	bash scripts/db-check.sh
 
+# FRESH=1 regenerates the benchmark databases; BENCH_ARGS passes more options to bench/run.py
 bench: $(VENV)/.dev
-	@if [ -f bench/run.py ]; then $(BIN)/python bench/run.py; else echo "no benchmarks yet (bench/run.py arrives with the findings issue)"; fi
+	$(BIN)/python bench/run.py $(if $(FRESH),--fresh,) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules audit_app/static/dist

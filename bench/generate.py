@@ -53,7 +53,7 @@ from audit_app.extensions import db  # noqa: E402
 from audit_app.questionnaires.models import QuestionnaireKind, QuestionType, VersionStatus  # noqa: E402
 
 #: bump whenever the data generated changes, so cached databases are rebuilt
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 SEED = 20260601
 DATA_DIR = ROOT / "bench" / "data"
 DEFAULT_PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -61,8 +61,6 @@ PG_DATABASES = {"round": "audit_bench_round", "partnership": "audit_bench_partne
 SIZES = ("round", "partnership", "region")
 MIN_ANSWERS = {"round": 9_000, "partnership": 200_000, "region": 5_000_000}
 FIRST_YEAR, LAST_YEAR = 2016, 2025
-#: "today" in the synthetic world: every timestamp is before it
-TODAY = date(2026, 1, 20)
 
 THEMES = [
     # (theme name, questionnaire key, case reference prefix, how hard cases are, title)

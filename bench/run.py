@@ -17,10 +17,12 @@ Usage: ``make bench`` (``make bench FRESH=1`` regenerates the data), or
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
 import json
 import os
 import platform
+import pstats
 import resource
 import shutil
 import sqlite3
@@ -51,6 +53,9 @@ RESULTS = ROOT / "bench" / "results.md"
 RETURNED = ("submitted", "accepted")
 GOOD = ("Outstanding", "Good")
 PAGE_P95_TARGET = 0.150
+#: requests timed for a page with a p95 target: with 50, the p95 is the third-slowest request, and whether two
+#: or three of them meet a full garbage collection (about one request in twenty) decides the verdict
+PAGE_REQUESTS = 200
 TREND_TARGET = 0.5
 REGION_TARGET = 5.0
 RATIO_TARGET = 1.5
@@ -159,6 +164,9 @@ class Stats:
     warmup: int
     #: seconds of full garbage collection during each sample
     full_gc: list[float] = field(default_factory=list)
+    #: cores kept busy by other processes on average meanwhile, and the busiest of them
+    others: float = 0.0
+    busiest: str = ""
 
     @property
     def n(self) -> int:
@@ -186,7 +194,7 @@ class Stats:
     def without_gc(self) -> Stats:
         """The samples with no full garbage collection in them."""
         kept = [t for t, g in zip(self.samples, self.full_gc, strict=True) if g == 0]
-        return Stats(kept or self.samples, self.warmup, [0.0] * len(kept or self.samples))
+        return Stats(kept or self.samples, self.warmup, [0.0] * len(kept or self.samples), self.others, self.busiest)
 
     def gc_note(self) -> str:
         if not self.with_gc:
@@ -199,16 +207,85 @@ class Stats:
         )
 
 
+@dataclass
+class CpuSnapshot:
+    """Clock ticks so far: the machine's busy time (``/proc/stat``), time stolen by the hypervisor, this
+    benchmark's own (with the PostgreSQL backends answering it), and every other running process's."""
+
+    busy: int
+    steal: int
+    ours: dict[int, int]
+    others: dict[int, tuple[str, int]]
+
+
+def _cpu_ticks() -> CpuSnapshot:
+    with open("/proc/stat", encoding="ascii") as handle:
+        fields = [int(v) for v in handle.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal ...
+    busy = fields[0] + fields[1] + fields[2] + fields[5] + fields[6]
+    steal = fields[7] if len(fields) > 7 else 0
+    ours: dict[int, int] = {}
+    others: dict[int, tuple[str, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        values = stat.rsplit(")", 1)[1].split()
+        ticks = int(values[11]) + int(values[12])
+        if int(entry.name) == os.getpid() or "audit_bench_" in command:
+            ours[int(entry.name)] = ticks  # this process, or a PostgreSQL backend answering its queries
+            continue
+        name = command.split(" ")[0].rsplit("/", 1)[-1] or stat[stat.index("(") + 1 : stat.rindex(")")]
+        others[int(entry.name)] = ("postgres" if name.startswith("postgres:") else name, ticks)
+    return CpuSnapshot(busy, steal, ours, others)
+
+
+def others_busy(before: CpuSnapshot, seconds: float) -> tuple[float, str]:
+    """How many cores other processes (and the hypervisor's steal) took on average since ``before``, and the
+    busiest of them. Exited processes count in the total, though they cannot be named."""
+    after = _cpu_ticks()
+    hz = os.sysconf("SC_CLK_TCK") * max(seconds, 1e-9)
+    # per process, so that a backend exiting meanwhile does not take its whole past with it
+    ours = sum(ticks - before.ours.get(pid, 0) for pid, ticks in after.ours.items())
+    busy = max(0, (after.busy - before.busy) - ours) / hz
+    steal = (after.steal - before.steal) / hz
+    per_name: dict[str, int] = {}
+    for pid, (name, ticks) in after.others.items():
+        used = ticks - before.others[pid][1] if pid in before.others else ticks
+        if used > 0:
+            per_name[name] = per_name.get(name, 0) + used
+    named = [f"{name} {ticks / hz:.2f}" for name, ticks in sorted(per_name.items(), key=lambda item: -item[1])[:3]]
+    if steal >= 0.05:
+        named.append(f"hypervisor steal {steal:.2f}")
+    return busy + steal, ", ".join(named)
+
+
+def repeat_together(runs: list[Callable[[], float]], *, warmup: int, reps: int) -> list[Stats]:
+    """Call each of ``runs`` (which return the seconds they measured) in turn, ``warmup`` rounds then ``reps``
+    rounds, so that measurements to be compared share whatever the machine was doing."""
+    for _ in range(warmup):
+        for run in runs:
+            run()
+    samples: list[list[float]] = [[] for _ in runs]
+    full_gc: list[list[float]] = [[] for _ in runs]
+    ticks = _cpu_ticks()
+    started = time.perf_counter()
+    for _ in range(reps):
+        for i, run in enumerate(runs):
+            before = len(COLLECTIONS)
+            samples[i].append(run())
+            full_gc[i].append(sum(seconds for generation, seconds in COLLECTIONS[before:] if generation == 2))
+    busy, busiest = others_busy(ticks, time.perf_counter() - started)
+    return [Stats(samples[i], warmup, full_gc[i], busy, busiest) for i in range(len(runs))]
+
+
 def repeat(run: Callable[[], float], *, warmup: int, reps: int) -> Stats:
     """Call ``run`` (which returns the seconds it measured) ``warmup`` times, then ``reps`` times."""
-    for _ in range(warmup):
-        run()
-    samples, full_gc = [], []
-    for _ in range(reps):
-        before = len(COLLECTIONS)
-        samples.append(run())
-        full_gc.append(sum(seconds for generation, seconds in COLLECTIONS[before:] if generation == 2))
-    return Stats(samples, warmup, full_gc)
+    return repeat_together([run], warmup=warmup, reps=reps)[0]
 
 
 def reps_for(seconds: float, quick: bool) -> tuple[int, int]:
@@ -279,6 +356,10 @@ class Ratio:
     detail: str
     breakdown: dict[str, float]
     rows: int
+    #: (where, share of the function's time) of the application code that takes longest, by cProfile
+    hotspots: list[tuple[str, float]] = field(default_factory=list)
+    #: tables the app's function built
+    tables: int = 0
 
     @property
     def ratio(self) -> float:
@@ -323,6 +404,7 @@ class Report:
     #: (database, 1-minute load average before its measurements, after them)
     loads: list[tuple[str, float, float]] = field(default_factory=list)
     max_wait: float = 600.0
+    code: str = ""
 
     def add(self, result: Result) -> Result:
         self.results.append(result)
@@ -412,7 +494,7 @@ def measure_page(
 
     warmup, reps = reps_for(_estimate(run), quick)
     if target is not None and not quick:
-        warmup, reps = 3, 50
+        warmup, reps = 3, PAGE_REQUESTS
     stats = repeat(run, warmup=warmup, reps=reps)
     note = f"`GET {path}`, {size / 1024:,.0f} KB of HTML"
     if stats.with_gc:
@@ -422,48 +504,93 @@ def measure_page(
     result = Result(name, label, stats, _page_target(target), verdict(stats.p95, target), note, judged=stats.p95)
     if result.verdict == "MISS":
         result.note += f"; p95 {over(stats.p95, target)}"
-    return report.add(result)
+    report.add(result)
+    _freeze_what_if(report, label, name, run, quick)
+    return result
+
+
+def _freeze_what_if(report: Report, label: str, name: str, run: Callable[[], float], quick: bool) -> None:
+    """The same requests after ``gc.collect(); gc.freeze()``, as a server would do once after start-up, so
+    full collections no longer walk the objects every request shares (modules, caches, the app)."""
+    tracked = len(gc.get_objects())
+    started = time.perf_counter()
+    gc.collect()
+    collect = time.perf_counter() - started
+    gc.freeze()
+    try:
+        stats = repeat(run, warmup=1 if quick else 3, reps=5 if quick else PAGE_REQUESTS)
+    finally:
+        gc.unfreeze()
+    note = (
+        f"what if: the same requests after `gc.collect(); gc.freeze()`. Before freezing, the process tracked "
+        f"{tracked:,} objects and a full collection took {ms(collect)}"
+    )
+    if stats.with_gc:
+        note += f"; {stats.gc_note()}"
+    report.add(Result(f"{name}, after `gc.freeze()` (what if)", label, stats, NONE, "info", note, judged=stats.p95))
 
 
 def _page_target(target: float | None) -> str:
     return f"p95 < {ms(target)}" if target is not None else NONE
 
 
-def measure_sql(app: Any, sql: sa.TextClause, params: dict[str, Any], quick: bool) -> tuple[Stats, list[Any]]:
-    """Time one hand-written query; its rows."""
+def hotspots(app: Any, build: Callable[[], Any], calls: int = 5, top: int = 5) -> list[tuple[str, float]]:
+    """The application functions (and comprehensions) taking most of ``build``'s time under cProfile, as
+    (place, share of the total). cProfile slows pandas-heavy code, so shares, not milliseconds."""
+    profile = cProfile.Profile()
+    with app.app_context():
+        build()
+        profile.enable()
+        for _ in range(calls):
+            build()
+        profile.disable()
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    ours = {key: value for key, value in stats.items() if "/audit_app/" in key[0]}
+    if not ours:
+        return []
+    total = max(value[3] for value in ours.values())
+    places = []
+    for (filename, line, name), (_, _, _, cumulative, callers) in ours.items():
+        if cumulative >= total * 0.99 or cumulative < total * 0.05:
+            continue
+        where = f"{Path(filename).parent.name}/{Path(filename).name}:{line}"
+        if name.startswith("<"):
+            inside = [caller[2] for caller in callers if "/audit_app/" in caller[0] and not caller[2].startswith("<")]
+            if not inside:
+                continue  # a comprehension inside another: its outer one is listed
+            name = f"{inside[0]}: {name}"
+        places.append((f"`{name}` ({where})", cumulative / total))
+    return sorted(places, key=lambda place: -place[1])[:top]
+
+
+def measure_pair(
+    app: Any, build: Callable[[], findings.Findings], sql: sa.TextClause, params: dict[str, Any], quick: bool
+) -> tuple[Stats, Stats, findings.Findings, list[Any], dict[str, float]]:
+    """Time a findings function and its hand-written SQL, call for call in turn; the function's result,
+    the SQL's rows, and how the function's time divides between its queries and the rest."""
+    found: list[findings.Findings] = []
     rows: list[Any] = []
 
-    def body() -> None:
-        rows[:] = db.session.execute(sql, params).all()
-
-    run = _context_run(app, body)
-    warmup, reps = reps_for(_estimate(run), quick)
-    return repeat(run, warmup=warmup, reps=reps), rows
-
-
-def measure_app(
-    app: Any, build: Callable[[], findings.Findings], quick: bool
-) -> tuple[Stats, findings.Findings, dict[str, float]]:
-    """Time a findings function; its result, and how its time divides between queries and the rest."""
-    found: list[findings.Findings] = []
-
-    def body() -> None:
+    def app_body() -> None:
         found[:] = [build()]
 
-    run = _context_run(app, body)
-    warmup, reps = reps_for(_estimate(run), quick)
-    stats = repeat(run, warmup=warmup, reps=reps)
+    def sql_body() -> None:
+        rows[:] = db.session.execute(sql, params).all()
+
+    app_run, sql_run = _context_run(app, app_body), _context_run(app, sql_body)
+    warmup, reps = reps_for(_estimate(app_run), quick)
+    app_stats, sql_stats = repeat_together([app_run, sql_run], warmup=warmup, reps=reps)
     # the breakdown, apart, so the patched functions never slow the timings above
     totals: list[float] = []
     parts: dict[str, list[float]] = {}
     for _ in range(3 if quick else 7):
         with query_clock() as spent:
-            totals.append(run())
+            totals.append(app_run())
         for name, seconds in spent.items():
             parts.setdefault(name, []).append(seconds)
     breakdown = {name: statistics.median(values) for name, values in parts.items()}
     breakdown["total"] = statistics.median(totals)
-    return stats, found[0], breakdown
+    return app_stats, sql_stats, found[0], rows, breakdown
 
 
 def check_round(found: findings.Findings, rows: list[Any]) -> tuple[bool, str]:
@@ -483,16 +610,18 @@ def check_round(found: findings.Findings, rows: list[Any]) -> tuple[bool, str]:
                 problems.append(
                     f"grades {row['grade']} {label}: app {row[label]}, SQL {by_section.get((row['grade'], label), 0)}"
                 )
-    for row in found.tables["grades_by_agency"].rows:
+    by_agency_rows = found.tables["grades_by_agency"].rows if "grades_by_agency" in found.tables else []
+    for row in by_agency_rows:
         for label in [*labels, "not_applicable"]:
             sql = by_agency.get((row["agency"], row["grade"], label), 0)
             if row[label] != sql:
                 problems.append(f"grades_by_agency {row['agency']} {row['grade']} {label}: app {row[label]}, SQL {sql}")
-    compared = len(found.tables["grades"].rows) + len(found.tables["grades_by_agency"].rows)
+    compared = len(found.tables["grades"].rows) + len(by_agency_rows)
+    tables = "`grades` and `grades_by_agency`" if by_agency_rows else "`grades`"
     total = sum(by_section.values())
     if sum(r["graded"] + r["not_applicable"] for r in found.tables["grades"].rows) != total:
         problems.append("grades: total answers differ")
-    return _verdict(problems, f"{compared} rows of `grades` and `grades_by_agency`, {total:,} grade answers")
+    return _verdict(problems, f"{compared} rows of {tables}, {total:,} grade answers")
 
 
 def check_trend(found: findings.Findings, rows: list[Any]) -> tuple[bool, str]:
@@ -581,10 +710,11 @@ def aggregate(
     target: tuple[float, str] | None,
 ) -> Ratio:
     """An app aggregate against its hand-written SQL: both timed, the numbers compared."""
-    app_stats, found, breakdown = measure_app(app, build, quick)
-    sql_stats, rows = measure_sql(app, sql, params, quick)
+    app_stats, sql_stats, found, rows, breakdown = measure_pair(app, build, sql, params, quick)
     equal, detail = check(found, rows)
-    ratio = Ratio(name, label, app_stats, sql_stats, equal, detail, breakdown, len(rows))
+    ratio = Ratio(
+        name, label, app_stats, sql_stats, equal, detail, breakdown, len(rows), hotspots(app, build), len(found.tables)
+    )
     report.ratios.append(ratio)
     if target is not None:
         limit, text = target
@@ -724,6 +854,21 @@ def _bench_database(
         quick,
         None,
     )
+    summary = getattr(findings, "SUMMARY", None)
+    if summary is not None:
+        # what the page itself asks for (the agencies page asks for the other part)
+        aggregate(
+            report,
+            app,
+            label,
+            "Round findings, summary part only (`round_findings(round, parts={SUMMARY})`, as the page)",
+            lambda: findings.round_findings(db.session.get(Round, round_id), parts=frozenset({summary})),
+            ROUND_SQL,
+            {"round_id": round_id},
+            check_round,
+            quick,
+            None,
+        )
     report.add(
         Result(
             "Round findings function (`round_findings`)",
@@ -841,6 +986,27 @@ def machine(report: Report) -> list[tuple[str, str]]:
     ]
 
 
+def code_version() -> str:
+    """The commit measured, and whether the application's code had uncommitted changes."""
+    git = shutil.which("git")
+    if not git:
+        return "unknown (no git)"
+    head = subprocess.run([git, "log", "-1", "--format=%h %s"], capture_output=True, text=True, cwd=ROOT, check=False)  # noqa: S603  (fixed command)
+    dirty = subprocess.run(  # noqa: S603  (fixed command)
+        [git, "status", "--porcelain", "--", "audit_app", "templates", "migrations"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    changed = [line[3:] for line in dirty.stdout.splitlines()]
+    text = f"`{head.stdout.strip()[:100]}`"
+    if changed:
+        text += f", with uncommitted changes in {', '.join(f'`{c}`' for c in changed[:6])}"
+        text += f" and {len(changed) - 6} more" if len(changed) > 6 else ""
+    return text
+
+
 def write_markdown(report: Report, elapsed: float) -> str:
     lines = [
         "# Findings benchmark results",
@@ -855,11 +1021,13 @@ def write_markdown(report: Report, elapsed: float) -> str:
         "| | |",
         "|---|---|",
         *[f"| {k} | {v} |" for k, v in machine(report)],
+        f"| Code measured | {report.code} |",
         "",
         "## Data",
         "",
     ]
     lines += _data_section(report)
+    lines += _summary(report)
     lines += [
         "## Results",
         "",
@@ -867,17 +1035,22 @@ def write_markdown(report: Report, elapsed: float) -> str:
         "database session), after warm-up calls. Pages are requested through the Flask test client as the "
         "partnership's QA group member, so they include routing, the session, permission checks, the queries, "
         "pandas, the charts and the template, but not a network or a WSGI server. "
-        "A target on the median is judged on the median; the page target on the 95th percentile.",
+        "A target on the median is judged on the median; the page target on the 95th percentile. "
+        "The machine has 2 cores: the last column says how many cores other processes (not this benchmark nor "
+        "the PostgreSQL backends answering it) kept busy on average while each figure was measured, from "
+        "`/proc`; anything well above 0 makes that figure pessimistic. Full garbage collections that landed in "
+        "a measurement are counted in its notes (Python's `gc.callbacks`).",
         "",
-        "| measurement | database | median | p95 | runs | target | result | notes |",
-        "|---|---|---:|---:|---:|---|---|---|",
+        "| measurement | database | median | p95 | runs | target | result | notes | other processes busy |",
+        "|---|---|---:|---:|---:|---|---|---|---|",
     ]
     for r in report.results:
         median = ms(r.stats.median) if r.stats else NONE
         p95 = ms(r.stats.p95) if r.stats else NONE
         runs = f"{r.stats.warmup} + {r.stats.n}" if r.stats else NONE
         lines.append(
-            f"| {r.measurement} | {r.database} | {median} | {p95} | {runs} | {r.target} | **{r.verdict}** | {r.note} |"
+            f"| {r.measurement} | {r.database} | {median} | {p95} | {runs} | {r.target} | **{r.verdict}** | {r.note} | "
+            f"{_busy(r.stats)} |"
         )
     lines += [
         "",
@@ -891,13 +1064,13 @@ def write_markdown(report: Report, elapsed: float) -> str:
         "compared with `trend` and `trend_by_agency`; for agency by theme, graded and good-or-better overall "
         "grades per agency and theme, compared with `agency_theme`.",
         "",
-        "| aggregate | database | app median | SQL median | ratio | target | result | numbers |",
-        "|---|---|---:|---:|---:|---|---|---|",
+        "| aggregate | database | app median | SQL median | ratio | target | result | numbers | other processes busy |",
+        "|---|---|---:|---:|---:|---|---|---|---|",
     ]
     for r in report.ratios:
         lines.append(
             f"| {r.aggregate} | {r.database} | {ms(r.app.median)} | {ms(r.sql.median)} | {r.ratio:.2f}x | "
-            f"≤ {RATIO_TARGET}x | **{r.verdict}** | {r.detail} |"
+            f"≤ {RATIO_TARGET}x | **{r.verdict}** | {r.detail} | {_busy(r.app)} |"
         )
     lines += [
         "",
@@ -905,8 +1078,8 @@ def write_markdown(report: Report, elapsed: float) -> str:
         '`reporting/queries.py` timed; "queries" includes building their DataFrames, "the rest" is '
         "pandas aggregation in `aggregation.py` and building `Table` rows in `findings.py`):",
         "",
-        "| aggregate | database | total | in queries | the rest | slowest query |",
-        "|---|---|---:|---:|---:|---|",
+        "| aggregate | database | total | in queries | the rest | slowest query | hot spots (cProfile, share of the time) |",
+        "|---|---|---:|---:|---:|---|---|",
     ]
     for r in report.ratios:
         parts = {k: v for k, v in r.breakdown.items() if k != "total"}
@@ -914,7 +1087,9 @@ def write_markdown(report: Report, elapsed: float) -> str:
         slowest = max(parts, key=parts.__getitem__) if parts else NONE
         lines.append(
             f"| {r.aggregate} | {r.database} | {ms(r.breakdown['total'])} | {ms(spent)} | "
-            f"{ms(r.breakdown['total'] - spent)} | `{slowest}` {ms(parts.get(slowest))} |"
+            f"{ms(r.breakdown['total'] - spent)} | `{slowest}` {ms(parts.get(slowest))} | "
+            + "; ".join(f"{where} {share * 100:.0f} %" for where, share in r.hotspots)
+            + " |"
         )
     lines += [
         "",
@@ -949,6 +1124,43 @@ def write_markdown(report: Report, elapsed: float) -> str:
     if report.notes:
         lines += ["", "## Notes", "", *[f"- {note}" for note in report.notes]]
     return "\n".join(lines) + "\n"
+
+
+def _summary(report: Report) -> list[str]:
+    """One line per target and database: the figure judged and the verdict."""
+    lines = [
+        "## Summary",
+        "",
+        "| target | database | figure | result |",
+        "|---|---|---:|---|",
+    ]
+    for r in report.results:
+        if r.verdict in ("PASS", "MISS", "ERROR") and not r.measurement.startswith("Round findings function"):
+            lines.append(f"| {r.measurement}: {r.target} | {r.database} | {ms(r.judged)} | **{r.verdict}** |")
+        elif r.verdict == "n/a" and r.target != NONE:
+            lines.append(f"| {r.measurement}: {r.target} | {r.database} | not measured | **n/a** |")
+    for ratio in report.ratios:
+        equal = "" if ratio.equal else " (numbers DIFFER)"
+        lines.append(
+            f"| {ratio.aggregate} within {RATIO_TARGET}x its SQL | {ratio.database} | {ratio.ratio:.2f}x | "
+            f"**{ratio.verdict}**{equal} |"
+        )
+    for e in report.exports:
+        if e.rows >= EXPORT_MIN_ROWS:
+            lines.append(
+                f"| Export of {e.rows:,} answers: < {EXPORT_SECONDS_TARGET:.0f} s, < {EXPORT_MB_TARGET:.0f} MB | "
+                f"{e.database} | {e.median:.1f} s, {e.peak_mb:.0f} MB | **{e.verdict}** |"
+            )
+    return [*lines, ""]
+
+
+def _busy(stats: Stats | None) -> str:
+    """Cores other processes kept busy while this was measured (2 cores in all), and which."""
+    if stats is None:
+        return NONE
+    if stats.others < 0.05:
+        return "idle"
+    return f"{stats.others:.2f} cores ({stats.busiest})"
 
 
 def _data_section(report: Report) -> list[str]:
@@ -1021,7 +1233,17 @@ def _misses(report: Report) -> list[str]:
     lines: list[str] = []
     for r in report.results:
         if r.verdict in ("MISS", "ERROR"):
-            lines.append(f"- **{r.measurement}** on {r.database}: {r.verdict}. {r.note}.")
+            line = f"- **{r.measurement}** on {r.database}: {r.verdict}. {r.note}."
+            if r.stats and r.stats.with_gc and r.judged is not None:
+                clean = r.stats.without_gc()
+                limit = PAGE_P95_TARGET if "p95" in r.target else None
+                if limit and clean.p95 < limit:
+                    line += (
+                        f" The miss is full garbage collections: {r.stats.with_gc} of {r.stats.n} runs paid one "
+                        f"({ms(min(g for g in r.stats.full_gc if g))} or more); without them the p95 is {ms(clean.p95)}, "
+                        "well within the target. See the `gc.freeze()` what-if row."
+                    )
+            lines.append(line)
         elif r.verdict == "n/a" and r.target != NONE:
             lines.append(f"- **{r.measurement}** on {r.database}: not measured. {r.note}.")
     for r in report.ratios:
@@ -1038,7 +1260,10 @@ def _misses(report: Report) -> list[str]:
             f"the {RATIO_TARGET}x target ({ms(r.app.median)} against {ms(r.sql.median)}; within target would be "
             f"{ms(r.sql.median * RATIO_TARGET)}). Of the app's {ms(total)}, {ms(spent)} is spent in "
             f"{len(parts)} query function(s) (slowest `{slowest}`, {ms(parts.get(slowest))}) and "
-            f"{ms(total - spent)} in pandas and table building. " + _why(r, parts, total)
+            f"{ms(total - spent)} in pandas and table building. "
+            + _why(r, parts, total)
+            + " "
+            + _same_elsewhere(report, r)
         )
     for e in report.exports:
         if e.verdict == "MISS":
@@ -1051,26 +1276,86 @@ def _misses(report: Report) -> list[str]:
     return lines or ["None: every target was met."]
 
 
+#: causes recognised from the profile's hot spots: (text in a hot spot's name, least share, explanation)
+KNOWN_CAUSES = [
+    (
+        "theme_trend: <listcomp>",
+        0.2,
+        "The largest hot spot is building the chart series in `findings.theme_trend`: "
+        '`by_agency.loc[(agency, r), "good_or_better_pct"]` once per agency and round (about 400 lookups '
+        "on a MultiIndex, each creating index views). Taking the column once, "
+        '`pct = by_agency["good_or_better_pct"].to_dict()`, then `pct[(agency, r)]` (and the same for '
+        "`overall`), gives the same series.",
+    ),
+    (
+        "`trend` (",
+        0.25,
+        "`theme_trend` calls `aggregation.trend` (a `grade_distribution`: group-by, unstack, reindex) twice, for "
+        "all agencies and per agency, and each costs a few milliseconds of pandas overhead on a few hundred rows. "
+        "The all-agencies table is the per-agency counts summed by round, so one call and a "
+        '`groupby(level="round_id").sum()` (or summing the count rows in plain Python) would do; and the three '
+        "small queries before the count (`theme_rounds`, `overall_grade_scale_ids`, `scale_levels`) could be one "
+        "round trip. Within 1.5x needs nearly all of this fixed cost gone.",
+    ),
+    (
+        "`agency_theme_table` (",
+        0.2,
+        "`agency_theme_table` runs a whole `grade_distribution` (group-by, unstack, reindex on agencies x themes) "
+        "for what the SQL returns as two sums per agency and theme; the count query itself is as fast as the SQL. "
+        "On the region this fixed cost disappears in the count; on one partnership it is most of the gap.",
+    ),
+    (
+        "_differences_table",
+        0.1,
+        "With both parts (as timed here, and as the API and the PDF ask for them) `round_findings` also builds "
+        "the agency-against-panel tables (`round_agency_grades`, `grade_differences`, `_differences_table`, "
+        "`difference_summary`); the summary part alone is measured in its own row.",
+    ),
+]
+
+
 def _why(r: Ratio, parts: dict[str, float], total: float) -> str:
-    """What the breakdown says, in words, for the kinds of miss seen."""
+    """What the breakdown and the profile say, in words, for the kinds of miss seen."""
     if not parts:
         return ""
+    known = " ".join(
+        f"{text} (hot spot: {where}, {share * 100:.0f} % of the time under cProfile)"
+        for needle, least, text in KNOWN_CAUSES
+        for where, share in r.hotspots
+        if needle in where and share >= least
+    )
+    return (_why_breakdown(r, parts, total) + " " + known).strip()
+
+
+def _why_breakdown(r: Ratio, parts: dict[str, float], total: float) -> str:
     spent = sum(parts.values())
     if "round_answer_counts" in parts:
         grade_path = sum(parts.get(k, 0.0) for k in ("round_questions", "scale_levels", "round_answer_counts"))
         return (
-            "The page's function builds eight tables with seven queries (return rates, every rated question, the "
-            "agencies' grades case by case beside the panel's), while the SQL counts only grades; the part of "
-            f"the app that computes the same numbers (questions, levels, answer counts) takes {ms(grade_path)}, "
-            f"{grade_path / r.sql.median:.1f}x the SQL, because `round_answer_counts` counts every scale answer of "
-            "the round (not just grades) by agency, question and level."
+            f"The function builds {r.tables} tables with {len(parts)} queries (return rates, grade distributions, "
+            "every rated question, the panel's grades; with both parts also the agencies' grades case by case "
+            "beside the panel's), while the SQL counts only grades, so the ratio compares unlike work. The queries behind the same numbers (questions, levels, answer counts) take "
+            f"{ms(grade_path)}, {grade_path / r.sql.median:.1f}x the SQL on their own: `round_answer_counts` counts "
+            "every scale answer of the round (not just grades) by agency, question and level, and two more round "
+            "trips fetch the questions and levels."
         )
-    if total - spent > spent:
-        return (
-            "Most of the time is outside the database: fixed pandas overhead (merges, group-bys, unstack, reindex) "
-            "and building table rows, which a single GROUP BY does not pay."
-        )
-    return "Most of the time is in the queries themselves: several round trips and joins for what one GROUP BY does."
+    main = max(parts.values())
+    fixed = total - main
+    return (
+        f"The main counting query takes {ms(main)} (the hand-written SQL {ms(r.sql.median)}); the other "
+        f"{ms(fixed)} is a fixed cost whatever the data size: {len(parts) - 1} more queries ({ms(spent - main)}) "
+        f"and pandas and table building ({ms(total - spent)})."
+    )
+
+
+def _same_elsewhere(report: Report, r: Ratio) -> str:
+    """How the same aggregate fares on the other databases (a fixed cost weighs less on more data)."""
+    name = r.aggregate.split(" (")[0]
+    others = [o for o in report.ratios if o is not r and o.aggregate.split(" (")[0] == name]
+    if not others:
+        return ""
+    shown = ", ".join(f"{o.database} {o.ratio:.2f}x ({ms(o.app.median)} against {ms(o.sql.median)})" for o in others)
+    return f"Elsewhere: {shown}."
 
 
 def run(args: argparse.Namespace) -> int:
@@ -1078,6 +1363,7 @@ def run(args: argparse.Namespace) -> int:
     report = Report(datetime.now(UTC), max_wait=args.max_wait)
     gen.DATA_DIR.mkdir(parents=True, exist_ok=True)
     gc.callbacks.append(_on_gc)
+    report.code = code_version()
 
     print("SQLite", flush=True)
     meta = gen.ensure("partnership", "sqlite", fresh=args.fresh)
