@@ -17,6 +17,7 @@ from audit_app.reporting.aggregation import (
     reaudit_comparison,
     return_rates,
     suppress_small,
+    total_over,
     trend,
 )
 from audit_app.reporting.tables import Column, Table
@@ -231,3 +232,21 @@ def test_suppression_hides_small_counts_and_the_shares_built_on_them():
 def test_csv_output_neutralises_formulas():
     table = Table("t", "T", [Column("text", "Text")], [{"text": "=HYPERLINK(1)"}, {"text": "-2 weeks"}, {"text": "ok"}])
     assert table.to_csv().splitlines() == ["Text", "'=HYPERLINK(1)", "'-2 weeks", "ok"]
+
+
+def test_totals_over_agencies_recompute_the_share_and_keep_every_round():
+    counts = pd.DataFrame(
+        {
+            "round_id": [1, 1, 1],
+            "agency": ["Police", "Health", "Health"],
+            "label": ["Good", "Inadequate", "Good"],
+            "is_na": [False] * 3,
+            "n": [2, 1, 1],
+        }
+    )
+    by_agency = trend(counts, [1, 2], LEVELS, by="agency", groups=["Health", "Police"])
+    total = total_over(by_agency, "round_id", [1, 2], LEVELS)
+    assert total.loc[1, ["Good", "Inadequate", "graded", "good_or_better"]].tolist() == [3, 1, 4, 3]
+    assert total.loc[1, "good_or_better_pct"] == 75.0  # from the summed counts, not a sum of shares
+    assert total.loc[2, "graded"] == 0 and np.isnan(total.loc[2, "good_or_better_pct"])
+    pdt.assert_frame_equal(total, trend(counts, [1, 2], LEVELS)[total.columns], check_dtype=False, check_names=False)

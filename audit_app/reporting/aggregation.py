@@ -200,13 +200,24 @@ def change_summary(comparison: pd.DataFrame, grade_keys: list[str]) -> pd.DataFr
     return table
 
 
-def trend(counts: pd.DataFrame, rounds: list[int], levels: list[str], by: str | None = None) -> pd.DataFrame:
+def trend(
+    counts: pd.DataFrame, rounds: list[int], levels: list[str], by: str | None = None, groups: list[str] | None = None
+) -> pd.DataFrame:
     """Grades by round (and ``by`` group): level counts, ``graded``, ``not_applicable``, ``good_or_better``
     and its share. ``counts``: ``round_id``, ``label``, ``is_na`` (``by``, ``n``). Every round appears,
     graded or not."""
     frame = counts.assign(question_key=counts["round_id"])
-    table = grade_distribution(frame, questions=rounds, levels=levels, by=by)
+    table = grade_distribution(frame, questions=rounds, levels=levels, by=by, groups=groups)
     return table.rename_axis(index={"question_key": "round_id"})
+
+
+def total_over(table: pd.DataFrame, level: str, keys: list, levels: list[str]) -> pd.DataFrame:
+    """A grade table by group and ``level`` summed over the groups: one row per key of ``level``
+    (every key, summed or not), the share recomputed from the summed counts."""
+    counts = [*levels, "graded", "not_applicable", "good_or_better"]
+    total = table[counts].groupby(level=level).sum().reindex(keys, fill_value=0).astype("int64")
+    total["good_or_better_pct"] = share(total["good_or_better"], total["graded"])
+    return total
 
 
 def agency_theme_table(counts: pd.DataFrame, levels: list[str], agencies: list[str], themes: list[str]) -> pd.DataFrame:

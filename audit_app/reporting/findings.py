@@ -549,7 +549,9 @@ def theme_trend(partnership_id: int, theme_id: int, agency_ids: frozenset[int] |
     levels = q.scale_levels(q.overall_grade_scale_ids([partnership_id]))
     scale = _scale(levels.drop_duplicates("label"))
     counts = agg.with_labels(q.theme_grade_counts(partnership_id, theme_id, agency_ids), levels)
-    overall = agg.trend(counts, round_ids, scale.labels)
+    agencies = sorted(set(counts["agency"]))
+    by_agency = agg.trend(counts, round_ids, scale.labels, by="agency", groups=agencies)
+    overall = agg.total_over(by_agency, "round_id", round_ids, scale.labels)
     found.add(
         Table(
             "trend",
@@ -558,15 +560,12 @@ def theme_trend(partnership_id: int, theme_id: int, agency_ids: frozenset[int] |
             _grade_rows(overall, scale, labels, ["round"]),
         )
     )
-    agencies = sorted(set(counts["agency"]))
-    by_agency = agg.trend(counts, round_ids, scale.labels, by="agency")
-    by_agency = by_agency.reindex(pd.MultiIndex.from_product([agencies, round_ids], names=["agency", "round_id"]))
     found.add(
         Table(
             "trend_by_agency",
             "Overall grades by round and agency",
             _grade_columns(scale, [Column("agency", "Agency"), Column("round", "Round")]),
-            _grade_rows(by_agency.fillna(0), scale, labels, ["agency", "round"]) if agencies else [],
+            _grade_rows(by_agency, scale, labels, ["agency", "round"]) if agencies else [],
         )
     )
     # Shares where nothing was graded stay missing, not 0 %
