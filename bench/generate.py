@@ -849,53 +849,24 @@ class Writer:
             questions = version.questions if complete else version.questions[: rng.randint(4, 20)]
             section_latent: dict[str, float] = {}
             for question in questions:
+                level_id: int | None = None
                 if question.role == "ynp":
                     if rng.random() < 0.07:
                         label = "Not applicable"
                     else:
                         latent = rng.gauss(mean + 0.1, 0.75)
                         label = "Yes" if latent >= 2.75 else "Partly" if latent >= 1.9 else "No"
-                    yield (
-                        self.ctx.ids.take("answers"),
-                        return_id,
-                        question.id,
-                        ynp[label],
-                        label,
-                        None,
-                        "",
-                        when,
-                        when,
-                    )
+                    level_id = ynp[label]
                 elif question.role == "grade":
                     latent = rng.gauss(mean, 0.7)
                     section_latent[question.section_key] = latent
                     label = _ofsted(latent)
-                    yield (
-                        self.ctx.ids.take("answers"),
-                        return_id,
-                        question.id,
-                        ofsted[label],
-                        label,
-                        None,
-                        "",
-                        when,
-                        when,
-                    )
+                    level_id = ofsted[label]
                 elif question.role == "overall":
                     given = list(section_latent.values())
                     latent = (sum(given) / len(given) if given else rng.gauss(mean, 0.7)) + rng.gauss(0, 0.25)
                     label = _ofsted(latent)
-                    yield (
-                        self.ctx.ids.take("answers"),
-                        return_id,
-                        question.id,
-                        ofsted[label],
-                        label,
-                        None,
-                        "",
-                        when,
-                        when,
-                    )
+                    level_id = ofsted[label]
                 else:
                     if rng.random() < 0.06:
                         continue  # left blank: blank answers are not stored
@@ -906,10 +877,11 @@ class Writer:
                         if question.role == "recommendations"
                         else DEVELOPMENT
                     )
-                    text = rng.choice(pool)
+                    label = rng.choice(pool)
                     if rng.random() < 0.5:
-                        text = f"{text} {rng.choice(CASE_FACTS)}".strip()
-                    yield (self.ctx.ids.take("answers"), return_id, question.id, None, text, None, "", when, when)
+                        label = f"{label} {rng.choice(CASE_FACTS)}".strip()
+                # the value column holds a scale answer's label, or the text written
+                yield (self.ctx.ids.take("answers"), return_id, question.id, level_id, label, None, "", when, when)
 
     def flush(self, returned_ids: set[int]) -> None:
         """Write everything generated, parents first."""

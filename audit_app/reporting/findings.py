@@ -142,6 +142,15 @@ def panel_shared(round_: Round) -> bool:
 SUMMARY, AGENCIES = "summary", "agencies"
 
 
+def _graded_sections(questions: pd.DataFrame) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
+    """A version's grade questions, the sections they grade (in order) and each one's name."""
+    grade_questions = questions[questions["grade_key"] != ""]
+    names = {
+        row.grade_key: ("Overall" if row.grade_key == OVERALL else row.section) for row in grade_questions.itertuples()
+    }
+    return grade_questions, grade_questions["grade_key"].tolist(), names
+
+
 def round_findings(
     round_: Round,
     agency_ids: frozenset[int] | None = None,
@@ -155,13 +164,7 @@ def round_findings(
     summary_part, agencies_part = SUMMARY in parts, AGENCIES in parts
     whose = "all agencies" if agency_ids is None else "your agency"
     questions = q.round_questions(round_.questionnaire_version_id)
-    grade_questions = questions[questions["grade_key"] != ""]
-    grade_keys = grade_questions["grade_key"].tolist()
-    names = {
-        row.grade_key: ("Overall" if row.grade_key == OVERALL else row.section) for row in grade_questions.itertuples()
-    }
-    found.extra["grade_names"] = names
-    found.extra["grade_keys"] = grade_keys
+    grade_questions, grade_keys, names = _graded_sections(questions)
 
     # Return rates, by agency and by sector
     returns = q.round_returns(round_.id, agency_ids, filters)
@@ -234,7 +237,7 @@ def round_findings(
             Table(
                 "grades_by_agency",
                 "Grades given by each agency, by section",
-                _grade_cols_by_agency(scale),
+                _grade_columns(scale, [Column("agency", "Agency"), Column("grade", "Section")]),
                 _grade_rows(by_agency_grades, scale, names, ["agency", "grade"]),
             )
         )
@@ -290,10 +293,6 @@ def round_findings(
         )
     )
     return found
-
-
-def _grade_cols_by_agency(scale: Scale) -> list[Column]:
-    return _grade_columns(scale, [Column("agency", "Agency"), Column("grade", "Section")])
 
 
 def _question_table(questions: pd.DataFrame, levels: pd.DataFrame, counts: pd.DataFrame, whose: str) -> Table:
@@ -385,7 +384,6 @@ def round_texts(round_: Round, agency_ids: frozenset[int] | None = None, filters
     partnership-wide roles, agreed by the panel), collated by section and labelled with agency and case."""
     found = Findings()
     texts = q.round_texts(round_.id, agency_ids, filters)
-    questions = q.round_questions(round_.questionnaire_version_id)
     sections = q.round_sections(round_.questionnaire_version_id)
     rows = [
         {
@@ -436,7 +434,6 @@ def round_texts(round_: Round, agency_ids: frozenset[int] | None = None, filters
     for row in rows:
         grouped.setdefault(row["section"], {}).setdefault(row["kind"], []).append(row)
     found.extra["grouped"] = grouped
-    found.extra["question_count"] = len(questions)
     return found
 
 
@@ -444,12 +441,7 @@ def reaudit(round_: Round) -> Findings:
     """For a round that re-audits an earlier one: each carried case's panel grades then and now,
     per section and overall, with counts of improved, same and worse, and the new cases apart."""
     found = Findings()
-    questions = q.round_questions(round_.questionnaire_version_id)
-    grade_questions = questions[questions["grade_key"] != ""]
-    grade_keys = grade_questions["grade_key"].tolist()
-    names = {
-        row.grade_key: ("Overall" if row.grade_key == OVERALL else row.section) for row in grade_questions.itertuples()
-    }
+    _grade_questions, grade_keys, names = _graded_sections(q.round_questions(round_.questionnaire_version_id))
     cases = q.round_cases(round_.id)
     round_ids = [round_.id] + ([round_.previous_round_id] if round_.previous_round_id else [])
     grades = q.panel_grades(round_ids)
@@ -573,7 +565,6 @@ def theme_trend(partnership_id: int, theme_id: int, agency_ids: frozenset[int] |
         if not row["graded"]:
             row["good_or_better_pct"] = None
     found.extra["scale"] = scale
-    found.extra["rounds"] = rounds
     return found
 
 
