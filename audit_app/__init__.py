@@ -97,24 +97,28 @@ def register_extensions(app: Flask) -> None:
 
     # Import every model so the metadata (and so migrations) see them all.
     from .accounts import models as _accounts  # noqa: F401
-    from .audits import models as _audits  # noqa: F401
+    from .case_audits import kinds as _case_audit_kind  # noqa: F401  (registers the case-audit rules)
+    from .case_audits import models as _case_audits  # noqa: F401
     from .core import audit as _audit  # noqa: F401
     from .questionnaires import models as _questionnaires  # noqa: F401
+    from .rounds import models as _rounds  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .api import bp as api_bp
-    from .audits.views import bp as audits_bp
+    from .case_audits.views import bp as case_audits_bp
     from .core.views import bp as core_bp
     from .questionnaires.views import bp as questionnaires_bp
     from .reporting.views import bp as reporting_bp
+    from .rounds.views import bp as rounds_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(questionnaires_bp)
-    app.register_blueprint(audits_bp)
+    app.register_blueprint(rounds_bp)
+    app.register_blueprint(case_audits_bp)
     app.register_blueprint(reporting_bp)
 
 

@@ -48,9 +48,9 @@ sys.path.insert(0, str(ROOT))
 from audit_app import create_app  # noqa: E402  (after the path is set, when run as a script)
 from audit_app.accounts.models import Role  # noqa: E402
 from audit_app.accounts.services import DEFAULT_SECTORS  # noqa: E402
-from audit_app.audits.models import ReturnStatus, RoundStatus  # noqa: E402
 from audit_app.extensions import db  # noqa: E402
 from audit_app.questionnaires.models import QuestionnaireKind, QuestionType, VersionStatus  # noqa: E402
+from audit_app.rounds.models import ReturnStatus, RoundStatus  # noqa: E402
 
 #: bump whenever the data generated changes, so cached databases are rebuilt
 GENERATOR_VERSION = 4

@@ -257,3 +257,36 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
                 return
         time.sleep(0.05)
     raise RuntimeError(f"nothing listening on {port}")
+
+
+class QueryCounter:
+    """Counts the SQL statements run while it is active (see the ``count_queries`` fixture)."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture()
+def count_queries(db_session):
+    """``with count_queries() as counter: ...`` then ``counter.count``: the statements a request ran."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def _counting():
+        counter = QueryCounter()
+        engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", counter)
+
+    return _counting

@@ -15,11 +15,12 @@ import sqlalchemy as sa
 from audit_app import create_app
 from audit_app.accounts import services
 from audit_app.accounts.models import ApiToken, Membership
-from audit_app.audits import services as audit_services
-from audit_app.audits.models import Return, RoundStatus
+from audit_app.case_audits import services as case_services
 from audit_app.core.audit import system_actor
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaire_services
+from audit_app.rounds import services as audit_services
+from audit_app.rounds.models import Return, RoundStatus
 
 from .conftest import login
 from .test_questionnaire_spec import EXAMPLE
@@ -34,8 +35,8 @@ BUILDERS = {"admin", "qa_member"}
 VIEW_ROUNDS = {"admin", "qa_member", "scrutineer"}
 #: (endpoint, method) pairs narrower than the endpoint's entry: saving answers is for the agency
 METHOD_ACCESS = {
-    ("audits.return_section", "POST"): {"auditor", "agency_lead"},
-    ("audits.case_discussion", "POST"): BUILDERS,
+    ("rounds.return_section", "POST"): {"auditor", "agency_lead"},
+    ("case_audits.case_discussion", "POST"): BUILDERS,
 }
 OWNER = {"auditor"}  # the token in the URL belongs to the auditor
 PUBLIC = "public"
@@ -103,27 +104,27 @@ ACCESS: dict[str, set[str] | str] = {
     "api.questionnaires_get": MEMBERS,
     "api.questionnaires_version": MEMBERS,
     "api.questionnaires_import": BUILDERS,
-    "audits.round_list": VIEW_ROUNDS,
-    "audits.round_detail": VIEW_ROUNDS,
-    "audits.round_create": BUILDERS,
-    "audits.round_add_case": BUILDERS,
-    "audits.round_upload_cohort": BUILDERS,
-    "audits.round_move": BUILDERS,
-    "audits.round_chase": BUILDERS,
-    "audits.case_discussion": VIEW_ROUNDS,
-    "audits.round_carry_cases": BUILDERS,
-    "audits.round_case_agencies": BUILDERS,
-    "audits.round_case_remove": BUILDERS,
-    "audits.case_history": VIEW_ROUNDS,
-    "audits.return_workbook": MEMBERS,
-    "audits.return_upload_workbook": {"auditor", "agency_lead"},
-    "audits.return_list": MEMBERS,
-    "audits.return_detail": MEMBERS,
-    "audits.return_section": MEMBERS,
-    "audits.return_submit": {"auditor", "agency_lead"},
-    "audits.return_decline": {"agency_lead"},
-    "audits.return_request_changes": BUILDERS,
-    "audits.return_accept": BUILDERS,
+    "rounds.round_list": VIEW_ROUNDS,
+    "rounds.round_detail": VIEW_ROUNDS,
+    "rounds.round_create": BUILDERS,
+    "case_audits.round_add_case": BUILDERS,
+    "case_audits.round_upload_cohort": BUILDERS,
+    "rounds.round_move": BUILDERS,
+    "rounds.round_chase": BUILDERS,
+    "case_audits.case_discussion": VIEW_ROUNDS,
+    "case_audits.round_carry_cases": BUILDERS,
+    "case_audits.round_case_agencies": BUILDERS,
+    "case_audits.round_case_remove": BUILDERS,
+    "case_audits.case_history": VIEW_ROUNDS,
+    "rounds.return_workbook": MEMBERS,
+    "rounds.return_upload_workbook": {"auditor", "agency_lead"},
+    "rounds.return_list": MEMBERS,
+    "rounds.return_detail": MEMBERS,
+    "rounds.return_section": MEMBERS,
+    "rounds.return_submit": {"auditor", "agency_lead"},
+    "rounds.return_decline": {"agency_lead"},
+    "rounds.return_request_changes": BUILDERS,
+    "rounds.return_accept": BUILDERS,
     "questionnaires.questionnaire_list": MEMBERS,
     "questionnaires.questionnaire_detail": MEMBERS,
     "questionnaires.version_preview": MEMBERS,
@@ -209,7 +210,7 @@ def test_route_access(client, world, role, endpoint, rule, method):
     round_ = audit_services.plan_round(
         world.partnership.id, title="Access round", version=published, opens_on=None, due_on=None
     )
-    audit_services.add_case(round_, agency_ids=[world.police.agency_id], reference="CS-ACCESS")
+    case_services.add_case(round_, agency_ids=[world.police.agency_id], reference="CS-ACCESS")
     audit_services.move_round(round_, RoundStatus.OPEN)
     db.session.commit()
     police_return = db.session.scalar(sa.select(Return).where(Return.round_id == round_.id))

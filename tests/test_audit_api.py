@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from audit_app.audits.models import Return
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaires
+from audit_app.rounds.models import Return
 
 from .test_questionnaire_spec import EXAMPLE
 

@@ -8,12 +8,13 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from audit_app.audits import services
-from audit_app.audits.cohort import CohortError, parse_cohort, reference_problem
-from audit_app.audits.models import Return, ReturnEvent, ReturnStatus, RoundStatus
+from audit_app.case_audits import services as case_services
+from audit_app.case_audits.cohort import CohortError, parse_cohort, reference_problem
 from audit_app.core.errors import ConflictError, DomainError
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaires
+from audit_app.rounds import services
+from audit_app.rounds.models import Return, ReturnEvent, ReturnStatus, RoundStatus
 
 from .test_questionnaire_spec import EXAMPLE
 
@@ -28,14 +29,14 @@ def round_(world):
         opens_on=date(2026, 1, 5),
         due_on=date(2026, 2, 5),
     )
-    services.add_case(
+    case_services.add_case(
         r,
         agency_ids=[world.police.agency_id, world.health.agency_id],
         reference="CS-1001",
         age_band="5-9",
         plan_type="Child protection",
     )
-    services.add_case(r, agency_ids=[world.police.agency_id], reference="Child K")
+    case_services.add_case(r, agency_ids=[world.police.agency_id], reference="Child K")
     db.session.commit()
     return r
 
@@ -81,7 +82,7 @@ def test_opening_creates_one_return_per_case_and_agency(round_):
         services.move_round(round_, RoundStatus.REPORTED)
     services.move_round(round_, RoundStatus.CLOSED)
     with pytest.raises(DomainError, match="only while the round is being planned or is open"):
-        services.add_case(round_, agency_ids=[], reference="CS-2")
+        case_services.add_case(round_, agency_ids=[], reference="CS-2")
 
 
 def test_round_moves_are_checked(round_):
@@ -190,7 +191,7 @@ def test_a_condition_makes_a_follow_up_required_only_when_shown(world):
     data["sections"][0]["questions"][1]["required"] = True
     version = questionnaires.import_questionnaire(world.partnership.id, data | {"key": "cond"}, publish=True)
     r = services.plan_round(world.partnership.id, title="C", version=version, opens_on=None, due_on=None)
-    services.add_case(r, agency_ids=[world.police.agency_id], reference="CS-9")
+    case_services.add_case(r, agency_ids=[world.police.agency_id], reference="CS-9")
     ret = _open_return(r, world, world.police)
     services.save_answers(
         ret,
@@ -226,12 +227,12 @@ def test_decline_needs_a_reason(round_, world):
 def test_adding_an_agency_while_open_creates_its_return(round_, world):
     services.move_round(round_, RoundStatus.OPEN)
     second = round_.cases[1]
-    services.set_case_agencies(second, [world.police.agency_id, world.health.agency_id])
+    case_services.set_case_agencies(second, [world.police.agency_id, world.health.agency_id])
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Return).where(Return.round_id == round_.id)) == 4
     with pytest.raises(DomainError, match="cannot be taken off"):
-        services.set_case_agencies(second, [world.health.agency_id])
+        case_services.set_case_agencies(second, [world.health.agency_id])
     with pytest.raises(DomainError, match="active agencies of this partnership"):
-        services.set_case_agencies(second, [world.other_agency.agency_id])
+        case_services.set_case_agencies(second, [world.other_agency.agency_id])
 
 
 def test_reaudit_carries_cases_linked_to_their_earlier_audit(round_, world):
@@ -239,11 +240,11 @@ def test_reaudit_carries_cases_linked_to_their_earlier_audit(round_, world):
     later = services.plan_round(
         world.partnership.id, title="Re-audit 2028", version=version, opens_on=None, due_on=None, previous_round=round_
     )
-    carried = services.carry_cases(later, [round_.cases[0]])
+    carried = case_services.carry_cases(later, [round_.cases[0]])
     assert carried[0].previous_round_case_id == round_.cases[0].id
     assert carried[0].case_id == round_.cases[0].case_id
     assert {a.id for a in carried[0].agencies} == {a.id for a in round_.cases[0].agencies}
-    services.add_case(later, agency_ids=[world.health.agency_id], reference="CS-NEW")
+    case_services.add_case(later, agency_ids=[world.health.agency_id], reference="CS-NEW")
     assert len(later.cases) == 2
 
 

@@ -9,9 +9,10 @@ import sqlalchemy as sa
 
 from audit_app.accounts import services as accounts
 from audit_app.accounts.models import Role
-from audit_app.audits.models import Case, Return, ReturnStatus, Round, RoundStatus
+from audit_app.case_audits.models import Case
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaires
+from audit_app.rounds.models import Return, ReturnStatus, Round, RoundStatus
 
 from .conftest import login
 from .test_questionnaire_spec import EXAMPLE
@@ -303,14 +304,14 @@ def test_discussion_shows_answers_side_by_side_and_records_judgements(client, wo
     login(client, world.user("qa_member"))
     round_case = open_round.cases[0]
     url = f"/rounds/{open_round.id}/cases/{round_case.id}/discussion"
-    early = client.post(url, data={"grade-overall": "Good"}, follow_redirects=True)
+    early = client.post(url, data={"case-grade": "Good"}, follow_redirects=True)
     assert b"once the round is closed" in early.data
     client.post(f"/rounds/{open_round.id}/status", data={"to": "closed"})
     page = client.get(url).data.decode()
     assert "North Police" in page and "North Hospital" in page and "Requires improvement" in page
-    bad = client.post(url, data={"grade-recognition": "Superb"})
-    assert bad.status_code == 400 and b'href="#grade-recognition"' in bad.data
-    no_whom = client.post(url, data={"grade-overall": "Good", "concern_escalated": "yes", "escalated_to": ""})
+    bad = client.post(url, data={"section-recognition-grade": "Superb"})
+    assert bad.status_code == 400 and b'href="#section-recognition-grade"' in bad.data
+    no_whom = client.post(url, data={"case-grade": "Good", "concern_escalated": "yes", "escalated_to": ""})
     assert no_whom.status_code == 400 and b"Say to whom" in no_whom.data
     bad_date = client.post(
         url,
@@ -326,11 +327,11 @@ def test_discussion_shows_answers_side_by_side_and_records_judgements(client, wo
     ok = client.post(
         url,
         data={
-            "grade-recognition": "Requires improvement",
-            "strengths-recognition": "Police flagged risk quickly",
-            "grade-overall": "Requires improvement",
-            "development-overall": "Health were not at the strategy meeting",
-            "recommendations-overall": "Invite health to every strategy meeting",
+            "section-recognition-grade": "Requires improvement",
+            "section-recognition-strengths": "Police flagged risk quickly",
+            "case-grade": "Requires improvement",
+            "case-development": "Health were not at the strategy meeting",
+            "case-recommendations": "Invite health to every strategy meeting",
             "concern_escalated": "yes",
             "escalated_to": "MASH team manager",
             "escalated_on-day": "2",
@@ -339,7 +340,7 @@ def test_discussion_shows_answers_side_by_side_and_records_judgements(client, wo
         },
     )
     assert ok.status_code == 302
-    from audit_app.audits.models import CaseJudgement
+    from audit_app.case_audits.models import CaseJudgement
 
     judgements = {j.section_key: j for j in db.session.scalars(sa.select(CaseJudgement))}
     assert judgements["recognition"].grade.label == "Requires improvement"
@@ -365,7 +366,7 @@ def test_agencies_see_other_answers_only_when_the_round_shares_them(client, worl
     page = client.get(url)
     assert page.status_code == 200 and b"North Hospital" in page.data
     assert b"Save the multi-agency judgement" not in page.data
-    assert client.post(url, data={"grade-overall": "Good"}).status_code == 403
+    assert client.post(url, data={"case-grade": "Good"}).status_code == 403
 
 
 def test_reaudit_carries_chosen_cases_and_the_case_shows_its_history(client, world, version):
@@ -532,7 +533,7 @@ def test_change_agencies_and_remove_cases(client, world, version):
 
 
 def test_cohort_row_numbers_count_blank_lines(world):
-    from audit_app.audits.cohort import CohortError, parse_cohort
+    from audit_app.case_audits.cohort import CohortError, parse_cohort
 
     with pytest.raises(CohortError) as info:
         parse_cohort(

@@ -47,7 +47,7 @@ def test_demo_load_is_idempotent(runner, client):
     assert all(q.latest.status == VersionStatus.PUBLISHED for q in demo_questionnaires)
     # A complete past CSE round of 20 cases, its re-audit (16 carried, 5 new), and an open round
     # with returns in every status.
-    from audit_app.audits.models import Return, ReturnStatus, Round, RoundStatus
+    from audit_app.rounds.models import Return, ReturnStatus, Round, RoundStatus
 
     rounds = {r.title: r for r in db.session.scalars(sa.select(Round).where(Round.partnership_id == north.id))}
     assert len(rounds) == 3

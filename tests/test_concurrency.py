@@ -19,12 +19,13 @@ from flask_migrate import upgrade
 from audit_app import create_app
 from audit_app.accounts import services as accounts
 from audit_app.accounts.models import Role, Sector, User
-from audit_app.audits import services
-from audit_app.audits.models import Return, RoundStatus
+from audit_app.case_audits import services as case_services
 from audit_app.core.audit import system_actor
 from audit_app.core.errors import ConflictError
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaires
+from audit_app.rounds import services
+from audit_app.rounds.models import Return, RoundStatus
 
 from .test_questionnaire_spec import EXAMPLE
 
@@ -77,7 +78,7 @@ def _open_return_for_two(app: Flask, name: str) -> tuple[int, int, int]:
         ]
         version = questionnaires.import_questionnaire(partnership.id, EXAMPLE, publish=True)
         round_ = services.plan_round(partnership.id, title="R", version=version, opens_on=None, due_on=None)
-        services.add_case(round_, agency_ids=[police.agency_id], reference="CS-1")
+        case_services.add_case(round_, agency_ids=[police.agency_id], reference="CS-1")
         services.move_round(round_, RoundStatus.OPEN)
         db.session.commit()
         return db.session.scalar(sa.select(Return.id)), people[0].id, people[1].id

@@ -19,13 +19,14 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from audit_app.accounts import services as accounts
-from audit_app.audits import services
-from audit_app.audits.models import Return, RoundStatus
+from audit_app.case_audits import services as case_services
 from audit_app.core.audit import system_actor
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaires
 from audit_app.reporting import findings as f
 from audit_app.reporting.queries import Filters
+from audit_app.rounds import services
+from audit_app.rounds.models import Return, RoundStatus
 
 from .conftest import login, sector
 
@@ -144,7 +145,7 @@ def build(world) -> SimpleNamespace:
     # Round A: 18 cases, police only, every return accepted; 16 judged
     a = services.plan_round(world.partnership.id, title="Earlier", version=version, opens_on=None, due_on=None)
     for j in range(1, 19):
-        services.add_case(a, agency_ids=[ids["police"]], reference=f"C{j:02d}", plan_type="Child protection")
+        case_services.add_case(a, agency_ids=[ids["police"]], reference=f"C{j:02d}", plan_type="Child protection")
     services.move_round(a, RoundStatus.OPEN)
     for ret in db.session.scalars(sa.select(Return).where(Return.round_id == a.id)):
         j = int(ret.round_case.case.reference[1:])
@@ -158,7 +159,7 @@ def build(world) -> SimpleNamespace:
         j = int(rc.case.reference[1:])
         if j <= 16:
             for key, grade in panel_then(j).items():
-                services.record_judgement(rc, section_key=key, grade=grade)
+                case_services.record_judgement(rc, section_key=key, grade=grade)
     services.move_round(a, RoundStatus.REPORTED)
 
     # Round B: the re-audit
@@ -166,12 +167,12 @@ def build(world) -> SimpleNamespace:
         world.partnership.id, title="Re-audit", version=version, opens_on=None, due_on=None, previous_round=a
     )
     earlier = {rc.case.reference: rc for rc in a.cases}
-    services.carry_cases(b, [earlier[ref(i)] for i in range(1, 17)])
+    case_services.carry_cases(b, [earlier[ref(i)] for i in range(1, 17)])
     for rc in b.cases:
         i = int(rc.case.reference[1:])
-        services.set_case_agencies(rc, [ids[name] for name in agencies_on(i)])
+        case_services.set_case_agencies(rc, [ids[name] for name in agencies_on(i)])
     for i in range(17, 22):
-        services.add_case(
+        case_services.add_case(
             b,
             agency_ids=[ids[name] for name in agencies_on(i)],
             reference=ref(i),
@@ -209,7 +210,7 @@ def build(world) -> SimpleNamespace:
         reference = rc.case.reference
         i = int(reference[1:]) if reference.startswith("C") else 16 + int(reference[1:])
         for key, grade in panel(i).items():
-            services.record_judgement(
+            case_services.record_judgement(
                 rc,
                 section_key=key,
                 grade=grade,
@@ -464,7 +465,7 @@ def test_agency_users_see_their_own_agency_only(client, known, world, api):
         other = services.plan_round(
             b.partnership_id, title="Health only", version=known.version, opens_on=None, due_on=None
         )
-        services.add_case(other, agency_ids=[known.ids["health"]], reference="H01")
+        case_services.add_case(other, agency_ids=[known.ids["health"]], reference="H01")
         services.move_round(other, RoundStatus.OPEN)
         db.session.commit()
     assert client.get(f"/rounds/{other.id}/findings").status_code == 404
@@ -656,7 +657,7 @@ def test_api_bad_filters_name_the_field(known, world, api, url, field):
 def test_a_round_without_returns_or_judgements_still_lists_everything(world):
     version = questionnaires.import_questionnaire(world.partnership.id, SPEC, publish=True)
     round_ = services.plan_round(world.partnership.id, title="Empty", version=version, opens_on=None, due_on=None)
-    services.add_case(round_, agency_ids=[world.police.agency_id], reference="E01")
+    case_services.add_case(round_, agency_ids=[world.police.agency_id], reference="E01")
     services.move_round(round_, RoundStatus.OPEN)
     found = f.round_findings(round_)
     assert [r["graded"] for r in found.tables["grades"].rows] == [0, 0, 0]

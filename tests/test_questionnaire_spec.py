@@ -7,12 +7,12 @@ import copy
 import pytest
 import sqlalchemy as sa
 
-from audit_app.audits.models import Round
 from audit_app.core.errors import DomainError
 from audit_app.extensions import db
 from audit_app.questionnaires import services
 from audit_app.questionnaires.models import Questionnaire, QuestionnaireKind, QuestionType, VersionStatus
 from audit_app.questionnaires.spec import SpecError, parse_text, to_yaml
+from audit_app.rounds.models import Round
 
 EXAMPLE = {
     "format": 1,

@@ -8,7 +8,6 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from audit_app.audits.models import Round
 from audit_app.extensions import db
 from audit_app.questionnaires import services
 from audit_app.questionnaires.models import (
@@ -19,6 +18,7 @@ from audit_app.questionnaires.models import (
     Section,
     VersionStatus,
 )
+from audit_app.rounds.models import Round
 
 from .conftest import login
 from .test_questionnaire_spec import EXAMPLE

@@ -29,7 +29,7 @@ def reminders_send(on) -> None:
 
     from flask import current_app
 
-    from ..audits.notifications import send_due_reminders
+    from ..rounds.notifications import send_due_reminders
 
     today = on.date() if on else date.today()
     with current_app.test_request_context(base_url=current_app.config.get("BASE_URL") or "http://localhost"):

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from ..accounts import services
 from ..accounts.models import Agency, Partnership, Role, Sector, User
+from ..case_audits.demo import load_case_audits
 from ..extensions import db
-from .demo_audits import load_case_audits
 
 DEMO_PASSWORD = "demo-password-2026"
 PARTNERSHIP = "Northbridge Safeguarding Children Partnership"

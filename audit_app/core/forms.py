@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
-from wtforms import RadioField, SelectField, SubmitField
+from wtforms import DateField, RadioField, SelectField, SubmitField
 from wtforms.validators import ValidationError
 
 
@@ -61,3 +61,21 @@ class OptionSelectField(_PlainChoiceErrors, SelectField):
 
 class OptionRadioField(_PlainChoiceErrors, RadioField):
     """Radios whose refusals say what to do, whatever was sent."""
+
+
+class GovDateField(DateField):
+    """A GOV.UK day/month/year date: refusals in plain words, and never a crash on missing parts."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist or not any(v.strip() for v in valuelist):
+            self.raw_data = None
+            self.data = None
+            return
+        if len(valuelist) != 3:
+            self.raw_data = [*valuelist, "", "", ""][:3]  # the widget shows three boxes
+            self.data = None
+            raise ValueError("Enter the date as day, month and year")
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter a real date, like 27 3 2027") from None

@@ -375,7 +375,7 @@ def update_details(questionnaire: Questionnaire, *, title: str, theme: str | Non
 
 def version_in_use(version: QuestionnaireVersion) -> bool:
     """True if any round uses this version."""
-    from ..audits.models import Round
+    from ..rounds.models import Round
 
     return (
         db.session.scalar(sa.select(Round.id).where(Round.questionnaire_version_id == version.id).limit(1)) is not None

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..audits.models import Round, RoundStatus
+from ..rounds.models import Round, RoundStatus
 from . import aggregation as agg
 from . import queries as q
 from .queries import OVERALL, Filters

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import abort, request
 
-from ..audits.models import Round
+from ..rounds.models import Round
 from .queries import Filters, round_filter_choices
 
 FILTER_LABELS = {"sector": "Sector", "plan_type": "Plan type", "age_band": "Age band"}

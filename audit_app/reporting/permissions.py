@@ -12,11 +12,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort
 
-from ..audits.models import Return, Round, RoundStatus
-from ..audits.permissions import PARTNERSHIP_WIDE
 from ..core.permissions import Principal
 from ..extensions import db
 from ..questionnaires.models import Theme
+from ..rounds.models import Return, Round, RoundStatus
+from ..rounds.permissions import PARTNERSHIP_WIDE
 
 
 def can_view_findings(p: Principal) -> bool:

@@ -29,9 +29,10 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ..accounts.models import Agency, PartnershipAgency, Sector
-from ..audits.models import Answer, Case, CaseJudgement, Return, ReturnStatus, Round, RoundCase, RoundStatus
+from ..case_audits.models import Case, CaseJudgement, RoundCase
 from ..extensions import db
 from ..questionnaires.models import Question, QuestionType, ScaleLevel, Section, Theme
+from ..rounds.models import Answer, Return, ReturnStatus, Round, RoundStatus
 
 RETURNED = (ReturnStatus.SUBMITTED, ReturnStatus.ACCEPTED)
 OVERALL = "overall"

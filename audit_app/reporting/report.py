@@ -16,8 +16,8 @@ from typing import Any
 from flask import render_template
 
 from ..accounts.models import Partnership
-from ..audits.models import Round
 from ..extensions import db
+from ..rounds.models import Round
 from . import charts
 from . import findings as f
 from . import queries as q

@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, render_template, request, send_file, url_for
 from flask_login import login_required
 
-from ..audits.models import Round, RoundStatus
 from ..core.permissions import current_principal
 from ..extensions import db
 from ..questionnaires.models import Theme
+from ..rounds.models import Round, RoundStatus
 from . import charts, exports, params
 from . import findings as f
 from .params import FILTER_LABELS

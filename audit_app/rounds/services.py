@@ -1,4 +1,4 @@
-"""State changes for rounds, cases and returns.
+"""State changes of the round engine: rounds, who returns, and returns.
 
 Services flush and let the audit trail record each change; views commit.
 Every refusal is a DomainError naming the field at fault.
@@ -14,24 +14,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..accounts.models import Partnership, PartnershipAgency, User
+from ..accounts.models import Agency, Partnership, PartnershipAgency, Sector, User
 from ..core.errors import ConflictError, DomainError, NotAllowedError
 from ..core.models import utcnow
 from ..extensions import db
 from ..questionnaires.models import Question, QuestionnaireVersion, QuestionType, Section, VersionStatus
-from .cohort import AGE_BANDS, DISABILITY, PLAN_TYPES, SEXES, CohortRow, choice_problem, reference_problem
-from .models import (
-    ROUND_MOVES,
-    Answer,
-    Case,
-    CaseJudgement,
-    Return,
-    ReturnEvent,
-    ReturnStatus,
-    Round,
-    RoundCase,
-    RoundStatus,
-)
+from .kinds import kind_rules
+from .models import Answer, Return, ReturnEvent, ReturnStatus, Round, RoundStatus, round_partnerships
 
 MAX_TEXT = 10_000
 MAX_NUMBER = Decimal("1e9")
@@ -51,8 +40,14 @@ def plan_round(
     previous_round: Round | None = None,
     remind_days_before: int = 3,
     remind_days_after: int = 2,
+    agency_ids: list[int] | None = None,
+    sector_ids: list[int] | None = None,
 ) -> Round:
-    """A new round in planning, answering a published version of the partnership's."""
+    """A new round in planning, answering a published version of the partnership's.
+
+    Kinds that choose their agencies (self-assessments, agency summaries) take
+    them here: ``agency_ids`` and every active agency of ``sector_ids``.
+    """
     title = (title or "").strip()
     if not title:
         raise DomainError("Enter a title", field="title")
@@ -82,177 +77,97 @@ def plan_round(
     )
     db.session.add(round_)
     db.session.flush()
+    db.session.execute(sa.insert(round_partnerships).values(round_id=round_.id, partnership_id=partnership_id))
+    if agency_ids or sector_ids:
+        set_round_agencies(round_, agency_ids=agency_ids or [], sector_ids=sector_ids or [])
     return round_
 
 
+def share_round(round_: Round, partnership: Partnership) -> None:
+    """Let a round count for another partnership too (one return from a shared agency counts in each)."""
+    if partnership.id in {p.id for p in round_.partnerships}:
+        raise ConflictError("The round already counts for this partnership", field="partnership_id")
+    round_.partnerships.append(partnership)
+    db.session.flush()
+
+
+def round_partnership_ids(round_: Round) -> list[int]:
+    """The partnerships a round counts for, the one that planned it first."""
+    others = sorted(p.id for p in round_.partnerships if p.id != round_.partnership_id)
+    return [round_.partnership_id, *others]
+
+
+def active_agency_ids(partnership_ids: int | list[int], sector_ids: list[int] | None = None) -> set[int]:
+    """Agencies active in any of the partnerships (optionally only in the given sectors)."""
+    ids = [partnership_ids] if isinstance(partnership_ids, int) else list(partnership_ids)
+    query = sa.select(PartnershipAgency.agency_id).where(
+        PartnershipAgency.partnership_id.in_(ids), PartnershipAgency.is_active.is_(True)
+    )
+    if sector_ids is not None:
+        query = query.where(PartnershipAgency.sector_id.in_(sector_ids))
+    return set(db.session.scalars(query))
+
+
+def set_round_agencies(round_: Round, *, agency_ids: list[int], sector_ids: list[int] | None = None) -> None:
+    """Choose who returns (kinds that choose agencies): these agencies and every active agency of these sectors."""
+    if not kind_rules(round_.kind).chooses_agencies:
+        raise NotAllowedError(
+            f"A {round_.kind.label.lower()} round takes its agencies from its cases", field="agency_ids"
+        )
+    if round_.status not in (RoundStatus.PLANNING, RoundStatus.OPEN):
+        raise NotAllowedError("Agencies can be chosen only while the round is being planned or is open")
+    partnership_ids = round_partnership_ids(round_)
+    wanted = set(agency_ids)
+    unknown = wanted - active_agency_ids(partnership_ids)
+    if unknown:
+        raise DomainError("Choose active agencies of this partnership only", field="agency_ids")
+    if sector_ids:
+        known = set(db.session.scalars(sa.select(Sector.id).where(Sector.partnership_id.in_(partnership_ids))))
+        if set(sector_ids) - known:
+            raise DomainError("Choose sectors of this partnership only", field="sector_ids")
+        wanted |= active_agency_ids(partnership_ids, list(sector_ids))
+    if not wanted:
+        raise DomainError("Choose at least one agency or sector", field="agency_ids")
+    current = {a.id for a in round_.agencies}
+    if round_.status == RoundStatus.OPEN and current - wanted:
+        raise NotAllowedError(
+            "An agency cannot be taken off an open round; decline its return instead", field="agency_ids"
+        )
+    round_.agencies = list(db.session.scalars(sa.select(Agency).where(Agency.id.in_(wanted))))
+    db.session.flush()
+    if round_.status == RoundStatus.OPEN:
+        create_returns(round_)
+
+
 def move_round(round_: Round, to: RoundStatus) -> None:
-    """Move a round to its next state; illegal moves are refused."""
-    if to not in ROUND_MOVES[round_.status]:
+    """Move a round to its next state by its kind's state table; illegal moves are refused."""
+    rules = kind_rules(round_.kind)
+    if to not in rules.moves[round_.status]:
         raise NotAllowedError(f"A round that is {round_.status.label.lower()} cannot become {to.label.lower()}")
     if to == RoundStatus.OPEN and round_.status == RoundStatus.PLANNING:
-        if not round_.cases and round_.kind.value == "case_audit":
-            raise NotAllowedError("Add at least one case before opening the round")
-        if any(not rc.agencies for rc in round_.cases):
-            raise NotAllowedError("Tick the agencies involved with every case before opening the round")
-        _create_returns(round_)
+        problems = rules.open_problems(round_)
+        if problems:
+            raise NotAllowedError(problems[0])
+        create_returns(round_)
     round_.status = to
     db.session.flush()
 
 
-def _create_returns(round_: Round) -> list[Return]:
-    created = []
+def create_returns(round_: Round) -> list[Return]:
+    """A return for every recipient the round's kind names that has none yet."""
     existing = {
-        (r.agency_id, r.round_case_id)
-        for r in db.session.scalars(sa.select(Return).where(Return.round_id == round_.id))
+        (agency_id, case_id)
+        for agency_id, case_id in db.session.execute(
+            sa.select(Return.agency_id, Return.round_case_id).where(Return.round_id == round_.id)
+        )
     }
-    for round_case in round_.cases:
-        for agency in round_case.agencies:
-            if (agency.id, round_case.id) not in existing:
-                ret = Return(round_id=round_.id, agency_id=agency.id, round_case_id=round_case.id)
-                db.session.add(ret)
-                created.append(ret)
+    wanted = sorted(kind_rules(round_.kind).recipients(round_) - existing, key=lambda r: (r[1] or 0, r[0]))
+    created = [Return(round_id=round_.id, agency_id=agency_id, round_case_id=case_id) for agency_id, case_id in wanted]
+    db.session.add_all(created)
     db.session.flush()
     for ret in created:
         _event(ret, None, ReturnStatus.NOT_STARTED, None, "")
     return created
-
-
-# -- cases --
-
-
-def _check_case_fields(fields: dict[str, str]) -> None:
-    problem = reference_problem(fields.get("reference", ""))
-    if problem:
-        raise DomainError(problem, field="reference")
-    for name, allowed, what in (
-        ("age_band", AGE_BANDS, "Age band"),
-        ("sex", SEXES, "Sex"),
-        ("disability", DISABILITY, "Disability"),
-        ("plan_type", PLAN_TYPES, "Plan type"),
-    ):
-        message = choice_problem(fields.get(name, ""), allowed, what)
-        if message:
-            raise DomainError(message, field=name)
-    if len(fields.get("ethnicity", "")) > 60:
-        raise DomainError("Ethnicity must be 60 characters or fewer", field="ethnicity")
-
-
-def _active_agency_ids(partnership_id: int) -> set[int]:
-    return set(
-        db.session.scalars(
-            sa.select(PartnershipAgency.agency_id).where(
-                PartnershipAgency.partnership_id == partnership_id, PartnershipAgency.is_active.is_(True)
-            )
-        )
-    )
-
-
-def add_case(round_: Round, *, agency_ids: list[int], **fields: str) -> RoundCase:
-    """Add a case to a round (new to the partnership, or one already audited before)."""
-    if round_.status not in (RoundStatus.PLANNING, RoundStatus.OPEN):
-        raise NotAllowedError("Cases can be added only while the round is being planned or is open")
-    fields = {k: (v or "").strip() for k, v in fields.items()}
-    _check_case_fields(fields)
-    case = db.session.scalar(
-        sa.select(Case).where(Case.partnership_id == round_.partnership_id, Case.reference == fields["reference"])
-    )
-    if case is None:
-        case = Case(partnership_id=round_.partnership_id, **fields)
-        db.session.add(case)
-        db.session.flush()
-    elif db.session.scalar(
-        sa.select(RoundCase.id).where(RoundCase.round_id == round_.id, RoundCase.case_id == case.id)
-    ):
-        raise ConflictError("This case is already in the round", field="reference")
-    round_case = RoundCase(round_id=round_.id, case_id=case.id)
-    db.session.add(round_case)
-    db.session.flush()
-    set_case_agencies(round_case, agency_ids)
-    return round_case
-
-
-def set_case_agencies(round_case: RoundCase, agency_ids: list[int]) -> None:
-    """Which agencies were involved with the case; an open round gets the new returns at once."""
-    round_ = round_case.round
-    if round_.status not in (RoundStatus.PLANNING, RoundStatus.OPEN):
-        raise NotAllowedError("The agencies involved can change only while the round is being planned or is open")
-    wanted = set(agency_ids)
-    if not wanted:
-        raise DomainError("Tick at least one agency involved with the case", field="agency_ids")
-    unknown = wanted - _active_agency_ids(round_.partnership_id)
-    if unknown:
-        raise DomainError("Tick active agencies of this partnership only", field="agency_ids")
-    from ..accounts.models import Agency
-
-    current = {a.id for a in round_case.agencies}
-    if round_.status == RoundStatus.OPEN and current - wanted:
-        raise NotAllowedError(
-            "An agency cannot be taken off a case once the round is open; decline its return instead",
-            field="agency_ids",
-        )
-    round_case.agencies = list(db.session.scalars(sa.select(Agency).where(Agency.id.in_(wanted))))
-    db.session.flush()
-    if round_.status == RoundStatus.OPEN:
-        _create_returns(round_)
-
-
-def remove_case(round_case: RoundCase) -> None:
-    """Take a case out of a round that is still being planned."""
-    if round_case.round.status != RoundStatus.PLANNING:
-        raise NotAllowedError("Cases can be removed only while the round is being planned")
-    round_case.agencies = []
-    db.session.flush()
-    db.session.delete(round_case)
-    db.session.flush()
-
-
-def import_cohort(round_: Round, rows: list[CohortRow]) -> list[RoundCase]:
-    """Add every case of a parsed cohort file (see cohort.parse_cohort); all or nothing."""
-    from ..accounts.models import Agency
-
-    by_name = {
-        a.name: a.id
-        for a in db.session.scalars(sa.select(Agency).where(Agency.id.in_(_active_agency_ids(round_.partnership_id))))
-    }
-    added = []
-    for row in rows:
-        try:
-            added.append(
-                add_case(
-                    round_,
-                    agency_ids=[by_name[name] for name in row.agencies],
-                    reference=row.reference,
-                    age_band=row.age_band,
-                    sex=row.sex,
-                    ethnicity=row.ethnicity,
-                    disability=row.disability,
-                    plan_type=row.plan_type,
-                )
-            )
-        except DomainError as error:
-            column = "agencies" if error.field == "agency_ids" else error.field
-            raise DomainError(f"row {row.line}, {column}: {error.message}", field="file") from None
-    return added
-
-
-def carry_cases(new_round: Round, round_cases: list[RoundCase]) -> list[RoundCase]:
-    """Re-audit: put cases of the earlier round into this one, linked to their earlier audit."""
-    if new_round.status != RoundStatus.PLANNING:
-        raise NotAllowedError("Cases are carried while the round is being planned")
-    already = {rc.case_id for rc in new_round.cases}
-    carried = []
-    for earlier in round_cases:
-        if earlier.round_id != new_round.previous_round_id:
-            raise DomainError("Choose cases of the round this one re-audits", field="round_case_ids")
-        if earlier.case_id in already:
-            raise ConflictError(f"Case {earlier.case.reference} is already in this round", field="round_case_ids")
-        round_case = RoundCase(round_id=new_round.id, case_id=earlier.case_id, previous_round_case_id=earlier.id)
-        db.session.add(round_case)
-        db.session.flush()
-        set_case_agencies(round_case, [a.id for a in earlier.agencies])
-        carried.append(round_case)
-    db.session.expire(new_round, ["cases"])
-    return carried
 
 
 # -- returns --
@@ -277,13 +192,30 @@ def _move(ret: Return, to: ReturnStatus, actor: User | None, note: str = "") -> 
     db.session.flush()
 
 
-def applicable_questions(ret: Return, section: Section | None = None) -> list[Question]:
-    """The questions this return's agency is asked (by its sector in the partnership)."""
-    sector_key = db.session.scalar(
-        sa.select(PartnershipAgency).where(
-            PartnershipAgency.partnership_id == ret.round.partnership_id, PartnershipAgency.agency_id == ret.agency_id
+def return_sector_key(ret: Return) -> str:
+    """The sector of the return's agency, in the round's own partnership (or, for a shared round, the first
+    partnership the agency belongs to)."""
+    links = db.session.execute(
+        sa.select(PartnershipAgency.partnership_id, Sector.key)
+        .join(Sector, Sector.id == PartnershipAgency.sector_id)
+        .where(
+            PartnershipAgency.agency_id == ret.agency_id,
+            PartnershipAgency.partnership_id.in_(round_partnership_ids(ret.round)),
         )
-    ).sector.key
+        .order_by(PartnershipAgency.partnership_id)
+    ).all()
+    by_partnership = dict(links)
+    if ret.round.partnership_id in by_partnership:
+        return by_partnership[ret.round.partnership_id]
+    return links[0][1] if links else ""
+
+
+def applicable_questions(
+    ret: Return, section: Section | None = None, *, sector_key: str | None = None
+) -> list[Question]:
+    """The questions this return's agency is asked (by its sector in the partnership)."""
+    if sector_key is None:
+        sector_key = return_sector_key(ret)
     sections = [section] if section is not None else ret.round.version.sections
     return [q for s in sections for q in s.questions if q.applies_to_sector(sector_key)]
 
@@ -453,65 +385,3 @@ def accept_return(ret: Return, *, by: User) -> None:
     if ret.round.status not in (RoundStatus.OPEN, RoundStatus.CLOSED):
         raise NotAllowedError("Returns can be accepted only until the discussion starts")
     _move(ret, ReturnStatus.ACCEPTED, by)
-
-
-# -- the multi-agency discussion --
-
-
-def judgement_scale_levels(round_: Round) -> list[Any]:
-    """The levels a multi-agency grade is given on: the scale of the version's overall grade question, or Ofsted's."""
-    from ..questionnaires.models import Scale
-
-    for question in round_.version.questions:
-        if question.key == "overall_grade" and question.scale is not None:
-            return list(question.scale.levels)
-    ofsted = db.session.scalar(sa.select(Scale).where(Scale.partnership_id.is_(None), Scale.key == "ofsted"))
-    return list(ofsted.levels)
-
-
-def record_judgement(
-    round_case: RoundCase,
-    *,
-    section_key: str,
-    grade: str,
-    strengths: str = "",
-    areas_for_development: str = "",
-    recommendations: str = "",
-    concern_escalated: bool = False,
-    escalated_to: str = "",
-    escalated_on: date | None = None,
-) -> CaseJudgement:
-    """Record (or change) the agreed multi-agency judgement for a section, or overall (section_key "")."""
-    round_ = round_case.round
-    if round_.status not in (RoundStatus.CLOSED, RoundStatus.IN_DISCUSSION):
-        raise NotAllowedError("Judgements are recorded once the round is closed for returns, before it is reported")
-    field = section_key or "overall"
-    if section_key and section_key not in {s.key for s in round_.version.sections}:
-        raise DomainError("No such section in this questionnaire", field=field)
-    levels = {level.label: level for level in judgement_scale_levels(round_)}
-    if grade and grade not in levels:
-        raise DomainError(f"Choose one of: {', '.join(levels)}", field=f"grade-{field}")
-    texts = (("strengths", strengths), ("development", areas_for_development), ("recommendations", recommendations))
-    for name, text in texts:
-        if len(text or "") > MAX_TEXT:
-            raise DomainError(f"Write {MAX_TEXT:,} characters or fewer", field=f"{name}-{field}")
-    if concern_escalated and not (escalated_to or "").strip():
-        raise DomainError("Say to whom the concern was escalated", field="escalated_to")
-    judgement = db.session.scalar(
-        sa.select(CaseJudgement).where(
-            CaseJudgement.round_case_id == round_case.id, CaseJudgement.section_key == section_key
-        )
-    )
-    if judgement is None:
-        judgement = CaseJudgement(round_case_id=round_case.id, section_key=section_key)
-        db.session.add(judgement)
-    judgement.grade_level_id = levels[grade].id if grade else None
-    judgement.strengths = (strengths or "").strip()
-    judgement.areas_for_development = (areas_for_development or "").strip()
-    if not section_key:
-        judgement.recommendations = (recommendations or "").strip()
-        judgement.concern_escalated = concern_escalated
-        judgement.escalated_to = (escalated_to or "").strip()[:200]
-        judgement.escalated_on = escalated_on
-    db.session.flush()
-    return judgement

@@ -56,7 +56,7 @@ def _send_to_agencies(
 ) -> tuple[list[str], list[str]]:
     """Email each agency; (agencies emailed, agencies that could not be)."""
     sent, failed = [], []
-    link = url_for("audits.return_list", _external=True)
+    link = url_for("rounds.return_list", _external=True)
     due = f" They are due by {round_.due_on.strftime('%-d %B %Y')}." if round_.due_on else ""
     for returns in grouped.values():
         agency = returns[0].agency

@@ -13,10 +13,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..accounts.models import Agency, PartnershipAgency, User
-from ..audits import services
-from ..audits.models import Return, ReturnStatus, Round, RoundStatus
+from ..case_audits import services as case_services
 from ..extensions import db
 from ..questionnaires.models import Questionnaire, QuestionType
+from ..rounds import services
+from ..rounds.models import Return, ReturnStatus, Round, RoundStatus
 
 GOOD_PRACTICE = [
     "Risk was recognised at the first contact and recorded clearly.",
@@ -145,7 +146,7 @@ def load_case_audits(partnership_id: int, users: dict[str, User]) -> bool:
     )
     for n in range(20):
         involved = [police, social_care, *rng.sample(others, k=rng.randint(0, 2))]
-        services.add_case(
+        case_services.add_case(
             past,
             agency_ids=involved,
             reference=f"CSE-25-{n + 1:03d}",
@@ -167,12 +168,12 @@ def load_case_audits(partnership_id: int, users: dict[str, User]) -> bool:
         shares_answers_in_discussion=True,
         previous_round=past,
     )
-    services.carry_cases(again, list(past.cases[:16]))
+    case_services.carry_cases(again, list(past.cases[:16]))
     for round_case in again.cases:
         earlier = next(rc for rc in past.cases if rc.id == round_case.previous_round_case_id)
-        services.set_case_agencies(round_case, [a.id for a in earlier.agencies])
+        case_services.set_case_agencies(round_case, [a.id for a in earlier.agencies])
     for n in range(5):
-        services.add_case(
+        case_services.add_case(
             again,
             agency_ids=[police, social_care, *rng.sample(others, k=rng.randint(0, 2))],
             reference=f"CSE-26-{n + 1:03d}",
@@ -193,7 +194,7 @@ def load_case_audits(partnership_id: int, users: dict[str, User]) -> bool:
         due_on=date(2026, 12, 11),
     )
     for n in range(4):
-        services.add_case(
+        case_services.add_case(
             current,
             agency_ids=[police, social_care, others[n % len(others)]],
             reference=f"SM-26-{n + 1:03d}",
@@ -258,7 +259,7 @@ def _complete_and_judge(
         for section in round_.version.sections:
             if section.key == "overall":
                 continue
-            services.record_judgement(
+            case_services.record_judgement(
                 round_case,
                 section_key=section.key,
                 grade=rng.choices(list(weights), weights=list(weights.values()))[0]
@@ -268,7 +269,7 @@ def _complete_and_judge(
                 areas_for_development=rng.choice(DEVELOPMENT),
             )
         escalated = rng.random() < 0.1
-        services.record_judgement(
+        case_services.record_judgement(
             round_case,
             section_key="",
             grade=rng.choices(list(weights), weights=list(weights.values()))[0],

@@ -1,24 +1,20 @@
-"""Forms for planning rounds, adding cases and handling returns."""
+"""Forms for planning rounds and handling returns."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
-    GovCheckboxesInput,
     GovCheckboxInput,
     GovDateInput,
-    GovFileInput,
     GovSelect,
     GovSubmitInput,
     GovTextArea,
     GovTextInput,
 )
-from wtforms import BooleanField, DateField, IntegerField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, IntegerField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from ..core.forms import OptionSelectField, strip_filter
-from .cohort import AGE_BANDS, DISABILITY, PLAN_TYPES, SEXES
+from ..core.forms import GovDateField, OptionSelectField, strip_filter
 
 
 def _optional_int(value: object) -> int | None:
@@ -27,34 +23,12 @@ def _optional_int(value: object) -> int | None:
     return int(value)  # type: ignore[arg-type]
 
 
-class GovDateField(DateField):
-    """A GOV.UK day/month/year date: refusals in plain words, and never a crash on missing parts."""
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        if not valuelist or not any(v.strip() for v in valuelist):
-            self.raw_data = None
-            self.data = None
-            return
-        if len(valuelist) != 3:
-            self.raw_data = [*valuelist, "", "", ""][:3]  # the widget shows three boxes
-            self.data = None
-            raise ValueError("Enter the date as day, month and year")
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError("Enter a real date, like 27 3 2027") from None
-
-
 class DaysField(IntegerField):
     def process_formdata(self, valuelist: list[str]) -> None:
         try:
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError("Enter a whole number of days, like 3") from None
-
-
-def _blank_first(values: list[str]) -> list[tuple[str, str]]:
-    return [("", "Not recorded")] + [(v, v) for v in values]
 
 
 class RoundForm(FlaskForm):
@@ -110,48 +84,6 @@ class RoundForm(FlaskForm):
         widget=GovCheckboxInput(),
     )
     submit = SubmitField("Plan the round", widget=GovSubmitInput())
-
-
-class CaseForm(FlaskForm):
-    reference = StringField(
-        "Case reference or pseudonym",
-        widget=GovTextInput(),
-        filters=[strip_filter],
-        description="The case number in your system, or a pseudonym such as Child K. Never a name or a date of birth.",
-        validators=[
-            DataRequired("Enter a case reference or pseudonym"),
-            Length(max=40, message="The reference must be 40 characters or fewer"),
-        ],
-    )
-    age_band = OptionSelectField(
-        "Age band", widget=GovSelect(), choices=_blank_first(AGE_BANDS), coerce=lambda v: v or ""
-    )
-    sex = OptionSelectField("Sex", widget=GovSelect(), choices=_blank_first(SEXES), coerce=lambda v: v or "")
-    ethnicity = StringField(
-        "Ethnicity",
-        widget=GovTextInput(),
-        filters=[strip_filter],
-        validators=[Optional(), Length(max=60, message="Ethnicity must be 60 characters or fewer")],
-    )
-    disability = OptionSelectField(
-        "Disability", widget=GovSelect(), choices=_blank_first(DISABILITY), coerce=lambda v: v or ""
-    )
-    plan_type = OptionSelectField(
-        "Plan type", widget=GovSelect(), choices=_blank_first(PLAN_TYPES), coerce=lambda v: v or ""
-    )
-    agency_ids = SelectMultipleField(
-        "Agencies involved with the case", widget=GovCheckboxesInput(), coerce=int, choices=[]
-    )
-    submit = SubmitField("Add case", widget=GovSubmitInput())
-
-
-class CohortForm(FlaskForm):
-    file = FileField(
-        "Cohort file (CSV or Excel)",
-        widget=GovFileInput(),
-        description="Columns: reference, age_band, sex, ethnicity, disability, plan_type, agencies (names separated by ;). Reference and agencies are required.",
-    )
-    submit = SubmitField("Upload cohort", widget=GovSubmitInput())
 
 
 class NoteForm(FlaskForm):

@@ -1,23 +1,30 @@
-"""Rounds, cases, returns and answers: one model for every workflow.
+"""The round engine: rounds, returns and answers, one model for every workflow.
 
-A round sends one published questionnaire version to agencies (and, for case
-audits, to the agencies involved with each case of a cohort). Each agency fills
-a return: its answers. Case audits add a multi-agency judgement per case.
+A round sends one published questionnaire version to agencies. Who receives a
+return, and which states a round moves through, is decided per kind of round
+(``kinds.py``): the agencies involved with each case of a case audit, the
+chosen agencies or sectors of a self-assessment. Each agency fills a return:
+its answers. What is special to case audits (cases, the panel's judgement)
+lives in ``case_audits``.
 """
 
 from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..accounts.models import Agency, User
+from ..accounts.models import Agency, Partnership, User
 from ..core.audit import Audited
 from ..core.models import TimestampMixin, UTCDateTime, enum_type
 from ..extensions import db
 from ..questionnaires.models import Question, QuestionnaireKind, QuestionnaireVersion, ScaleLevel, Theme
+
+if TYPE_CHECKING:
+    from ..case_audits.models import RoundCase
 
 
 class RoundStatus(enum.StrEnum):
@@ -40,14 +47,13 @@ ROUND_STATUS_LABELS = {
     RoundStatus.REPORTED: "Reported",
 }
 
-#: the moves a round may make; anything else is refused
-ROUND_MOVES: dict[RoundStatus, frozenset[RoundStatus]] = {
-    RoundStatus.PLANNING: frozenset({RoundStatus.OPEN}),
-    RoundStatus.OPEN: frozenset({RoundStatus.CLOSED}),
-    RoundStatus.CLOSED: frozenset({RoundStatus.OPEN, RoundStatus.IN_DISCUSSION}),
-    RoundStatus.IN_DISCUSSION: frozenset({RoundStatus.REPORTED}),
-    RoundStatus.REPORTED: frozenset(),
-}
+
+class ReturnGroup(enum.StrEnum):
+    """How a return counts in return rates and chasing: defined once, on the status."""
+
+    OUTSTANDING = "outstanding"
+    RETURNED = "returned"
+    DECLINED = "declined"
 
 
 class ReturnStatus(enum.StrEnum):
@@ -74,6 +80,16 @@ class ReturnStatus(enum.StrEnum):
             ReturnStatus.CHANGES_REQUESTED,
         )
 
+    @property
+    def group(self) -> ReturnGroup:
+        """Outstanding (the agency still owes it), returned, or declined (including another template)."""
+        return RETURN_GROUPS[self]
+
+    @classmethod
+    def in_group(cls, group: ReturnGroup) -> tuple[ReturnStatus, ...]:
+        """The statuses of ``group``, for SQL ``IN`` filters."""
+        return tuple(status for status in cls if RETURN_GROUPS[status] == group)
+
 
 RETURN_STATUS_LABELS = {
     ReturnStatus.NOT_STARTED: "Not started",
@@ -86,13 +102,41 @@ RETURN_STATUS_LABELS = {
     ReturnStatus.ALTERNATIVE_TEMPLATE: "Submitted on another template",
 }
 
+RETURN_GROUPS = {
+    ReturnStatus.NOT_STARTED: ReturnGroup.OUTSTANDING,
+    ReturnStatus.IN_PROGRESS: ReturnGroup.OUTSTANDING,
+    ReturnStatus.READY_FOR_SIGN_OFF: ReturnGroup.OUTSTANDING,
+    ReturnStatus.CHANGES_REQUESTED: ReturnGroup.OUTSTANDING,
+    ReturnStatus.SUBMITTED: ReturnGroup.RETURNED,
+    ReturnStatus.ACCEPTED: ReturnGroup.RETURNED,
+    ReturnStatus.DECLINED: ReturnGroup.DECLINED,
+    ReturnStatus.ALTERNATIVE_TEMPLATE: ReturnGroup.DECLINED,
+}
+
+#: every partnership a round counts for (the one that planned it, and any that share it)
+round_partnerships = sa.Table(
+    "round_partnerships",
+    db.metadata,
+    sa.Column("round_id", sa.ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("partnership_id", sa.ForeignKey("partnerships.id"), primary_key=True, index=True),
+)
+
+#: the agencies chosen to return to a round whose kind does not decide them from cases
+round_agencies = sa.Table(
+    "round_agencies",
+    db.metadata,
+    sa.Column("round_id", sa.ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("agency_id", sa.ForeignKey("agencies.id"), primary_key=True),
+)
+
 
 class Round(Audited, TimestampMixin, db.Model):
-    """A round of a questionnaire version across the partnership's agencies."""
+    """A round of a questionnaire version across agencies of one or more partnerships."""
 
     __tablename__ = "rounds"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: the partnership that planned the round and manages it
     partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"), index=True)
     #: the published version answered in this round; pinned for good
     questionnaire_version_id: Mapped[int] = mapped_column(sa.ForeignKey("questionnaire_versions.id"), index=True)
@@ -115,60 +159,38 @@ class Round(Audited, TimestampMixin, db.Model):
     version: Mapped[QuestionnaireVersion] = relationship()
     theme: Mapped[Theme | None] = relationship()
     previous_round: Mapped[Round | None] = relationship(remote_side="Round.id")
+    #: case audits only (see case_audits.models)
     cases: Mapped[list[RoundCase]] = relationship(back_populates="round", order_by="RoundCase.id")
-
-
-class Case(Audited, TimestampMixin, db.Model):
-    """A child (or family) audited: a reference or pseudonym, never a name or date of birth."""
-
-    __tablename__ = "cases"
-    __table_args__ = (sa.UniqueConstraint("partnership_id", "reference"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"), index=True)
-    reference: Mapped[str] = mapped_column(sa.String(40))
-    age_band: Mapped[str] = mapped_column(sa.String(20), default="")
-    sex: Mapped[str] = mapped_column(sa.String(20), default="")
-    ethnicity: Mapped[str] = mapped_column(sa.String(60), default="")
-    disability: Mapped[str] = mapped_column(sa.String(20), default="")
-    plan_type: Mapped[str] = mapped_column(sa.String(40), default="")
-
-
-#: which agencies were involved with a case in a round (returns are made from this on opening)
-round_case_agencies = sa.Table(
-    "round_case_agencies",
-    db.metadata,
-    sa.Column("round_case_id", sa.ForeignKey("round_cases.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("agency_id", sa.ForeignKey("agencies.id"), primary_key=True),
-)
-
-
-class RoundCase(Audited, TimestampMixin, db.Model):
-    """A case in a round. A re-audited case links to its earlier audit."""
-
-    __tablename__ = "round_cases"
-    __table_args__ = (sa.UniqueConstraint("round_id", "case_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id"), index=True)
-    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
-    #: the same case in the round this one re-audits
-    previous_round_case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("round_cases.id"), index=True)
-
-    round: Mapped[Round] = relationship(back_populates="cases")
-    case: Mapped[Case] = relationship(lazy="joined")
-    agencies: Mapped[list[Agency]] = relationship(secondary=round_case_agencies, order_by="Agency.name")
+    #: chosen recipients, for kinds that do not take them from cases
+    agencies: Mapped[list[Agency]] = relationship(secondary=round_agencies, order_by="Agency.name")
+    #: every partnership the round counts for, its own included
+    partnerships: Mapped[list[Partnership]] = relationship(secondary=round_partnerships, order_by="Partnership.name")
 
     @property
-    def audit_partnership_id(self) -> int:
-        return self.case.partnership_id
+    def moves(self) -> frozenset[RoundStatus]:
+        """The states this round may move to next, by its kind's state table."""
+        from .kinds import kind_rules
+
+        return kind_rules(self.kind).moves[self.status]
 
 
 class Return(Audited, TimestampMixin, db.Model):
     """One agency's answers in a round (for one case, in a case audit)."""
 
     __tablename__ = "returns"
-    __table_args__ = (sa.UniqueConstraint("round_id", "agency_id", "round_case_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("round_id", "agency_id", "round_case_id"),
+        # The constraint above does not hold when round_case_id is NULL (NULLs differ): one return
+        # per round and agency when there is no case.
+        sa.Index(
+            "uq_returns_round_agency_no_case",
+            "round_id",
+            "agency_id",
+            unique=True,
+            sqlite_where=sa.text("round_case_id IS NULL"),
+            postgresql_where=sa.text("round_case_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id"), index=True)
@@ -237,31 +259,3 @@ class Answer(Audited, TimestampMixin, db.Model):
     @property
     def audit_partnership_id(self) -> int:
         return self.return_.round.partnership_id
-
-
-class CaseJudgement(Audited, TimestampMixin, db.Model):
-    """The multi-agency grade agreed for a case, per section or overall (section_key empty)."""
-
-    __tablename__ = "case_judgements"
-    __table_args__ = (sa.UniqueConstraint("round_case_id", "section_key"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    round_case_id: Mapped[int] = mapped_column(sa.ForeignKey("round_cases.id"), index=True)
-    #: the section judged; "" for the case overall
-    section_key: Mapped[str] = mapped_column(sa.String(64), default="")
-    grade_level_id: Mapped[int | None] = mapped_column(sa.ForeignKey("scale_levels.id"))
-    strengths: Mapped[str] = mapped_column(sa.Text, default="")
-    areas_for_development: Mapped[str] = mapped_column(sa.Text, default="")
-    #: what the panel recommends (recorded with the case's overall judgement)
-    recommendations: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
-    #: an immediate concern about the child, escalated outside the audit
-    concern_escalated: Mapped[bool] = mapped_column(default=False)
-    escalated_to: Mapped[str] = mapped_column(sa.String(200), default="")
-    escalated_on: Mapped[date | None] = mapped_column()
-
-    round_case: Mapped[RoundCase] = relationship()
-    grade: Mapped[ScaleLevel | None] = relationship()
-
-    @property
-    def audit_partnership_id(self) -> int:
-        return self.round_case.case.partnership_id

@@ -9,22 +9,24 @@ from typing import Annotated, Any
 from flask import g, jsonify
 from pydantic import BaseModel, Field, StringConstraints
 
-from ..audits import services
-from ..audits.models import Return, Round, RoundStatus
-from ..audits.notifications import notify_round_opened
-from ..audits.permissions import (
+from ..case_audits import services as case_services
+from ..extensions import db
+from ..questionnaires.models import QuestionnaireVersion, QuestionType
+from ..rounds import services
+from ..rounds.models import Return, Round, RoundStatus
+from ..rounds.notifications import notify_round_opened
+from ..rounds.permissions import (
     can_edit_return,
     can_manage_rounds,
     can_review_returns,
     can_sign_off_return,
     can_view_rounds,
+    get_managed_round_or_404,
     get_return_or_404,
     get_round_or_404,
     returns_query,
     rounds_query,
 )
-from ..extensions import db
-from ..questionnaires.models import QuestionnaireVersion, QuestionType
 from .helpers import parse_body, principal, require
 from .schemas import Strict
 from .spec import api_route
@@ -44,6 +46,18 @@ class RoundIn(Strict):
         default=3, ge=0, le=60, description="Automatic reminder this many days before the due date (0: none)"
     )
     remind_days_after: int = Field(default=2, ge=0, le=60, description="And this many days after it (0: none)")
+    agency_ids: list[int] = Field(
+        default_factory=list,
+        description="Self-assessments and agency summaries: the agencies that must return (case audits take theirs from cases)",
+    )
+    sector_ids: list[int] = Field(
+        default_factory=list, description="Self-assessments: every active agency of these sectors must return"
+    )
+
+
+class RoundAgenciesIn(Strict):
+    agency_ids: list[int] = Field(default_factory=list, description="The agencies that must return")
+    sector_ids: list[int] = Field(default_factory=list, description="And every active agency of these sectors")
 
 
 class RoundOut(BaseModel):
@@ -60,6 +74,8 @@ class RoundOut(BaseModel):
     remind_days_before: int
     remind_days_after: int
     cases: list[dict[str, Any]]
+    agencies: list[dict[str, Any]] = Field(description="The agencies chosen to return (kinds that choose them)")
+    partnership_ids: list[int] = Field(description="Every partnership the round counts for, the planning one first")
 
 
 class CaseIn(Strict):
@@ -123,6 +139,8 @@ def _round(r: Round) -> dict[str, Any]:
             }
             for rc in r.cases
         ],
+        agencies=[{"id": a.id, "name": a.name} for a in r.agencies],
+        partnership_ids=services.round_partnership_ids(r),
     ).model_dump(mode="json")
 
 
@@ -189,9 +207,29 @@ def rounds_create():
         previous_round=previous,
         remind_days_before=body.remind_days_before,
         remind_days_after=body.remind_days_after,
+        agency_ids=body.agency_ids,
+        sector_ids=body.sector_ids,
     )
     db.session.commit()
     return jsonify(_round(round_)), 201
+
+
+@api_route(
+    "/rounds/<int:round_id>/agencies",
+    "PUT",
+    summary="Choose the agencies (or whole sectors) that must return to a self-assessment or agency-summary round",
+    tag="audits",
+    request_model=RoundAgenciesIn,
+    response_model=RoundOut,
+    roles=BUILDERS,
+)
+def rounds_set_agencies(round_id: int):
+    p = principal()
+    round_ = get_managed_round_or_404(p, round_id)
+    body = parse_body(RoundAgenciesIn)
+    services.set_round_agencies(round_, agency_ids=body.agency_ids, sector_ids=body.sector_ids)
+    db.session.commit()
+    return jsonify(_round(round_))
 
 
 @api_route(
@@ -220,10 +258,9 @@ def rounds_get(round_id: int):
 )
 def rounds_add_case(round_id: int):
     p = principal()
-    require(can_manage_rounds(p))
-    round_ = get_round_or_404(p, round_id)
+    round_ = get_managed_round_or_404(p, round_id)
     body = parse_body(CaseIn)
-    services.add_case(
+    case_services.add_case(
         round_,
         agency_ids=body.agency_ids,
         reference=body.reference,
@@ -248,8 +285,7 @@ def rounds_add_case(round_id: int):
 )
 def rounds_move(round_id: int):
     p = principal()
-    require(can_manage_rounds(p))
-    round_ = get_round_or_404(p, round_id)
+    round_ = get_managed_round_or_404(p, round_id)
     body = parse_body(MoveIn)
     services.move_round(round_, body.to)
     db.session.commit()

@@ -1,0 +1,58 @@
+"""Forms for a case-audit round's cases and cohort files."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from govuk_frontend_wtf.wtforms_widgets import GovCheckboxesInput, GovFileInput, GovSelect, GovSubmitInput, GovTextInput
+from wtforms import SelectMultipleField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..core.forms import OptionSelectField, strip_filter
+from .cohort import AGE_BANDS, DISABILITY, PLAN_TYPES, SEXES
+
+
+def _blank_first(values: list[str]) -> list[tuple[str, str]]:
+    return [("", "Not recorded")] + [(v, v) for v in values]
+
+
+class CaseForm(FlaskForm):
+    reference = StringField(
+        "Case reference or pseudonym",
+        widget=GovTextInput(),
+        filters=[strip_filter],
+        description="The case number in your system, or a pseudonym such as Child K. Never a name or a date of birth.",
+        validators=[
+            DataRequired("Enter a case reference or pseudonym"),
+            Length(max=40, message="The reference must be 40 characters or fewer"),
+        ],
+    )
+    age_band = OptionSelectField(
+        "Age band", widget=GovSelect(), choices=_blank_first(AGE_BANDS), coerce=lambda v: v or ""
+    )
+    sex = OptionSelectField("Sex", widget=GovSelect(), choices=_blank_first(SEXES), coerce=lambda v: v or "")
+    ethnicity = StringField(
+        "Ethnicity",
+        widget=GovTextInput(),
+        filters=[strip_filter],
+        validators=[Optional(), Length(max=60, message="Ethnicity must be 60 characters or fewer")],
+    )
+    disability = OptionSelectField(
+        "Disability", widget=GovSelect(), choices=_blank_first(DISABILITY), coerce=lambda v: v or ""
+    )
+    plan_type = OptionSelectField(
+        "Plan type", widget=GovSelect(), choices=_blank_first(PLAN_TYPES), coerce=lambda v: v or ""
+    )
+    agency_ids = SelectMultipleField(
+        "Agencies involved with the case", widget=GovCheckboxesInput(), coerce=int, choices=[]
+    )
+    submit = SubmitField("Add case", widget=GovSubmitInput())
+
+
+class CohortForm(FlaskForm):
+    file = FileField(
+        "Cohort file (CSV or Excel)",
+        widget=GovFileInput(),
+        description="Columns: reference, age_band, sex, ethnicity, disability, plan_type, agencies (names separated by ;). Reference and agencies are required.",
+    )
+    submit = SubmitField("Upload cohort", widget=GovSubmitInput())

@@ -1,0 +1,213 @@
+"""State changes special to case audits: cases and their agencies, cohorts, re-audits, the panel's judgement.
+
+Services flush and let the audit trail record each change; views commit.
+Every refusal is a DomainError naming the field at fault.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..accounts.models import Agency
+from ..core.errors import ConflictError, DomainError, NotAllowedError
+from ..extensions import db
+from ..questionnaires.models import Scale
+from ..rounds.models import Round, RoundStatus
+from ..rounds.services import MAX_TEXT, active_agency_ids, create_returns
+from .cohort import AGE_BANDS, DISABILITY, PLAN_TYPES, SEXES, CohortRow, choice_problem, reference_problem
+from .models import Case, CaseJudgement, RoundCase
+
+# -- cases --
+
+
+def _check_case_fields(fields: dict[str, str]) -> None:
+    problem = reference_problem(fields.get("reference", ""))
+    if problem:
+        raise DomainError(problem, field="reference")
+    for name, allowed, what in (
+        ("age_band", AGE_BANDS, "Age band"),
+        ("sex", SEXES, "Sex"),
+        ("disability", DISABILITY, "Disability"),
+        ("plan_type", PLAN_TYPES, "Plan type"),
+    ):
+        message = choice_problem(fields.get(name, ""), allowed, what)
+        if message:
+            raise DomainError(message, field=name)
+    if len(fields.get("ethnicity", "")) > 60:
+        raise DomainError("Ethnicity must be 60 characters or fewer", field="ethnicity")
+
+
+def add_case(round_: Round, *, agency_ids: list[int], **fields: str) -> RoundCase:
+    """Add a case to a round (new to the partnership, or one already audited before)."""
+    if round_.status not in (RoundStatus.PLANNING, RoundStatus.OPEN):
+        raise NotAllowedError("Cases can be added only while the round is being planned or is open")
+    fields = {k: (v or "").strip() for k, v in fields.items()}
+    _check_case_fields(fields)
+    case = db.session.scalar(
+        sa.select(Case).where(Case.partnership_id == round_.partnership_id, Case.reference == fields["reference"])
+    )
+    if case is None:
+        case = Case(partnership_id=round_.partnership_id, **fields)
+        db.session.add(case)
+        db.session.flush()
+    elif db.session.scalar(
+        sa.select(RoundCase.id).where(RoundCase.round_id == round_.id, RoundCase.case_id == case.id)
+    ):
+        raise ConflictError("This case is already in the round", field="reference")
+    round_case = RoundCase(round_id=round_.id, case_id=case.id)
+    db.session.add(round_case)
+    db.session.flush()
+    set_case_agencies(round_case, agency_ids)
+    return round_case
+
+
+def set_case_agencies(round_case: RoundCase, agency_ids: list[int]) -> None:
+    """Which agencies were involved with the case; an open round gets the new returns at once."""
+    round_ = round_case.round
+    if round_.status not in (RoundStatus.PLANNING, RoundStatus.OPEN):
+        raise NotAllowedError("The agencies involved can change only while the round is being planned or is open")
+    wanted = set(agency_ids)
+    if not wanted:
+        raise DomainError("Tick at least one agency involved with the case", field="agency_ids")
+    unknown = wanted - active_agency_ids(round_.partnership_id)
+    if unknown:
+        raise DomainError("Tick active agencies of this partnership only", field="agency_ids")
+    current = {a.id for a in round_case.agencies}
+    if round_.status == RoundStatus.OPEN and current - wanted:
+        raise NotAllowedError(
+            "An agency cannot be taken off a case once the round is open; decline its return instead",
+            field="agency_ids",
+        )
+    round_case.agencies = list(db.session.scalars(sa.select(Agency).where(Agency.id.in_(wanted))))
+    db.session.flush()
+    if round_.status == RoundStatus.OPEN:
+        create_returns(round_)
+
+
+def remove_case(round_case: RoundCase) -> None:
+    """Take a case out of a round that is still being planned."""
+    if round_case.round.status != RoundStatus.PLANNING:
+        raise NotAllowedError("Cases can be removed only while the round is being planned")
+    round_case.agencies = []
+    db.session.flush()
+    db.session.delete(round_case)
+    db.session.flush()
+
+
+def import_cohort(round_: Round, rows: list[CohortRow]) -> list[RoundCase]:
+    """Add every case of a parsed cohort file (see cohort.parse_cohort); all or nothing."""
+    by_name = {
+        a.name: a.id
+        for a in db.session.scalars(sa.select(Agency).where(Agency.id.in_(active_agency_ids(round_.partnership_id))))
+    }
+    added = []
+    for row in rows:
+        try:
+            added.append(
+                add_case(
+                    round_,
+                    agency_ids=[by_name[name] for name in row.agencies],
+                    reference=row.reference,
+                    age_band=row.age_band,
+                    sex=row.sex,
+                    ethnicity=row.ethnicity,
+                    disability=row.disability,
+                    plan_type=row.plan_type,
+                )
+            )
+        except DomainError as error:
+            column = "agencies" if error.field == "agency_ids" else error.field
+            raise DomainError(f"row {row.line}, {column}: {error.message}", field="file") from None
+    return added
+
+
+def carry_cases(new_round: Round, round_cases: list[RoundCase]) -> list[RoundCase]:
+    """Re-audit: put cases of the earlier round into this one, linked to their earlier audit."""
+    if new_round.status != RoundStatus.PLANNING:
+        raise NotAllowedError("Cases are carried while the round is being planned")
+    already = {rc.case_id for rc in new_round.cases}
+    carried = []
+    for earlier in round_cases:
+        if earlier.round_id != new_round.previous_round_id:
+            raise DomainError("Choose cases of the round this one re-audits", field="round_case_ids")
+        if earlier.case_id in already:
+            raise ConflictError(f"Case {earlier.case.reference} is already in this round", field="round_case_ids")
+        round_case = RoundCase(round_id=new_round.id, case_id=earlier.case_id, previous_round_case_id=earlier.id)
+        db.session.add(round_case)
+        db.session.flush()
+        set_case_agencies(round_case, [a.id for a in earlier.agencies])
+        carried.append(round_case)
+    db.session.expire(new_round, ["cases"])
+    return carried
+
+
+# -- the multi-agency discussion --
+
+
+def judgement_scale_levels(round_: Round) -> list[Any]:
+    """The levels a multi-agency grade is given on: the scale of the version's overall grade question, or Ofsted's."""
+    for question in round_.version.questions:
+        if question.key == "overall_grade" and question.scale is not None:
+            return list(question.scale.levels)
+    ofsted = db.session.scalar(sa.select(Scale).where(Scale.partnership_id.is_(None), Scale.key == "ofsted"))
+    return list(ofsted.levels)
+
+
+def judgement_field_prefix(section_key: str) -> str:
+    """The names of a judgement's fields: ``section-<key>-`` for a section, ``case-`` for the case itself.
+
+    The two can never clash, whatever the section keys (the library's case audits have a section keyed
+    ``overall``, which once shared its field names with the case's own judgement and lost it).
+    """
+    return f"section-{section_key}-" if section_key else "case-"
+
+
+def record_judgement(
+    round_case: RoundCase,
+    *,
+    section_key: str,
+    grade: str,
+    strengths: str = "",
+    areas_for_development: str = "",
+    recommendations: str = "",
+    concern_escalated: bool = False,
+    escalated_to: str = "",
+    escalated_on: date | None = None,
+) -> CaseJudgement:
+    """Record (or change) the agreed multi-agency judgement for a section, or overall (section_key "")."""
+    round_ = round_case.round
+    if round_.status not in (RoundStatus.CLOSED, RoundStatus.IN_DISCUSSION):
+        raise NotAllowedError("Judgements are recorded once the round is closed for returns, before it is reported")
+    prefix = judgement_field_prefix(section_key)
+    if section_key and section_key not in {s.key for s in round_.version.sections}:
+        raise DomainError("No such section in this questionnaire", field=f"{prefix}grade")
+    levels = {level.label: level for level in judgement_scale_levels(round_)}
+    if grade and grade not in levels:
+        raise DomainError(f"Choose one of: {', '.join(levels)}", field=f"{prefix}grade")
+    texts = (("strengths", strengths), ("development", areas_for_development), ("recommendations", recommendations))
+    for name, text in texts:
+        if len(text or "") > MAX_TEXT:
+            raise DomainError(f"Write {MAX_TEXT:,} characters or fewer", field=f"{prefix}{name}")
+    if concern_escalated and not (escalated_to or "").strip():
+        raise DomainError("Say to whom the concern was escalated", field="escalated_to")
+    judgement = db.session.scalar(
+        sa.select(CaseJudgement).where(
+            CaseJudgement.round_case_id == round_case.id, CaseJudgement.section_key == section_key
+        )
+    )
+    if judgement is None:
+        judgement = CaseJudgement(round_case_id=round_case.id, section_key=section_key)
+        db.session.add(judgement)
+    judgement.grade_level_id = levels[grade].id if grade else None
+    judgement.strengths = (strengths or "").strip()
+    judgement.areas_for_development = (areas_for_development or "").strip()
+    if not section_key:
+        judgement.recommendations = (recommendations or "").strip()
+        judgement.concern_escalated = concern_escalated
+        judgement.escalated_to = (escalated_to or "").strip()[:200]
+        judgement.escalated_on = escalated_on
+    db.session.flush()
+    return judgement

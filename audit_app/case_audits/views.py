@@ -1,0 +1,327 @@
+"""Case-audit pages: a round's cases and cohort, the multi-agency discussion, re-audits and a case's history."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from ..accounts.models import Agency
+from ..accounts.permissions import agency_links_query
+from ..core.errors import DomainError
+from ..core.forms import ConfirmForm, add_form_error
+from ..core.permissions import current_principal
+from ..extensions import db
+from ..questionnaires.models import QuestionType
+from ..rounds.models import Return, ReturnStatus, Round, RoundStatus
+from ..rounds.permissions import can_review_returns, can_view_rounds, get_managed_round_or_404
+from ..rounds.views import round_page
+from . import services
+from .cohort import CohortError, parse_cohort
+from .forms import CaseForm, CohortForm
+from .models import Case, CaseJudgement, RoundCase
+from .permissions import can_view_discussion, get_partnership_round_case_or_404, get_round_case_or_404
+
+bp = Blueprint("case_audits", __name__)
+
+MAX_COHORT_BYTES = 2 * 1024 * 1024
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        abort(403)
+
+
+def page_context(round_: Round) -> dict[str, Any]:
+    """What a case-audit round's page adds: its case and cohort forms, and the cases it may carry."""
+    carried = {rc.previous_round_case_id for rc in round_.cases if rc.previous_round_case_id}
+    carry_choices = (
+        [rc for rc in round_.previous_round.cases if rc.id not in carried]
+        if round_.previous_round and round_.status == RoundStatus.PLANNING
+        else []
+    )
+    return {
+        "carry_choices": carry_choices,
+        "case_form": _case_form(round_.partnership_id),
+        "cohort_form": CohortForm(formdata=None),
+        "cohort_problems": [],
+    }
+
+
+def _case_form(p_partnership_id: int, formdata: Any = None) -> CaseForm:
+    form = CaseForm() if formdata is None else CaseForm(formdata=formdata)
+    links = db.session.scalars(agency_links_query(p_partnership_id, active_only=True)).unique().all()
+    form.agency_ids.choices = [(link.agency_id, f"{link.agency.name} ({link.sector.name})") for link in links]
+    return form
+
+
+@bp.post("/rounds/<int:round_id>/cases")
+@login_required
+def round_add_case(round_id: int):
+    """Add one case and tick the agencies involved."""
+    p = current_principal()
+    round_ = get_managed_round_or_404(p, round_id)
+    form = _case_form(round_.partnership_id)
+    if form.validate_on_submit():
+        try:
+            services.add_case(
+                round_,
+                agency_ids=form.agency_ids.data,
+                reference=form.reference.data,
+                age_band=form.age_band.data,
+                sex=form.sex.data,
+                ethnicity=form.ethnicity.data or "",
+                disability=form.disability.data,
+                plan_type=form.plan_type.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            add_form_error(form, error.message, error.field)
+        else:
+            db.session.commit()
+            flash(f"Case {form.reference.data} added", "success")
+            return redirect(url_for("rounds.round_detail", round_id=round_.id) + "#cases")
+    return round_page(round_, case_form=form, status=400)
+
+
+@bp.post("/rounds/<int:round_id>/cohort")
+@login_required
+def round_upload_cohort(round_id: int):
+    """Add a whole cohort from a CSV or Excel file; nothing is added unless every row is right."""
+    p = current_principal()
+    round_ = get_managed_round_or_404(p, round_id)
+    form = CohortForm()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        if not upload or not getattr(upload, "filename", ""):
+            add_form_error(form, "Choose a CSV or Excel file", "file")
+        else:
+            data = upload.read(MAX_COHORT_BYTES + 1)
+            if len(data) > MAX_COHORT_BYTES:
+                add_form_error(form, "The file must be 2 MB or smaller", "file")
+            else:
+                names = {
+                    link.agency.name
+                    for link in db.session.scalars(agency_links_query(round_.partnership_id, active_only=True)).unique()
+                }
+                try:
+                    rows = parse_cohort(data, upload.filename, agency_names=names)
+                    services.import_cohort(round_, rows)
+                except CohortError as error:
+                    db.session.rollback()
+                    problems = [str(problem) for problem in error.problems]
+                    add_form_error(form, f"The cohort was not added: {len(problems)} problem(s) listed below", "file")
+                except DomainError as error:
+                    db.session.rollback()
+                    add_form_error(form, error.message, "file")
+                else:
+                    db.session.commit()
+                    flash(f"{len(rows)} cases added from {upload.filename}", "success")
+                    return redirect(url_for("rounds.round_detail", round_id=round_.id) + "#cases")
+    return round_page(round_, cohort_form=form, cohort_problems=problems, status=400)
+
+
+# -- the multi-agency discussion --
+
+
+def _discussion_data(round_case: Any) -> dict[str, Any]:
+    import json
+
+    returns = db.session.scalars(
+        sa.select(Return)
+        .where(Return.round_case_id == round_case.id, Return.status != ReturnStatus.DECLINED)
+        .join(Return.agency)
+        .order_by(Agency.name)
+    ).all()
+    answers: dict[tuple[int, str], str] = {}
+    for ret in returns:
+        for answer in ret.answers:
+            value = answer.value
+            if value.startswith("[") and answer.question.type == QuestionType.MULTIPLE_CHOICE:
+                value = ", ".join(json.loads(value))
+            answers[(ret.id, answer.question.key)] = value
+    judgements = {
+        j.section_key: j
+        for j in db.session.scalars(sa.select(CaseJudgement).where(CaseJudgement.round_case_id == round_case.id))
+    }
+    return {"returns": returns, "answers": answers, "judgements": judgements}
+
+
+@bp.route("/rounds/<int:round_id>/cases/<int:round_case_id>/discussion", methods=["GET", "POST"])
+@login_required
+def case_discussion(round_id: int, round_case_id: int):
+    """Every agency's answers on a case side by side, and the agreed multi-agency judgement."""
+    p = current_principal()
+    round_case = get_partnership_round_case_or_404(p, round_id, round_case_id)
+    _require(can_view_discussion(p, round_case))
+    round_ = round_case.round
+    can_record = can_review_returns(p) and round_.status in (RoundStatus.CLOSED, RoundStatus.IN_DISCUSSION)
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        _require(can_review_returns(p))
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        if not can_record:
+            flash("Judgements are recorded once the round is closed for returns, until it is reported", "error")
+            return redirect(
+                url_for("case_audits.case_discussion", round_id=round_.id, round_case_id=round_case.id), code=303
+            )
+        escalated_on = None
+        raw_date = [request.form.get(f"escalated_on-{part}", "").strip() for part in ("year", "month", "day")]
+        try:
+            for key in [s.key for s in round_.version.sections] + [""]:
+                prefix = services.judgement_field_prefix(key)
+                services.record_judgement(
+                    round_case,
+                    section_key=key,
+                    grade=request.form.get(f"{prefix}grade", ""),
+                    strengths=request.form.get(f"{prefix}strengths", ""),
+                    areas_for_development=request.form.get(f"{prefix}development", ""),
+                    recommendations="" if key else request.form.get(f"{prefix}recommendations", ""),
+                    concern_escalated=request.form.get("concern_escalated") == "yes",
+                    escalated_to=request.form.get("escalated_to", ""),
+                    escalated_on=escalated_on if key else _escalation_date(raw_date),
+                )
+        except DomainError as error:
+            db.session.rollback()
+            errors[error.field or "case-grade"] = error.message
+            status = 400
+        else:
+            db.session.commit()
+            flash("Multi-agency judgement saved", "success")
+            return redirect(url_for("case_audits.case_discussion", round_id=round_.id, round_case_id=round_case.id))
+    return render_template(
+        "case_audits/case_discussion.html",
+        round=round_,
+        round_case=round_case,
+        levels=services.judgement_scale_levels(round_),
+        can_record=can_record,
+        errors=errors,
+        form_values=request.form if request.method == "POST" else {},
+        **_discussion_data(round_case),
+    ), status
+
+
+def _escalation_date(parts: list[str]) -> date | None:
+    if not any(parts):
+        return None
+    try:
+        return date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError:
+        raise DomainError("Enter the date of escalation as day, month and year", field="escalated_on") from None
+
+
+# -- re-audits and a case's audit history --
+
+
+@bp.post("/rounds/<int:round_id>/carry")
+@login_required
+def round_carry_cases(round_id: int):
+    """Re-audit: bring chosen cases of the earlier round into this one, linked to their earlier audit."""
+    p = current_principal()
+    round_ = get_managed_round_or_404(p, round_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    raw = request.form.getlist("round_case_ids")
+    if not raw or not all(value.isdigit() for value in raw):
+        flash("Choose at least one case to carry", "error")
+        return redirect(url_for("rounds.round_detail", round_id=round_.id) + "#carry", code=303)
+    if round_.previous_round_id is None:
+        abort(400, "This round does not re-audit an earlier one")
+    earlier = db.session.scalars(
+        sa.select(RoundCase).where(
+            RoundCase.round_id == round_.previous_round_id, RoundCase.id.in_([int(v) for v in raw])
+        )
+    ).all()
+    if len(earlier) != len(set(raw)):
+        abort(400, "Choose cases of the earlier round")
+    try:
+        carried = services.carry_cases(round_, list(earlier))
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("rounds.round_detail", round_id=round_.id) + "#carry", code=303)
+    db.session.commit()
+    flash(f"{len(carried)} cases carried from {round_.previous_round.title}", "success")
+    return redirect(url_for("rounds.round_detail", round_id=round_.id) + "#cases")
+
+
+@bp.get("/cases/<int:case_id>")
+@login_required
+def case_history(case_id: int):
+    """Every audit of one case, oldest first, with the multi-agency grade each time."""
+    p = current_principal()
+    _require(can_view_rounds(p))
+    case = db.session.scalar(sa.select(Case).where(Case.id == case_id, Case.partnership_id == p.partnership_id))
+    if case is None:
+        abort(404)
+    round_cases = db.session.scalars(
+        sa.select(RoundCase).join(RoundCase.round).where(RoundCase.case_id == case.id).order_by(Round.created_at)
+    ).all()
+    overall = {
+        j.round_case_id: j
+        for j in db.session.scalars(
+            sa.select(CaseJudgement).where(
+                CaseJudgement.round_case_id.in_([rc.id for rc in round_cases]), CaseJudgement.section_key == ""
+            )
+        )
+    }
+    return render_template("case_audits/case_history.html", case=case, round_cases=round_cases, overall=overall)
+
+
+@bp.route("/rounds/<int:round_id>/cases/<int:round_case_id>/agencies", methods=["GET", "POST"])
+@login_required
+def round_case_agencies(round_id: int, round_case_id: int):
+    """Change which agencies were involved with a case (adding one while open creates its return)."""
+    p = current_principal()
+    round_ = get_managed_round_or_404(p, round_id)
+    round_case = get_round_case_or_404(round_, round_case_id)
+    form = _case_form(round_.partnership_id)
+    if request.method == "GET":
+        form.agency_ids.data = [a.id for a in round_case.agencies]
+    errors: list[str] = []
+    if request.method == "POST":
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        chosen = request.form.getlist("agency_ids")
+        if not all(value.isdigit() for value in chosen):
+            abort(400, "agency_ids must be numbers")
+        try:
+            services.set_case_agencies(round_case, [int(v) for v in chosen])
+        except DomainError as error:
+            db.session.rollback()
+            errors.append(error.message)
+            form.agency_ids.data = [int(v) for v in chosen]
+        else:
+            db.session.commit()
+            flash(f"Agencies for case {round_case.case.reference} saved", "success")
+            return redirect(url_for("rounds.round_detail", round_id=round_.id) + "#cases")
+    return render_template(
+        "case_audits/round_case_agencies.html", round=round_, round_case=round_case, form=form, errors=errors
+    ), 400 if errors else 200
+
+
+@bp.post("/rounds/<int:round_id>/cases/<int:round_case_id>/remove")
+@login_required
+def round_case_remove(round_id: int, round_case_id: int):
+    """Take a case out of a round that is still being planned."""
+    p = current_principal()
+    round_ = get_managed_round_or_404(p, round_id)
+    round_case = get_round_case_or_404(round_, round_case_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    reference = round_case.case.reference
+    try:
+        services.remove_case(round_case)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("rounds.round_detail", round_id=round_.id), code=303)
+    db.session.commit()
+    flash(f"Case {reference} removed from the round", "success")
+    return redirect(url_for("rounds.round_detail", round_id=round_.id) + "#cases")

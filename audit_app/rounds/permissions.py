@@ -1,0 +1,111 @@
+"""Who may see and do what with rounds and returns; the scoped queries that load them.
+
+A round is seen from every partnership it counts for (``round_partnerships``);
+it is managed from the partnership that planned it.
+
+Scoping is in the query: an agency user's returns query only ever yields
+their own agency's returns, so no URL, form field or API call reaches another's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort
+from sqlalchemy.orm import contains_eager, selectinload
+
+from ..accounts.models import Role
+from ..core.permissions import Principal
+from ..extensions import db
+from ..questionnaires.models import QuestionnaireVersion, Section
+from .models import Answer, Return, Round, round_partnerships
+
+PARTNERSHIP_WIDE = (Role.ADMIN, Role.QA_MEMBER, Role.SCRUTINEER)
+
+
+def can_manage_rounds(p: Principal) -> bool:
+    """Plan rounds, add cases, open and close them, chase returns."""
+    return p.has(Role.ADMIN, Role.QA_MEMBER)
+
+
+def can_view_rounds(p: Principal) -> bool:
+    return p.has(*PARTNERSHIP_WIDE)
+
+
+def can_review_returns(p: Principal) -> bool:
+    """Request changes, accept, record multi-agency judgements."""
+    return p.has(Role.ADMIN, Role.QA_MEMBER)
+
+
+def can_edit_return(p: Principal, ret: Return) -> bool:
+    """Auditors and leads of the return's agency, while it is editable."""
+    return ret.agency_id in p.agency_ids(Role.AUDITOR, Role.AGENCY_LEAD) and ret.status.is_editable
+
+
+def can_sign_off_return(p: Principal, ret: Return) -> bool:
+    return ret.agency_id in p.agency_ids(Role.AGENCY_LEAD) and ret.status.is_editable
+
+
+def in_partnership(partnership_id: int | None) -> sa.ColumnElement[bool]:
+    """Rounds that count for the partnership (its own and those shared with it)."""
+    return Round.id.in_(
+        sa.select(round_partnerships.c.round_id).where(round_partnerships.c.partnership_id == partnership_id)
+    )
+
+
+def rounds_query(p: Principal) -> sa.Select:
+    query = sa.select(Round).where(in_partnership(p.partnership_id)).order_by(Round.created_at.desc())
+    if not p.has(*PARTNERSHIP_WIDE):
+        query = query.where(sa.false())
+    return query
+
+
+def returns_query(p: Principal) -> sa.Select:
+    """Every return the principal may see: all in the partnership, or their agencies' only."""
+    query = sa.select(Return).join(Return.round).where(in_partnership(p.partnership_id))
+    if not p.has(*PARTNERSHIP_WIDE):
+        query = query.where(Return.agency_id.in_(p.agency_ids() or {-1}))
+    return query
+
+
+def get_round_or_404(p: Principal, round_id: int) -> Round:
+    round_ = db.session.scalar(rounds_query(p).where(Round.id == round_id))
+    if round_ is None:
+        abort(404)
+    return round_
+
+
+def can_manage_round(p: Principal, round_: Round) -> bool:
+    """Managers of the partnership that planned the round; a partnership it is shared with only reads it."""
+    return can_manage_rounds(p) and round_.partnership_id == p.partnership_id
+
+
+def get_managed_round_or_404(p: Principal, round_id: int) -> Round:
+    """A round this principal may manage: 403 for a role that manages none, 404 if it is not in scope."""
+    if not can_manage_rounds(p):
+        abort(403)
+    round_ = get_round_or_404(p, round_id)
+    if not can_manage_round(p, round_):
+        abort(403)
+    return round_
+
+
+def return_page_options() -> tuple[Any, ...]:
+    """Load a return with its round, questionnaire (sections, questions, scales) and answers in a fixed
+    number of queries, however many answers it has."""
+    return (
+        contains_eager(Return.round)
+        .joinedload(Round.version)
+        .selectinload(QuestionnaireVersion.sections)
+        .selectinload(Section.questions),
+        selectinload(Return.answers).joinedload(Answer.question),
+        selectinload(Return.answers).joinedload(Answer.scale_level),
+    )
+
+
+def get_return_or_404(p: Principal, return_id: int) -> Return:
+    ret = db.session.scalar(returns_query(p).where(Return.id == return_id).options(*return_page_options()))
+    if ret is None:
+        abort(404)
+    return ret

@@ -1,0 +1,524 @@
+"""Rounds (plan, open, close, chase), agency returns (complete, submit, decline, Excel) and QA review.
+
+What is special to a kind of round (a case audit's cases, cohort and discussion) has its own blueprint.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.orm import contains_eager, selectinload
+
+from ..accounts.models import Agency
+from ..core.errors import DomainError
+from ..core.forms import ConfirmForm, add_form_error
+from ..core.pagination import paginate
+from ..core.permissions import current_principal
+from ..extensions import db
+from ..questionnaires.models import Questionnaire, QuestionnaireKind, QuestionnaireVersion, QuestionType, VersionStatus
+from . import services
+from .forms import NoteForm, RoundForm
+from .kinds import kind_rules
+from .models import Return, ReturnGroup, ReturnStatus, Round, RoundStatus
+from .notifications import chase, notify_round_opened
+from .permissions import (
+    can_edit_return,
+    can_manage_round,
+    can_manage_rounds,
+    can_review_returns,
+    can_sign_off_return,
+    can_view_rounds,
+    get_managed_round_or_404,
+    get_return_or_404,
+    get_round_or_404,
+    returns_query,
+    rounds_query,
+)
+
+bp = Blueprint("rounds", __name__)
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        abort(403)
+
+
+def _status(form: Any) -> int:
+    return 400 if form.errors else 200
+
+
+# -- rounds --
+
+
+@bp.get("/rounds")
+@login_required
+def round_list():
+    """Every round of the partnership, newest first."""
+    p = current_principal()
+    _require(can_view_rounds(p))
+    rounds = db.session.scalars(rounds_query(p)).all()
+    return render_template("rounds/round_list.html", rounds=rounds, can_manage=can_manage_rounds(p))
+
+
+def _version_choices(partnership_id: int) -> list[tuple[Any, str]]:
+    versions = db.session.scalars(
+        sa.select(QuestionnaireVersion)
+        .join(QuestionnaireVersion.questionnaire)
+        .where(
+            Questionnaire.partnership_id == partnership_id,
+            QuestionnaireVersion.status == VersionStatus.PUBLISHED,
+            Questionnaire.kind == QuestionnaireKind.CASE_AUDIT,  # self-assessment rounds come with their own workflow
+        )
+        .order_by(Questionnaire.title, QuestionnaireVersion.number)
+    ).all()
+    return [("", "Choose a published questionnaire")] + [
+        (v.id, f"{v.questionnaire.title} (version {v.number})") for v in versions
+    ]
+
+
+@bp.route("/rounds/new", methods=["GET", "POST"])
+@login_required
+def round_create():
+    """Plan a round: title, questionnaire version, dates."""
+    p = current_principal()
+    _require(can_manage_rounds(p))
+    form = RoundForm()
+    form.version_id.choices = _version_choices(p.partnership_id)
+    earlier = db.session.scalars(rounds_query(p)).all()
+    form.previous_round_id.choices = [("", "Not a re-audit")] + [(r.id, r.title) for r in earlier]
+    if form.validate_on_submit():
+        version = db.session.get(QuestionnaireVersion, form.version_id.data) if form.version_id.data else None
+        previous = next((r for r in earlier if r.id == form.previous_round_id.data), None)
+        try:
+            round_ = services.plan_round(
+                p.partnership_id,
+                title=form.title.data,
+                version=version,
+                opens_on=form.opens_on.data,
+                due_on=form.due_on.data,
+                shares_answers_in_discussion=bool(form.shares_answers_in_discussion.data),
+                previous_round=previous,
+                remind_days_before=_days(form.remind_days_before.data, 3),
+                remind_days_after=_days(form.remind_days_after.data, 2),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            add_form_error(form, error.message, error.field)
+        else:
+            db.session.commit()
+            flash("Round planned. Add its cases and the agencies involved, then open it.", "success")
+            return redirect(url_for("rounds.round_detail", round_id=round_.id))
+    return render_template("rounds/round_create.html", form=form), _status(form)
+
+
+def _days(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+def round_page(round_: Round, *, status: int = 200, **overrides: Any):
+    """The round's page; a kind adds its own parts (a case audit's cases and forms), and a refused form
+    comes back through ``overrides`` with its errors."""
+    p = current_principal()
+    returns = db.session.scalars(
+        sa.select(Return)
+        .where(Return.round_id == round_.id)
+        .join(Return.agency)
+        .options(selectinload(Return.round_case))
+        .order_by(Return.round_case_id, Agency.name)
+    ).all()
+    counts: dict[ReturnStatus, int] = {}
+    for ret in returns:
+        counts[ret.status] = counts.get(ret.status, 0) + 1
+    late = [
+        r
+        for r in returns
+        if round_.due_on and date.today() > round_.due_on and r.status.group == ReturnGroup.OUTSTANDING
+    ]
+    rules = kind_rules(round_.kind)
+    context = rules.page_context(round_) if rules.page_context else {}
+    context.update(overrides)
+    return render_template(
+        "rounds/round_detail.html",
+        round=round_,
+        returns=returns,
+        counts=counts,
+        late=late,
+        can_manage=can_manage_round(p, round_),
+        moves=sorted(round_.moves, key=lambda s: list(RoundStatus).index(s)),
+        ReturnStatus=ReturnStatus,
+        **context,
+    ), status
+
+
+@bp.get("/rounds/<int:round_id>")
+@login_required
+def round_detail(round_id: int):
+    """A round: its cases, the agencies involved and every return's status."""
+    p = current_principal()
+    _require(can_view_rounds(p))
+    round_ = get_round_or_404(p, round_id)
+    return round_page(round_)
+
+
+@bp.post("/rounds/<int:round_id>/status")
+@login_required
+def round_move(round_id: int):
+    """Open, close, reopen, start the discussion or mark the round reported."""
+    p = current_principal()
+    round_ = get_managed_round_or_404(p, round_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        to = RoundStatus(request.form.get("to", ""))
+    except ValueError:
+        abort(400, "Unknown round status")
+    try:
+        services.move_round(round_, to)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("rounds.round_detail", round_id=round_.id), code=303)
+    db.session.commit()
+    flash(f"The round is now {to.label.lower()}", "success")
+    if to == RoundStatus.OPEN:
+        _report_emails(*notify_round_opened(round_))
+    return redirect(url_for("rounds.round_detail", round_id=round_.id))
+
+
+def _report_emails(sent: list[str], failed: list[str]) -> None:
+    if sent:
+        flash(f"Emailed {len(sent)} agencies: {', '.join(sent)}", "success")
+    if failed:
+        flash(f"Could not email: {', '.join(failed)}. Contact them another way.", "error")
+
+
+@bp.post("/rounds/<int:round_id>/chase")
+@login_required
+def round_chase(round_id: int):
+    """Email a reminder to agencies with outstanding returns (one agency, or all)."""
+    p = current_principal()
+    round_ = get_managed_round_or_404(p, round_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if round_.status != RoundStatus.OPEN:
+        flash("Reminders go only while the round is open", "error")
+        return redirect(url_for("rounds.round_detail", round_id=round_.id), code=303)
+    agency = request.form.get("agency_id", "")
+    if agency and not agency.isdigit():
+        abort(400, "agency_id must be a number")
+    sent, failed = chase(round_, {int(agency)} if agency else None)
+    if not sent and not failed:
+        flash("No agency has returns outstanding", "info")
+    _report_emails(sent, failed)
+    return redirect(url_for("rounds.round_detail", round_id=round_.id))
+
+
+# -- returns --
+
+
+@bp.get("/returns")
+@login_required
+def return_list():
+    """'My returns': every return of the user's agencies (all returns for the QA group), a page at a time."""
+    p = current_principal()
+    _require(bool(p.roles))
+    query = (
+        returns_query(p)
+        .where(Round.status != RoundStatus.PLANNING)
+        .options(
+            contains_eager(Return.round),
+            selectinload(Return.round_case),  # its case is joined with it
+        )
+        .order_by(Round.due_on, Return.id)
+    )
+    return render_template("rounds/return_list.html", page=paginate(query))
+
+
+def _answers(ret: Return) -> dict[str, Any]:
+    import json
+
+    values: dict[str, Any] = {}
+    for answer in ret.answers:
+        value: Any = answer.value
+        if answer.question.type == QuestionType.MULTIPLE_CHOICE and value.startswith("["):
+            value = json.loads(value)
+        values[answer.question.key] = value
+    return values
+
+
+def _section_states(ret: Return) -> list[tuple[Any, str, int, int]]:
+    """(section, state, answered, asked) for the task list."""
+    answers = _answers(ret)
+    sector_key = services.return_sector_key(ret)
+    states = []
+    for section in ret.round.version.sections:
+        asked = services.applicable_questions(ret, section, sector_key=sector_key)
+        if not asked:
+            continue
+        answered = sum(1 for q in asked if answers.get(q.key))
+        missing_required = [
+            q for q in asked if q.is_required and not answers.get(q.key) and not q.condition_question_key
+        ]
+        if answered == 0:
+            state = "Not started"
+        elif missing_required:
+            state = "In progress"
+        else:
+            state = "Completed"
+        states.append((section, state, answered, len(asked)))
+    return states
+
+
+@bp.get("/returns/<int:return_id>")
+@login_required
+def return_detail(return_id: int):
+    """A return as a task list of its sections, with what can be done next."""
+    return _return_page(get_return_or_404(current_principal(), return_id))
+
+
+def _return_page(
+    ret: Return, *, note_form: NoteForm | None = None, upload_problems: list[str] | None = None, status: int = 200
+):
+    """The return's page: its task list and what this person may do next (with a refused form's errors)."""
+    p = current_principal()
+    return render_template(
+        "rounds/return_detail.html",
+        ret=ret,
+        sections=_section_states(ret),
+        missing=services.missing_answers(ret) if ret.status.is_editable else [],
+        can_edit=can_edit_return(p, ret) and ret.round.status == RoundStatus.OPEN,
+        can_sign_off=can_sign_off_return(p, ret),
+        can_review=can_review_returns(p),
+        auditors_can_submit=_auditors_can_submit(ret),
+        note_form=note_form or NoteForm(formdata=None),
+        form=note_form,
+        confirm=ConfirmForm(),
+        upload_problems=upload_problems or [],
+    ), status
+
+
+def _auditors_can_submit(ret: Return) -> bool:
+    from ..accounts.models import Partnership
+
+    return db.session.get(Partnership, ret.round.partnership_id).auditors_can_submit
+
+
+def _posted_value(question: Any) -> Any:
+    name = f"q-{question.key}"
+    if question.type == QuestionType.MULTIPLE_CHOICE:
+        return [v for v in request.form.getlist(name) if v]
+    if question.type == QuestionType.DATE:
+        parts = [request.form.get(f"{name}-{part}", "").strip() for part in ("year", "month", "day")]
+        if not any(parts):
+            return ""
+        try:
+            return date(int(parts[0]), int(parts[1]), int(parts[2])).isoformat()
+        except ValueError:
+            return "invalid"
+    return request.form.get(name, "")
+
+
+@bp.route("/returns/<int:return_id>/sections/<section_key>", methods=["GET", "POST"])
+@login_required
+def return_section(return_id: int, section_key: str):
+    """Answer one section; saving keeps a draft that can be finished later."""
+    p = current_principal()
+    ret = get_return_or_404(p, return_id)
+    section = next((s for s in ret.round.version.sections if s.key == section_key), None)
+    if section is None:
+        abort(404)
+    questions = services.applicable_questions(ret, section)
+    if not questions:
+        abort(404)
+    editable = can_edit_return(p, ret) and ret.round.status == RoundStatus.OPEN
+    values = _answers(ret)
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        _require(editable)
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        lock = request.form.get("lock_version", "")
+        if not lock.isdigit():
+            abort(400, "lock_version is missing")
+        posted = {q.key: _posted_value(q) for q in questions}
+        try:
+            services.save_answers(ret, posted, by=current_user, expected_version=int(lock), section=section)
+        except DomainError as error:
+            db.session.rollback()
+            if error.field == "lock_version":
+                flash(error.message, "error")
+                return redirect(url_for("rounds.return_section", return_id=ret.id, section_key=section.key), code=303)
+            errors[error.field or questions[0].key] = error.message
+            values.update(posted)
+            status = 400
+        else:
+            db.session.commit()
+            flash(f"'{section.title}' saved", "success")
+            return redirect(url_for("rounds.return_detail", return_id=ret.id))
+    return render_template(
+        "rounds/return_section.html",
+        ret=ret,
+        section=section,
+        questions=questions,
+        values=values,
+        errors=errors,
+        editable=editable,
+    ), status
+
+
+@bp.post("/returns/<int:return_id>/submit")
+@login_required
+def return_submit(return_id: int):
+    """Submit (agency lead, or auditor where allowed) or mark ready for sign-off."""
+    p = current_principal()
+    ret = get_return_or_404(p, return_id)
+    _require(can_edit_return(p, ret))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        outcome = services.submit_return(ret, by=current_user, as_lead=can_sign_off_return(p, ret))
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("rounds.return_detail", return_id=ret.id), code=303)
+    db.session.commit()
+    flash(
+        "Return submitted"
+        if outcome == ReturnStatus.SUBMITTED
+        else "Return marked ready for your agency lead to sign off",
+        "success",
+    )
+    return redirect(url_for("rounds.return_detail", return_id=ret.id))
+
+
+def _note_action(return_id: int, allowed: Any, action: Any, success: str):
+    p = current_principal()
+    ret = get_return_or_404(p, return_id)
+    _require(allowed(p, ret))
+    form = NoteForm()
+    if form.validate_on_submit():
+        try:
+            action(ret, form.note.data)
+        except DomainError as error:
+            db.session.rollback()
+            if error.field in ("note", "reason"):
+                add_form_error(form, error.message, "note")
+            else:
+                flash(error.message, "error")
+                return redirect(url_for("rounds.return_detail", return_id=ret.id), code=303)
+        else:
+            db.session.commit()
+            flash(success, "success")
+            return redirect(url_for("rounds.return_detail", return_id=ret.id))
+    return _return_page(ret, note_form=form, status=400)
+
+
+@bp.post("/returns/<int:return_id>/decline")
+@login_required
+def return_decline(return_id: int):
+    """The agency declines the return, with a reason."""
+    return _note_action(
+        return_id,
+        can_sign_off_return,
+        lambda ret, note: services.decline_return(ret, by=current_user, reason=note),
+        "Return declined",
+    )
+
+
+@bp.post("/returns/<int:return_id>/request-changes")
+@login_required
+def return_request_changes(return_id: int):
+    """The QA group sends the return back with a note."""
+    return _note_action(
+        return_id,
+        lambda p, ret: can_review_returns(p),
+        lambda ret, note: services.request_changes(ret, by=current_user, note=note),
+        "Changes requested: the return is back with the agency",
+    )
+
+
+@bp.post("/returns/<int:return_id>/accept")
+@login_required
+def return_accept(return_id: int):
+    """The QA group accepts the return."""
+    p = current_principal()
+    ret = get_return_or_404(p, return_id)
+    _require(can_review_returns(p))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.accept_return(ret, by=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("rounds.return_detail", return_id=ret.id), code=303)
+    db.session.commit()
+    flash("Return accepted", "success")
+    return redirect(url_for("rounds.return_detail", return_id=ret.id))
+
+
+# -- working offline in Excel --
+
+
+@bp.get("/returns/<int:return_id>/workbook.xlsx")
+@login_required
+def return_workbook(return_id: int):
+    """Download the return as an Excel workbook to fill in offline."""
+    from flask import Response
+
+    from .workbook import build_workbook
+
+    p = current_principal()
+    ret = get_return_or_404(p, return_id)
+    reference = ret.round_case.case.reference if ret.round_case else "agency"
+    filename = f"return-{ret.id}-{reference}.xlsx".replace(" ", "_").replace("/", "-")
+    return Response(
+        build_workbook(ret),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.post("/returns/<int:return_id>/workbook")
+@login_required
+def return_upload_workbook(return_id: int):
+    """Upload a filled-in workbook: every cell is checked, and nothing is saved unless all are right."""
+    from .workbook import MAX_BYTES, WorkbookError, read_workbook
+
+    p = current_principal()
+    ret = get_return_or_404(p, return_id)
+    _require(can_edit_return(p, ret))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    upload = request.files.get("file")
+    problems: list[str] = []
+    if upload is None or not upload.filename:
+        problems = ["Choose the workbook (.xlsx) to upload"]
+    elif not upload.filename.lower().endswith(".xlsx"):
+        problems = ["Upload the .xlsx workbook downloaded from this return"]
+    else:
+        try:
+            answers, lock = read_workbook(ret, upload.read(MAX_BYTES + 1))
+            services.save_answers(ret, answers, by=current_user, expected_version=lock)
+        except WorkbookError as error:
+            db.session.rollback()
+            problems = [str(problem) for problem in error.problems]
+        except DomainError as error:
+            db.session.rollback()
+            if error.field == "lock_version":
+                problems = [
+                    "Someone saved this return after the workbook was downloaded. Download it again, copy your answers in, and upload it."
+                ]
+            else:
+                problems = [error.message]
+        else:
+            db.session.commit()
+            given = sum(1 for value in answers.values() if value not in ("", []))
+            flash(f"{given} answers saved from {upload.filename}", "success")
+            return redirect(url_for("rounds.return_detail", return_id=ret.id))
+    return _return_page(ret, upload_problems=problems, status=400)

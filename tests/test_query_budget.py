@@ -1,0 +1,111 @@
+"""List and return pages run a fixed number of queries, however many returns or answers they show.
+
+Built on the shipped CSE case audit (its nine sections and their questions), the page a QA member and an
+auditor open most. A page whose query count grows with its rows fails here before it slows a partnership.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from audit_app.case_audits import services as case_services
+from audit_app.core.audit import system_actor
+from audit_app.extensions import db
+from audit_app.questionnaires import services as questionnaires
+from audit_app.questionnaires.models import QuestionType
+from audit_app.rounds import services
+from audit_app.rounds.models import Return, RoundStatus
+
+from .conftest import login
+
+#: the most statements a list or return page may run (session, principal, page, its parts)
+BUDGET = 25
+
+
+def _round(world, cases: int):
+    item = next(item for item in questionnaires.library() if item["key"] == "cse_case_audit")
+    with system_actor("test:setup"):
+        version = questionnaires.import_questionnaire(world.partnership.id, item["data"], publish=True)
+        round_ = services.plan_round(world.partnership.id, title="CSE", version=version, opens_on=None, due_on=None)
+        for n in range(cases):
+            case_services.add_case(
+                round_, agency_ids=[world.police.agency_id, world.health.agency_id], reference=f"CS-{n}"
+            )
+        services.move_round(round_, RoundStatus.OPEN)
+        db.session.commit()
+    return round_
+
+
+def _answer(ret: Return, user, limit: int | None = None) -> int:
+    answers = {}
+    for question in services.applicable_questions(ret)[:limit]:
+        if question.type == QuestionType.SCALE:
+            answers[question.key] = question.scale.levels[0].label
+        elif question.type == QuestionType.SINGLE_CHOICE:
+            answers[question.key] = question.options[0]
+        elif question.type == QuestionType.MULTIPLE_CHOICE:
+            answers[question.key] = question.options[:2]
+        elif question.type == QuestionType.NUMBER:
+            answers[question.key] = "3"
+        elif question.type == QuestionType.DATE:
+            answers[question.key] = "2026-03-01"
+        else:
+            answers[question.key] = "Seen and recorded"
+    with system_actor("test:setup"):
+        services.save_answers(ret, answers, by=user, expected_version=ret.lock_version)
+        db.session.commit()
+    return len(answers)
+
+
+def _statements(client, count_queries, url: str) -> int:
+    client.get(url)  # the first request of a test also loads who is signed in; count a settled one
+    with count_queries() as counter:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    import os
+
+    if os.environ.get("SHOW_QUERIES"):
+        print(url, *counter.statements, sep="\n---\n")
+    return counter.count
+
+
+@pytest.mark.parametrize("role", ["qa_member", "auditor"])
+def test_my_returns_runs_the_same_queries_for_two_returns_as_for_sixty(client, world, count_queries, role):
+    login(client, world.user(role))
+    small = _round(world, 1)
+    few = _statements(client, count_queries, "/returns")
+    _round(world, 30)  # 60 more returns, 30 of them the police's
+    many = _statements(client, count_queries, "/returns")
+    assert few == many <= BUDGET
+    assert client.get("/returns").get_data(as_text=True).count("/returns/") >= 30
+    assert small
+
+
+def test_my_returns_is_paginated(client, world):
+    _round(world, 40)  # 80 returns
+    login(client, world.user("qa_member"))
+    first = client.get("/returns").get_data(as_text=True)
+    assert "80 returns, showing 1 to 50" in first
+    assert 'href="/returns?page=2"' in first
+    second = client.get("/returns?page=2").get_data(as_text=True)
+    assert "showing 51 to 80" in second
+    assert client.get("/returns?page=3").status_code == 404
+    bad = client.get("/returns?page=two")
+    assert bad.status_code == 400 and "page must be a whole number" in bad.get_data(as_text=True)
+
+
+def test_a_return_and_its_section_pages_do_not_grow_with_their_answers(client, world, count_queries):
+    round_ = _round(world, 2)
+    returns = db.session.scalars(
+        sa.select(Return).where(Return.round_id == round_.id, Return.agency_id == world.police.agency_id)
+    ).all()
+    few, full = returns
+    auditor = world.user("auditor")
+    assert _answer(few, auditor, limit=2) == 2
+    assert _answer(full, auditor) > 40
+    login(client, auditor)
+    for path in ("", "/sections/recognition"):
+        some = _statements(client, count_queries, f"/returns/{few.id}{path}")
+        every = _statements(client, count_queries, f"/returns/{full.id}{path}")
+        assert some == every <= BUDGET, (path, some, every)
