@@ -240,3 +240,31 @@ def test_the_api_plans_a_self_assessment_round_for_chosen_agencies_and_opens_it(
     )
     assert response.status_code == 400
     assert "agency_ids" in response.json["error"]["fields"]
+
+
+@pytest.mark.parametrize(
+    ("statement", "constraint"),
+    [
+        ("UPDATE returns SET status = 'lost' WHERE id = :id", "ck_returns_status"),
+        ("UPDATE rounds SET status = 'paused' WHERE id = :round_id", "ck_rounds_status"),
+        ("UPDATE rounds SET due_on = '2026-01-01', opens_on = '2026-02-01' WHERE id = :round_id", "due_on"),
+        ("UPDATE rounds SET remind_days_after = 61 WHERE id = :round_id", "reminder_days"),
+    ],
+)
+def test_the_database_refuses_values_the_application_never_writes(world, statement, constraint):
+    """Enum columns and a round's dates are checked by the database itself, whatever writes to it."""
+    version = _library_version(world.partnership.id, "section11_self_assessment")
+    round_ = services.plan_round(
+        world.partnership.id,
+        title="S11",
+        version=version,
+        opens_on=None,
+        due_on=None,
+        agency_ids=[world.police.agency_id],
+    )
+    services.move_round(round_, RoundStatus.OPEN)
+    ret = _returns(round_.id)[0]
+    with pytest.raises(IntegrityError) as error:
+        with db.session.begin_nested():
+            db.session.execute(sa.text(statement), {"id": ret.id, "round_id": round_.id})
+    assert "CHECK" in str(error.value).upper() or constraint in str(error.value)

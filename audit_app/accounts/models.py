@@ -172,7 +172,7 @@ class Membership(Audited, TimestampMixin, db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"), index=True)
     agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
-    role: Mapped[Role] = mapped_column(enum_type(Role))
+    role: Mapped[Role] = mapped_column(enum_type(Role, "role"))
 
     user: Mapped[User] = relationship(back_populates="memberships", foreign_keys=[user_id])
     partnership: Mapped[Partnership] = relationship(lazy="joined")

@@ -39,12 +39,18 @@ class UTCDateTime(sa.TypeDecorator):
         return value.astimezone(UTC)
 
 
-def enum_type(enum_cls: type[enum.Enum]) -> sa.Enum:
-    """Store a StrEnum by its value, as a plain string with a CHECK-free column."""
+def enum_type(enum_cls: type[enum.Enum], name: str) -> sa.Enum:
+    """Store a StrEnum by its value, as a plain string the database checks.
+
+    ``name`` is the column's name: the CHECK constraint is ``ck_<table>_<name>``, so two columns of one
+    table on the same enum (a move's from and to status) get a constraint each. A new member needs a
+    migration that widens the constraint.
+    """
     return sa.Enum(
         enum_cls,
         native_enum=False,
-        create_constraint=False,
+        create_constraint=True,
+        name=name,
         length=32,
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,

@@ -126,7 +126,7 @@ class Questionnaire(Audited, TimestampMixin, db.Model):
     #: stable identifier, used in exports, the API and the CLI
     key: Mapped[str] = mapped_column(sa.String(64))
     title: Mapped[str] = mapped_column(sa.String(200))
-    kind: Mapped[QuestionnaireKind] = mapped_column(enum_type(QuestionnaireKind))
+    kind: Mapped[QuestionnaireKind] = mapped_column(enum_type(QuestionnaireKind, "kind"))
     theme_id: Mapped[int | None] = mapped_column(sa.ForeignKey("themes.id"), index=True)
     description: Mapped[str] = mapped_column(sa.Text, default="")
 
@@ -159,7 +159,7 @@ class QuestionnaireVersion(Audited, TimestampMixin, db.Model):
     questionnaire_id: Mapped[int] = mapped_column(sa.ForeignKey("questionnaires.id"), index=True)
     number: Mapped[int] = mapped_column()
     #: changes only through services.publish_version() and retire_version()
-    status: Mapped[VersionStatus] = mapped_column(enum_type(VersionStatus), default=VersionStatus.DRAFT)
+    status: Mapped[VersionStatus] = mapped_column(enum_type(VersionStatus, "status"), default=VersionStatus.DRAFT)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -214,7 +214,7 @@ class Question(Audited, db.Model):
     position: Mapped[int] = mapped_column()
     text: Mapped[str] = mapped_column(sa.Text)
     guidance: Mapped[str] = mapped_column(sa.Text, default="")
-    type: Mapped[QuestionType] = mapped_column(enum_type(QuestionType))
+    type: Mapped[QuestionType] = mapped_column(enum_type(QuestionType, "type"))
     scale_id: Mapped[int | None] = mapped_column(sa.ForeignKey("scales.id"), index=True)
     is_required: Mapped[bool] = mapped_column(default=False)
     #: sector keys this question is shown to; empty means every sector

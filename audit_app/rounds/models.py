@@ -134,17 +134,23 @@ class Round(Audited, TimestampMixin, db.Model):
     """A round of a questionnaire version across agencies of one or more partnerships."""
 
     __tablename__ = "rounds"
+    __table_args__ = (
+        sa.CheckConstraint("due_on IS NULL OR opens_on IS NULL OR due_on >= opens_on", name="due_on_or_after_opening"),
+        sa.CheckConstraint(
+            "remind_days_before BETWEEN 0 AND 60 AND remind_days_after BETWEEN 0 AND 60", name="reminder_days"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: the partnership that planned the round and manages it
     partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"), index=True)
     #: the published version answered in this round; pinned for good
     questionnaire_version_id: Mapped[int] = mapped_column(sa.ForeignKey("questionnaire_versions.id"), index=True)
-    kind: Mapped[QuestionnaireKind] = mapped_column(enum_type(QuestionnaireKind))
+    kind: Mapped[QuestionnaireKind] = mapped_column(enum_type(QuestionnaireKind, "kind"))
     title: Mapped[str] = mapped_column(sa.String(200))
     theme_id: Mapped[int | None] = mapped_column(sa.ForeignKey("themes.id"), index=True)
     #: changes only through the round services
-    status: Mapped[RoundStatus] = mapped_column(enum_type(RoundStatus), default=RoundStatus.PLANNING)
+    status: Mapped[RoundStatus] = mapped_column(enum_type(RoundStatus, "status"), default=RoundStatus.PLANNING)
     opens_on: Mapped[date | None] = mapped_column()
     due_on: Mapped[date | None] = mapped_column()
     #: the earlier round this one re-audits or carries forward
@@ -197,7 +203,7 @@ class Return(Audited, TimestampMixin, db.Model):
     agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
     round_case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("round_cases.id"), index=True)
     #: changes only through services.submit_return() and friends
-    status: Mapped[ReturnStatus] = mapped_column(enum_type(ReturnStatus), default=ReturnStatus.NOT_STARTED, index=True)
+    status: Mapped[ReturnStatus] = mapped_column(enum_type(ReturnStatus, "status"), default=ReturnStatus.NOT_STARTED, index=True)
     #: optimistic locking: every save must name the version it started from
     lock_version: Mapped[int] = mapped_column(default=1)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -228,8 +234,8 @@ class ReturnEvent(db.Model):
     return_id: Mapped[int] = mapped_column(sa.ForeignKey("returns.id"), index=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    from_status: Mapped[ReturnStatus | None] = mapped_column(enum_type(ReturnStatus))
-    to_status: Mapped[ReturnStatus] = mapped_column(enum_type(ReturnStatus))
+    from_status: Mapped[ReturnStatus | None] = mapped_column(enum_type(ReturnStatus, "from_status"))
+    to_status: Mapped[ReturnStatus] = mapped_column(enum_type(ReturnStatus, "to_status"))
     note: Mapped[str] = mapped_column(sa.Text, default="")
 
     actor: Mapped[User | None] = relationship()

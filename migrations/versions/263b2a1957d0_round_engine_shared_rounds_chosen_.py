@@ -1,7 +1,7 @@
 """round engine: shared rounds, chosen agencies, one return per round and agency without a case
 
 Revision ID: 263b2a1957d0
-Revises: 29da7376780c
+Revises: 5c0e7d41a9b2
 Create Date: 2026-11-30 12:57:05.866758
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '263b2a1957d0'
-down_revision = '29da7376780c'
+down_revision = '5c0e7d41a9b2'
 branch_labels = None
 depends_on = None
 
