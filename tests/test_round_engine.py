@@ -264,7 +264,6 @@ def test_the_database_refuses_values_the_application_never_writes(world, stateme
     )
     services.move_round(round_, RoundStatus.OPEN)
     ret = _returns(round_.id)[0]
-    with pytest.raises(IntegrityError) as error:
-        with db.session.begin_nested():
-            db.session.execute(sa.text(statement), {"id": ret.id, "round_id": round_.id})
+    with pytest.raises(IntegrityError) as error, db.session.begin_nested():
+        db.session.execute(sa.text(statement), {"id": ret.id, "round_id": round_.id})
     assert "CHECK" in str(error.value).upper() or constraint in str(error.value)

@@ -203,7 +203,9 @@ class Return(Audited, TimestampMixin, db.Model):
     agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
     round_case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("round_cases.id"), index=True)
     #: changes only through services.submit_return() and friends
-    status: Mapped[ReturnStatus] = mapped_column(enum_type(ReturnStatus, "status"), default=ReturnStatus.NOT_STARTED, index=True)
+    status: Mapped[ReturnStatus] = mapped_column(
+        enum_type(ReturnStatus, "status"), default=ReturnStatus.NOT_STARTED, index=True
+    )
     #: optimistic locking: every save must name the version it started from
     lock_version: Mapped[int] = mapped_column(default=1)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
