@@ -94,6 +94,7 @@ ACCESS: dict[str, set[str] | str] = {
     "api.rounds_create": BUILDERS,
     "api.rounds_add_case": BUILDERS,
     "api.rounds_move": BUILDERS,
+    "api.rounds_set_agencies": BUILDERS,
     "api.returns_list": MEMBERS,
     "api.returns_get": MEMBERS,
     "api.returns_save_answers": {"auditor", "agency_lead"},
