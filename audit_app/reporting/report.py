@@ -10,13 +10,13 @@ judgement, and every recommendation made in returns and by the panel.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from flask import render_template
 
 from ..accounts.models import Partnership
 from ..audits.models import Round
+from ..core import clock
 from ..extensions import db
 from . import charts
 from . import findings as f
@@ -71,7 +71,7 @@ def round_report_context(round_: Round, *, suppressed: bool = False) -> dict[str
         "judgements": q.panel_case_judgements(round_.id).to_dict("records"),
         "charts": drawn,
         "suppressed": suppressed,
-        "generated": datetime.now(),
+        "generated": clock.local_now(),
     }
 
 
