@@ -99,6 +99,7 @@ def register_extensions(app: Flask) -> None:
     from .accounts import models as _accounts  # noqa: F401
     from .audits import models as _audits  # noqa: F401
     from .core import audit as _audit  # noqa: F401
+    from .core import storage as _storage  # noqa: F401
     from .questionnaires import models as _questionnaires  # noqa: F401
 
 
