@@ -6,6 +6,7 @@ Pick one with ``APP_ENV`` (``production`` by default, ``development``, ``test``)
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -36,6 +37,10 @@ class Config:
     )
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
+    #: the largest evidence file accepted (the whole request is capped by MAX_CONTENT_LENGTH)
+    MAX_FILE_BYTES = int(os.environ.get("MAX_FILE_BYTES", 10 * 1024 * 1024))
+    #: where stored files live: outside the web root, never served directly
+    FILE_STORAGE_DIR = os.environ.get("FILE_STORAGE_DIR", str(BASE_DIR / "instance" / "files"))
 
     #: signed-in sessions end after this many minutes without a request
     SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", 120))
@@ -51,8 +56,12 @@ class Config:
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token
 
-    # Rate limiting: in memory by default, Redis when REDIS_URL is set.
+    # Redis, when REDIS_URL is set: rate limits, and jobs on RQ (see audit_app/core/jobs.py).
     REDIS_URL = os.environ.get("REDIS_URL")
+    #: run jobs in the web process after commit; off by default when REDIS_URL is set (RQ workers run them)
+    JOBS_INLINE = _bool("JOBS_INLINE", not os.environ.get("REDIS_URL"))
+    #: the RQ queue jobs go to
+    JOBS_QUEUE = os.environ.get("JOBS_QUEUE", "audit")
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
@@ -96,6 +105,8 @@ class TestConfig(Config):
     REMEMBER_COOKIE_SECURE = False
     WTF_CSRF_ENABLED = False  # tests/test_security.py switches it on
     RATELIMIT_STORAGE_URI = "memory://"
+    JOBS_INLINE = True  # tests/test_core_jobs.py switches RQ on against a real Redis
+    FILE_STORAGE_DIR = str(Path(tempfile.gettempdir()) / "audit-app-test-files")
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8
     ARGON2_PARALLELISM = 1

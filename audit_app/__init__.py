@@ -100,6 +100,7 @@ def register_extensions(app: Flask) -> None:
     from .case_audits import kinds as _case_audit_kind  # noqa: F401  (registers the case-audit rules)
     from .case_audits import models as _case_audits  # noqa: F401
     from .core import audit as _audit  # noqa: F401
+    from .core import storage as _storage  # noqa: F401
     from .questionnaires import models as _questionnaires  # noqa: F401
     from .rounds import models as _rounds  # noqa: F401
 

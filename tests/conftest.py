@@ -28,6 +28,7 @@ from audit_app.accounts import services
 from audit_app.accounts.models import Partnership, PartnershipAgency, Role, Sector, User
 from audit_app.core.audit import system_actor
 from audit_app.extensions import db, limiter
+from tests.core_fixtures import clock as clock
 
 PASSWORD = "correct-horse-battery"
 

@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 from ..accounts import services
 from ..accounts.models import ApiToken, Partnership, Role, User
 from ..extensions import db
+from . import clock
 from .audit import system_actor
 from .demo import DEMO_PASSWORD, USERS, load_demo
 from .errors import DomainError
@@ -25,13 +26,12 @@ reminders_cli = AppGroup("reminders", help="Reminder emails about returns.")
 )
 def reminders_send(on) -> None:
     """Send the day's automatic reminders (run once a day, for example from cron)."""
-    from datetime import date
 
     from flask import current_app
 
     from ..rounds.notifications import send_due_reminders
 
-    today = on.date() if on else date.today()
+    today = on.date() if on else clock.today()
     with current_app.test_request_context(base_url=current_app.config.get("BASE_URL") or "http://localhost"):
         results = send_due_reminders(today)
     for title, sent in results:
@@ -217,6 +217,9 @@ def questionnaire_export(key: str, partnership_name: str | None, number: int | N
 
 
 def register_cli(app: Flask) -> None:
+    from .jobs import jobs_cli
+
+    app.cli.add_command(jobs_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(questionnaires_cli)
     app.cli.add_command(reminders_cli)

@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from . import clock
+
 
 def utcnow() -> datetime:
-    """Timezone-aware now; pass the callable, never its value, as a default."""
-    return datetime.now(UTC)
+    """Timezone-aware now (from :mod:`.clock`); pass the callable, never its value, as a default."""
+    return clock.now()
 
 
 class UTCDateTime(sa.TypeDecorator):

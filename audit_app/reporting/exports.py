@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from datetime import datetime
 from typing import IO, Any
 
+from ..core import clock
 from . import queries as q
 from .tables import Table
 from .xlsx import XlsxWriter
@@ -43,7 +43,7 @@ def tables_xlsx(tables: Iterable[Table], about: list[tuple[str, Any]]) -> bytes:
     writer.add_sheet(
         "About",
         ["Item", "Detail"],
-        [*about, ("Downloaded", datetime.now().strftime("%d %B %Y %H:%M")), *(("Note", note) for note in notes)],
+        [*about, ("Downloaded", clock.local_now().strftime("%d %B %Y %H:%M")), *(("Note", note) for note in notes)],
         widths=[24, 100],
     )
     for table in tables:

@@ -10,12 +10,12 @@ judgement, and every recommendation made in returns and by the panel.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from flask import render_template
 
 from ..accounts.models import Partnership
+from ..core import clock
 from ..extensions import db
 from ..rounds.models import Round
 from . import charts
@@ -71,7 +71,7 @@ def round_report_context(round_: Round, *, suppressed: bool = False) -> dict[str
         "judgements": q.panel_case_judgements(round_.id).to_dict("records"),
         "charts": drawn,
         "suppressed": suppressed,
-        "generated": datetime.now(),
+        "generated": clock.local_now(),
     }
 
 

@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import contains_eager, selectinload
 
 from ..accounts.models import Agency
+from ..core import clock
 from ..core.errors import DomainError
 from ..core.forms import ConfirmForm, add_form_error
 from ..core.pagination import paginate
@@ -136,7 +137,7 @@ def round_page(round_: Round, *, status: int = 200, **overrides: Any):
     late = [
         r
         for r in returns
-        if round_.due_on and date.today() > round_.due_on and r.status.group == ReturnGroup.OUTSTANDING
+        if round_.due_on and clock.today() > round_.due_on and r.status.group == ReturnGroup.OUTSTANDING
     ]
     rules = kind_rules(round_.kind)
     context = rules.page_context(round_) if rules.page_context else {}

@@ -17,6 +17,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from ..core import clock
 from ..core.errors import DomainError
 from ..questionnaires.models import Question, QuestionType
 from . import services
@@ -113,7 +114,7 @@ def build_workbook(ret: Return) -> bytes:
     lists.sheet_state = "hidden"
     about["A1"], about["B1"] = "return_id", ret.id
     about["A2"], about["B2"] = "lock_version", ret.lock_version
-    about["A3"], about["B3"] = "downloaded", datetime.now().isoformat(timespec="minutes")
+    about["A3"], about["B3"] = "downloaded", clock.local_now().isoformat(timespec="minutes")
     about.sheet_state = "hidden"
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -1,0 +1,277 @@
+"""File storage for evidence files.
+
+``store_file()`` takes an uploaded stream, refuses it unless it is small enough
+(``MAX_FILE_BYTES``) and its content (not its name) is an allowed type, and
+writes it under ``FILE_STORAGE_DIR`` (outside the web root) in a file named by
+its SHA-256, through a temporary file and a rename, so a half-written file is
+never seen. Identical content is stored once; each upload still gets its own
+:class:`StoredFile` row with the name the person gave it. The name a person
+gave is only ever shown, never used as a path.
+
+A file is written before the transaction commits. If the transaction rolls
+back, the bytes stay on disk with no row pointing at them; they are harmless
+(named by hash, never served) and :func:`unreferenced_files` lists them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .audit import Audited
+from .errors import DomainError
+from .models import UTCDateTime, utcnow
+
+_CHUNK = 64 * 1024
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+#: control characters that do not belong in a text file (tab, newlines and form feed do)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+PDF = "application/pdf"
+PNG = "image/png"
+JPEG = "image/jpeg"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+TEXT = "text/plain"
+CSV = "text/csv"
+
+#: the file name endings that go with each allowed type
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    PDF: (".pdf",),
+    PNG: (".png",),
+    JPEG: (".jpg", ".jpeg"),
+    DOCX: (".docx",),
+    XLSX: (".xlsx",),
+    PPTX: (".pptx",),
+    TEXT: (".txt",),
+    CSV: (".csv",),
+}
+
+#: an Office Open XML package's main part, as named in its [Content_Types].xml
+_OFFICE_MAIN_PARTS = {
+    DOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+    XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+    PPTX: "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
+}
+
+ALLOWED_MESSAGE = (
+    "The selected file must be a PDF, PNG, JPEG, Word (.docx), Excel (.xlsx), PowerPoint (.pptx), text or CSV file"
+)
+
+
+class StoredFile(Audited, db.Model):
+    """One uploaded file: who gave it, its name as given, and its content's hash."""
+
+    __tablename__ = "stored_files"
+    __table_args__ = (
+        sa.CheckConstraint("size_bytes > 0", name="size_positive"),
+        sa.CheckConstraint("length(sha256) = 64", name="sha256_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"), index=True)
+    #: the name the person gave it: shown, never used as a path
+    original_filename: Mapped[str] = mapped_column(sa.String(255))
+    #: found from the content, not from the name or the browser
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size_bytes: Mapped[int] = mapped_column()
+    #: hex SHA-256 of the content, which also names the file on disk
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    #: none when the system made the file (an export, an import)
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<StoredFile {self.id} {self.sha256[:12]}>"
+
+
+# -- where files live --
+
+
+def storage_dir() -> Path:
+    return Path(current_app.config["FILE_STORAGE_DIR"])
+
+
+def _blob_path(sha256: str) -> Path:
+    if not _SHA256.fullmatch(sha256):
+        raise ValueError("not a SHA-256 hex digest")
+    return storage_dir() / sha256[:2] / sha256
+
+
+# -- storing --
+
+
+def store_file(
+    stream: BinaryIO,
+    filename: str | None,
+    *,
+    partnership_id: int,
+    uploaded_by_id: int | None,
+    field: str = "file",
+) -> StoredFile:
+    """Check and keep an uploaded file; add (not commit) its :class:`StoredFile` row.
+
+    Raises DomainError naming ``field`` when the file is empty, too large or
+    not an allowed type.
+    """
+    limit = int(current_app.config["MAX_FILE_BYTES"])
+    name = clean_filename(filename)
+    root = storage_dir()
+    (root / "tmp").mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    handle = tempfile.NamedTemporaryFile(dir=root / "tmp", prefix="upload-", delete=False)  # noqa: SIM115 - renamed or removed below
+    tmp_path = Path(handle.name)
+    try:
+        with handle:
+            # Never read more than one byte past the limit, however much is sent.
+            while chunk := stream.read(min(_CHUNK, limit + 1 - size)):
+                size += len(chunk)
+                if size > limit:
+                    raise DomainError(f"The selected file must be smaller than {_human(limit)}", field=field)
+                if len(head) < 8192:
+                    head += chunk[: 8192 - len(head)]
+                digest.update(chunk)
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if size == 0:
+            raise DomainError("The selected file is empty", field=field)
+        content_type = _sniff(tmp_path, head, name)
+        if content_type is None:
+            raise DomainError(ALLOWED_MESSAGE, field=field)
+        if not name.lower().endswith(EXTENSIONS[content_type]):
+            raise DomainError(
+                f"The selected file's name must end {' or '.join(EXTENSIONS[content_type])}, "
+                f"since its content is a {_describe(content_type)}",
+                field=field,
+            )
+        sha256 = digest.hexdigest()
+        final = _blob_path(sha256)
+        final.parent.mkdir(exist_ok=True)
+        if final.exists():
+            tmp_path.unlink()  # the same content is already stored
+        else:
+            os.replace(tmp_path, final)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+    stored = StoredFile(
+        partnership_id=partnership_id,
+        original_filename=name,
+        content_type=content_type,
+        size_bytes=size,
+        sha256=sha256,
+        uploaded_by_id=uploaded_by_id,
+    )
+    db.session.add(stored)
+    db.session.flush()
+    return stored
+
+
+def open_file(stored: StoredFile) -> BinaryIO:
+    """The stored content, as a binary stream the caller closes."""
+    return _blob_path(stored.sha256).open("rb")
+
+
+def unreferenced_files() -> Iterator[Path]:
+    """Files on disk that no :class:`StoredFile` row names (left by rolled-back uploads)."""
+    known = set(db.session.scalars(sa.select(StoredFile.sha256).distinct()))
+    root = storage_dir()
+    if not root.exists():
+        return
+    for path in sorted(root.glob("??/*")):
+        if _SHA256.fullmatch(path.name) and path.name not in known:
+            yield path
+
+
+def clean_filename(filename: str | None) -> str:
+    """The last part of a client's file name, without control characters, at most 255 characters."""
+    name = PurePosixPath((filename or "").replace("\\", "/")).name
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    if len(name) > 255:
+        stem, dot, ext = name.rpartition(".")
+        name = stem[: 255 - len(ext) - 1] + dot + ext if dot and len(ext) < 16 else name[:255]
+    return name or "file"
+
+
+# -- what the content is --
+
+
+def _sniff(path: Path, head: bytes, name: str) -> str | None:
+    if head.startswith(b"%PDF-"):
+        return PDF
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head.startswith(b"PK\x03\x04"):
+        return _office_type(path)
+    if _is_utf8_text(path):
+        return CSV if name.lower().endswith(".csv") else TEXT
+    return None
+
+
+def _office_type(path: Path) -> str | None:
+    """DOCX, XLSX or PPTX from the package's [Content_Types].xml; None for any other zip."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            info = package.getinfo("[Content_Types].xml")
+            if info.file_size > 1024 * 1024:  # a real one is a few kB; do not inflate a bomb
+                return None
+            types = package.read(info).decode("utf-8", errors="replace")
+    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, NotImplementedError):
+        return None
+    for content_type, main_part in _OFFICE_MAIN_PARTS.items():
+        if f'ContentType="{main_part}"' in types:
+            return content_type
+    return None  # includes macro-enabled files (.docm, .xlsm), which are refused
+
+
+def _is_utf8_text(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                if _CONTROL.search(decoder.decode(chunk)):
+                    return False
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _describe(content_type: str) -> str:
+    return {
+        PDF: "PDF",
+        PNG: "PNG image",
+        JPEG: "JPEG image",
+        DOCX: "Word document",
+        XLSX: "Excel workbook",
+        PPTX: "PowerPoint presentation",
+        TEXT: "text file",
+        CSV: "CSV file",
+    }[content_type]
+
+
+def _human(size: int) -> str:
+    if size >= 1024 * 1024 and size % (1024 * 1024) == 0:
+        return f"{size // (1024 * 1024)}MB"
+    if size >= 1024 and size % 1024 == 0:
+        return f"{size // 1024}KB"
+    return f"{size} bytes"
