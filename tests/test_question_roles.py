@@ -10,12 +10,19 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from audit_app import create_app
+from audit_app.core.errors import NotAllowedError
 from audit_app.extensions import db
 from audit_app.questionnaires import roles, services
-from audit_app.questionnaires.models import QuestionRole, QuestionType, default_role
+from audit_app.questionnaires.models import Question, QuestionRole, QuestionType, Scale, default_role
 from audit_app.questionnaires.spec import SpecContext, SpecError, parse_text, to_yaml, validate_spec
 
+from .conftest import login
 from .test_questionnaire_spec import EXAMPLE
+
+
+def _count(model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
 
 BUILTIN = {
     "ofsted": ["Outstanding", "Good", "Requires improvement", "Inadequate"],
@@ -380,3 +387,106 @@ def test_migration_fills_roles_and_good_levels_from_todays_rules(tmp_path: Path)
         assert "role" not in columns and "counts_as_good" not in level_columns
         db.session.remove()
         db.engine.dispose()
+
+
+# -- the editor --
+
+
+@pytest.fixture()
+def qa(client, world):
+    return login(client, world.user("qa_member"))
+
+
+def test_editor_sets_a_role_and_refuses_a_bad_one_beside_the_field(qa, world):
+    version = services.import_questionnaire(world.partnership.id, EXAMPLE)
+    db.session.commit()
+    base = f"/questionnaires/{version.questionnaire_id}/versions/1"
+    first, second = version.sections
+    ofsted = db.session.scalar(sa.text("SELECT id FROM scales WHERE key = 'ofsted'"))
+    cases = [
+        ({"text": "Grade?", "key": "g1", "type": "text", "role": "grade"}, first, b"The role grade needs a scale"),
+        (  # the first section already has its grade (recognition_grade, from its key)
+            {"text": "Grade", "key": "g2", "type": "scale", "scale_id": str(ofsted), "role": "grade"},
+            first,
+            b"A section has one grade question",
+        ),
+        ({"text": "Verdict", "key": "g3", "type": "text", "role": "verdict"}, first, b"Select one of the options"),
+    ]
+    for data, section, message in cases:
+        before = _count(Question)
+        response = qa.post(f"{base}/sections/{section.id}/questions/new", data=data)
+        assert response.status_code == 400, data
+        assert message in response.data, (data, response.data[-2000:])
+        assert b'href="#role"' in response.data, data
+        assert _count(Question) == before
+    ok = qa.post(
+        f"{base}/sections/{second.id}/questions/new",
+        data={
+            "text": "Impact grade",
+            "key": "impact_verdict",
+            "type": "scale",
+            "scale_id": str(ofsted),
+            "role": "grade",
+        },
+    )
+    assert ok.status_code == 302
+    added = db.session.scalar(sa.select(Question).where(Question.key == "impact_verdict"))
+    assert added.role == QuestionRole.GRADE
+    assert [s.key for s, _q in roles.graded_sections(added.section.version)] == ["recognition", "impact_section"]
+    # Changing a role in the editor: the form shows the current one, and "no role" clears it.
+    page = qa.get(f"{base}/questions/{added.id}/edit").data.decode()
+    assert '<option selected value="grade">' in page or 'value="grade" selected' in page
+    cleared = qa.post(
+        f"{base}/questions/{added.id}/edit",
+        data={
+            "text": "Impact grade",
+            "key": "impact_verdict",
+            "type": "scale",
+            "scale_id": str(ofsted),
+            "role": "",
+            "section_id": str(second.id),
+        },
+    )
+    assert cleared.status_code == 302
+    db.session.refresh(added)
+    assert added.role is None
+
+
+def test_a_published_version_keeps_its_roles(qa, world):
+    version = services.import_questionnaire(world.partnership.id, EXAMPLE, publish=True)
+    db.session.commit()
+    question = version.sections[0].questions[2]
+    with pytest.raises(NotAllowedError):
+        services.update_question(question, role=None)
+    response = qa.post(
+        f"/questionnaires/{version.questionnaire_id}/versions/1/questions/{question.id}/edit",
+        data={"text": "Grade", "key": "recognition_grade", "type": "scale", "role": ""},
+    )
+    assert response.status_code == 303  # sent back to the questionnaire: published versions are not edited
+    db.session.refresh(question)
+    assert question.role == QuestionRole.GRADE
+
+
+def test_scale_editor_marks_good_levels(qa, world):
+    ok = qa.post(
+        "/questionnaires/scales/new",
+        data={
+            "name": "Confidence",
+            "key": "confidence",
+            "levels": "High | 3 | #00703c | good\nMedium | 2 | good\nLow | 1\nNot known | N/A",
+        },
+    )
+    assert ok.status_code == 302
+    scale = db.session.scalar(sa.select(Scale).where(Scale.key == "confidence"))
+    assert [level.counts_as_good for level in scale.levels] == [True, True, False, False]
+    assert [level.colour for level in scale.levels][:2] == ["#00703c", "#505a5f"]
+    listed = qa.get("/questionnaires/scales").data.decode()
+    assert "Counts as good" in listed
+    for levels, message in [
+        ("A | 1 | #00703c | best\nB | 2", b"the last part can only be the word good"),
+        ("A | 1 | good\nB | N/A | good", b"a not-applicable level cannot count as good"),
+    ]:
+        response = qa.post("/questionnaires/scales/new", data={"name": "X", "key": "x_scale", "levels": levels})
+        assert response.status_code == 400, levels
+        assert message in response.data, (levels, response.data[-2000:])
+        assert b'href="#levels"' in response.data
