@@ -23,6 +23,8 @@ from audit_app.reporting.aggregation import (
 from audit_app.reporting.tables import Column, Table
 
 LEVELS = ["Outstanding", "Good", "Requires improvement", "Inadequate"]
+#: the levels flagged counts_as_good on the Ofsted scale
+GOOD = ["Outstanding", "Good"]
 
 
 def test_return_rates_with_and_without_declined():
@@ -63,7 +65,7 @@ def test_grade_distribution_never_counts_na_or_missing_as_zero():
             "is_na": [False, False, False, True, False, False],
         }
     )
-    table = grade_distribution(answers, questions=["q1", "q2", "q3"], levels=LEVELS)
+    table = grade_distribution(answers, questions=["q1", "q2", "q3"], levels=LEVELS, good=GOOD)
     expected = pd.DataFrame(
         {
             "Outstanding": [0, 1, 0],
@@ -89,7 +91,7 @@ def test_grade_distribution_by_agency_lists_every_question_for_every_agency():
             "is_na": [False, False, False],
         }
     )
-    table = grade_distribution(answers, questions=["q1", "q2"], levels=LEVELS, by="agency")
+    table = grade_distribution(answers, questions=["q1", "q2"], levels=LEVELS, by="agency", good=GOOD)
     assert list(table.index) == [("Health", "q1"), ("Health", "q2"), ("Police", "q1"), ("Police", "q2")]
     assert table.loc[("Health", "q2"), "graded"] == 0
     assert np.isnan(table.loc[("Health", "q2"), "good_or_better_pct"])
@@ -113,7 +115,9 @@ def test_counted_rows_give_the_same_figures_as_one_row_per_answer():
         }
     )
     pdt.assert_frame_equal(
-        grade_distribution(rows, ["q1"], LEVELS), grade_distribution(counted, ["q1"], LEVELS), check_dtype=False
+        grade_distribution(rows, ["q1"], LEVELS, good=GOOD),
+        grade_distribution(counted, ["q1"], LEVELS, good=GOOD),
+        check_dtype=False,
     )
 
 
@@ -180,7 +184,7 @@ def test_trend_lists_rounds_without_grades_as_missing():
     counts = pd.DataFrame(
         {"round_id": [1, 1, 3], "label": ["Good", "Inadequate", "Outstanding"], "is_na": [False] * 3, "n": [3, 1, 2]}
     )
-    table = trend(counts, [1, 2, 3], LEVELS)
+    table = trend(counts, [1, 2, 3], LEVELS, good=GOOD)
     assert table.loc[1, "good_or_better_pct"] == 75.0
     assert table.loc[2, "graded"] == 0 and np.isnan(table.loc[2, "good_or_better_pct"])
     assert table.loc[3, "good_or_better"] == 2
@@ -196,7 +200,7 @@ def test_agency_theme_table_has_every_pair():
             "n": [4, 2],
         }
     )
-    table = agency_theme_table(counts, LEVELS, ["Health", "Police"], ["CSE", "Neglect"])
+    table = agency_theme_table(counts, LEVELS, ["Health", "Police"], ["CSE", "Neglect"], good=GOOD)
     assert len(table) == 4
     assert table.loc[("Police", "CSE"), ["graded", "good_or_better"]].tolist() == [4, 4]
     assert table.loc[("Health", "Neglect"), "good_or_better_pct"] == 0.0
@@ -244,9 +248,11 @@ def test_totals_over_agencies_recompute_the_share_and_keep_every_round():
             "n": [2, 1, 1],
         }
     )
-    by_agency = trend(counts, [1, 2], LEVELS, by="agency", groups=["Health", "Police"])
+    by_agency = trend(counts, [1, 2], LEVELS, by="agency", groups=["Health", "Police"], good=GOOD)
     total = total_over(by_agency, "round_id", [1, 2], LEVELS)
     assert total.loc[1, ["Good", "Inadequate", "graded", "good_or_better"]].tolist() == [3, 1, 4, 3]
     assert total.loc[1, "good_or_better_pct"] == 75.0  # from the summed counts, not a sum of shares
     assert total.loc[2, "graded"] == 0 and np.isnan(total.loc[2, "good_or_better_pct"])
-    pdt.assert_frame_equal(total, trend(counts, [1, 2], LEVELS)[total.columns], check_dtype=False, check_names=False)
+    pdt.assert_frame_equal(
+        total, trend(counts, [1, 2], LEVELS, good=GOOD)[total.columns], check_dtype=False, check_names=False
+    )

@@ -75,6 +75,18 @@ EXAMPLE = {
 }
 
 
+def _explicit(data):
+    """EXAMPLE as an export writes it: every role and good level stated."""
+    data = copy.deepcopy(data)
+    data["scales"][0]["levels"][0]["good"] = True
+    questions = data["sections"][0]["questions"]
+    questions[2] = {"key": "recognition_grade", "text": "Grade", "type": "scale", "role": "grade"} | questions[2]
+    return data
+
+
+EXPLICIT = _explicit(EXAMPLE)
+
+
 def _problems(world, data) -> dict[str, str]:
     with pytest.raises(SpecError) as info:
         services.import_questionnaire(world.partnership.id, data)
@@ -102,7 +114,8 @@ def test_import_creates_a_draft_with_everything(world):
 def test_export_then_import_gives_back_an_identical_questionnaire(world):
     version = services.import_questionnaire(world.partnership.id, EXAMPLE)
     exported = services.export_version(version)
-    assert exported == EXAMPLE | {"scales": [_with_defaults(EXAMPLE["scales"][0])]}
+    # Export states what import settled: the role the key gave, the level counted as good.
+    assert exported == EXPLICIT | {"scales": [_with_defaults(EXPLICIT["scales"][0])]}
     text = to_yaml(exported)
     # Into another partnership: a new questionnaire, the same content.
     other = services.import_questionnaire(world.other_partnership.id, parse_text(text))

@@ -21,7 +21,7 @@ from audit_app.questionnaires.models import (
 from audit_app.rounds.models import Round
 
 from .conftest import login
-from .test_questionnaire_spec import EXAMPLE
+from .test_questionnaire_spec import EXAMPLE, EXPLICIT
 
 
 @pytest.fixture()
@@ -403,7 +403,7 @@ def test_api_import_errors_are_listed_by_path(api, world):
 def test_cli_import_and_export(app, world, tmp_path):
     runner = app.test_cli_runner()
     path = tmp_path / "q.yaml"
-    path.write_text(yaml.safe_dump(EXAMPLE))
+    path.write_text(yaml.safe_dump(EXPLICIT))
     result = runner.invoke(
         args=["questionnaires", "import", str(path), "--partnership", "North Test Partnership", "--publish"]
     )

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from ..accounts.models import Agency, PartnershipAgency, User
 from ..case_audits import services as case_services
 from ..extensions import db
-from ..questionnaires.models import Questionnaire, QuestionType
+from ..questionnaires import roles
+from ..questionnaires.models import Questionnaire, QuestionRole, QuestionType
 from ..rounds import services
 from ..rounds.models import Return, ReturnStatus, Round, RoundStatus
 
@@ -72,12 +73,11 @@ def _answer(question: Any, rng: random.Random) -> Any:
         return str(rng.randint(0, 8))
     if question.type == QuestionType.DATE:
         return (date(2025, 1, 1) + timedelta(days=rng.randint(0, 300))).isoformat()
-    key = question.key
-    if "development" in key:
+    if question.role == QuestionRole.DEVELOPMENT:
         return rng.choice(DEVELOPMENT)
-    if "recommend" in key:
+    if question.role == QuestionRole.RECOMMENDATION:
         return rng.choice(RECOMMENDATIONS)
-    if "good_practice" in key or "strength" in key:
+    if question.role == QuestionRole.STRENGTHS:
         return rng.choice(GOOD_PRACTICE)
     return rng.choice(GOOD_PRACTICE + DEVELOPMENT) if rng.random() < 0.7 else ""
 
@@ -256,15 +256,13 @@ def _complete_and_judge(
     services.move_round(round_, RoundStatus.CLOSED)
     services.move_round(round_, RoundStatus.IN_DISCUSSION)
     for round_case in round_.cases:
-        for section in round_.version.sections:
-            if section.key == "overall":
-                continue
+        for section, grade_question in roles.graded_sections(round_.version):
             case_services.record_judgement(
                 round_case,
                 section_key=section.key,
                 grade=rng.choices(list(weights), weights=list(weights.values()))[0]
                 if better
-                else _answer(_grade_question(section), rng),
+                else _answer(grade_question, rng),
                 strengths=rng.choice(GOOD_PRACTICE),
                 areas_for_development=rng.choice(DEVELOPMENT),
             )
@@ -281,7 +279,3 @@ def _complete_and_judge(
             escalated_on=escalated_on if escalated else None,
         )
     services.move_round(round_, RoundStatus.REPORTED)
-
-
-def _grade_question(section: Any) -> Any:
-    return next((q for q in section.questions if q.key.endswith("_grade")), section.questions[0])

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from ..accounts.models import Agency
 from ..core.errors import ConflictError, DomainError, NotAllowedError
 from ..extensions import db
+from ..questionnaires import roles
 from ..questionnaires.models import Scale
 from ..rounds.models import Round, RoundStatus
 from ..rounds.services import MAX_TEXT, active_agency_ids, create_returns
@@ -149,9 +150,9 @@ def carry_cases(new_round: Round, round_cases: list[RoundCase]) -> list[RoundCas
 
 def judgement_scale_levels(round_: Round) -> list[Any]:
     """The levels a multi-agency grade is given on: the scale of the version's overall grade question, or Ofsted's."""
-    for question in round_.version.questions:
-        if question.key == "overall_grade" and question.scale is not None:
-            return list(question.scale.levels)
+    scale = roles.grade_scale(round_.version)
+    if scale is not None:
+        return list(scale.levels)
     ofsted = db.session.scalar(sa.select(Scale).where(Scale.partnership_id.is_(None), Scale.key == "ofsted"))
     return list(ofsted.levels)
 

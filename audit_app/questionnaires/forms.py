@@ -18,7 +18,7 @@ from wtforms import BooleanField, SelectMultipleField, StringField, SubmitField,
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from ..core.forms import OptionRadioField, OptionSelectField, strip_filter
-from .models import QuestionnaireKind, QuestionType
+from .models import QuestionnaireKind, QuestionRole, QuestionType
 from .spec import KEY_PATTERN
 
 KEY_MESSAGE = "Use lower-case letters, digits and underscores, starting with a letter or digit (64 at most)"
@@ -164,6 +164,16 @@ class QuestionForm(FlaskForm):
         widget=GovTextArea(),
         validators=[Optional(), Length(max=10_000, message="Options must be 10,000 characters or fewer")],
     )
+    role = OptionSelectField(
+        "What findings use it for",
+        widget=GovSelect(),
+        choices=[("", "Nothing in particular (no role)")] + [(r.value, r.label) for r in QuestionRole],
+        coerce=lambda value: getattr(value, "value", value) or "",
+        description=(
+            "A section's grade and the overall grade are rating questions; strengths, areas for development, "
+            "recommendations and evidence are free text. A section has one grade; a questionnaire one overall grade."
+        ),
+    )
     is_required = BooleanField("An answer is required before the return can be submitted", widget=GovCheckboxInput())
     applies_to = SelectMultipleField(
         "Which sectors answer it?",
@@ -202,6 +212,7 @@ class QuestionForm(FlaskForm):
             "options": _lines(self.options.data),
             "condition_question_key": self.condition_question_key.data or None,
             "condition_values": _lines(self.condition_values.data),
+            "role": QuestionRole(self.role.data) if self.role.data else None,
         }
 
 
@@ -217,6 +228,7 @@ QUESTION_PATHS = {
     "show_if.question": "condition_question_key",
     "show_if.in": "condition_values",
     "show_if": "condition_question_key",
+    "role": "role",
 }
 SECTION_PATHS = {"key": "key", "title": "title", "description": "description", "questions": "title"}
 
@@ -232,7 +244,11 @@ class ScaleForm(FlaskForm):
     levels = TextAreaField(
         "Levels, best first, one per line",
         widget=GovTextArea(),
-        description="Label | value | colour, for example: Good | 3 | #00703c. Write N/A as the value for a not-applicable level.",
+        description=(
+            'Label | value | colour, and good on the levels that count as good ("Good or better"), for example: '
+            "Good | 3 | #00703c | good. Write N/A as the value for a not-applicable level. "
+            "If no level says good, Outstanding and Good count where the scale has them, else the first level."
+        ),
         validators=[
             DataRequired("Enter at least two levels"),
             Length(max=5000, message="Levels must be 5000 characters or fewer"),
@@ -245,8 +261,8 @@ class ScaleForm(FlaskForm):
         levels = []
         for number, line in enumerate(_lines(self.levels.data), start=1):
             parts = [p.strip() for p in line.split("|")]
-            if len(parts) < 2 or len(parts) > 3:
-                raise ValidationError(f"Line {number}: write label | value | colour")
+            if len(parts) < 2 or len(parts) > 4:
+                raise ValidationError(f"Line {number}: write label | value | colour | good")
             label, value = parts[0], parts[1]
             level: dict[str, object] = {"label": label}
             if value.upper() in ("N/A", "NA"):
@@ -256,7 +272,13 @@ class ScaleForm(FlaskForm):
                     level["value"] = float(value)
                 except ValueError:
                     raise ValidationError(f"Line {number}: the value must be a number or N/A") from None
-            if len(parts) == 3 and parts[2]:
-                level["colour"] = parts[2]
+            extra = parts[2:]
+            if extra and extra[-1].lower() == "good":
+                level["good"] = True
+                extra = extra[:-1]
+            elif len(extra) == 2:
+                raise ValidationError(f"Line {number}: the last part can only be the word good")
+            if extra and extra[0]:
+                level["colour"] = extra[0]
             levels.append(level)
         return levels

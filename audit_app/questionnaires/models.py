@@ -62,6 +62,56 @@ class QuestionType(enum.StrEnum):
         }[self.value]
 
 
+class QuestionRole(enum.StrEnum):
+    """What a question means to findings and the case-audit pages; a question may have none."""
+
+    GRADE = "grade"
+    OVERALL_GRADE = "overall_grade"
+    STRENGTHS = "strengths"
+    DEVELOPMENT = "development"
+    RECOMMENDATION = "recommendation"
+    EVIDENCE = "evidence"
+    IMMEDIATE_CONCERN = "immediate_concern"
+    LEARNING_THEMES = "learning_themes"
+
+    @property
+    def label(self) -> str:
+        return {
+            "grade": "The section's grade",
+            "overall_grade": "The overall grade",
+            "strengths": "Strengths",
+            "development": "Areas for development",
+            "recommendation": "Recommendations",
+            "evidence": "Evidence",
+            "immediate_concern": "Immediate safeguarding concern",
+            "learning_themes": "Learning themes",
+        }[self.value]
+
+
+#: key ending -> (role, the question types it is given to), read in this order; the first match wins.
+#: Only a default on import (and for the data that existed before roles): a file's ``role`` overrides it.
+ROLE_DEFAULTS: tuple[tuple[str, QuestionRole, frozenset[QuestionType]], ...] = (
+    ("overall_grade", QuestionRole.OVERALL_GRADE, frozenset({QuestionType.SCALE})),
+    ("_grade", QuestionRole.GRADE, frozenset({QuestionType.SCALE})),
+    ("_good_practice", QuestionRole.STRENGTHS, frozenset({QuestionType.TEXT})),
+    ("_strengths", QuestionRole.STRENGTHS, frozenset({QuestionType.TEXT})),
+    ("_development", QuestionRole.DEVELOPMENT, frozenset({QuestionType.TEXT})),
+    ("_recommendations", QuestionRole.RECOMMENDATION, frozenset({QuestionType.TEXT})),
+    ("_evidence", QuestionRole.EVIDENCE, frozenset({QuestionType.TEXT})),
+    ("_immediate_concern", QuestionRole.IMMEDIATE_CONCERN, frozenset({QuestionType.SCALE, QuestionType.SINGLE_CHOICE})),
+    ("_learning_themes", QuestionRole.LEARNING_THEMES, frozenset({QuestionType.MULTIPLE_CHOICE, QuestionType.TEXT})),
+)
+
+
+def default_role(key: str, question_type: QuestionType) -> QuestionRole | None:
+    """The role a question without one is given on import, from its key (``overall_grade`` exactly)."""
+    for ending, role, types in ROLE_DEFAULTS:
+        matches = key == ending if role == QuestionRole.OVERALL_GRADE else key.endswith(ending)
+        if matches:
+            return role if question_type in types else None
+    return None
+
+
 class Scale(Audited, TimestampMixin, db.Model):
     """An ordered set of levels answers are rated on. Built-in scales have no partnership."""
 
@@ -84,10 +134,14 @@ class Scale(Audited, TimestampMixin, db.Model):
 
 
 class ScaleLevel(Audited, db.Model):
-    """One level of a scale: a label, its numeric value and colour."""
+    """One level of a scale: a label, its numeric value and colour, and whether it counts as good."""
 
     __tablename__ = "scale_levels"
-    __table_args__ = (sa.UniqueConstraint("scale_id", "position"), sa.UniqueConstraint("scale_id", "label"))
+    __table_args__ = (
+        sa.UniqueConstraint("scale_id", "position"),
+        sa.UniqueConstraint("scale_id", "label"),
+        sa.CheckConstraint("NOT (counts_as_good AND is_not_applicable)", name="good_is_not_not_applicable"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scale_id: Mapped[int] = mapped_column(sa.ForeignKey("scales.id"), index=True)
@@ -100,6 +154,8 @@ class ScaleLevel(Audited, db.Model):
     colour: Mapped[str] = mapped_column(sa.String(7), default="#505a5f")
     #: "Not applicable": excluded from averages and counts of graded answers
     is_not_applicable: Mapped[bool] = mapped_column(default=False)
+    #: counted in "Good or better" (Outstanding and Good on the Ofsted scale; Fully met, Yes, Green)
+    counts_as_good: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     scale: Mapped[Scale] = relationship(back_populates="levels")
 
@@ -224,6 +280,8 @@ class Question(Audited, db.Model):
     #: "show only if question <key> is one of <values>"
     condition_question_key: Mapped[str | None] = mapped_column(sa.String(64))
     condition_values: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    #: what the question means to findings (a section's grade, strengths...); none for most questions
+    role: Mapped[QuestionRole | None] = mapped_column(enum_type(QuestionRole, "role"))
 
     section: Mapped[Section] = relationship(back_populates="questions")
     scale: Mapped[Scale | None] = relationship(lazy="joined")
@@ -238,6 +296,10 @@ class Question(Audited, db.Model):
     def to_dict(self) -> dict[str, Any]:
         """The question as exported (see docs/questionnaire-format.md)."""
         data: dict[str, Any] = {"key": self.key, "text": self.text, "type": self.type.value}
+        if self.role is not None:
+            data["role"] = self.role.value
+        elif default_role(self.key, self.type) is not None:
+            data["role"] = "none"  # so importing the file does not give it its key's default
         if self.guidance:
             data["guidance"] = self.guidance
         if self.scale is not None:

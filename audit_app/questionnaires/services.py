@@ -21,6 +21,7 @@ from .models import (
     Questionnaire,
     QuestionnaireKind,
     QuestionnaireVersion,
+    QuestionRole,
     QuestionType,
     Scale,
     ScaleLevel,
@@ -59,7 +60,7 @@ def available_scales(partnership_id: int) -> dict[str, Scale]:
 
 
 def create_scale(partnership_id: int, key: str, name: str, levels: list[dict[str, Any]]) -> Scale:
-    """A partnership's own scale. Levels: label, value (or None), colour, not_applicable."""
+    """A partnership's own scale. Levels: label, value (or None), colour, not_applicable, good."""
     spec = {
         "key": "scale_check",
         "title": "check",
@@ -84,6 +85,7 @@ def _make_scale(partnership_id: int | None, spec: Any) -> Scale:
             value=None if level.value is None else Decimal(str(level.value)),
             colour=level.colour,
             is_not_applicable=level.not_applicable,
+            counts_as_good=bool(level.good),
         )
         for i, level in enumerate(spec.levels)
     ]
@@ -102,6 +104,7 @@ def _scale_spec(scale: Scale) -> dict[str, Any]:
                 "value": None if level.value is None else _number(level.value),
                 "colour": level.colour,
                 **({"not_applicable": True} if level.is_not_applicable else {}),
+                **({"good": True} if level.counts_as_good else {}),
             }
             for level in scale.levels
         ],
@@ -116,9 +119,11 @@ def _number(value: Decimal) -> int | float:
 
 
 def spec_context(partnership_id: int) -> SpecContext:
-    scales = {key: [level.label for level in scale.levels] for key, scale in available_scales(partnership_id).items()}
+    known = available_scales(partnership_id)
+    scales = {key: [level.label for level in scale.levels] for key, scale in known.items()}
+    good = {key: [level.label for level in scale.levels if level.counts_as_good] for key, scale in known.items()}
     sectors = set(db.session.scalars(sa.select(Sector.key).where(Sector.partnership_id == partnership_id)))
-    return SpecContext(scales=scales, sector_keys=sectors)
+    return SpecContext(scales=scales, sector_keys=sectors, good=good)
 
 
 # -- export --
@@ -200,6 +205,7 @@ def _fill_version(version: QuestionnaireVersion, spec: QuestionnaireSpec, scales
                     options=list(q.options),
                     condition_question_key=q.show_if.question if q.show_if else None,
                     condition_values=list(q.show_if.in_) if q.show_if else [],
+                    role=QuestionRole(q.role) if q.role else None,
                 )
             )
     db.session.flush()
@@ -519,6 +525,7 @@ QUESTION_FIELDS = (
     "options",
     "condition_question_key",
     "condition_values",
+    "role",
 )
 
 

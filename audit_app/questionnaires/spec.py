@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from ..core.errors import DomainError
-from .models import QuestionnaireKind, QuestionType
+from .models import QuestionnaireKind, QuestionRole, QuestionType, default_role
 
 FORMAT_VERSION = 1
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_]{0,63}$"
@@ -24,6 +25,38 @@ Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 CHOICE_TYPES = {QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE}
+NO_ROLE = "none"
+#: the question types each role fits, and how the refusal says so
+ROLE_TYPES: dict[QuestionRole, tuple[frozenset[QuestionType], str]] = {
+    QuestionRole.GRADE: (frozenset({QuestionType.SCALE}), "a scale question"),
+    QuestionRole.OVERALL_GRADE: (frozenset({QuestionType.SCALE}), "a scale question"),
+    QuestionRole.STRENGTHS: (frozenset({QuestionType.TEXT}), "a text question"),
+    QuestionRole.DEVELOPMENT: (frozenset({QuestionType.TEXT}), "a text question"),
+    QuestionRole.RECOMMENDATION: (frozenset({QuestionType.TEXT}), "a text question"),
+    QuestionRole.EVIDENCE: (frozenset({QuestionType.TEXT}), "a text question"),
+    QuestionRole.IMMEDIATE_CONCERN: (
+        frozenset({QuestionType.SCALE, QuestionType.SINGLE_CHOICE}),
+        "a scale or single_choice question (such as Yes / No)",
+    ),
+    QuestionRole.LEARNING_THEMES: (
+        frozenset({QuestionType.MULTIPLE_CHOICE, QuestionType.TEXT}),
+        "a multiple_choice or text question",
+    ),
+}
+#: roles a questionnaire has at most once
+ONCE_PER_QUESTIONNAIRE = (QuestionRole.OVERALL_GRADE, QuestionRole.IMMEDIATE_CONCERN, QuestionRole.LEARNING_THEMES)
+#: roles a section has at most once
+ONCE_PER_SECTION = (
+    QuestionRole.GRADE,
+    QuestionRole.STRENGTHS,
+    QuestionRole.DEVELOPMENT,
+    QuestionRole.RECOMMENDATION,
+)
+#: the section key the case-audit pages keep for the overall judgement: it has no grade of its own
+OVERALL_SECTION_KEY = "overall"
+#: level labels that count as good when a file marks no level of a scale (the rule findings used
+#: before levels carried the flag); without them, the scale's best graded level counts
+LEGACY_GOOD_LABELS = ("Outstanding", "Good")
 
 
 class _Strict(BaseModel):
@@ -35,6 +68,8 @@ class LevelSpec(_Strict):
     value: float | None = None
     colour: Colour = "#505a5f"
     not_applicable: bool = False
+    #: counted in "Good or better"; left out on every level of a scale, see :func:`_default_good`
+    good: bool | None = None
 
 
 class ScaleSpec(_Strict):
@@ -60,6 +95,18 @@ class QuestionSpec(_Strict):
     required: bool = False
     applies_to: list[Key] = Field(default_factory=list)
     show_if: ConditionSpec | None = None
+    #: what the question means to findings; "none" for no role. Left out, the key's ending decides
+    #: (models.ROLE_DEFAULTS); after validation it holds the role, or None.
+    role: QuestionRole | Literal["none"] | None = None
+
+    @field_validator("role", mode="before")
+    @classmethod
+    def _known_role(cls, value: Any) -> Any:
+        if value is None or value == NO_ROLE or value in {r.value for r in QuestionRole}:
+            return value
+        raise PydanticCustomError(
+            "role", "Input should be one of {roles} or 'none'", {"roles": ", ".join(f"'{r}'" for r in QuestionRole)}
+        )
 
 
 class SectionSpec(_Strict):
@@ -88,6 +135,8 @@ class SpecContext:
     scales: dict[str, list[str]] = field(default_factory=dict)
     #: the partnership's sector keys
     sector_keys: set[str] = field(default_factory=set)
+    #: scale key -> labels of its levels that count as good, for scales already known
+    good: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -169,11 +218,29 @@ def validate_spec(data: dict[str, Any], context: SpecContext, *, complete: bool 
                 problems.append(
                     SpecProblem(f"scales[{i}].levels[{j}].value", "give a value, or mark the level not_applicable")
                 )
+            if level.good and level.not_applicable:
+                problems.append(
+                    SpecProblem(f"scales[{i}].levels[{j}].good", "a not-applicable level cannot count as good")
+                )
+        _default_good(scale)
+        if not any(level.good for level in scale.levels):
+            problems.append(
+                SpecProblem(f"scales[{i}].levels", "mark at least one graded level good: true (it counts as good)")
+            )
         known = context.scales.get(scale.key)
+        good = [level.label for level in scale.levels if level.good]
         if known is not None and known != labels:
             problems.append(
                 SpecProblem(
                     f"scales[{i}].key", f"scale '{scale.key}' already exists with other levels; use another key"
+                )
+            )
+        elif known is not None and scale.key in context.good and context.good[scale.key] != good:
+            problems.append(
+                SpecProblem(
+                    f"scales[{i}].key",
+                    f"scale '{scale.key}' already exists with other levels counting as good "
+                    f"({', '.join(context.good[scale.key])}); use another key",
                 )
             )
         scales[scale.key] = labels
@@ -207,6 +274,7 @@ def validate_spec(data: dict[str, Any], context: SpecContext, *, complete: bool 
         for j, question in enumerate(section.questions):
             path = f"sections[{i}].questions[{j}]"
             problems.extend(_question_problems(question, path, scales, context.sector_keys, by_key))
+    problems.extend(_role_problems(spec))
     if problems:
         raise SpecError(problems)
     return spec
@@ -263,6 +331,82 @@ def _question_problems(
                             )
                         )
     return problems
+
+
+def _default_good(scale: ScaleSpec) -> None:
+    """Settle every level's ``good``: a scale marking none gets Outstanding and Good where it has them,
+    else its best graded level (the import default); a level left out of a scale that marks some is not good."""
+    if any(level.good is not None for level in scale.levels):
+        for level in scale.levels:
+            level.good = bool(level.good)
+        return
+    graded = [level for level in scale.levels if not level.not_applicable]
+    named = [level for level in graded if level.label in LEGACY_GOOD_LABELS]
+    chosen = named or graded[:1]
+    for level in scale.levels:
+        level.good = any(level is c for c in chosen)
+
+
+def _role_problems(spec: QuestionnaireSpec) -> list[SpecProblem]:
+    """Settle each question's role (its key's default when left out) and check it fits, and the counts."""
+    problems: list[SpecProblem] = []
+    once: dict[QuestionRole, str] = {}
+    for i, section in enumerate(spec.sections):
+        in_section: dict[QuestionRole, str] = {}
+        for j, question in enumerate(section.questions):
+            path = f"sections[{i}].questions[{j}]"
+            explicit = question.role is not None
+            if question.role is None:
+                question.role = default_role(question.key, question.type)
+            elif question.role == NO_ROLE:
+                question.role = None
+            role = question.role
+            if role is None:
+                continue
+            role = QuestionRole(role)
+            types, wanted = ROLE_TYPES[role]
+            if question.type not in types:
+                # a default never refuses a file: a key ending that does not fit gives no role
+                if explicit:
+                    problems.append(SpecProblem(f"{path}.role", f"the role {role.value} needs {wanted}"))
+                continue
+            if role in ONCE_PER_QUESTIONNAIRE:
+                if role in once:
+                    problems.append(
+                        SpecProblem(f"{path}.role", f"only one question can be {_what(role)}; {once[role]} is already")
+                    )
+                else:
+                    once[role] = path
+            if role in ONCE_PER_SECTION:
+                if role in in_section:
+                    problems.append(
+                        SpecProblem(
+                            f"{path}.role",
+                            f"a section has one {_what(role, article=False)} question; {in_section[role]} is already",
+                        )
+                    )
+                else:
+                    in_section[role] = path
+            if role == QuestionRole.GRADE and section.key == OVERALL_SECTION_KEY:
+                problems.append(
+                    SpecProblem(
+                        f"{path}.role", "the section keyed 'overall' has no grade of its own; use role overall_grade"
+                    )
+                )
+    return problems
+
+
+def _what(role: QuestionRole, *, article: bool = True) -> str:
+    name = {
+        QuestionRole.OVERALL_GRADE: "the overall grade",
+        QuestionRole.IMMEDIATE_CONCERN: "the immediate concern question",
+        QuestionRole.LEARNING_THEMES: "the learning themes question",
+        QuestionRole.GRADE: "grade",
+        QuestionRole.STRENGTHS: "strengths",
+        QuestionRole.DEVELOPMENT: "areas for development",
+        QuestionRole.RECOMMENDATION: "recommendations",
+    }[role]
+    return name if article else name.removeprefix("the ")
 
 
 def _answer_values(question: QuestionSpec, scales: dict[str, list[str]]) -> list[str] | None:

@@ -16,7 +16,6 @@ import pandas as pd
 
 RETURNED = ("submitted", "accepted")
 DECLINED = ("declined", "alternative_template")
-GOOD_OR_BETTER = ("Outstanding", "Good")
 IMPROVED, SAME, WORSE, NOT_COMPARED = "Improved", "Same", "Worse", "Not graded both times"
 
 
@@ -33,13 +32,6 @@ def _weights(frame: pd.DataFrame) -> pd.Series:
 def with_labels(counts: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:
     """Counts by ``level_id`` joined to their level's ``label``, ``value`` and ``is_na``."""
     return counts.merge(levels[["level_id", "label", "value", "is_na"]], on="level_id", how="inner")
-
-
-def good_labels(levels: list[str]) -> list[str]:
-    """The levels counted as "Good or better" on a scale: Outstanding and Good on Ofsted's
-    scale, else the best level only (Yes, Fully met, Green...)."""
-    good = [level for level in levels if level in GOOD_OR_BETTER]
-    return good or levels[:1]
 
 
 def return_rates(returns: pd.DataFrame, by: str, groups: list[str]) -> pd.DataFrame:
@@ -72,14 +64,18 @@ def grade_distribution(
     levels: list[str],
     by: str | None = None,
     groups: list[str] | None = None,
+    *,
+    good: list[str],
 ) -> pd.DataFrame:
     """Counts and shares of each grade per question (and per ``by`` group).
 
     ``answers`` columns: ``question_key``, ``label``, ``is_na`` (and ``by``,
     and ``n`` if already counted). Not-applicable answers are counted apart and
-    never in the shares. Result: one row per question (per group), columns
-    ``<level>`` counts, ``graded`` (answers on a grade), ``not_applicable``,
-    ``good_or_better`` and ``good_or_better_pct`` (of graded answers).
+    never in the shares. ``good``: the labels of the levels that count as good
+    (their ``counts_as_good`` flag). Result: one row per question (per group),
+    columns ``<level>`` counts, ``graded`` (answers on a grade),
+    ``not_applicable``, ``good_or_better`` and ``good_or_better_pct`` (of
+    graded answers).
     Questions (and ``groups``) nobody answered appear with zero counts and a
     missing share.
     """
@@ -98,7 +94,7 @@ def grade_distribution(
     table = counts.reindex(index, fill_value=0)
     table["not_applicable"] = na.reindex(index, fill_value=0).astype("int64")
     table["graded"] = table[levels].sum(axis=1)
-    table["good_or_better"] = table[good_labels(levels)].sum(axis=1)
+    table["good_or_better"] = table[[label for label in levels if label in good]].sum(axis=1)
     table["good_or_better_pct"] = share(table["good_or_better"], table["graded"])
     return table
 
@@ -201,13 +197,19 @@ def change_summary(comparison: pd.DataFrame, grade_keys: list[str]) -> pd.DataFr
 
 
 def trend(
-    counts: pd.DataFrame, rounds: list[int], levels: list[str], by: str | None = None, groups: list[str] | None = None
+    counts: pd.DataFrame,
+    rounds: list[int],
+    levels: list[str],
+    by: str | None = None,
+    groups: list[str] | None = None,
+    *,
+    good: list[str],
 ) -> pd.DataFrame:
     """Grades by round (and ``by`` group): level counts, ``graded``, ``not_applicable``, ``good_or_better``
-    and its share. ``counts``: ``round_id``, ``label``, ``is_na`` (``by``, ``n``). Every round appears,
-    graded or not."""
+    (of the ``good`` levels) and its share. ``counts``: ``round_id``, ``label``, ``is_na`` (``by``, ``n``).
+    Every round appears, graded or not."""
     frame = counts.assign(question_key=counts["round_id"])
-    table = grade_distribution(frame, questions=rounds, levels=levels, by=by, groups=groups)
+    table = grade_distribution(frame, questions=rounds, levels=levels, by=by, groups=groups, good=good)
     return table.rename_axis(index={"question_key": "round_id"})
 
 
@@ -220,11 +222,13 @@ def total_over(table: pd.DataFrame, level: str, keys: list, levels: list[str]) -
     return total
 
 
-def agency_theme_table(counts: pd.DataFrame, levels: list[str], agencies: list[str], themes: list[str]) -> pd.DataFrame:
-    """Agency by theme: graded overall grades, how many were good or better, and the share.
-    ``counts``: ``agency``, ``theme``, ``label``, ``is_na`` (``n``). Index (agency, theme)."""
+def agency_theme_table(
+    counts: pd.DataFrame, levels: list[str], agencies: list[str], themes: list[str], *, good: list[str]
+) -> pd.DataFrame:
+    """Agency by theme: graded overall grades, how many were good or better (of the ``good`` levels),
+    and the share. ``counts``: ``agency``, ``theme``, ``label``, ``is_na`` (``n``). Index (agency, theme)."""
     frame = counts.assign(question_key=counts["theme"])
-    table = grade_distribution(frame, questions=themes, levels=levels, by="agency", groups=agencies)
+    table = grade_distribution(frame, questions=themes, levels=levels, by="agency", groups=agencies, good=good)
     return table.rename_axis(index={"question_key": "theme"})
 
 

@@ -62,14 +62,23 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def _scale(levels: pd.DataFrame) -> Scale:
     graded = levels[~levels["is_na"].astype(bool)]
     labels = graded["label"].tolist()
-    return Scale(labels, dict(zip(graded["label"], graded["colour"], strict=True)), agg.good_labels(labels))
+    good = graded.loc[graded["is_good"].astype(bool), "label"].tolist()
+    return Scale(labels, dict(zip(graded["label"], graded["colour"], strict=True)), good)
+
+
+def good_title(labels: list[str], good: list[str]) -> str:
+    """What "good or better" means on a scale, from its flagged levels: "Good or better" when they are
+    the top levels down to Good, "Yes" when only Yes counts, else the labels joined with "or"."""
+    if len(good) > 1 and labels[: len(good)] == good:
+        return f"{good[-1]} or better"
+    return " or ".join(good)
 
 
 def _grade_columns(scale: Scale, first: list[Column]) -> list[Column]:
     columns = list(first)
     for label in scale.labels:
         columns += [Column(label, label, "count"), Column(f"{label} %", f"{label}", "pct", of=(label, "graded"))]
-    good = " or ".join(scale.good) if scale.good != ["Outstanding", "Good"] else "Good or better"
+    good = good_title(scale.labels, scale.good)
     return [
         *columns,
         Column("graded", "Graded", "count"),
@@ -215,7 +224,7 @@ def round_findings(
         question_key=lambda f: f["question_key"].map(key_of)
     )
     if summary_part:
-        overall = agg.grade_distribution(grade_counts, grade_keys, scale.labels)
+        overall = agg.grade_distribution(grade_counts, grade_keys, scale.labels, good=scale.good)
         found.add(
             Table(
                 "grades",
@@ -231,7 +240,7 @@ def round_findings(
         found.add(_question_table(questions, levels, counts, whose))
     if agencies_part:
         by_agency_grades = agg.grade_distribution(
-            grade_counts, grade_keys, scale.labels, by="agency", groups=agency_names
+            grade_counts, grade_keys, scale.labels, by="agency", groups=agency_names, good=scale.good
         )
         found.add(
             Table(
@@ -252,7 +261,7 @@ def round_findings(
     panel = q.panel_grades([round_.id], filters, round_case_ids=case_ids)
     if summary_part:
         panel_dist = agg.grade_distribution(
-            panel.assign(question_key=panel["grade_key"], is_na=False), grade_keys, scale.labels
+            panel.assign(question_key=panel["grade_key"], is_na=False), grade_keys, scale.labels, good=scale.good
         )
         found.add(
             Table(
@@ -301,10 +310,11 @@ def _question_table(questions: pd.DataFrame, levels: pd.DataFrame, counts: pd.Da
     na = counts[counts["is_na"].astype(bool)].groupby("question_key")["n"].sum().to_dict() if len(counts) else {}
     graded_levels = levels[~levels["is_na"].astype(bool)]
     labels_of = graded_levels.groupby("scale_id")["label"].apply(list).to_dict()
+    good_of = graded_levels[graded_levels["is_good"].astype(bool)].groupby("scale_id")["label"].apply(list).to_dict()
     rows = []
     for question in questions.itertuples():
         labels = labels_of.get(question.scale_id, [])
-        good = agg.good_labels(labels)
+        good = good_of.get(question.scale_id, [])
         per_level = {label: int(totals.get((question.question_key, label), 0)) for label in labels}
         graded = sum(per_level.values())
         positive = sum(per_level[label] for label in good)
@@ -542,7 +552,7 @@ def theme_trend(partnership_id: int, theme_id: int, agency_ids: frozenset[int] |
     scale = _scale(levels.drop_duplicates("label"))
     counts = agg.with_labels(q.theme_grade_counts(partnership_id, theme_id, agency_ids), levels)
     agencies = sorted(set(counts["agency"]))
-    by_agency = agg.trend(counts, round_ids, scale.labels, by="agency", groups=agencies)
+    by_agency = agg.trend(counts, round_ids, scale.labels, by="agency", groups=agencies, good=scale.good)
     overall = agg.total_over(by_agency, "round_id", round_ids, scale.labels)
     found.add(
         Table(
@@ -578,7 +588,7 @@ def agency_theme(
     counts = agg.with_labels(q.agency_theme_counts(partnership_ids, agency_ids, years), levels)
     agencies = sorted(set(counts["agency"]))
     themes = sorted(set(counts["theme"]))
-    table = agg.agency_theme_table(counts, scale.labels, agencies, themes)
+    table = agg.agency_theme_table(counts, scale.labels, agencies, themes, good=scale.good)
     columns = [Column("agency", "Agency")]
     rows = []
     for theme in themes:

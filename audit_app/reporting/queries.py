@@ -7,14 +7,15 @@ GROUP BY, so the work grows with the number of groups, not of answers.
 Access is part of every query: ``agency_ids`` (None for the partnership-wide
 roles) limits the rows to those agencies' returns, so a caller cannot forget it.
 
-Conventions the figures rely on (docs/questionnaire-format.md):
+What the figures rely on is data, never a key or a label (docs/questionnaire-format.md):
 
-* a section's grade is its scale question whose key ends in ``_grade``; the
-  question ``overall_grade`` is the return's overall grade, reported as the
+* a section's grade is its question with the role ``grade``; the question with
+  the role ``overall_grade`` is the return's overall grade, reported as the
   section ``overall``;
-* text questions whose key ends in ``_good_practice`` or ``_strengths`` are
-  strengths, ``_development`` areas for development, ``_recommendations``
-  recommendations;
+* questions with the roles ``strengths``, ``development`` and
+  ``recommendation`` are the texts collated as strengths, areas for
+  development and recommendations;
+* "Good or better" counts the levels marked ``counts_as_good``;
 * only returned answers count: returns that are submitted or accepted.
 """
 
@@ -31,16 +32,17 @@ import sqlalchemy as sa
 from ..accounts.models import Agency, PartnershipAgency, Sector
 from ..case_audits.models import Case, CaseJudgement, RoundCase
 from ..extensions import db
-from ..questionnaires.models import Question, QuestionType, ScaleLevel, Section, Theme
+from ..questionnaires.models import Question, QuestionRole, QuestionType, ScaleLevel, Section, Theme
 from ..rounds.models import Answer, Return, ReturnStatus, Round, RoundStatus
 
 RETURNED = (ReturnStatus.SUBMITTED, ReturnStatus.ACCEPTED)
 OVERALL = "overall"
+GRADE_ROLES = (QuestionRole.GRADE, QuestionRole.OVERALL_GRADE)
+#: text role -> the kind findings collate it as
 TEXT_KINDS = {
-    "_good_practice": "strengths",
-    "_strengths": "strengths",
-    "_development": "development",
-    "_recommendations": "recommendations",
+    QuestionRole.STRENGTHS: "strengths",
+    QuestionRole.DEVELOPMENT: "development",
+    QuestionRole.RECOMMENDATION: "recommendations",
 }
 
 
@@ -92,11 +94,11 @@ def _scoped(query: sa.Select, agency_ids: frozenset[int] | None, filters: Filter
 
 def _grade_key() -> sa.ColumnElement[str]:
     """The section a grade question grades (``overall`` for the overall grade)."""
-    return sa.case((Question.key == "overall_grade", sa.literal(OVERALL)), else_=Section.key)
+    return sa.case((Question.role == QuestionRole.OVERALL_GRADE, sa.literal(OVERALL)), else_=Section.key)
 
 
 def _is_grade_question() -> sa.ColumnElement[bool]:
-    return sa.and_(Question.type == QuestionType.SCALE, Question.key.like("%\\_grade", escape="\\"))
+    return Question.role.in_(GRADE_ROLES)
 
 
 # -- one round --
@@ -214,7 +216,8 @@ def round_sections(version_id: int) -> pd.DataFrame:
 
 
 def scale_levels(scale_ids: list[int]) -> pd.DataFrame:
-    """The levels of some scales, best first: ``scale_id``, ``level_id``, ``label``, ``value``, ``is_na``, ``colour``."""
+    """The levels of some scales, best first: ``scale_id``, ``level_id``, ``label``, ``value``, ``is_na``,
+    ``colour``, ``is_good`` (counted as good or better)."""
     query = (
         sa.select(
             ScaleLevel.scale_id,
@@ -223,11 +226,12 @@ def scale_levels(scale_ids: list[int]) -> pd.DataFrame:
             ScaleLevel.value,
             ScaleLevel.is_not_applicable,
             ScaleLevel.colour,
+            ScaleLevel.counts_as_good,
         )
         .where(ScaleLevel.scale_id.in_(scale_ids or [-1]))
         .order_by(ScaleLevel.scale_id, ScaleLevel.position)
     )
-    frame = _frame(query, ["scale_id", "level_id", "label", "value", "is_na", "colour"])
+    frame = _frame(query, ["scale_id", "level_id", "label", "value", "is_na", "colour", "is_good"])
     frame["value"] = frame["value"].astype("float64")
     return frame
 
@@ -320,14 +324,13 @@ def round_cases(round_id: int) -> pd.DataFrame:
 def round_texts(round_id: int, agency_ids: frozenset[int] | None = None, filters: Filters = Filters()) -> pd.DataFrame:
     """Strengths, areas for development and recommendations written in returned returns:
     ``section_key``, ``section``, ``position``, ``kind``, ``agency``, ``case``, ``text``."""
-    suffix = sa.case(
-        *[(Question.key.like(f"%\\{s}", escape="\\"), sa.literal(kind)) for s, kind in TEXT_KINDS.items()],
-        else_=sa.literal(""),
+    kind = sa.case(
+        *[(Question.role == role, sa.literal(name)) for role, name in TEXT_KINDS.items()], else_=sa.literal("")
     )
-    columns = [Section.key, Section.title, Section.position, suffix, Agency.name, Case.reference, Answer.value]
+    columns = [Section.key, Section.title, Section.position, kind, Agency.name, Case.reference, Answer.value]
     query = (
         _returned_answers(columns, round_id, agency_ids, filters)
-        .where(Question.type == QuestionType.TEXT, suffix != "", Answer.value != "")
+        .where(Question.role.in_(list(TEXT_KINDS)), Answer.value != "")
         .order_by(Section.position, Case.reference, Agency.name)
     )
     return _frame(query, ["section_key", "section", "position", "kind", "agency", "case", "text"])
@@ -397,7 +400,7 @@ def _overall_grade_counts(by: list[Any], where: list[Any], agency_ids: frozenset
         .join(Round, Round.id == Return.round_id)
         .join(Question, Question.id == Answer.question_id)
         .where(
-            Question.key == "overall_grade",
+            Question.role == QuestionRole.OVERALL_GRADE,
             Return.status.in_(RETURNED),
             Answer.scale_level_id.is_not(None),
             *where,
@@ -460,7 +463,7 @@ def overall_grade_scale_ids(partnership_ids: list[int]) -> list[int]:
     query = (
         sa.select(Question.scale_id)
         .join(Round, Round.questionnaire_version_id == Question.version_id)
-        .where(Round.partnership_id.in_(partnership_ids or [-1]), Question.key == "overall_grade")
+        .where(Round.partnership_id.in_(partnership_ids or [-1]), Question.role == QuestionRole.OVERALL_GRADE)
         .distinct()
     )
     return [scale_id for scale_id in db.session.scalars(query) if scale_id is not None]
