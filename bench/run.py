@@ -44,11 +44,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from audit_app.accounts.models import User  # noqa: E402  (after the path is set, when run as a script)
-from audit_app.audits.models import Round  # noqa: E402
 from audit_app.extensions import db  # noqa: E402
 from audit_app.reporting import exports, findings  # noqa: E402
 from audit_app.reporting import queries as q  # noqa: E402
 from bench import generate as gen  # noqa: E402
+from bench.app_models import Round  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results.md"
 RETURNED = ("submitted", "accepted")
