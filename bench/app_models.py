@@ -7,6 +7,6 @@ needs to follow it. ``generate.py`` and ``run.py`` import these names from here.
 
 from __future__ import annotations
 
-from audit_app.audits.models import Return, ReturnStatus, Round, RoundStatus
+from audit_app.audits.models import ReturnStatus, Round, RoundStatus
 
-__all__ = ["Return", "ReturnStatus", "Round", "RoundStatus"]
+__all__ = ["ReturnStatus", "Round", "RoundStatus"]
