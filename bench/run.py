@@ -1064,7 +1064,7 @@ FROM returns r
 JOIN rounds ro ON ro.id = r.round_id
 WHERE ro.partnership_id = :partnership_id
   AND ro.status <> 'planning'
-  AND (:agency_id IS NULL OR r.agency_id = :agency_id)
+  AND (CAST(:agency_id AS INTEGER) IS NULL OR r.agency_id = :agency_id)
 """
 )
 
