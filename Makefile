@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: help setup run test e2e unit lint format db-check bench chromium assets clean
+.PHONY: help setup run test e2e unit lint format db-check bench bench-smoke chromium assets clean
 
 help:
 	@echo "make run       set up, migrate, load the demo and serve on http://$(HOST):$(PORT)"
@@ -18,6 +18,7 @@ help:
 	@echo "make format    ruff format and fix"
 	@echo "make db-check  upgrade an empty database and check models and migrations agree"
 	@echo "make bench     benchmarks, results in bench/results.md (FRESH=1 rebuilds the data)"
+	@echo "make bench-smoke  the benchmark at its smallest size, SQLite, results to a temp file (CI)"
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,6 +72,11 @@ db-check: $(VENV)/.runtime
 # FRESH=1 regenerates the benchmark databases; BENCH_ARGS passes more options to bench/run.py
 bench: $(VENV)/.dev
 	$(BIN)/python bench/run.py $(if $(FRESH),--fresh,) $(BENCH_ARGS)
+
+# the benchmark at its smallest size (SQLite, 5 runs each, under a minute), so CI notices when it breaks;
+# it writes its results to a temporary file, never bench/results.md
+bench-smoke: $(VENV)/.dev
+	$(BIN)/python bench/run.py --size smoke $(if $(FRESH),--fresh,) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules audit_app/static/dist

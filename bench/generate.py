@@ -1,7 +1,9 @@
 """Realistic synthetic data for the findings benchmark, in the application's real schema.
 
-Three sizes (see bench/README.md):
+Four sizes (see bench/README.md):
 
+* ``smoke``: the ``round`` partnership plus the ten-year partnership cut to its last two years and
+  fewer cases a round (about 25,000 answers, a few seconds on SQLite), for CI's ``make bench-smoke``;
 * ``round``: one partnership with one reported round of 25 cases, 10 agencies and a
   40-question questionnaire (about 10,000 answers);
 * ``partnership``: the ``round`` partnership plus one partnership with ten years of case
@@ -21,6 +23,7 @@ A finished load writes a ``bench_meta`` row holding the generator version and wh
 
 Usage::
 
+    .venv/bin/python bench/generate.py smoke --backend sqlite [--fresh]
     .venv/bin/python bench/generate.py partnership --backend sqlite [--fresh]
     .venv/bin/python bench/generate.py region --backend postgresql
 """
@@ -50,16 +53,23 @@ from audit_app.accounts.models import Role  # noqa: E402
 from audit_app.accounts.services import DEFAULT_SECTORS  # noqa: E402
 from audit_app.extensions import db  # noqa: E402
 from audit_app.questionnaires.models import QuestionnaireKind, QuestionType, VersionStatus  # noqa: E402
-from audit_app.rounds.models import ReturnStatus, RoundStatus  # noqa: E402
+from bench.app_models import ReturnStatus, RoundStatus  # noqa: E402
 
 #: bump whenever the data generated changes, so cached databases are rebuilt
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 7
 SEED = 20260601
 DATA_DIR = ROOT / "bench" / "data"
 DEFAULT_PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-PG_DATABASES = {"round": "audit_bench_round", "partnership": "audit_bench_partnership", "region": "audit_bench_region"}
-SIZES = ("round", "partnership", "region")
-MIN_ANSWERS = {"round": 9_000, "partnership": 200_000, "region": 5_000_000}
+PG_DATABASES = {
+    "smoke": "audit_bench_smoke",
+    "round": "audit_bench_round",
+    "partnership": "audit_bench_partnership",
+    "region": "audit_bench_region",
+}
+SIZES = ("smoke", "round", "partnership", "region")
+MIN_ANSWERS = {"smoke": 5_000, "round": 9_000, "partnership": 200_000, "region": 5_000_000}
+#: the last years of history a ``smoke`` partnership keeps (with fewer cases a round)
+SMOKE_YEARS, SMOKE_SCALE = 2, 0.4
 FIRST_YEAR, LAST_YEAR = 2016, 2025
 
 THEMES = [
@@ -155,6 +165,16 @@ SECTIONS: list[tuple[str, str, list[tuple[str, str]], str]] = [
         "development",
     ),
 ]
+#: the generator's kinds of question -> the question roles findings read (the rest have none)
+QUESTION_ROLES = {
+    "grade": "grade",
+    "overall": "overall_grade",
+    "good_practice": "strengths",
+    "strengths": "strengths",
+    "development": "development",
+    "recommendations": "recommendation",
+}
+
 OVERALL_TEXTS = [
     ("strengths", "The main strengths of your agency's work"),
     ("development", "The main areas for development"),
@@ -370,6 +390,8 @@ class PartnershipPlan:
     #: names of the shared police force, ICB and probation service (region), or None for local ones
     shared: dict[str, str] = field(default_factory=dict)
     scale: float = 1.0
+    #: the first year of a ``history`` partnership's rounds (the ``smoke`` size keeps only the last two)
+    first_year: int = FIRST_YEAR
 
 
 @dataclass
@@ -380,6 +402,11 @@ class Built:
     name: str
     kind: str
     qa_user_id: int
+    #: the partnership's admin (business manager), and an auditor of children's social care
+    admin_user_id: int
+    auditor_user_id: int
+    auditor_agency_id: int
+    auditor_agency: str
     theme_ids: dict[str, int]
     round_ids: list[int]
     answers: int
@@ -548,6 +575,7 @@ def _questionnaire(
                         [],
                         None,
                         [],
+                        QUESTION_ROLES.get(role),
                     )
                 )
                 questions.append(Question(question_id, q_key, q_type, section_key, role))
@@ -576,6 +604,7 @@ def _questionnaire(
             "options",
             "condition_question_key",
             "condition_values",
+            "role",
         ],
         question_rows,
     )
@@ -923,6 +952,8 @@ class Writer:
             ],
             self.round_rows,
         )
+        # every round counts for the partnership that planned it (the engine scopes rounds through this link)
+        write("round_partnerships", ["round_id", "partnership_id"], [(row[0], row[1]) for row in self.round_rows])
         write(
             "round_cases",
             ["id", "round_id", "case_id", "previous_round_case_id", "created_at", "updated_at"],
@@ -1061,9 +1092,11 @@ def build_partnership(ctx: Context, plan: PartnershipPlan) -> Built:
         ],
     )
 
-    # People: a QA group member (whose session requests the findings page) and an admin
+    # People: a QA group member (whose session requests the findings page), an admin, and an auditor of
+    # children's social care (on every case of every theme), whose sessions request My returns and returns
     slug = _slug(place)
-    qa_user_id, admin_id = ctx.ids.take("users"), ctx.ids.take("users")
+    qa_user_id, admin_id, auditor_id = ctx.ids.take("users"), ctx.ids.take("users"), ctx.ids.take("users")
+    audited = next(a for a in agencies if a.sector_key == "social_care")
     ctx.write(
         "users",
         [
@@ -1100,6 +1133,17 @@ def build_partnership(ctx: Context, plan: PartnershipPlan) -> Built:
                 ctx.created,
                 ctx.created,
             ),
+            (
+                auditor_id,
+                f"auditor@{slug}.example.org",
+                f"{place} social care auditor",
+                ctx.password_hash,
+                True,
+                None,
+                1,
+                ctx.created,
+                ctx.created,
+            ),
         ],
     )
     ctx.write(
@@ -1108,6 +1152,15 @@ def build_partnership(ctx: Context, plan: PartnershipPlan) -> Built:
         [
             (ctx.ids.take("memberships"), qa_user_id, partnership_id, None, Role.QA_MEMBER, ctx.created, ctx.created),
             (ctx.ids.take("memberships"), admin_id, partnership_id, None, Role.ADMIN, ctx.created, ctx.created),
+            (
+                ctx.ids.take("memberships"),
+                auditor_id,
+                partnership_id,
+                audited.id,
+                Role.AUDITOR,
+                ctx.created,
+                ctx.created,
+            ),
         ],
     )
 
@@ -1152,7 +1205,7 @@ def build_partnership(ctx: Context, plan: PartnershipPlan) -> Built:
                 [(1, date(FIRST_YEAR - 1, 11, 2), switch), (2, switch, None)],
             )
             previous: RoundPlan | None = None
-            for year in range(FIRST_YEAR, LAST_YEAR + 1):
+            for year in range(plan.first_year, LAST_YEAR + 1):
                 months = sorted(rng.sample([1, 3, 5, 6, 9, 10, 11], rng.randint(2, 4)))
                 for month in months:
                     opens_on = date(year, month, rng.randint(1, 20))
@@ -1183,7 +1236,18 @@ def build_partnership(ctx: Context, plan: PartnershipPlan) -> Built:
     returned = {row[0] for row in writer.return_rows if row[4] in (ReturnStatus.SUBMITTED, ReturnStatus.ACCEPTED)}
     writer.flush(returned)
     return Built(
-        partnership_id, name, plan.kind, qa_user_id, theme_ids, round_ids, writer.answers, writer.returned_answers
+        partnership_id,
+        name,
+        plan.kind,
+        qa_user_id,
+        admin_id,
+        auditor_id,
+        audited.id,
+        audited.name,
+        theme_ids,
+        round_ids,
+        writer.answers,
+        writer.returned_answers,
     )
 
 
@@ -1195,6 +1259,11 @@ def plans(size: str) -> Iterator[PartnershipPlan]:
         return
     if size == "partnership":
         yield PartnershipPlan("history", "Northshire", SEED + 2)
+        return
+    if size == "smoke":
+        yield PartnershipPlan(
+            "history", "Northshire", SEED + 2, scale=SMOKE_SCALE, first_year=LAST_YEAR - SMOKE_YEARS + 1
+        )
         return
     places = _place_names(len(PLACE_FIRST) * 2, rng)
     for n, place in enumerate(places):
@@ -1439,6 +1508,7 @@ def _generate(tgt: Target, log: Any) -> dict[str, Any]:
             "partnership": round_part.name,
             "round_id": round_part.round_ids[0],
             "qa_user_id": round_part.qa_user_id,
+            **_people(round_part),
             "answers": round_part.answers,
             "returned_answers": round_part.returned_answers,
         },
@@ -1447,6 +1517,7 @@ def _generate(tgt: Target, log: Any) -> dict[str, Any]:
                 "partnership_id": b.partnership_id,
                 "name": b.name,
                 "qa_user_id": b.qa_user_id,
+                **_people(b),
                 "theme_ids": b.theme_ids,
                 "rounds": len(b.round_ids),
                 "answers": b.answers,
@@ -1454,6 +1525,15 @@ def _generate(tgt: Target, log: Any) -> dict[str, Any]:
             }
             for b in history
         ],
+    }
+
+
+def _people(built: Built) -> dict[str, Any]:
+    return {
+        "admin_user_id": built.admin_user_id,
+        "auditor_user_id": built.auditor_user_id,
+        "auditor_agency_id": built.auditor_agency_id,
+        "auditor_agency": built.auditor_agency,
     }
 
 
