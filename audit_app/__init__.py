@@ -42,11 +42,27 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
 
     register_request_hooks(app)
     register_errorhandlers(app)
-
-    from .core.cli import register_cli
-
-    register_cli(app)
+    register_domains(app)
     return app
+
+
+def register_domains(app: Flask) -> None:
+    """What each domain adds beyond its models and pages: who is asking, CLI commands, demo steps.
+
+    Core imports no domain package; this factory is where they meet.
+    """
+    from .accounts import cli as accounts_cli
+    from .accounts import demo as _accounts_demo  # noqa: F401  (registers its demo step)
+    from .accounts import history as _accounts_history  # noqa: F401  (registers its histories and home part)
+    from .accounts import session
+    from .case_audits import demo as _case_audits_demo  # noqa: F401
+    from .core.cli import register_cli
+    from .questionnaires import cli as questionnaires_cli
+    from .questionnaires import demo as _questionnaires_demo  # noqa: F401
+    from .rounds import cli as rounds_cli
+
+    session.init_app(app)  # after core's hooks, which start every request anonymous
+    register_cli(app, [*accounts_cli.COMMANDS, *questionnaires_cli.COMMANDS, *rounds_cli.COMMANDS])
 
 
 def register_jinja(app: Flask) -> None:

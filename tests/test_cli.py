@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from audit_app import create_app
+from audit_app.accounts.demo import AGENCIES, DEMO_PASSWORD, PARTNERSHIP, USERS
 from audit_app.accounts.models import Agency, ApiToken, Partnership, PartnershipAgency, User
-from audit_app.core.demo import AGENCIES, DEMO_PASSWORD, PARTNERSHIP, USERS
 from audit_app.extensions import db
 
 

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from audit_app.accounts import services as accounts
+from audit_app.accounts.session import build_principal
 from audit_app.core.audit import system_actor
 from audit_app.core.errors import ConflictError, DomainError, NotAllowedError
-from audit_app.core.web import build_principal
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaires
 from audit_app.questionnaires.models import Questionnaire, QuestionnaireVersion

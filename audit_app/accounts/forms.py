@@ -15,7 +15,7 @@ from wtforms import BooleanField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
 
 from ..core.forms import OptionRadioField, OptionSelectField, strip_filter
-from .models import ROLE_LABELS, Role
+from ..core.roles import ROLE_LABELS, Role
 from .services import PASSWORD_MAX, PASSWORD_MIN
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -11,32 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.audit import Audited
 from ..core.models import TimestampMixin, UTCDateTime, enum_type, utcnow
+from ..core.roles import Role
 from ..extensions import db
-
-
-class Role(enum.StrEnum):
-    ADMIN = "admin"
-    QA_MEMBER = "qa_member"
-    AGENCY_LEAD = "agency_lead"
-    AUDITOR = "auditor"
-    SCRUTINEER = "scrutineer"
-
-    @property
-    def label(self) -> str:
-        return ROLE_LABELS[self]
-
-    @property
-    def needs_agency(self) -> bool:
-        return self in (Role.AGENCY_LEAD, Role.AUDITOR)
-
-
-ROLE_LABELS = {
-    Role.ADMIN: "Partnership admin (business unit)",
-    Role.QA_MEMBER: "QA / learning from practice group member",
-    Role.AGENCY_LEAD: "Agency lead",
-    Role.AUDITOR: "Agency auditor",
-    Role.SCRUTINEER: "Independent scrutineer",
-}
 
 
 class Partnership(Audited, TimestampMixin, db.Model):

@@ -32,10 +32,6 @@ def can_view_users(p: Principal) -> bool:
     return p.has(Role.ADMIN, Role.SCRUTINEER)
 
 
-def can_view_history(p: Principal) -> bool:
-    return p.has(Role.ADMIN, Role.SCRUTINEER)
-
-
 def can_manage_token(p: Principal, token: ApiToken) -> bool:
     return p.user_id is not None and token.user_id == p.user_id
 

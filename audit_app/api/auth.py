@@ -9,9 +9,10 @@ from flask import g, request
 
 from ..accounts.models import ApiToken
 from ..accounts.services import user_for_api_token
+from ..accounts.session import build_principal
 from ..core.models import utcnow
 from ..core.permissions import ANONYMOUS
-from ..core.web import build_principal, json_error
+from ..core.web import json_error
 from ..extensions import db
 from . import bp
 

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from ..accounts.models import Agency, PartnershipAgency, User
 from ..case_audits import services as case_services
+from ..core.demo import Demo, register_demo_step
 from ..extensions import db
 from ..questionnaires import roles
 from ..questionnaires.models import Questionnaire, QuestionRole, QuestionType
@@ -279,3 +280,10 @@ def _complete_and_judge(
             escalated_on=escalated_on if escalated else None,
         )
     services.move_round(round_, RoundStatus.REPORTED)
+
+
+def _load(demo: Demo) -> None:
+    load_case_audits(demo.partnership_id, demo.users)
+
+
+register_demo_step(30, _load)

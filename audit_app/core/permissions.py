@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from flask import g
 
-from ..accounts.models import Role
+from .roles import Role
 
 
 @dataclass(frozen=True)
@@ -44,3 +44,8 @@ ANONYMOUS = Principal()
 def current_principal() -> Principal:
     """The principal of this request (anonymous outside one)."""
     return getattr(g, "principal", ANONYMOUS)
+
+
+def can_view_history(p: Principal) -> bool:
+    """The audit trail and each object's history: admins and scrutineers."""
+    return p.has(Role.ADMIN, Role.SCRUTINEER)

@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request
 from flask_login import login_required
 
-from ..accounts.models import Agency, Partnership
-from ..accounts.permissions import can_view_history, get_agency_link_or_404, get_sector_or_404, get_user_or_404
 from ..extensions import db
 from .audit import AuditEvent
-from .permissions import current_principal
+from .permissions import Principal, can_view_history, current_principal
 
 bp = Blueprint("core", __name__)
 
 PAGE_SIZE = 50
+
+
+#: what each domain adds to the home page: principal -> template variables
+_HOME_PARTS: list[Callable[[Principal], dict[str, Any]]] = []
+
+#: entity type in the URL -> (entity id, partnership id) -> (label, conditions on AuditEvent); 404 if not in scope
+_HISTORIES: dict[str, Callable[[int, int], tuple[str, list[Any]]]] = {}
+
+
+def register_home_part(part: Callable[[Principal], dict[str, Any]]) -> None:
+    """A domain's part of the home page (its template variables)."""
+    _HOME_PARTS.append(part)
+
+
+def register_history(entity_type: str, resolve: Callable[[int, int], tuple[str, list[Any]]]) -> None:
+    """``/history/<entity_type>/<id>``: ``resolve(id, partnership_id)`` loads the object in scope (or 404s) and
+    says which audit events are its history."""
+    _HISTORIES[entity_type] = resolve
+
+
+def events_of(entity_type: str, entity_id: int) -> Any:
+    """The audit events of one recorded object."""
+    return sa.and_(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
 
 
 @bp.get("/")
@@ -22,12 +46,10 @@ PAGE_SIZE = 50
 def home():
     """A home page that fits the user's roles in the current partnership."""
     principal = current_principal()
-    agencies = []
-    if principal.agency_ids():
-        agencies = db.session.scalars(
-            sa.select(Agency).where(Agency.id.in_(principal.agency_ids())).order_by(Agency.name)
-        ).all()
-    return render_template("core/home.html", my_agencies=agencies)
+    context: dict[str, Any] = {}
+    for part in _HOME_PARTS:
+        context.update(part(principal))
+    return render_template("core/home.html", **context)
 
 
 @bp.get("/healthz")
@@ -37,24 +59,6 @@ def healthz():
     return {"status": "ok"}
 
 
-def _history_entity(entity_type: str, entity_id: int, partnership_id: int) -> tuple[str, list[tuple[str, int]]]:
-    """Load the object the history is for (scoped) and return a label and the (type, id) pairs to show."""
-    if entity_type == "agency":
-        link = get_agency_link_or_404(partnership_id, entity_id)
-        return link.agency.name, [("Agency", entity_id), ("PartnershipAgency", link.id)]
-    if entity_type == "user":
-        user = get_user_or_404(partnership_id, entity_id)
-        return user.name, [("User", entity_id)]
-    if entity_type == "sector":
-        sector = get_sector_or_404(partnership_id, entity_id)
-        return sector.name, [("Sector", entity_id)]
-    if entity_type == "partnership":
-        if entity_id != partnership_id:
-            abort(404)
-        return db.session.get(Partnership, entity_id).name, [("Partnership", entity_id)]
-    abort(404)
-
-
 @bp.get("/history/<entity_type>/<int:entity_id>")
 @login_required
 def history(entity_type: str, entity_id: int):
@@ -62,37 +66,12 @@ def history(entity_type: str, entity_id: int):
     principal = current_principal()
     if principal.partnership_id is None:
         abort(403)
-    label, keys = _history_entity(entity_type, entity_id, principal.partnership_id)
+    resolve = _HISTORIES.get(entity_type)
+    if resolve is None:
+        abort(404)
+    label, conditions = resolve(entity_id, principal.partnership_id)
     if not can_view_history(principal):
         abort(403)
-    conditions = [sa.and_(AuditEvent.entity_type == t, AuditEvent.entity_id == i) for t, i in keys]
-    if entity_type == "user":
-        # The user's roles here, never their roles in other partnerships.
-        membership_ids = sa.select(AuditEvent.entity_id).where(
-            AuditEvent.entity_type == "Membership",
-            AuditEvent.partnership_id == principal.partnership_id,
-            sa.or_(
-                AuditEvent.after["user_id"].as_integer() == entity_id,
-                AuditEvent.before["user_id"].as_integer() == entity_id,
-            ),
-        )
-        conditions.append(
-            sa.and_(
-                AuditEvent.entity_type == "Membership",
-                AuditEvent.entity_id.in_(membership_ids),
-                AuditEvent.partnership_id == principal.partnership_id,
-            )
-        )
-        conditions.append(
-            sa.and_(
-                AuditEvent.entity_type == "ApiToken",
-                AuditEvent.partnership_id == principal.partnership_id,
-                sa.or_(
-                    AuditEvent.after["user_id"].as_integer() == entity_id,
-                    AuditEvent.before["user_id"].as_integer() == entity_id,
-                ),
-            )
-        )
     events = db.session.scalars(
         sa.select(AuditEvent).where(sa.or_(*conditions)).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
     ).all()

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-from flask import Flask, Response, g, jsonify, render_template, request, session
-from flask_login import current_user
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..accounts.models import Membership, Partnership, Role, User
 from ..extensions import db, login_manager
 from .errors import DomainError
-from .permissions import ANONYMOUS, Principal, current_principal
+from .permissions import ANONYMOUS, current_principal
+from .roles import Role
 
 CSP = "; ".join(
     [
@@ -31,32 +29,8 @@ CSP = "; ".join(
 )
 
 
-def build_principal(user_id: int, partnership_id: int | None, memberships: list[Membership]) -> Principal:
-    """The principal for a user acting in one partnership."""
-    here = [m for m in memberships if m.partnership_id == partnership_id]
-    return Principal(
-        user_id=user_id,
-        partnership_id=partnership_id,
-        roles=frozenset(m.role for m in here),
-        agency_roles=frozenset((m.role, m.agency_id) for m in here if m.agency_id is not None),
-        admin_partnership_ids=frozenset(m.partnership_id for m in memberships if m.role == Role.ADMIN),
-    )
-
-
 def wants_json() -> bool:
     return request.path.startswith("/api/")
-
-
-@login_manager.user_loader
-def _load_user(session_id: str) -> User | None:
-    """The user of a session cookie, if the cookie is still current (see User.session_version)."""
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active or user.session_version != int(version):
-        return None
-    return user
 
 
 def register_request_hooks(app: Flask) -> None:
@@ -75,47 +49,17 @@ def register_request_hooks(app: Flask) -> None:
         return redirect(url_for("accounts.login", next=request.full_path if request.query_string else request.path))
 
     @app.before_request
-    def _load_principal() -> None:
+    def _start_anonymous() -> None:
         # Start from nothing: when requests share an outer app context (tests,
-        # scripts), g would otherwise carry the previous request's user.
+        # scripts), g would otherwise carry the previous request's user. The
+        # accounts package then says who is asking (accounts/session.py).
         for key in ("_login_user", "principal", "partnership_id", "audit_user", "request_id"):
             g.pop(key, None)
         g.principal = ANONYMOUS
-        if wants_json() or not current_user.is_authenticated:
-            return
-        memberships = current_user.memberships
-        partnership_ids = sorted({m.partnership_id for m in memberships})
-        chosen = session.get("partnership_id")
-        if chosen not in partnership_ids:
-            chosen = partnership_ids[0] if partnership_ids else None
-            session["partnership_id"] = chosen
-        g.partnership_id = chosen
-        g.principal = build_principal(current_user.id, chosen, memberships)
 
     @app.context_processor
     def _template_globals() -> dict[str, Any]:
-        principal = current_principal()
-        partnership = db.session.get(Partnership, principal.partnership_id) if principal.partnership_id else None
-        partnerships: list[Partnership] = []
-        if principal.is_authenticated:
-            partnerships = list(
-                db.session.scalars(
-                    sa.select(Partnership)
-                    .where(
-                        Partnership.id.in_(
-                            sa.select(Membership.partnership_id).where(Membership.user_id == principal.user_id)
-                        )
-                    )
-                    .order_by(Partnership.name)
-                )
-            )
-        return {
-            "principal": principal,
-            "current_partnership": partnership,
-            "user_partnerships": partnerships,
-            "Role": Role,
-            "service_name": app.config["SERVICE_NAME"],
-        }
+        return {"principal": current_principal(), "Role": Role, "service_name": app.config["SERVICE_NAME"]}
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

@@ -28,8 +28,9 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, P
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from audit_app import create_app
+from audit_app.accounts.demo import DEMO_PASSWORD
 from audit_app.core.audit import system_actor
-from audit_app.core.demo import DEMO_PASSWORD, load_demo
+from audit_app.core.demo import load_demo
 from audit_app.extensions import db
 from config import BASE_DIR
 

@@ -1,0 +1,83 @@
+"""Who is asking: the signed-in user of a session cookie, their partnership and their principal.
+
+Registered on the app by :func:`init_app` (the API's bearer tokens build the same principal in
+``api/auth.py``). Core knows only the :class:`Principal`; this is where it comes from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, g, session
+from flask_login import current_user
+
+from ..core.permissions import Principal, current_principal
+from ..core.roles import Role
+from ..core.web import wants_json
+from ..extensions import db, login_manager
+from .models import Membership, Partnership, User
+
+
+def build_principal(user_id: int, partnership_id: int | None, memberships: list[Membership]) -> Principal:
+    """The principal for a user acting in one partnership."""
+    here = [m for m in memberships if m.partnership_id == partnership_id]
+    return Principal(
+        user_id=user_id,
+        partnership_id=partnership_id,
+        roles=frozenset(m.role for m in here),
+        agency_roles=frozenset((m.role, m.agency_id) for m in here if m.agency_id is not None),
+        admin_partnership_ids=frozenset(m.partnership_id for m in memberships if m.role == Role.ADMIN),
+    )
+
+
+@login_manager.user_loader
+def _load_user(session_id: str) -> User | None:
+    """The user of a session cookie, if the cookie is still current (see User.session_version)."""
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or user.session_version != int(version):
+        return None
+    return user
+
+
+def _load_principal() -> None:
+    """The signed-in user's principal in the partnership they chose (or their first)."""
+    if wants_json() or not current_user.is_authenticated:
+        return
+    memberships = current_user.memberships
+    partnership_ids = sorted({m.partnership_id for m in memberships})
+    chosen = session.get("partnership_id")
+    if chosen not in partnership_ids:
+        chosen = partnership_ids[0] if partnership_ids else None
+        session["partnership_id"] = chosen
+    g.partnership_id = chosen
+    g.principal = build_principal(current_user.id, chosen, memberships)
+
+
+def _partnership_globals() -> dict[str, Any]:
+    """The current partnership and the others the user can switch to, for the page header."""
+    principal = current_principal()
+    partnership = db.session.get(Partnership, principal.partnership_id) if principal.partnership_id else None
+    partnerships: list[Partnership] = []
+    if principal.is_authenticated:
+        partnerships = list(
+            db.session.scalars(
+                sa.select(Partnership)
+                .where(
+                    Partnership.id.in_(
+                        sa.select(Membership.partnership_id).where(Membership.user_id == principal.user_id)
+                    )
+                )
+                .order_by(Partnership.name)
+            )
+        )
+    return {"current_partnership": partnership, "user_partnerships": partnerships}
+
+
+def init_app(app: Flask) -> None:
+    """Say who is asking on every request (after core has started each request anonymous)."""
+    app.before_request(_load_principal)
+    app.context_processor(_partnership_globals)
