@@ -66,6 +66,8 @@ def register_domains(app: Flask) -> None:
 
 
 def register_jinja(app: Flask) -> None:
+    from .questionnaires.answers import answer_type
+
     app.jinja_loader = ChoiceLoader(
         [
             FileSystemLoader(str(BASE_DIR / "templates")),
@@ -77,19 +79,13 @@ def register_jinja(app: Flask) -> None:
             ),
         ]
     )
-    app.jinja_env.filters["app_item"] = _choice_item
     app.jinja_env.filters["extract"] = lambda key, mapping: mapping.get(key, key)
-    app.jinja_env.filters["app_error_link"] = lambda item: {"text": item[1], "href": f"#q-{item[0]}"}
+    app.jinja_env.filters["app_answer_widget"] = lambda question: answer_type(question).widget
+    app.jinja_env.filters["app_answer_field"] = lambda question, **kw: answer_type(question).field(question, **kw)
     app.jinja_env.filters["app_field_error_link"] = lambda item: {"text": item[1], "href": f"#{item[0]}"}
     app.jinja_env.filters["app_plain_error"] = lambda message, href: {"text": message, "href": href}
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-
-
-def _choice_item(label: str, value: Any = None) -> dict[str, Any]:
-    """A GOV.UK radio/checkbox item for ``label``, checked if ``value`` is or holds it."""
-    checked = label in value if isinstance(value, (list, tuple, set)) else label == value
-    return {"value": label, "text": label, "checked": checked}
 
 
 def register_extensions(app: Flask) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -11,7 +10,8 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from ..case_audits import services as case_services
 from ..extensions import db
-from ..questionnaires.models import QuestionnaireVersion, QuestionType
+from ..questionnaires import answers
+from ..questionnaires.models import QuestionnaireVersion
 from ..rounds import services
 from ..rounds.models import Return, Round, RoundStatus
 from ..rounds.notifications import notify_round_opened
@@ -145,12 +145,13 @@ def _round(r: Round) -> dict[str, Any]:
 
 
 def _return(ret: Return) -> dict[str, Any]:
-    answers: dict[str, Any] = {}
-    for answer in ret.answers:
-        value: Any = answer.value
-        if answer.question.type == QuestionType.MULTIPLE_CHOICE and value.startswith("["):
-            value = json.loads(value)
-        answers[answer.question.key] = value
+    # Answers to questions hidden by their show-if condition are kept but not reported, as on every page.
+    stored = services.stored_answers(ret)
+    given = {
+        a.question.key: answers.answer_type(a.question).to_json(a.value)
+        for a in ret.answers
+        if answers.shown(a.question, stored)
+    }
     return ReturnOut(
         id=ret.id,
         round_id=ret.round_id,
@@ -161,7 +162,7 @@ def _return(ret: Return) -> dict[str, Any]:
         lock_version=ret.lock_version,
         submitted_at=ret.submitted_at,
         note=ret.note,
-        answers=answers,
+        answers={key: value for key, value in given.items() if value is not None},
     ).model_dump(mode="json")
 
 

@@ -7,7 +7,7 @@ so `make run` always shows the same fictional figures.
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +17,8 @@ from ..case_audits import services as case_services
 from ..core.demo import Demo, register_demo_step
 from ..extensions import db
 from ..questionnaires import roles
-from ..questionnaires.models import Questionnaire, QuestionRole, QuestionType
+from ..questionnaires.answers import answer_type, shown
+from ..questionnaires.models import Questionnaire, QuestionRole
 from ..rounds import services
 from ..rounds.models import Return, ReturnStatus, Round, RoundStatus
 
@@ -58,22 +59,9 @@ GRADE_WEIGHTS = {"Outstanding": 1, "Good": 5, "Requires improvement": 4, "Inadeq
 
 
 def _answer(question: Any, rng: random.Random) -> Any:
-    if question.type == QuestionType.SCALE:
-        labels = [level.label for level in question.scale.levels]
-        if set(GRADE_WEIGHTS) <= set(labels):
-            return rng.choices(list(GRADE_WEIGHTS), weights=list(GRADE_WEIGHTS.values()))[0]
-        weights = [1 if "applicable" in label.lower() else 4 - min(i, 3) for i, label in enumerate(labels)]
-        return rng.choices(labels, weights=weights)[0]
-    if question.type == QuestionType.SINGLE_CHOICE:
-        if question.options == ["Yes", "No"] or ("Yes" in question.options and "No" in question.options):
-            return "No" if rng.random() < 0.85 else "Yes"
-        return rng.choice(question.options)
-    if question.type == QuestionType.MULTIPLE_CHOICE:
-        return rng.sample(question.options, k=min(len(question.options), rng.randint(1, 2)))
-    if question.type == QuestionType.NUMBER:
-        return str(rng.randint(0, 8))
-    if question.type == QuestionType.DATE:
-        return (date(2025, 1, 1) + timedelta(days=rng.randint(0, 300))).isoformat()
+    example = answer_type(question).example(question, rng, grade_weights=GRADE_WEIGHTS)
+    if example is not None:
+        return example
     if question.role == QuestionRole.DEVELOPMENT:
         return rng.choice(DEVELOPMENT)
     if question.role == QuestionRole.RECOMMENDATION:
@@ -87,13 +75,13 @@ def _fill(ret: Return, by: User, rng: random.Random, *, complete: bool = True) -
     questions = services.applicable_questions(ret)
     if not complete:
         questions = questions[: max(1, len(questions) // 3)]
-    answers = {q.key: _answer(q, rng) for q in questions if not q.condition_question_key}
-    services.save_answers(ret, answers, by=by, expected_version=ret.lock_version)
+    first = {q.key: _answer(q, rng) for q in questions if not q.condition_question_key}
+    services.save_answers(ret, first, by=by, expected_version=ret.lock_version)
     # Follow-up questions whose condition is now met.
     follow = {}
-    given = {a.question.key: a.value for a in ret.answers}
+    given = services.stored_answers(ret)
     for q in questions:
-        if q.condition_question_key and given.get(q.condition_question_key) in q.condition_values:
+        if q.condition_question_key and shown(q, given):
             follow[q.key] = _answer(q, rng) or "Escalated to the MASH team manager the same day."
     if follow:
         services.save_answers(ret, follow, by=by, expected_version=ret.lock_version)

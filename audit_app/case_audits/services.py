@@ -15,9 +15,10 @@ from ..accounts.models import Agency
 from ..core.errors import ConflictError, DomainError, NotAllowedError
 from ..extensions import db
 from ..questionnaires import roles
+from ..questionnaires.answers import MAX_TEXT
 from ..questionnaires.models import Scale
 from ..rounds.models import Round, RoundStatus
-from ..rounds.services import MAX_TEXT, active_agency_ids, create_returns
+from ..rounds.services import active_agency_ids, create_returns
 from .cohort import AGE_BANDS, DISABILITY, PLAN_TYPES, SEXES, CohortRow, choice_problem, reference_problem
 from .models import Case, CaseJudgement, RoundCase
 

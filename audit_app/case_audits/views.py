@@ -15,7 +15,7 @@ from ..core.errors import DomainError
 from ..core.forms import ConfirmForm, add_form_error
 from ..core.permissions import current_principal
 from ..extensions import db
-from ..questionnaires.models import QuestionType
+from ..questionnaires import answers
 from ..rounds.models import Return, ReturnStatus, Round, RoundStatus
 from ..rounds.permissions import can_review_returns, can_view_rounds, get_managed_round_or_404
 from ..rounds.views import round_page
@@ -129,26 +129,23 @@ def round_upload_cohort(round_id: int):
 
 
 def _discussion_data(round_case: Any) -> dict[str, Any]:
-    import json
-
     returns = db.session.scalars(
         sa.select(Return)
         .where(Return.round_case_id == round_case.id, Return.status != ReturnStatus.DECLINED)
         .join(Return.agency)
         .order_by(Agency.name)
     ).all()
-    answers: dict[tuple[int, str], str] = {}
+    shown: dict[tuple[int, str], str] = {}
     for ret in returns:
+        stored = {a.question.key: a.value for a in ret.answers}
         for answer in ret.answers:
-            value = answer.value
-            if value.startswith("[") and answer.question.type == QuestionType.MULTIPLE_CHOICE:
-                value = ", ".join(json.loads(value))
-            answers[(ret.id, answer.question.key)] = value
+            if answers.shown(answer.question, stored):
+                shown[(ret.id, answer.question.key)] = answers.display(answer.question, answer.value)
     judgements = {
         j.section_key: j
         for j in db.session.scalars(sa.select(CaseJudgement).where(CaseJudgement.round_case_id == round_case.id))
     }
-    return {"returns": returns, "answers": answers, "judgements": judgements}
+    return {"returns": returns, "answers": shown, "judgements": judgements}
 
 
 @bp.route("/rounds/<int:round_id>/cases/<int:round_case_id>/discussion", methods=["GET", "POST"])

@@ -21,9 +21,9 @@ What the figures rely on is data, never a key or a label (docs/questionnaire-for
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 import pandas as pd
@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from ..accounts.models import Agency, PartnershipAgency, Sector
 from ..case_audits.models import Case, CaseJudgement, RoundCase
 from ..extensions import db
+from ..questionnaires import answers
 from ..questionnaires.models import Question, QuestionRole, QuestionType, ScaleLevel, Section, Theme
 from ..rounds.models import Answer, Return, ReturnStatus, Round, RoundStatus
 
@@ -507,12 +508,15 @@ def answer_rows(
         Answer.value,
         ScaleLevel.value,
         ScaleLevel.label,
+        Return.id,
+        Question.condition_question_key,
+        Question.condition_values,
     ]
     query = (
         _answers_joined(columns)
         .outerjoin(ScaleLevel, ScaleLevel.id == Answer.scale_level_id)
         .where(Round.partnership_id == partnership_id, Return.status.in_(RETURNED))
-        .order_by(Round.id, Case.reference, Agency.name, Section.position, Question.position)
+        .order_by(Round.id, Case.reference, Agency.name, Return.id, Section.position, Question.position)
         .execution_options(yield_per=batch)
     )
     query = _membership_join(query)
@@ -522,18 +526,14 @@ def answer_rows(
         query = query.where(Round.theme_id == theme_id)
     if agency_ids is not None:
         query = query.where(Return.agency_id.in_(agency_ids or {-1}))
-    for row in db.session.execute(query):
-        title, case, agency, sector, section, key, question, qtype, raw, level_value, level_label = row
-        value: Any
-        if qtype == QuestionType.SCALE:
-            value = float(level_value) if level_value is not None else ""
-            label, text = level_label or "", ""
-        elif qtype == QuestionType.TEXT:
-            value, label, text = "", "", raw
-        elif qtype == QuestionType.MULTIPLE_CHOICE and raw.startswith("["):
-            value, label, text = "; ".join(json.loads(raw)), "", ""
-        elif qtype == QuestionType.NUMBER and raw:
-            value, label, text = float(raw), "", ""
-        else:
-            value, label, text = raw, "", ""
-        yield (title, case or "", agency, sector, section, key, question, value, label, text)
+    # A return's rows are together, so its answers to questions hidden by their show-if condition
+    # can be left out as every page leaves them out (answers.condition_holds).
+    for _, rows in groupby(db.session.execute(query), key=lambda row: row[11]):
+        rows = list(rows)
+        stored = {row[5]: row[8] for row in rows}
+        for row in rows:
+            title, case, agency, sector, section, key, question, qtype, raw, level_value, level_label = row[:11]
+            if not answers.condition_holds(row[12], row[13], stored):
+                continue
+            value, label, text = answers.answer_type(qtype).export_columns(raw, level_value, level_label)
+            yield (title, case or "", agency, sector, section, key, question, value, label, text)

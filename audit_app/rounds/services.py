@@ -6,9 +6,7 @@ Every refusal is a DomainError naming the field at fault.
 
 from __future__ import annotations
 
-import json
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,13 +16,10 @@ from ..accounts.models import Agency, Partnership, PartnershipAgency, Sector, Us
 from ..core.errors import ConflictError, DomainError, NotAllowedError
 from ..core.models import utcnow
 from ..extensions import db
-from ..questionnaires.models import Question, QuestionnaireVersion, QuestionType, Section, VersionStatus
+from ..questionnaires import answers
+from ..questionnaires.models import Question, QuestionnaireVersion, Section, VersionStatus
 from .kinds import kind_rules
 from .models import Answer, Return, ReturnEvent, ReturnStatus, Round, RoundStatus, round_partnerships
-
-MAX_TEXT = 10_000
-MAX_NUMBER = Decimal("1e9")
-
 
 # -- rounds --
 
@@ -213,57 +208,24 @@ def return_sector_key(ret: Return) -> str:
 def applicable_questions(
     ret: Return, section: Section | None = None, *, sector_key: str | None = None
 ) -> list[Question]:
-    """The questions this return's agency is asked (by its sector in the partnership)."""
+    """The questions this return's agency is asked (by its sector in the partnership), before show-if conditions."""
     if sector_key is None:
         sector_key = return_sector_key(ret)
     sections = [section] if section is not None else ret.round.version.sections
-    return [q for s in sections for q in s.questions if q.applies_to_sector(sector_key)]
+    return answers.applicable((q for s in sections for q in s.questions), sector_key)
 
 
-def clean_value(question: Question, raw: Any) -> tuple[str, int | None]:
-    """Check one answer; return (value, scale level id) or raise DomainError naming the question."""
-    field = question.key
-    if raw is None or raw == "" or raw == []:
-        return "", None
-    if question.type == QuestionType.SCALE:
-        level = next((lvl for lvl in question.scale.levels if lvl.label == raw), None)
-        if level is None:
-            raise DomainError(f"Choose one of: {', '.join(lvl.label for lvl in question.scale.levels)}", field=field)
-        return level.label, level.id
-    if question.type == QuestionType.SINGLE_CHOICE:
-        if raw not in question.options:
-            raise DomainError(f"Choose one of: {', '.join(question.options)}", field=field)
-        return str(raw), None
-    if question.type == QuestionType.MULTIPLE_CHOICE:
-        values = raw if isinstance(raw, list) else [raw]
-        bad = [v for v in values if v not in question.options]
-        if bad:
-            raise DomainError(f"'{bad[0]}' is not one of the options", field=field)
-        return json.dumps([o for o in question.options if o in values]), None
-    if question.type == QuestionType.NUMBER:
-        try:
-            number = Decimal(str(raw).strip())
-        except InvalidOperation:
-            raise DomainError("Enter a number, like 3 or 2.5", field=field) from None
-        if not number.is_finite() or abs(number) >= MAX_NUMBER:
-            raise DomainError("Enter a number between -999,999,999 and 999,999,999", field=field)
-        return str(number), None
-    if question.type == QuestionType.DATE:
-        try:
-            return date.fromisoformat(str(raw).strip()).isoformat(), None
-        except ValueError:
-            raise DomainError("Enter a real date", field=field) from None
-    text = str(raw).strip()
-    if len(text) > MAX_TEXT:
-        raise DomainError(f"The answer must be {MAX_TEXT:,} characters or fewer", field=field)
-    return text, None
+def stored_answers(ret: Return) -> dict[str, str]:
+    """The return's stored answers by question key."""
+    return {a.question.key: a.value for a in ret.answers}
 
 
 def save_answers(
-    ret: Return, answers: dict[str, Any], *, by: User, expected_version: int, section: Section | None = None
+    ret: Return, raw: dict[str, Any], *, by: User, expected_version: int, section: Section | None = None
 ) -> None:
     """Save answers (question key -> raw value) as a draft. Refused whole if any is wrong or the return moved on.
 
+    Every bad answer is reported at once (``answers.AnswerErrors``, one entry per question key).
     ``expected_version`` is the return's lock version the person started from:
     if someone else saved since, the save is refused and their answers stay.
     """
@@ -277,10 +239,7 @@ def save_answers(
             field="lock_version",
         )
     allowed = {q.key: q for q in applicable_questions(ret, section)}
-    unknown = sorted(set(answers) - set(allowed))
-    if unknown:
-        raise DomainError(f"'{unknown[0]}' is not a question of this return", field=unknown[0])
-    cleaned = {key: clean_value(allowed[key], raw) for key, raw in answers.items()}
+    cleaned = answers.clean_answers(allowed, raw)
     existing = {a.question_id: a for a in ret.answers}
     for key, (value, level_id) in cleaned.items():
         question = allowed[key]
@@ -307,17 +266,7 @@ def save_answers(
 
 def missing_answers(ret: Return) -> list[Question]:
     """Required questions the agency is asked, shown by their conditions, and not answered."""
-    by_question = {a.question.key: a.value for a in ret.answers}
-    missing = []
-    for question in applicable_questions(ret):
-        if question.condition_question_key:
-            shown_by = by_question.get(question.condition_question_key, "")
-            values = json.loads(shown_by) if shown_by.startswith("[") else [shown_by]
-            if not set(values) & set(question.condition_values):
-                continue
-        if question.is_required and not by_question.get(question.key):
-            missing.append(question)
-    return missing
+    return answers.required_missing(applicable_questions(ret), stored_answers(ret))
 
 
 def _partnership(ret: Return) -> Partnership:

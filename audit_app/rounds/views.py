@@ -5,7 +5,6 @@ What is special to a kind of round (a case audit's cases, cohort and discussion)
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +19,8 @@ from ..core.forms import ConfirmForm, add_form_error
 from ..core.pagination import paginate
 from ..core.permissions import current_principal
 from ..extensions import db
-from ..questionnaires.models import Questionnaire, QuestionnaireKind, QuestionnaireVersion, QuestionType, VersionStatus
+from ..questionnaires import answers
+from ..questionnaires.models import Questionnaire, QuestionnaireKind, QuestionnaireVersion, VersionStatus
 from . import services
 from .forms import NoteForm, RoundForm
 from .kinds import kind_rules
@@ -239,38 +239,24 @@ def return_list():
     return render_template("rounds/return_list.html", page=paginate(query))
 
 
-def _answers(ret: Return) -> dict[str, Any]:
-    import json
-
-    values: dict[str, Any] = {}
-    for answer in ret.answers:
-        value: Any = answer.value
-        if answer.question.type == QuestionType.MULTIPLE_CHOICE and value.startswith("["):
-            value = json.loads(value)
-        values[answer.question.key] = value
-    return values
-
-
 def _section_states(ret: Return) -> list[tuple[Any, str, int, int]]:
-    """(section, state, answered, asked) for the task list."""
-    answers = _answers(ret)
+    """(section, state, answered, on the page) for the task list, by the same rule as submission: a required
+    question hidden by its condition is not missing, and one shown by it is."""
+    stored = services.stored_answers(ret)
     sector_key = services.return_sector_key(ret)
     states = []
     for section in ret.round.version.sections:
-        asked = services.applicable_questions(ret, section, sector_key=sector_key)
-        if not asked:
+        questions = services.applicable_questions(ret, section, sector_key=sector_key)
+        if not questions:
             continue
-        answered = sum(1 for q in asked if answers.get(q.key))
-        missing_required = [
-            q for q in asked if q.is_required and not answers.get(q.key) and not q.condition_question_key
-        ]
+        answered = len(answers.answered(questions, stored))
         if answered == 0:
             state = "Not started"
-        elif missing_required:
+        elif answers.required_missing(questions, stored):
             state = "In progress"
         else:
             state = "Completed"
-        states.append((section, state, answered, len(asked)))
+        states.append((section, state, answered, len(questions)))
     return states
 
 
@@ -308,21 +294,6 @@ def _auditors_can_submit(ret: Return) -> bool:
     return db.session.get(Partnership, ret.round.partnership_id).auditors_can_submit
 
 
-def _posted_value(question: Any) -> Any:
-    name = f"q-{question.key}"
-    if question.type == QuestionType.MULTIPLE_CHOICE:
-        return [v for v in request.form.getlist(name) if v]
-    if question.type == QuestionType.DATE:
-        parts = [request.form.get(f"{name}-{part}", "").strip() for part in ("year", "month", "day")]
-        if not any(parts):
-            return ""
-        try:
-            return date(int(parts[0]), int(parts[1]), int(parts[2])).isoformat()
-        except ValueError:
-            return "invalid"
-    return request.form.get(name, "")
-
-
 @bp.route("/returns/<int:return_id>/sections/<section_key>", methods=["GET", "POST"])
 @login_required
 def return_section(return_id: int, section_key: str):
@@ -336,7 +307,8 @@ def return_section(return_id: int, section_key: str):
     if not questions:
         abort(404)
     editable = can_edit_return(p, ret) and ret.round.status == RoundStatus.OPEN
-    values = _answers(ret)
+    stored = services.stored_answers(ret)
+    values = {q.key: answers.answer_type(q).for_form(stored.get(q.key)) for q in questions}
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
@@ -346,7 +318,7 @@ def return_section(return_id: int, section_key: str):
         lock = request.form.get("lock_version", "")
         if not lock.isdigit():
             abort(400, "lock_version is missing")
-        posted = {q.key: _posted_value(q) for q in questions}
+        posted = {q.key: answers.answer_type(q).from_form(request.form, f"q-{q.key}") for q in questions}
         try:
             services.save_answers(ret, posted, by=current_user, expected_version=int(lock), section=section)
         except DomainError as error:
@@ -354,20 +326,29 @@ def return_section(return_id: int, section_key: str):
             if error.field == "lock_version":
                 flash(error.message, "error")
                 return redirect(url_for("rounds.return_section", return_id=ret.id, section_key=section.key), code=303)
-            errors[error.field or questions[0].key] = error.message
+            problems = getattr(error, "fields", None) or {error.field or questions[0].key: [error.message]}
+            errors = {key: messages[0] for key, messages in problems.items()}
             values.update(posted)
             status = 400
         else:
             db.session.commit()
             flash(f"'{section.title}' saved", "success")
             return redirect(url_for("rounds.return_detail", return_id=ret.id))
+    error_list = [
+        {"text": errors[q.key], "href": "#" + answers.answer_type(q).error_anchor(f"q-{q.key}")}
+        for q in questions
+        if q.key in errors
+    ]
+    shown = {q.key: answers.display(q, stored.get(q.key)) for q in questions}
     return render_template(
         "rounds/return_section.html",
         ret=ret,
         section=section,
         questions=questions,
         values=values,
+        shown=shown,
         errors=errors,
+        error_list=error_list,
         editable=editable,
     ), status
 
@@ -504,8 +485,8 @@ def return_upload_workbook(return_id: int):
         problems = ["Upload the .xlsx workbook downloaded from this return"]
     else:
         try:
-            answers, lock = read_workbook(ret, upload.read(MAX_BYTES + 1))
-            services.save_answers(ret, answers, by=current_user, expected_version=lock)
+            given_answers, lock = read_workbook(ret, upload.read(MAX_BYTES + 1))
+            services.save_answers(ret, given_answers, by=current_user, expected_version=lock)
         except WorkbookError as error:
             db.session.rollback()
             problems = [str(problem) for problem in error.problems]
@@ -516,10 +497,11 @@ def return_upload_workbook(return_id: int):
                     "Someone saved this return after the workbook was downloaded. Download it again, copy your answers in, and upload it."
                 ]
             else:
-                problems = [error.message]
+                fields = getattr(error, "fields", None) or {error.field or "-": [error.message]}
+                problems = [f"{key}: {message}" for key, messages in fields.items() for message in messages]
         else:
             db.session.commit()
-            given = sum(1 for value in answers.values() if value not in ("", []))
+            given = sum(1 for value in given_answers.values() if value not in ("", []))
             flash(f"{given} answers saved from {upload.filename}", "success")
             return redirect(url_for("rounds.return_detail", return_id=ret.id))
     return _return_page(ret, upload_problems=problems, status=400)

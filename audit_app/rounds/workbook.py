@@ -8,7 +8,6 @@ are listed by sheet and cell, and nothing is saved unless every cell is right.
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -18,8 +17,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..core import clock
-from ..core.errors import DomainError
-from ..questionnaires.models import Question, QuestionType
+from ..questionnaires.answers import AnswerProblem, answer_type
 from . import services
 from .models import Return
 
@@ -46,14 +44,6 @@ class WorkbookError(Exception):
         self.problems = problems
 
 
-def _choices(question: Question) -> list[str] | None:
-    if question.type == QuestionType.SCALE:
-        return [level.label for level in question.scale.levels]
-    if question.type == QuestionType.SINGLE_CHOICE:
-        return list(question.options)
-    return None
-
-
 def build_workbook(ret: Return) -> bytes:
     """The return's questions and current answers as an .xlsx file."""
     workbook = Workbook()
@@ -65,20 +55,19 @@ def build_workbook(ret: Return) -> bytes:
     sheet["A1"] = f"{ret.round.title}: {ret.agency.name}, {case}"
     sheet["A1"].font = Font(bold=True, size=14)
     sheet["A2"] = (
-        "Fill in the Answer column only. Choose from the drop-down where there is one; separate several options with ;. Dates as YYYY-MM-DD."
+        "Fill in the Answer column only. Choose from the drop-down where there is one; separate several options with ; (or a comma). Dates as YYYY-MM-DD."
     )
     headers = ["Key", "Section", "Question", "Guidance", "Required", "Answer"]
     for column, title in enumerate(headers, start=1):
         cell = sheet.cell(row=FIRST_ROW - 1, column=column, value=title)
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDDDDD")
-    answers = {a.question.key: a.value for a in ret.answers}
+    stored = services.stored_answers(ret)
     list_column = 1
     for offset, question in enumerate(services.applicable_questions(ret)):
         row = FIRST_ROW + offset
-        value: Any = answers.get(question.key, "")
-        if question.type == QuestionType.MULTIPLE_CHOICE and value.startswith("["):
-            value = "; ".join(json.loads(value))
+        kind = answer_type(question)
+        value = kind.cell(question, stored.get(question.key))
         sheet.cell(row=row, column=1, value=question.key)
         sheet.cell(row=row, column=2, value=question.section.title)
         sheet.cell(row=row, column=3, value=question.text)
@@ -87,7 +76,7 @@ def build_workbook(ret: Return) -> bytes:
         sheet.cell(row=row, column=6, value=value)
         for column in (3, 4, 6):
             sheet.cell(row=row, column=column).alignment = Alignment(wrap_text=True, vertical="top")
-        choices = _choices(question)
+        choices = kind.choices(question)
         if choices:
             letter = lists.cell(row=1, column=list_column).column_letter
             for i, choice in enumerate(choices, start=1):
@@ -102,10 +91,8 @@ def build_workbook(ret: Return) -> bytes:
             sheet.add_data_validation(validation)
             validation.add(f"F{row}")
             list_column += 1
-        elif question.type == QuestionType.NUMBER:
-            validation = DataValidation(
-                type="decimal", operator="between", formula1="-999999999", formula2="999999999", allow_blank=True
-            )
+        elif kind.cell_validation:
+            validation = DataValidation(**kind.cell_validation, allow_blank=True)
             sheet.add_data_validation(validation)
             validation.add(f"F{row}")
     for column, width in zip("ABCDEF", (18, 24, 60, 50, 10, 50), strict=True):
@@ -170,13 +157,12 @@ def read_workbook(ret: Return, data: bytes) -> tuple[dict[str, Any], int]:
         if key in answers:
             problems.append(CellProblem(SHEET, f"A{row}", f"'{key}' appears twice"))
             continue
-        value: Any = raw
-        if question.type == QuestionType.MULTIPLE_CHOICE:
-            value = [part.strip() for part in raw.split(";") if part.strip()]
+        kind = answer_type(question)
+        value = kind.from_cell(question, raw)
         try:
-            services.clean_value(question, value)
-        except DomainError as error:
-            problems.append(CellProblem(SHEET, f"F{row}", error.message))
+            kind.clean(question, value)
+        except AnswerProblem as problem:
+            problems.append(CellProblem(SHEET, f"F{row}", problem.message))
             continue
         answers[key] = value
     if problems:
