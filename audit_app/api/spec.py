@@ -342,3 +342,13 @@ def build_spec() -> dict[str, Any]:
 def openapi():
     """The OpenAPI document (no token needed)."""
     return jsonify(build_spec())
+
+
+def roles_table() -> str:
+    """docs/api.md's table of endpoints and who may call them, from the declarations (a test compares the two)."""
+    lines = ["| method | path | roles | does |", "|---|---|---|---|"]
+    for op in sorted(OPERATIONS, key=lambda o: (_openapi_path(o.rule)[0], o.method)):
+        if op.public:
+            continue
+        lines.append(f"| {op.method.upper()} | `{_openapi_path(op.rule)[0]}` | {roles_text(op)} | {op.summary} |")
+    return "\n".join(lines)

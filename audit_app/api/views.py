@@ -316,6 +316,7 @@ def users_get(user_id: int):
     request_model=UserPatch,
     response_model=UserOut,
     roles=ADMIN,
+    roles_note="admin in every partnership where the user holds a role",
 )
 def users_update(user_id: int):
     """Update a user."""
