@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from flask import jsonify, request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from ..accounts.models import Role
 from ..extensions import db
 from ..questionnaires import services
 from ..questionnaires.models import Questionnaire, QuestionnaireVersion
@@ -19,11 +20,11 @@ from ..questionnaires.permissions import (
     questionnaires_query,
 )
 from ..questionnaires.spec import QuestionnaireSpec, parse_text
-from .helpers import ApiError, principal, require
-from .spec import api_route
+from .helpers import ApiError, page_of, principal, query_args, require
+from .spec import ANY_ROLE, PageQuery, api_route
 
-VIEWERS = "any role in the partnership"
-BUILDERS = "admin, qa_member"
+VIEWERS = ANY_ROLE
+BUILDERS = (Role.ADMIN, Role.QA_MEMBER)
 
 
 class VersionSummary(BaseModel):
@@ -98,14 +99,10 @@ def _version(version: QuestionnaireVersion) -> dict[str, Any]:
     }
 
 
-KIND_QUERY = [
-    {
-        "name": "kind",
-        "in": "query",
-        "required": False,
-        "schema": {"type": "string", "enum": ["case_audit", "self_assessment", "agency_summary"]},
-    },
-]
+class QuestionnairesQuery(PageQuery):
+    kind: Literal["case_audit", "self_assessment", "agency_summary"] | None = Field(
+        default=None, description="Only questionnaires of this kind"
+    )
 
 
 @api_route(
@@ -116,19 +113,17 @@ KIND_QUERY = [
     response_model=QuestionnaireOut,
     many=True,
     roles=VIEWERS,
-    query=KIND_QUERY,
+    query_model=QuestionnairesQuery,
 )
 def questionnaires_list():
     """The partnership's questionnaires."""
     p = principal()
     require(can_view_questionnaires(p))
     query = questionnaires_query(p.partnership_id)
-    kind = request.args.get("kind")
-    if kind:
-        if kind not in ("case_audit", "self_assessment", "agency_summary"):
-            raise ApiError(400, "Unknown kind", {"kind": ["must be case_audit, self_assessment or agency_summary"]})
-        query = query.where(Questionnaire.kind == kind)
-    return jsonify({"items": [_questionnaire(q) for q in db.session.scalars(query).unique()]})
+    args = query_args()
+    if args.kind:
+        query = query.where(Questionnaire.kind == args.kind)
+    return page_of(query, _questionnaire, unique=True)
 
 
 @api_route(
@@ -162,15 +157,10 @@ def questionnaires_version(questionnaire_id: int, number: int):
     return jsonify(_version(version))
 
 
-PUBLISH_QUERY = [
-    {
-        "name": "publish",
-        "in": "query",
-        "required": False,
-        "schema": {"type": "boolean"},
-        "description": "Publish the imported version at once",
-    }
-]
+class ImportQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    publish: bool = Field(default=False, description="Publish the imported version at once (true or false)")
 
 
 @api_route(
@@ -182,12 +172,13 @@ PUBLISH_QUERY = [
     response_model=VersionOut,
     status=201,
     roles=BUILDERS,
-    query=PUBLISH_QUERY,
+    query_model=ImportQuery,
 )
 def questionnaires_import():
     """A new questionnaire, or the next draft of an existing one; refused whole if anything is wrong."""
     p = principal()
     require(can_edit_questionnaires(p))
+    publish = query_args().publish
     content_type = (request.mimetype or "").lower()
     if content_type in ("application/yaml", "application/x-yaml", "text/yaml"):
         data = parse_text(request.get_data(as_text=True))
@@ -199,9 +190,6 @@ def questionnaires_import():
             raise ApiError(400, "The body must be a JSON object (a questionnaire)")
     else:
         raise ApiError(415, "Send the questionnaire as JSON (application/json) or YAML (application/yaml)")
-    publish = request.args.get("publish", "false").lower()
-    if publish not in ("true", "false", "1", "0"):
-        raise ApiError(400, "publish must be true or false", {"publish": ["must be true or false"]})
-    version = services.import_questionnaire(p.partnership_id, data, publish=publish in ("true", "1"))
+    version = services.import_questionnaire(p.partnership_id, data, publish=publish)
     db.session.commit()
     return jsonify(_version(version)), 201

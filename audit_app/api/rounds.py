@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from flask import g, jsonify
+from flask import Response, g, jsonify
 from pydantic import BaseModel, Field, StringConstraints
 
+from ..accounts.models import Role
 from ..case_audits import services as case_services
+from ..core.errors import DomainError
 from ..extensions import db
 from ..questionnaires import answers
 from ..questionnaires.models import QuestionnaireVersion
@@ -27,12 +29,15 @@ from ..rounds.permissions import (
     returns_query,
     rounds_query,
 )
-from .helpers import parse_body, principal, require
+from .helpers import ApiError, page_of, parse_body, principal, require, uploaded_file
 from .schemas import Strict
-from .spec import api_route
+from .spec import ANY_ROLE, api_route
 
-BUILDERS = "admin, qa_member"
-VIEWERS = "admin, qa_member, scrutineer"
+BUILDERS = (Role.ADMIN, Role.QA_MEMBER)
+VIEWERS = (Role.ADMIN, Role.QA_MEMBER, Role.SCRUTINEER)
+AGENCY = (Role.AUDITOR, Role.AGENCY_LEAD)
+OWN_AGENCY = "agency auditors and leads reach their own agency's returns only"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class RoundIn(Strict):
@@ -64,6 +69,7 @@ class RoundOut(BaseModel):
     id: int
     title: str
     status: RoundStatus
+    status_label: str
     kind: str
     questionnaire_key: str
     version_number: int
@@ -97,8 +103,10 @@ class ReturnOut(BaseModel):
     round_id: int
     agency_id: int
     agency_name: str
+    round_case_id: int | None
     case_reference: str | None
     status: str
+    status_label: str
     lock_version: int
     submitted_at: datetime | None
     note: str
@@ -116,11 +124,18 @@ class NoteIn(Strict):
     note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
+class DeclineIn(Strict):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] = Field(
+        description="Why the agency cannot complete this return"
+    )
+
+
 def _round(r: Round) -> dict[str, Any]:
     return RoundOut(
         id=r.id,
         title=r.title,
         status=r.status,
+        status_label=r.status.label,
         kind=r.kind.value,
         questionnaire_key=r.version.questionnaire.key,
         version_number=r.version.number,
@@ -157,8 +172,10 @@ def _return(ret: Return) -> dict[str, Any]:
         round_id=ret.round_id,
         agency_id=ret.agency_id,
         agency_name=ret.agency.name,
+        round_case_id=ret.round_case_id,
         case_reference=ret.round_case.case.reference if ret.round_case else None,
         status=ret.status.value,
+        status_label=ret.status.label,
         lock_version=ret.lock_version,
         submitted_at=ret.submitted_at,
         note=ret.note,
@@ -173,7 +190,7 @@ def _return(ret: Return) -> dict[str, Any]:
 def rounds_list():
     p = principal()
     require(can_view_rounds(p))
-    return jsonify({"items": [_round(r) for r in db.session.scalars(rounds_query(p))]})
+    return page_of(rounds_query(p), _round)
 
 
 @api_route(
@@ -195,8 +212,6 @@ def rounds_create():
         db.session.scalar(rounds_query(p).where(Round.id == body.previous_round_id)) if body.previous_round_id else None
     )
     if body.previous_round_id and previous is None:
-        from ..core.errors import DomainError
-
         raise DomainError("No such round in this partnership", field="previous_round_id")
     round_ = services.plan_round(
         p.partnership_id,
@@ -305,11 +320,12 @@ def rounds_move(round_id: int):
     tag="audits",
     response_model=ReturnOut,
     many=True,
-    roles="any role; agency auditors and leads see their own agency's returns only",
+    roles=ANY_ROLE,
+    roles_note=OWN_AGENCY,
 )
 def returns_list():
     p = principal()
-    return jsonify({"items": [_return(r) for r in db.session.scalars(returns_query(p).order_by(Return.id))]})
+    return page_of(returns_query(p).order_by(Return.id), _return)
 
 
 @api_route(
@@ -318,7 +334,8 @@ def returns_list():
     summary="Get a return and its answers",
     tag="audits",
     response_model=ReturnOut,
-    roles="admin, qa_member, scrutineer, or the return's own agency",
+    roles=ANY_ROLE,
+    roles_note=OWN_AGENCY,
 )
 def returns_get(return_id: int):
     p = principal()
@@ -332,7 +349,8 @@ def returns_get(return_id: int):
     tag="audits",
     request_model=AnswersIn,
     response_model=ReturnOut,
-    roles="auditor or agency lead of the return's agency",
+    roles=AGENCY,
+    roles_note="of the return's agency",
 )
 def returns_save_answers(return_id: int):
     p = principal()
@@ -350,7 +368,8 @@ def returns_save_answers(return_id: int):
     summary="Submit (agency lead), or mark ready for sign-off (auditor)",
     tag="audits",
     response_model=ReturnOut,
-    roles="auditor or agency lead of the return's agency",
+    roles=AGENCY,
+    roles_note="of the return's agency",
 )
 def returns_submit(return_id: int):
     p = principal()
@@ -393,5 +412,94 @@ def returns_accept(return_id: int):
     require(can_review_returns(p))
     ret = get_return_or_404(p, return_id)
     services.accept_return(ret, by=g.audit_user)
+    db.session.commit()
+    return jsonify(_return(ret))
+
+
+@api_route(
+    "/returns/<int:return_id>/decline",
+    "POST",
+    summary="Decline a return, with the reason (while the round is open and the return not yet submitted)",
+    tag="audits",
+    request_model=DeclineIn,
+    response_model=ReturnOut,
+    roles=(Role.AGENCY_LEAD,),
+    roles_note="of the return's agency, while the return can still be edited",
+)
+def returns_decline(return_id: int):
+    p = principal()
+    ret = get_return_or_404(p, return_id)
+    require(can_sign_off_return(p, ret))
+    body = parse_body(DeclineIn)
+    services.decline_return(ret, by=g.audit_user, reason=body.reason)
+    db.session.commit()
+    return jsonify(_return(ret))
+
+
+# -- working offline in Excel --
+
+
+@api_route(
+    "/returns/<int:return_id>/workbook.xlsx",
+    "GET",
+    summary="Download the return as an Excel workbook to fill in offline",
+    tag="audits",
+    roles=ANY_ROLE,
+    roles_note=OWN_AGENCY,
+    produces=(XLSX,),
+)
+def returns_workbook(return_id: int):
+    from ..rounds.workbook import build_workbook
+
+    p = principal()
+    ret = get_return_or_404(p, return_id)
+    reference = ret.round_case.case.reference if ret.round_case else "agency"
+    filename = f"return-{ret.id}-{reference}.xlsx".replace(" ", "_").replace("/", "-")
+    return Response(
+        build_workbook(ret), mimetype=XLSX, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+@api_route(
+    "/returns/<int:return_id>/workbook",
+    "POST",
+    summary="Upload a filled-in workbook: every cell is checked, and nothing is saved unless all are right",
+    tag="audits",
+    upload={"file": "The .xlsx workbook downloaded from this return, filled in"},
+    response_model=ReturnOut,
+    roles=AGENCY,
+    roles_note="of the return's agency",
+)
+def returns_upload_workbook(return_id: int):
+    from ..rounds.workbook import MAX_BYTES, WorkbookError, read_workbook
+
+    p = principal()
+    ret = get_return_or_404(p, return_id)
+    require(can_edit_return(p, ret))
+    upload = uploaded_file("file")
+    if not upload.filename.lower().endswith(".xlsx"):
+        raise ApiError(
+            400, "The file is not a workbook", {"file": ["Upload the .xlsx workbook downloaded from this return"]}
+        )
+    try:
+        answers, lock = read_workbook(ret, upload.read(MAX_BYTES + 1))
+        services.save_answers(ret, answers, by=g.audit_user, expected_version=lock)
+    except WorkbookError as error:
+        db.session.rollback()
+        raise ApiError(
+            400,
+            f"The workbook was not saved: {len(error.problems)} problem(s)",
+            {"file": [str(problem) for problem in error.problems]},
+            [{"sheet": pr.sheet, "cell": pr.cell, "message": pr.message} for pr in error.problems],
+        ) from None
+    except DomainError as error:
+        db.session.rollback()
+        if error.field == "lock_version":
+            raise ApiError(
+                409,
+                "Someone saved this return after the workbook was downloaded",
+                {"file": ["Download the workbook again, copy your answers in, and upload it"]},
+            ) from None
+        raise ApiError(error.status_code, error.message, {"file": [error.message]}) from None
     db.session.commit()
     return jsonify(_return(ret))

@@ -7,7 +7,7 @@ from flask import abort, g, jsonify
 
 from ..accounts import services
 from ..accounts.invitations import send_invitation
-from ..accounts.models import Membership, Partnership, PartnershipAgency, Sector, User
+from ..accounts.models import Membership, Partnership, PartnershipAgency, Role, Sector, User
 from ..accounts.permissions import (
     agency_links_query,
     can_manage_account,
@@ -22,7 +22,7 @@ from ..accounts.permissions import (
 )
 from ..core.errors import DomainError
 from ..extensions import db
-from .helpers import parse_body, principal, require
+from .helpers import page_of, parse_body, principal, require
 from .schemas import (
     AgencyIn,
     AgencyOut,
@@ -37,10 +37,10 @@ from .schemas import (
     UserOut,
     UserPatch,
 )
-from .spec import api_route
+from .spec import ANY_ROLE, api_route
 
-ADMIN = "admin"
-ANY_ROLE = "any role in the partnership"
+ADMIN = (Role.ADMIN,)
+USER_VIEWERS = (Role.ADMIN, Role.SCRUTINEER)
 
 
 def _sector(sector: Sector) -> dict:
@@ -124,7 +124,7 @@ def sectors_list():
     """The partnership's sectors."""
     p = principal()
     require(can_view_agencies(p))
-    return jsonify({"items": [_sector(s) for s in db.session.scalars(sectors_query(p.partnership_id))]})
+    return page_of(sectors_query(p.partnership_id), _sector)
 
 
 @api_route(
@@ -188,8 +188,7 @@ def agencies_list():
     """The partnership's agencies, active and inactive."""
     p = principal()
     require(can_view_agencies(p))
-    links = db.session.scalars(agency_links_query(p.partnership_id)).unique()
-    return jsonify({"items": [_agency(link) for link in links]})
+    return page_of(agency_links_query(p.partnership_id), _agency, unique=True)
 
 
 @api_route(
@@ -255,14 +254,12 @@ def agencies_update(agency_id: int):
 # -- users --
 
 
-@api_route(
-    "/users", "GET", summary="List users", tag="accounts", response_model=UserOut, many=True, roles="admin, scrutineer"
-)
+@api_route("/users", "GET", summary="List users", tag="accounts", response_model=UserOut, many=True, roles=USER_VIEWERS)
 def users_list():
     """People with a role in the partnership."""
     p = principal()
     require(can_view_users(p))
-    return jsonify({"items": [_user(u, p.partnership_id) for u in db.session.scalars(users_query(p.partnership_id))]})
+    return page_of(users_query(p.partnership_id), lambda u: _user(u, p.partnership_id))
 
 
 @api_route(
@@ -301,7 +298,7 @@ def users_create():
     summary="Get a user",
     tag="accounts",
     response_model=UserOut,
-    roles="admin, scrutineer",
+    roles=USER_VIEWERS,
 )
 def users_get(user_id: int):
     """One user and their roles here."""
@@ -319,6 +316,7 @@ def users_get(user_id: int):
     request_model=UserPatch,
     response_model=UserOut,
     roles=ADMIN,
+    roles_note="admin in every partnership where the user holds a role",
 )
 def users_update(user_id: int):
     """Update a user."""

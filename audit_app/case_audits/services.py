@@ -59,7 +59,15 @@ def add_case(round_: Round, *, agency_ids: list[int], **fields: str) -> RoundCas
         sa.select(RoundCase.id).where(RoundCase.round_id == round_.id, RoundCase.case_id == case.id)
     ):
         raise ConflictError("This case is already in the round", field="reference")
-    round_case = RoundCase(round_id=round_.id, case_id=case.id)
+    # A case the re-audited round looked at is carried, not new: link it to its earlier audit.
+    earlier_id = (
+        db.session.scalar(
+            sa.select(RoundCase.id).where(RoundCase.round_id == round_.previous_round_id, RoundCase.case_id == case.id)
+        )
+        if round_.previous_round_id
+        else None
+    )
+    round_case = RoundCase(round_id=round_.id, case_id=case.id, previous_round_case_id=earlier_id)
     db.session.add(round_case)
     db.session.flush()
     set_case_agencies(round_case, agency_ids)

@@ -51,3 +51,25 @@ def tables_xlsx(tables: Iterable[Table], about: list[tuple[str, Any]]) -> bytes:
         writer.add_sheet(table.sheet_name, headings, rows)
     writer.close()
     return out.getvalue()
+
+
+CSV_MIMETYPE = "text/csv"
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def file_stem(text: str) -> str:
+    """A file name's stem from a title: lower case, letters and digits, dashes between."""
+    return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")[:60] or "findings"
+
+
+def findings_file(
+    tables: dict[str, Table], fmt: str, key: str, about: list[tuple[str, Any]], stem: str
+) -> tuple[bytes, str, str]:
+    """One table as CSV, or one or every table as XLSX: ``(data, mimetype, filename)``.
+
+    The same bytes as the findings pages' downloads (``?download=csv&table=...``).
+    """
+    if fmt == "csv":
+        return tables[key].to_csv().encode("utf-8-sig"), CSV_MIMETYPE, f"{stem}-{key}.csv"
+    chosen = [tables[key]] if key else list(tables.values())
+    return tables_xlsx(chosen, about), XLSX_MIMETYPE, f"{stem}-{key or 'tables'}.xlsx"

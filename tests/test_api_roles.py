@@ -1,0 +1,131 @@
+"""One statement of who may call each API endpoint: ``api_route(roles=...)``.
+
+Checked three ways: against the access table of tests/test_access.py where it names the
+endpoint, by calling every endpoint as every role, and against docs/api.md's table.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Response
+
+from audit_app.accounts import services
+from audit_app.accounts.models import Membership, Role
+from audit_app.api.spec import ANY_ROLE, OPERATIONS, Operation, ResponseMismatch, check_response, roles_table
+from audit_app.case_audits import services as case_services
+from audit_app.core.audit import system_actor
+from audit_app.extensions import db
+from audit_app.questionnaires import services as questionnaire_services
+from audit_app.rounds import services as round_services
+from audit_app.rounds.models import Return, RoundStatus
+
+from .test_access import ACCESS, PUBLIC
+from .test_questionnaire_spec import EXAMPLE
+
+DECLARED = [op for op in OPERATIONS if not op.public]
+
+
+def test_roles_are_declared_as_role_values():
+    assert DECLARED
+    for op in DECLARED:
+        assert op.roles, f"{op.endpoint} declares no roles"
+        assert all(isinstance(role, Role) for role in op.roles), op.endpoint
+
+
+def test_declared_roles_match_the_access_table():
+    """Where tests/test_access.py names an API endpoint, it expects exactly the declared roles."""
+    compared = 0
+    for op in OPERATIONS:
+        expected = ACCESS.get(op.endpoint)
+        if expected is None:
+            continue
+        compared += 1
+        if op.public:
+            assert expected == PUBLIC
+        else:
+            assert {role.value for role in op.roles} == expected, op.endpoint
+    assert compared >= 30
+
+
+def test_the_docs_list_every_endpoint_with_its_roles():
+    docs = (Path(__file__).parent.parent / "docs" / "api.md").read_text()
+    assert roles_table() in docs, "regenerate docs/api.md's table: python -c '...roles_table()' (see docs/api.md)"
+
+
+def test_the_openapi_document_states_roles_uploads_and_pages(client):
+    spec = client.get("/api/v1/openapi.json").json
+    for op in DECLARED:
+        path = "/api/v1" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", op.rule)
+        operation = spec["paths"][path][op.method]
+        assert operation["x-roles"] == [role.value for role in op.roles]
+        names = {p["name"] for p in operation["parameters"] if p["in"] == "query"}
+        if op.many:
+            assert {"page", "per_page"} <= names, op.endpoint
+            schema = spec["components"]["schemas"][
+                operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+            ]
+            assert set(schema["required"]) == {"items", "total", "page", "per_page", "pages"}
+        if op.upload:
+            assert "multipart/form-data" in operation["requestBody"]["content"], op.endpoint
+    lists = {op.endpoint for op in DECLARED if op.method == "get" and op.many}
+    assert {"api.rounds_list", "api.returns_list", "api.themes_list", "api.users_list"} <= lists
+
+
+def test_a_response_that_breaks_its_model_is_caught(app):
+    from audit_app.api.schemas import SectorOut
+
+    op = Operation(
+        rule="/x", method="get", endpoint="api.x", summary="", tag="", roles=ANY_ROLE, response_model=SectorOut
+    )
+    with app.test_request_context():
+        check_response(op, Response('{"id": 1, "key": "k", "name": "n"}', mimetype="application/json"))
+        with pytest.raises(ResponseMismatch):
+            check_response(op, Response('{"id": "one"}', mimetype="application/json"))
+
+
+def _url(rule: str, ids: dict[str, object]) -> str:
+    return re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: str(ids[m.group(2)]), rule)
+
+
+@pytest.mark.parametrize("op", DECLARED, ids=[f"{op.method.upper()} {op.rule}" for op in DECLARED])
+def test_declared_roles_are_what_the_endpoint_allows(client, world, op: Operation):
+    """Every role not declared gets 403; every declared role gets past the permission check."""
+    version = questionnaire_services.import_questionnaire(world.partnership.id, EXAMPLE, publish=True)
+    round_ = round_services.plan_round(
+        world.partnership.id, title="Roles round", version=version, opens_on=None, due_on=None
+    )
+    case_services.add_case(round_, agency_ids=[world.police.agency_id], reference="CS-ROLES")
+    round_services.move_round(round_, RoundStatus.OPEN)
+    db.session.commit()
+    auditor = world.user("auditor")
+    ids = {
+        "round_id": round_.id,
+        "return_id": db.session.scalar(sa.select(Return.id).where(Return.round_id == round_.id)),
+        "round_case_id": round_.cases[0].id,
+        "questionnaire_id": version.questionnaire_id,
+        "number": version.number,
+        "theme_id": round_.theme_id,
+        "agency_id": world.police.agency_id,
+        "sector_id": world.police.sector_id,
+        "user_id": auditor.id,
+        "membership_id": db.session.scalar(sa.select(Membership.id).where(Membership.user_id == auditor.id)),
+    }
+    url = _url(op.rule, ids)
+    # refusals first: an allowed call may change what later calls find (taking a role away)
+    for role in sorted(Role, key=lambda r: r in op.roles):
+        with system_actor("test:setup"):
+            _, secret = services.create_api_token(world.user(role.value), world.partnership.id, "roles test")
+            db.session.commit()
+        kwargs: dict = {"headers": {"Authorization": f"Bearer {secret}"}}
+        if op.method in ("post", "put", "patch"):
+            kwargs["json"] = {}
+        response = client.open("/api/v1" + url, method=op.method.upper(), **kwargs)
+        assert response.status_code < 500, response.data[:300]
+        if role in op.roles:
+            assert response.status_code not in (401, 403, 404), f"{role} refused at {op.method} {url}"
+        else:
+            assert response.status_code == 403, f"{role} got {response.status_code} at {op.method} {url}"
