@@ -17,9 +17,9 @@ from ..case_audits.models import CaseJudgement, RoundCase
 from ..case_audits.permissions import can_view_discussion, get_partnership_round_case_or_404
 from ..core.errors import DomainError, NotAllowedError
 from ..extensions import db
+from ..questionnaires.answers import MAX_TEXT
 from ..rounds.models import RoundStatus
 from ..rounds.permissions import can_review_returns, get_managed_round_or_404
-from ..rounds.services import MAX_TEXT
 from .helpers import ApiError, parse_body, principal, require, uploaded_file
 from .rounds import BUILDERS, VIEWERS, RoundOut, _round
 from .schemas import Strict
