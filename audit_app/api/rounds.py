@@ -15,8 +15,8 @@ from ..extensions import db
 from ..questionnaires import answers
 from ..questionnaires.models import QuestionnaireVersion
 from ..rounds import services
-from ..rounds.models import Return, Round, RoundStatus
-from ..rounds.notifications import notify_round_opened
+from ..rounds.models import EmailKind, Return, Round, RoundStatus
+from ..rounds.notifications import queue_round_emails
 from ..rounds.permissions import (
     can_edit_return,
     can_manage_rounds,
@@ -304,9 +304,9 @@ def rounds_move(round_id: int):
     round_ = get_managed_round_or_404(p, round_id)
     body = parse_body(MoveIn)
     services.move_round(round_, body.to)
-    db.session.commit()
     if body.to == RoundStatus.OPEN:
-        notify_round_opened(round_)
+        queue_round_emails(round_, EmailKind.OPENED)  # sent once this commits
+    db.session.commit()
     return jsonify(_round(round_))
 
 

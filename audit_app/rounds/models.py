@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Agency, Partnership, User
 from ..core.audit import Audited
-from ..core.models import TimestampMixin, UTCDateTime, enum_type
+from ..core.models import TimestampMixin, UTCDateTime, enum_type, utcnow
 from ..extensions import db
 from ..questionnaires.models import Question, QuestionnaireKind, QuestionnaireVersion, ScaleLevel, Theme
 
@@ -267,3 +267,49 @@ class Answer(Audited, TimestampMixin, db.Model):
     @property
     def audit_partnership_id(self) -> int:
         return self.return_.round.partnership_id
+
+
+class EmailKind(enum.StrEnum):
+    OPENED = "opened"
+    CHASE = "chase"
+    REMINDER = "reminder"
+
+
+class EmailOutcome(enum.StrEnum):
+    SENT = "sent"
+    FAILED = "failed"
+    NOBODY = "nobody"
+    NOT_CONFIGURED = "not_configured"
+
+
+class AgencyEmail(db.Model):
+    """One email to an agency about its returns in a round, and what became of it.
+
+    Emails go from a job after the change they describe commits (opening a round to 100 agencies sends
+    nothing inside the request); the round's page reads these rows to say who was emailed and who could
+    not be, to contact another way. One sending (the opening, a chase, a day's reminder) is a batch.
+    """
+
+    __tablename__ = "agency_emails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    #: one sending's emails share it
+    batch: Mapped[str] = mapped_column(sa.String(32), index=True)
+    kind: Mapped[EmailKind] = mapped_column(enum_type(EmailKind, "kind"))
+    outcome: Mapped[EmailOutcome] = mapped_column(enum_type(EmailOutcome, "outcome"))
+    recipients: Mapped[int] = mapped_column(default=0)
+    returns: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    agency: Mapped[Agency] = relationship(lazy="joined")
+
+    @property
+    def agency_text(self) -> str:
+        """The agency as the round page lists it, with why it was not emailed."""
+        if self.outcome == EmailOutcome.NOBODY:
+            return f"{self.agency.name} (nobody with an auditor or agency lead role)"
+        if self.outcome == EmailOutcome.NOT_CONFIGURED:
+            return f"{self.agency.name} (email is not set up on this server)"
+        return self.agency.name

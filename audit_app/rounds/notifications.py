@@ -1,26 +1,32 @@
 """Emails about returns: the round has opened, reminders before and after the due date, chasing.
 
-Sent after the change they describe is committed; a mail failure never undoes it.
+Sent by a job after the change they describe is committed (``core.jobs``): opening a round to 100
+agencies sends nothing inside the request, and a mail failure never undoes the change. Each email's
+outcome is kept (``AgencyEmail``) for the round's page to report.
 """
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, url_for
 
 from ..accounts.models import Membership, Role, User
+from ..core import jobs
 from ..core.mail import MailError, send_email
 from ..extensions import db
-from .models import Return, ReturnStatus, Round, RoundStatus
+from .models import AgencyEmail, EmailKind, EmailOutcome, Return, ReturnGroup, ReturnStatus, Round, RoundStatus
 
-OUTSTANDING = (
-    ReturnStatus.NOT_STARTED,
-    ReturnStatus.IN_PROGRESS,
-    ReturnStatus.READY_FOR_SIGN_OFF,
-    ReturnStatus.CHANGES_REQUESTED,
-)
+OUTSTANDING = ReturnStatus.in_group(ReturnGroup.OUTSTANDING)
+
+SUBJECTS = {
+    EmailKind.OPENED: "Audit returns to complete: {title}",
+    EmailKind.CHASE: "Reminder: audit returns outstanding for {title}",
+    EmailKind.REMINDER: "Reminder: audit returns outstanding for {title}",
+}
 
 
 def agency_recipients(partnership_id: int, agency_id: int) -> list[str]:
@@ -51,53 +57,91 @@ def _outstanding_by_agency(round_: Round, agency_ids: set[int] | None = None) ->
     return grouped
 
 
-def _send_to_agencies(
-    round_: Round, grouped: dict[int, list[Return]], subject: str, opening: str
-) -> tuple[list[str], list[str]]:
-    """Email each agency; (agencies emailed, agencies that could not be)."""
-    sent, failed = [], []
-    link = url_for("rounds.return_list", _external=True)
-    due = f" They are due by {round_.due_on.strftime('%-d %B %Y')}." if round_.due_on else ""
-    for returns in grouped.values():
-        agency = returns[0].agency
-        recipients = agency_recipients(round_.partnership_id, agency.id)
-        if not recipients:
-            failed.append(f"{agency.name} (nobody with an auditor or agency lead role)")
-            continue
-        body = (
-            f"{opening}\n\n"
-            f"Round: {round_.title}\n"
-            f"{agency.name} has {len(returns)} return(s) to complete.{due}\n\n"
-            f"Your returns: {link}\n"
+def _opening(kind: EmailKind, round_: Round) -> str:
+    if kind == EmailKind.OPENED:
+        return (
+            f"The {current_app.config['SERVICE_NAME']} round '{round_.title}' is open and has returns for your agency."
         )
-        try:
-            delivered = send_email(recipients, subject, body)
-        except MailError:
-            failed.append(agency.name)
-        else:
-            (sent if delivered else failed).append(
-                agency.name if delivered else f"{agency.name} (email is not set up on this server)"
+    return "This is a reminder that your agency still has returns to submit."
+
+
+def send_round_emails(round_id: int, kind: str, agency_ids: list[int] | None = None, base_url: str = "") -> str:
+    """Email each agency with returns outstanding in the round (or only ``agency_ids``); record each outcome.
+
+    A job (see :func:`queue_round_emails`), also called directly by the daily reminders. Returns the batch id.
+    """
+    email_kind = EmailKind(kind)
+    base = base_url or current_app.config.get("BASE_URL") or "http://localhost"
+    with current_app.test_request_context(base_url=base):
+        round_ = db.session.get(Round, round_id)
+        batch = uuid.uuid4().hex
+        link = url_for("rounds.return_list", _external=True)
+        due = f" They are due by {round_.due_on.strftime('%-d %B %Y')}." if round_.due_on else ""
+        subject = SUBJECTS[email_kind].format(title=round_.title)
+        for returns in _outstanding_by_agency(round_, set(agency_ids) if agency_ids else None).values():
+            agency = returns[0].agency
+            recipients = agency_recipients(round_.partnership_id, agency.id)
+            outcome = EmailOutcome.NOBODY
+            if recipients:
+                body = (
+                    f"{_opening(email_kind, round_)}\n\n"
+                    f"Round: {round_.title}\n"
+                    f"{agency.name} has {len(returns)} return(s) to complete.{due}\n\n"
+                    f"Your returns: {link}\n"
+                )
+                try:
+                    outcome = (
+                        EmailOutcome.SENT if send_email(recipients, subject, body) else EmailOutcome.NOT_CONFIGURED
+                    )
+                except MailError:
+                    outcome = EmailOutcome.FAILED
+            db.session.add(
+                AgencyEmail(
+                    round_id=round_.id,
+                    agency_id=agency.id,
+                    batch=batch,
+                    kind=email_kind,
+                    outcome=outcome,
+                    recipients=len(recipients),
+                    returns=len(returns),
+                )
             )
-    return sent, failed
+        db.session.commit()
+    return batch
 
 
-def notify_round_opened(round_: Round) -> tuple[list[str], list[str]]:
-    """Tell every agency with returns in the round that they can start."""
-    return _send_to_agencies(
-        round_,
-        _outstanding_by_agency(round_),
-        f"Audit returns to complete: {round_.title}",
-        f"The {current_app.config['SERVICE_NAME']} round '{round_.title}' is open and has returns for your agency.",
+def queue_round_emails(round_: Round, kind: EmailKind, agency_ids: set[int] | None = None) -> int:
+    """Send the round's emails once the current change commits; how many agencies will be written to."""
+    from flask import has_request_context, request
+
+    count = len(_outstanding_by_agency(round_, agency_ids))
+    if count:
+        base_url = request.host_url if has_request_context() else ""
+        jobs.enqueue(send_round_emails, round_.id, kind.value, sorted(agency_ids) if agency_ids else None, base_url)
+    return count
+
+
+@dataclass(frozen=True)
+class EmailReport:
+    """The latest sending of a round's emails, as its page reports it."""
+
+    kind: EmailKind
+    sent: list[str]
+    failed: list[str]
+
+
+def latest_emails(round_: Round) -> EmailReport | None:
+    """Who the round's latest sending reached, and who it could not."""
+    batch = db.session.scalar(
+        sa.select(AgencyEmail.batch).where(AgencyEmail.round_id == round_.id).order_by(AgencyEmail.id.desc()).limit(1)
     )
-
-
-def chase(round_: Round, agency_ids: set[int] | None = None) -> tuple[list[str], list[str]]:
-    """Remind agencies with returns still outstanding."""
-    return _send_to_agencies(
-        round_,
-        _outstanding_by_agency(round_, agency_ids),
-        f"Reminder: audit returns outstanding for {round_.title}",
-        "This is a reminder that your agency still has returns to submit.",
+    if batch is None:
+        return None
+    emails = db.session.scalars(sa.select(AgencyEmail).where(AgencyEmail.batch == batch).order_by(AgencyEmail.id)).all()
+    return EmailReport(
+        kind=emails[0].kind,
+        sent=[e.agency.name for e in emails if e.outcome == EmailOutcome.SENT],
+        failed=[e.agency_text for e in emails if e.outcome != EmailOutcome.SENT],
     )
 
 
@@ -109,11 +153,16 @@ def send_due_reminders(today: date) -> list[tuple[str, list[str]]]:
     """
     results = []
     rounds = db.session.scalars(sa.select(Round).where(Round.status == RoundStatus.OPEN, Round.due_on.is_not(None)))
-    for round_ in rounds:
+    for round_ in list(rounds):
         due = round_.due_on
         before = round_.remind_days_before and today == due - timedelta(days=round_.remind_days_before)
         after = round_.remind_days_after and today == due + timedelta(days=round_.remind_days_after)
         if before or after:
-            sent, _failed = chase(round_)
-            results.append((round_.title, sent))
+            batch = send_round_emails(round_.id, EmailKind.REMINDER.value)
+            sent = db.session.scalars(
+                sa.select(AgencyEmail)
+                .where(AgencyEmail.batch == batch, AgencyEmail.outcome == EmailOutcome.SENT)
+                .order_by(AgencyEmail.id)
+            ).all()
+            results.append((round_.title, [e.agency.name for e in sent]))
     return results

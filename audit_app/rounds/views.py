@@ -24,8 +24,8 @@ from ..questionnaires.models import Questionnaire, QuestionnaireKind, Questionna
 from . import services
 from .forms import NoteForm, RoundForm
 from .kinds import kind_rules
-from .models import Return, ReturnGroup, ReturnStatus, Round, RoundStatus
-from .notifications import chase, notify_round_opened
+from .models import EmailKind, Return, ReturnGroup, ReturnStatus, Round, RoundStatus
+from .notifications import latest_emails, queue_round_emails
 from .permissions import (
     can_edit_return,
     can_manage_round,
@@ -150,6 +150,7 @@ def round_page(round_: Round, *, status: int = 200, **overrides: Any):
         late=late,
         can_manage=can_manage_round(p, round_),
         moves=sorted(round_.moves, key=lambda s: list(RoundStatus).index(s)),
+        emails=latest_emails(round_),
         ReturnStatus=ReturnStatus,
         **context,
     ), status
@@ -183,18 +184,11 @@ def round_move(round_id: int):
         db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for("rounds.round_detail", round_id=round_.id), code=303)
+    if to == RoundStatus.OPEN:
+        queue_round_emails(round_, EmailKind.OPENED)  # sent once this commits; the round page reports them
     db.session.commit()
     flash(f"The round is now {to.label.lower()}", "success")
-    if to == RoundStatus.OPEN:
-        _report_emails(*notify_round_opened(round_))
     return redirect(url_for("rounds.round_detail", round_id=round_.id))
-
-
-def _report_emails(sent: list[str], failed: list[str]) -> None:
-    if sent:
-        flash(f"Emailed {len(sent)} agencies: {', '.join(sent)}", "success")
-    if failed:
-        flash(f"Could not email: {', '.join(failed)}. Contact them another way.", "error")
 
 
 @bp.post("/rounds/<int:round_id>/chase")
@@ -211,10 +205,9 @@ def round_chase(round_id: int):
     agency = request.form.get("agency_id", "")
     if agency and not agency.isdigit():
         abort(400, "agency_id must be a number")
-    sent, failed = chase(round_, {int(agency)} if agency else None)
-    if not sent and not failed:
+    if not queue_round_emails(round_, EmailKind.CHASE, {int(agency)} if agency else None):
         flash("No agency has returns outstanding", "info")
-    _report_emails(sent, failed)
+    db.session.commit()
     return redirect(url_for("rounds.round_detail", round_id=round_.id))
 
 
