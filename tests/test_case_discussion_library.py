@@ -62,3 +62,34 @@ def test_a_case_grade_chosen_with_the_overall_section_blank_is_kept(client, worl
         for j in db.session.scalars(sa.select(CaseJudgement).where(CaseJudgement.round_case_id == round_case.id))
     }
     assert (judgements[""].grade.label, judgements["overall"].grade.label) == (levels[0], levels[2])
+
+
+def test_the_discussion_reports_every_bad_field_at_once_and_saves_nothing(client, world):
+    item = next(item for item in questionnaires.library() if item["key"] == CASE_AUDITS[0])
+    with system_actor("test:setup"):
+        version = questionnaires.import_questionnaire(world.partnership.id, item["data"], publish=True)
+        round_ = services.plan_round(world.partnership.id, title="T", version=version, opens_on=None, due_on=None)
+        round_case = case_services.add_case(round_, agency_ids=[world.police.agency_id], reference="CS-78")
+        services.move_round(round_, RoundStatus.OPEN)
+        services.move_round(round_, RoundStatus.CLOSED)
+        db.session.commit()
+    first_section = version.sections[0].key
+    levels = [level.label for level in case_services.judgement_scale_levels(round_)]
+    login(client, world.user("qa_member"))
+    response = client.post(
+        f"/rounds/{round_.id}/cases/{round_case.id}/discussion",
+        data={
+            f"section-{first_section}-grade": "Superb",
+            "case-grade": levels[0],
+            "concern_escalated": "yes",
+            "escalated_to": "",
+            "escalated_on-day": "31",
+            "escalated_on-month": "2",
+            "escalated_on-year": "2026",
+        },
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    for field in (f"section-{first_section}-grade", "escalated_to", "escalated_on"):
+        assert f'href="#{field}"' in page, field
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseJudgement)) == 0

@@ -15,7 +15,7 @@ from ..case_audits import services
 from ..case_audits.cohort import CohortError, parse_cohort
 from ..case_audits.models import CaseJudgement, RoundCase
 from ..case_audits.permissions import can_view_discussion, get_partnership_round_case_or_404
-from ..core.errors import DomainError, NotAllowedError
+from ..core.errors import DomainError, FieldErrors, NotAllowedError
 from ..extensions import db
 from ..questionnaires.answers import MAX_TEXT
 from ..rounds.models import RoundStatus
@@ -248,7 +248,8 @@ def _api_field(field: str | None) -> str:
         if field.startswith(prefix):
             rest = field[len(prefix) :]
             key, _, name = rest.rpartition("-") if place == "sections." else ("", "", rest)
-            return f"{place}{key + '.' if key else ''}{_SERVICE_FIELDS.get(name, name)}"
+            parts = [key, _SERVICE_FIELDS.get(name, name)]
+            return place + ".".join(part for part in parts if part)
     return field
 
 
@@ -266,46 +267,27 @@ def judgements_put(round_id: int, round_case_id: int):
     round_case = get_partnership_round_case_or_404(p, round_id, round_case_id)
     require(can_view_discussion(p, round_case) and can_review_returns(p))
     body = parse_body(JudgementsIn)
-    round_ = round_case.round
     if not _can_record(p, round_case):
         raise NotAllowedError("Judgements are recorded once the round is closed for returns, until it is reported")
-    section_keys = [s.key for s in round_.version.sections]
-    labels = [level.label for level in services.judgement_scale_levels(round_)]
-    fields: dict[str, list[str]] = {}
-    for key, given in body.sections.items():
-        if key not in section_keys:
-            fields[f"sections.{key}"] = [f"No such section in this questionnaire; sections: {', '.join(section_keys)}"]
-        elif given.grade and given.grade not in labels:
-            fields[f"sections.{key}.grade"] = [f"Choose one of: {', '.join(labels)}"]
-    if body.case.grade and body.case.grade not in labels:
-        fields["case.grade"] = [f"Choose one of: {', '.join(labels)}"]
-    if body.case.concern_escalated and not body.case.escalated_to.strip():
-        fields["case.escalated_to"] = ["Say to whom the concern was escalated"]
-    if fields:
-        raise ApiError(400, "Some fields are not valid", fields)
-    try:
-        for key in section_keys:
-            given = body.sections.get(key, SectionJudgementIn())
-            services.record_judgement(
-                round_case,
-                section_key=key,
-                grade=given.grade or "",
-                strengths=given.strengths,
-                areas_for_development=given.areas_for_development,
-            )
-        services.record_judgement(
-            round_case,
-            section_key="",
-            grade=body.case.grade or "",
-            strengths=body.case.strengths,
-            areas_for_development=body.case.areas_for_development,
-            recommendations=body.case.recommendations,
-            concern_escalated=body.case.concern_escalated,
-            escalated_to=body.case.escalated_to,
-            escalated_on=body.case.escalated_on,
+
+    def given(item: Any) -> services.JudgementIn:
+        return services.JudgementIn(
+            grade=item.grade or "",
+            strengths=item.strengths,
+            areas_for_development=item.areas_for_development,
+            recommendations=getattr(item, "recommendations", ""),
+            concern_escalated=getattr(item, "concern_escalated", False),
+            escalated_to=getattr(item, "escalated_to", ""),
+            escalated_on=getattr(item, "escalated_on", None),
         )
-    except DomainError as error:
+
+    try:
+        services.record_judgements(
+            round_case, {key: given(item) for key, item in body.sections.items()}, given(body.case)
+        )
+    except FieldErrors as error:
         db.session.rollback()
-        raise ApiError(error.status_code, error.message, {_api_field(error.field): [error.message]}) from None
+        fields = {_api_field(field): problems for field, problems in error.fields.items()}
+        raise ApiError(400, "Some fields are not valid", fields) from None
     db.session.commit()
     return jsonify(_judgements(p, round_case))

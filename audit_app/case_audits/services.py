@@ -6,13 +6,14 @@ Every refusal is a DomainError naming the field at fault.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 
 from ..accounts.models import Agency
-from ..core.errors import ConflictError, DomainError, NotAllowedError
+from ..core.errors import ConflictError, DomainError, FieldErrors, NotAllowedError
 from ..extensions import db
 from ..questionnaires import roles
 from ..questionnaires.answers import MAX_TEXT
@@ -175,6 +176,52 @@ def judgement_field_prefix(section_key: str) -> str:
     return f"section-{section_key}-" if section_key else "case-"
 
 
+@dataclass(frozen=True)
+class JudgementIn:
+    """What the panel agreed for a section, or for the case (recommendations and escalation: the case only)."""
+
+    grade: str = ""
+    strengths: str = ""
+    areas_for_development: str = ""
+    recommendations: str = ""
+    concern_escalated: bool = False
+    escalated_to: str = ""
+    escalated_on: date | None = None
+
+
+def record_judgements(round_case: RoundCase, sections: dict[str, JudgementIn], case: JudgementIn) -> None:
+    """Record the panel's whole judgement of a case: every section of the questionnaire (a section not given is
+    left ungraded) and the case itself. Every problem is reported at once (``FieldErrors`` named as the page
+    names its fields, see :func:`judgement_field_prefix`); the caller rolls back on error, so nothing is
+    half-saved."""
+    round_ = round_case.round
+    problems: dict[str, list[str]] = {}
+    unknown = sorted(set(sections) - {s.key for s in round_.version.sections})
+    for key in unknown:
+        problems[f"{judgement_field_prefix(key)}"] = [
+            f"No such section in this questionnaire; sections: {', '.join(s.key for s in round_.version.sections)}"
+        ]
+    entries = [(s.key, sections.get(s.key, JudgementIn())) for s in round_.version.sections] + [("", case)]
+    for key, given in entries:
+        try:
+            record_judgement(
+                round_case,
+                section_key=key,
+                grade=given.grade,
+                strengths=given.strengths,
+                areas_for_development=given.areas_for_development,
+                recommendations="" if key else given.recommendations,
+                concern_escalated=False if key else given.concern_escalated,
+                escalated_to="" if key else given.escalated_to,
+                escalated_on=None if key else given.escalated_on,
+            )
+        except FieldErrors as error:
+            for field, messages in error.fields.items():
+                problems.setdefault(field, []).extend(messages)
+    if problems:
+        raise FieldErrors(problems, what="judgements")
+
+
 def record_judgement(
     round_case: RoundCase,
     *,
@@ -195,14 +242,17 @@ def record_judgement(
     if section_key and section_key not in {s.key for s in round_.version.sections}:
         raise DomainError("No such section in this questionnaire", field=f"{prefix}grade")
     levels = {level.label: level for level in judgement_scale_levels(round_)}
+    problems: dict[str, list[str]] = {}
     if grade and grade not in levels:
-        raise DomainError(f"Choose one of: {', '.join(levels)}", field=f"{prefix}grade")
+        problems[f"{prefix}grade"] = [f"Choose one of: {', '.join(levels)}"]
     texts = (("strengths", strengths), ("development", areas_for_development), ("recommendations", recommendations))
     for name, text in texts:
         if len(text or "") > MAX_TEXT:
-            raise DomainError(f"Write {MAX_TEXT:,} characters or fewer", field=f"{prefix}{name}")
+            problems[f"{prefix}{name}"] = [f"Write {MAX_TEXT:,} characters or fewer"]
     if concern_escalated and not (escalated_to or "").strip():
-        raise DomainError("Say to whom the concern was escalated", field="escalated_to")
+        problems["escalated_to"] = ["Say to whom the concern was escalated"]
+    if problems:
+        raise FieldErrors(problems, what="judgements")
     judgement = db.session.scalar(
         sa.select(CaseJudgement).where(
             CaseJudgement.round_case_id == round_case.id, CaseJudgement.section_key == section_key

@@ -11,7 +11,7 @@ from flask_login import login_required
 
 from ..accounts.models import Agency
 from ..accounts.permissions import agency_links_query
-from ..core.errors import DomainError
+from ..core.errors import DomainError, FieldErrors
 from ..core.forms import ConfirmForm, add_form_error
 from ..core.permissions import current_principal
 from ..extensions import db
@@ -168,25 +168,32 @@ def case_discussion(round_id: int, round_case_id: int):
             return redirect(
                 url_for("case_audits.case_discussion", round_id=round_.id, round_case_id=round_case.id), code=303
             )
-        escalated_on = None
-        raw_date = [request.form.get(f"escalated_on-{part}", "").strip() for part in ("year", "month", "day")]
+        form = request.form
+        raw_date = [form.get(f"escalated_on-{part}", "").strip() for part in ("year", "month", "day")]
+        escalated_on, date_problem = _escalation_date(raw_date)
+        if date_problem:
+            errors["escalated_on"] = date_problem
+
+        def given(key: str) -> services.JudgementIn:
+            prefix = services.judgement_field_prefix(key)
+            return services.JudgementIn(
+                grade=form.get(f"{prefix}grade", ""),
+                strengths=form.get(f"{prefix}strengths", ""),
+                areas_for_development=form.get(f"{prefix}development", ""),
+                recommendations=form.get(f"{prefix}recommendations", ""),
+                concern_escalated=form.get("concern_escalated") == "yes",
+                escalated_to=form.get("escalated_to", ""),
+                escalated_on=escalated_on,
+            )
+
         try:
-            for key in [s.key for s in round_.version.sections] + [""]:
-                prefix = services.judgement_field_prefix(key)
-                services.record_judgement(
-                    round_case,
-                    section_key=key,
-                    grade=request.form.get(f"{prefix}grade", ""),
-                    strengths=request.form.get(f"{prefix}strengths", ""),
-                    areas_for_development=request.form.get(f"{prefix}development", ""),
-                    recommendations="" if key else request.form.get(f"{prefix}recommendations", ""),
-                    concern_escalated=request.form.get("concern_escalated") == "yes",
-                    escalated_to=request.form.get("escalated_to", ""),
-                    escalated_on=escalated_on if key else _escalation_date(raw_date),
-                )
+            services.record_judgements(round_case, {s.key: given(s.key) for s in round_.version.sections}, given(""))
+        except FieldErrors as error:
+            errors.update({field: problems[0] for field, problems in error.fields.items()})
         except DomainError as error:
-            db.session.rollback()
             errors[error.field or "case-grade"] = error.message
+        if errors:
+            db.session.rollback()
             status = 400
         else:
             db.session.commit()
@@ -204,13 +211,14 @@ def case_discussion(round_id: int, round_case_id: int):
     ), status
 
 
-def _escalation_date(parts: list[str]) -> date | None:
+def _escalation_date(parts: list[str]) -> tuple[date | None, str]:
+    """The escalation date from its year, month and day boxes, or why it is not one."""
     if not any(parts):
-        return None
+        return None, ""
     try:
-        return date(int(parts[0]), int(parts[1]), int(parts[2]))
+        return date(int(parts[0]), int(parts[1]), int(parts[2])), ""
     except ValueError:
-        raise DomainError("Enter the date of escalation as day, month and year", field="escalated_on") from None
+        return None, "Enter the date of escalation as day, month and year"
 
 
 # -- re-audits and a case's audit history --

@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..core.errors import DomainError
+from ..core.errors import FieldErrors
 from .models import QuestionType
 
 if TYPE_CHECKING:
@@ -48,24 +48,11 @@ class AnswerProblem(ValueError):
         self.message = message
 
 
-class AnswerErrors(DomainError):
-    """A save refused because of bad answers: every problem, by question key.
-
-    ``fields`` maps each question key to its problems (the API returns them as
-    ``error.fields``); ``field`` and ``message`` name the first, for callers
-    that show one error.
-    """
+class AnswerErrors(FieldErrors):
+    """A save refused because of bad answers: every problem, by question key."""
 
     def __init__(self, fields: dict[str, list[str]]) -> None:
-        messages = [m for problems in fields.values() for m in problems]
-        if len(messages) == 1:
-            message = messages[0]
-        else:
-            message = f"{len(fields)} answers need correcting: " + "; ".join(
-                f"{key}: {m}" for key, problems in fields.items() for m in problems
-            )
-        super().__init__(message, field=next(iter(fields)))
-        self.fields = fields
+        super().__init__(fields, what="answers")
 
 
 def _blank(raw: Any) -> bool:
