@@ -12,7 +12,7 @@ from flask_login import login_required
 from ..accounts.models import Agency
 from ..accounts.permissions import agency_links_query
 from ..core.errors import DomainError, FieldErrors
-from ..core.forms import ConfirmForm, add_form_error
+from ..core.forms import REFUSED, ConfirmForm, add_form_error, run_service
 from ..core.permissions import current_principal
 from ..extensions import db
 from ..questionnaires import answers
@@ -66,8 +66,8 @@ def round_add_case(round_id: int):
     round_ = get_managed_round_or_404(p, round_id)
     form = _case_form(round_.partnership_id)
     if form.validate_on_submit():
-        try:
-            services.add_case(
+        added = run_service(
+            lambda: services.add_case(
                 round_,
                 agency_ids=form.agency_ids.data,
                 reference=form.reference.data,
@@ -76,11 +76,10 @@ def round_add_case(round_id: int):
                 ethnicity=form.ethnicity.data or "",
                 disability=form.disability.data,
                 plan_type=form.plan_type.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            add_form_error(form, error.message, error.field)
-        else:
+            ),
+            form=form,
+        )
+        if added is not REFUSED:
             db.session.commit()
             flash(f"Case {form.reference.data} added", "success")
             return redirect(url_for("rounds.round_detail", round_id=round_.id) + "#cases")
@@ -245,12 +244,10 @@ def round_carry_cases(round_id: int):
     ).all()
     if len(earlier) != len(set(raw)):
         abort(400, "Choose cases of the earlier round")
-    try:
-        carried = services.carry_cases(round_, list(earlier))
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("rounds.round_detail", round_id=round_.id) + "#carry", code=303)
+    carried = run_service(
+        lambda: services.carry_cases(round_, list(earlier)),
+        back=url_for("rounds.round_detail", round_id=round_.id) + "#carry",
+    )
     db.session.commit()
     flash(f"{len(carried)} cases carried from {round_.previous_round.title}", "success")
     return redirect(url_for("rounds.round_detail", round_id=round_.id) + "#cases")

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import abort, flash, redirect
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import DateField, RadioField, SelectField, SubmitField
 from wtforms.validators import ValidationError
+
+from ..extensions import db
+from .errors import DomainError
+
+T = TypeVar("T")
 
 
 class ConfirmForm(FlaskForm):
@@ -79,3 +88,40 @@ class GovDateField(DateField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError("Enter a real date, like 27 3 2027") from None
+
+
+class _Refused:
+    """What :func:`run_service` returns when the service refused (never a service's own result)."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "REFUSED"
+
+
+REFUSED: Any = _Refused()
+
+
+def run_service(call: Callable[[], T], *, form: FlaskForm | None = None, back: str | None = None) -> T:
+    """Run a service for a view: its result, or, if it refuses (``DomainError``), the session rolled back and
+    the refusal shown.
+
+    With ``form``, each refusal is put beside the field it names (every field of a ``FieldErrors``) and
+    :data:`REFUSED` comes back, for the view to show the form again with a 400. With ``back`` (a URL), the
+    refusal is flashed and the request ends there with a 303 to ``back``. The view still commits on success:
+    one commit per request, in the view.
+    """
+    try:
+        return call()
+    except DomainError as error:
+        db.session.rollback()
+        if back is not None:
+            flash(error.message, "error")
+            abort(redirect(back, code=303))
+        if form is None:
+            raise
+        for field, messages in (getattr(error, "fields", None) or {error.field: [error.message]}).items():
+            for message in messages:
+                add_form_error(form, message, field)
+        return REFUSED

@@ -15,7 +15,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 from ..accounts.models import Agency
 from ..core import clock
 from ..core.errors import DomainError
-from ..core.forms import ConfirmForm, add_form_error
+from ..core.forms import REFUSED, ConfirmForm, add_form_error, run_service
 from ..core.pagination import paginate
 from ..core.permissions import current_principal
 from ..extensions import db
@@ -94,8 +94,8 @@ def round_create():
     if form.validate_on_submit():
         version = db.session.get(QuestionnaireVersion, form.version_id.data) if form.version_id.data else None
         previous = next((r for r in earlier if r.id == form.previous_round_id.data), None)
-        try:
-            round_ = services.plan_round(
+        round_ = run_service(
+            lambda: services.plan_round(
                 p.partnership_id,
                 title=form.title.data,
                 version=version,
@@ -105,11 +105,10 @@ def round_create():
                 previous_round=previous,
                 remind_days_before=_days(form.remind_days_before.data, 3),
                 remind_days_after=_days(form.remind_days_after.data, 2),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            add_form_error(form, error.message, error.field)
-        else:
+            ),
+            form=form,
+        )
+        if round_ is not REFUSED:
             db.session.commit()
             flash("Round planned. Add its cases and the agencies involved, then open it.", "success")
             return redirect(url_for("rounds.round_detail", round_id=round_.id))
@@ -178,12 +177,7 @@ def round_move(round_id: int):
         to = RoundStatus(request.form.get("to", ""))
     except ValueError:
         abort(400, "Unknown round status")
-    try:
-        services.move_round(round_, to)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("rounds.round_detail", round_id=round_.id), code=303)
+    run_service(lambda: services.move_round(round_, to), back=url_for("rounds.round_detail", round_id=round_.id))
     if to == RoundStatus.OPEN:
         queue_round_emails(round_, EmailKind.OPENED)  # sent once this commits; the round page reports them
     db.session.commit()
@@ -355,12 +349,10 @@ def return_submit(return_id: int):
     _require(can_edit_return(p, ret))
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        outcome = services.submit_return(ret, by=current_user, as_lead=can_sign_off_return(p, ret))
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("rounds.return_detail", return_id=ret.id), code=303)
+    outcome = run_service(
+        lambda: services.submit_return(ret, by=current_user, as_lead=can_sign_off_return(p, ret)),
+        back=url_for("rounds.return_detail", return_id=ret.id),
+    )
     db.session.commit()
     flash(
         "Return submitted"
@@ -426,12 +418,9 @@ def return_accept(return_id: int):
     _require(can_review_returns(p))
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        services.accept_return(ret, by=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("rounds.return_detail", return_id=ret.id), code=303)
+    run_service(
+        lambda: services.accept_return(ret, by=current_user), back=url_for("rounds.return_detail", return_id=ret.id)
+    )
     db.session.commit()
     flash("Return accepted", "success")
     return redirect(url_for("rounds.return_detail", return_id=ret.id))
