@@ -284,7 +284,6 @@ class QueryCounter:
 @pytest.fixture()
 def count_queries(db_session):
     """``with count_queries() as counter: ...`` then ``counter.count``: the statements a request ran."""
-    from contextlib import contextmanager
 
     @contextmanager
     def _counting():
