@@ -12,7 +12,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,13 +24,12 @@ from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
 
 from audit_app import create_app
-from audit_app.accounts import services
-from audit_app.accounts.models import Partnership, PartnershipAgency, Role, Sector, User
-from audit_app.core.audit import system_actor
+from audit_app.accounts.models import User
 from audit_app.extensions import db, limiter
 from tests.core_fixtures import clock as clock
 
-PASSWORD = "correct-horse-battery"
+# Test modules import these from here as well as from tests/factories.py.
+from .factories import PASSWORD, World, api_token, build_world, make_user, sector  # noqa: F401
 
 
 class _BoundSession(FlaskSession):
@@ -107,25 +106,91 @@ def _reset_postgres_schema() -> None:
         conn.exec_driver_sql("CREATE SCHEMA public")
 
 
+@contextmanager
+def _session_on(connection: sa.Connection) -> Iterator:
+    """Point ``db.session`` at ``connection``: the app's commits become SAVEPOINT releases on it."""
+    original = db.session
+    db.session = db._make_scoped_session(
+        {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": _BoundSession}
+    )
+    try:
+        yield db.session
+    finally:
+        db.session.remove()
+        db.session = original
+
+
 @pytest.fixture()
 def db_session(app: Flask) -> Iterator:
     """The database for one test: everything it writes is rolled back."""
     with app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()
-        original = db.session
-        db.session = db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": _BoundSession}
-        )
         limiter.reset()
         try:
-            yield db.session
+            with _session_on(connection) as session:
+                yield session
         finally:
-            db.session.remove()
-            db.session = original
             if outer.is_active:
                 outer.rollback()
             connection.close()
+
+
+# -- data built once per module (the access table's world) --
+#
+# A module that builds heavy data once overrides ``db_session`` with
+# ``savepoint_session`` and builds its data in a module fixture inside
+# ``module_setup``:
+#
+#     @pytest.fixture(scope="module")
+#     def shared(app, module_connection):
+#         with module_setup(app, module_connection):
+#             return world_ids(build_world())
+#
+#     @pytest.fixture()
+#     def db_session(savepoint_session):
+#         return savepoint_session
+#
+# The module's data is committed inside one transaction on one connection that
+# is rolled back when the module ends; each test runs inside a SAVEPOINT on
+# that connection and rolls back to it, so what a test writes never reaches
+# the next test and nothing reaches the database. Module fixtures return ids,
+# not ORM objects: each test loads what it needs in its own session.
+
+
+@pytest.fixture(scope="module")
+def module_connection(app: Flask) -> Iterator[sa.Connection]:
+    """One connection and transaction for a module's tests, rolled back when the module ends."""
+    with app.app_context():
+        connection = db.engine.connect()
+    outer = connection.begin()
+    try:
+        yield connection
+    finally:
+        if outer.is_active:
+            outer.rollback()
+        connection.close()
+
+
+@contextmanager
+def module_setup(app: Flask, connection: sa.Connection) -> Iterator:
+    """An app context and a session on the module's connection, to build what its tests share."""
+    with app.app_context(), _session_on(connection) as session:
+        yield session
+
+
+@pytest.fixture()
+def savepoint_session(app: Flask, module_connection: sa.Connection) -> Iterator:
+    """The database for one test of a module with shared data: rolled back to a savepoint at its end."""
+    with app.app_context():
+        savepoint = module_connection.begin_nested()
+        limiter.reset()
+        try:
+            with _session_on(module_connection) as session:
+                yield session
+        finally:
+            if savepoint.is_active:
+                savepoint.rollback()
 
 
 @pytest.fixture()
@@ -133,62 +198,12 @@ def client(app: Flask, db_session) -> FlaskClient:
     return app.test_client()
 
 
-# -- people and places --
-
-
-@dataclass
-class World:
-    """Two partnerships with agencies and one user per role, for access tests."""
-
-    partnership: Partnership
-    other_partnership: Partnership
-    police: PartnershipAgency
-    health: PartnershipAgency
-    other_agency: PartnershipAgency
-    users: dict[str, User]
-
-    def user(self, name: str) -> User:
-        return self.users[name]
-
-
-def make_user(
-    partnership_id: int, role: Role, *, email: str, agency_id: int | None = None, name: str | None = None
-) -> User:
-    user, _ = services.create_user(
-        partnership_id,
-        email=email,
-        name=name or email.split("@")[0].title(),
-        role=role,
-        agency_id=agency_id,
-        password=PASSWORD,
-    )
-    return user
-
-
-def sector(partnership_id: int, key: str) -> Sector:
-    return db.session.scalar(sa.select(Sector).where(Sector.partnership_id == partnership_id, Sector.key == key))
+# -- people and places (built by tests/factories.py) --
 
 
 @pytest.fixture()
 def world(db_session) -> World:
-    with system_actor("test:setup"):
-        north = services.create_partnership("North Test Partnership")
-        south = services.create_partnership("South Test Partnership")
-        police = services.create_agency(north.id, "North Police", sector(north.id, "police"))
-        health = services.create_agency(north.id, "North Hospital", sector(north.id, "health"))
-        other = services.create_agency(south.id, "South Council", sector(south.id, "social_care"))
-        users = {
-            "admin": make_user(north.id, Role.ADMIN, email="admin@north.example.org"),
-            "qa_member": make_user(north.id, Role.QA_MEMBER, email="qa@north.example.org"),
-            "agency_lead": make_user(
-                north.id, Role.AGENCY_LEAD, email="lead@north.example.org", agency_id=police.agency_id
-            ),
-            "auditor": make_user(north.id, Role.AUDITOR, email="auditor@north.example.org", agency_id=police.agency_id),
-            "scrutineer": make_user(north.id, Role.SCRUTINEER, email="scrutineer@north.example.org"),
-            "other_admin": make_user(south.id, Role.ADMIN, email="admin@south.example.org"),
-        }
-        db.session.commit()
-    return World(north, south, police, health, other, users)
+    return build_world()
 
 
 def login(client: FlaskClient, user: User, partnership_id: int | None = None) -> FlaskClient:
@@ -207,13 +222,6 @@ def login_as(client: FlaskClient):
         return login(client, user, partnership_id)
 
     return _login
-
-
-def api_token(user: User, partnership_id: int) -> str:
-    with system_actor("test:setup"):
-        _, secret = services.create_api_token(user, partnership_id, "test")
-        db.session.commit()
-    return secret
 
 
 @pytest.fixture()
@@ -244,8 +252,7 @@ def api(client: FlaskClient):
             return self._call("DELETE", url, **kwargs)
 
     def _for(user: User, partnership_id: int | None = None) -> _Api:
-        pid = partnership_id or user.memberships[0].partnership_id
-        return _Api(api_token(user, pid))
+        return _Api(api_token(user, partnership_id))
 
     return _for
 
@@ -278,7 +285,6 @@ class QueryCounter:
 @pytest.fixture()
 def count_queries(db_session):
     """``with count_queries() as counter: ...`` then ``counter.count``: the statements a request ran."""
-    from contextlib import contextmanager
 
     @contextmanager
     def _counting():

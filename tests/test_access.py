@@ -14,15 +14,14 @@ import sqlalchemy as sa
 
 from audit_app import create_app
 from audit_app.accounts import services
-from audit_app.accounts.models import ApiToken, Membership
-from audit_app.case_audits import services as case_services
+from audit_app.accounts.models import Agency, ApiToken, Membership, User
 from audit_app.core.audit import system_actor
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaire_services
-from audit_app.rounds import services as audit_services
 from audit_app.rounds.models import Return, RoundStatus
 
-from .conftest import login
+from .conftest import login, module_setup, sector
+from .factories import World, api_token, build_world, load_world, make_questionnaire, make_round, world_ids
 from .test_questionnaire_spec import EXAMPLE
 
 LIBRARY_KEY = sorted(p.stem for p in questionnaire_services.LIBRARY_DIR.glob("*.yaml"))[0]
@@ -206,70 +205,88 @@ def test_every_route_is_in_the_table():
     assert set(ACCESS) - endpoints == set(), "these endpoints no longer exist"
 
 
-def _url(rule: str, world, ids: dict[str, object]) -> str:
+def _url(rule: str, ids: dict[str, object]) -> str:
     def value(match: re.Match) -> str:
         return str(ids[match.group(2)])
 
     return re.sub(r"<(?:(\w+):)?(\w+)>", value, rule)
 
 
+# -- the world, built once for the module (see "data built once per module" in conftest) --
+
+
+@pytest.fixture(scope="module")
+def access_data(app, module_connection) -> dict:
+    """The world, an open round with one police return, and an API token per person: ids and secrets."""
+    with module_setup(app, module_connection):
+        world = build_world()
+        with system_actor("test:setup"):
+            token, _ = services.create_api_token(world.user("auditor"), world.partnership.id, "auditor's")
+            version = make_questionnaire(world.partnership.id, EXAMPLE, publish=False)
+            published = make_questionnaire(world.partnership.id, EXAMPLE, key="published_one")
+            round_ = make_round(
+                world.partnership.id,
+                version=published,
+                title="Access round",
+                agencies=[world.police],
+                cases=["CS-ACCESS"],
+                status=RoundStatus.OPEN,
+            )
+            db.session.commit()
+        police_return = db.session.scalar(sa.select(Return).where(Return.round_id == round_.id))
+        auditor_membership = db.session.scalar(
+            sa.select(Membership).where(Membership.user_id == world.user("auditor").id)
+        )
+        ids = {
+            "questionnaire_id": version.questionnaire_id,
+            "number": version.number,
+            "section_id": version.sections[0].id,
+            "question_id": version.questions[0].id,
+            "library_key": LIBRARY_KEY,
+            "round_id": round_.id,
+            "return_id": police_return.id,
+            "section_key": "recognition",
+            "round_case_id": round_.cases[0].id,
+            "case_id": round_.cases[0].case_id,
+            "agency_id": world.police.agency_id,
+            "sector_id": world.police.sector_id,
+            "user_id": world.user("auditor").id,
+            "membership_id": auditor_membership.id,
+            "token_id": token.id,
+            "entity_type": "agency",
+            "entity_id": world.police.agency_id,
+            "token": "not-a-valid-token",
+            "theme_id": round_.theme_id,
+        }
+        secrets = {name: api_token(user, name="access test") for name, user in world.users.items()}
+        return {"world": world_ids(world), "ids": ids, "secrets": secrets}
+
+
+@pytest.fixture()
+def db_session(savepoint_session):
+    """Each test runs in a savepoint on the module's connection, over the world built once."""
+    return savepoint_session
+
+
+@pytest.fixture()
+def world(db_session, access_data) -> World:
+    return load_world(access_data["world"])
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("endpoint", "rule", "method"), ROUTES, ids=[f"{m} {r}" for _, r, m in ROUTES])
-def test_route_access(client, world, role, endpoint, rule, method):
-    with system_actor("test:setup"):
-        token, _ = services.create_api_token(world.user("auditor"), world.partnership.id, "auditor's")
-        db.session.commit()
-    auditor_membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == world.user("auditor").id))
-    version = questionnaire_services.import_questionnaire(world.partnership.id, EXAMPLE)
-    published = questionnaire_services.import_questionnaire(
-        world.partnership.id, EXAMPLE | {"key": "published_one"}, publish=True
-    )
-    round_ = audit_services.plan_round(
-        world.partnership.id, title="Access round", version=published, opens_on=None, due_on=None
-    )
-    case_services.add_case(round_, agency_ids=[world.police.agency_id], reference="CS-ACCESS")
-    audit_services.move_round(round_, RoundStatus.OPEN)
-    db.session.commit()
-    police_return = db.session.scalar(sa.select(Return).where(Return.round_id == round_.id))
-    ids = {
-        "questionnaire_id": version.questionnaire_id,
-        "number": version.number,
-        "section_id": version.sections[0].id,
-        "question_id": version.questions[0].id,
-        "library_key": LIBRARY_KEY,
-        "round_id": round_.id,
-        "return_id": police_return.id,
-        "section_key": "recognition",
-        "round_case_id": round_.cases[0].id,
-        "case_id": round_.cases[0].case_id,
-        "agency_id": world.police.agency_id,
-        "sector_id": world.police.sector_id,
-        "user_id": world.user("auditor").id,
-        "membership_id": auditor_membership.id,
-        "token_id": token.id,
-        "entity_type": "agency",
-        "entity_id": world.police.agency_id,
-        "token": "not-a-valid-token",
-        "theme_id": round_.theme_id,
-    }
-    url = _url(rule, world, ids)
+def test_route_access(client, access_data, role, endpoint, rule, method):
+    url = _url(rule, access_data["ids"])
     is_api = url.startswith("/api/")
     has_object = "<int:" in rule  # ids of this partnership's objects
-    user = None
-    if role == "other_partnership":
-        user = world.user("other_admin")
-    elif role != "anonymous":
-        user = world.user(role)
+    person = {"anonymous": None, "other_partnership": "other_admin"}.get(role, role)
 
     headers = {}
-    if user is not None:
+    if person is not None:
         if is_api:
-            with system_actor("test:setup"):
-                _, secret = services.create_api_token(user, user.memberships[0].partnership_id, "access test")
-                db.session.commit()
-            headers["Authorization"] = f"Bearer {secret}"
+            headers["Authorization"] = f"Bearer {access_data['secrets'][person]}"
         else:
-            login(client, user)
+            login(client, db.session.get(User, access_data["world"]["users"][person]))
 
     kwargs = {"headers": headers}
     if is_api and method in ("POST", "PATCH", "PUT"):
@@ -312,3 +329,33 @@ def test_tokens_of_others_cannot_be_revoked(client, world):
     login(client, world.user("auditor"))
     assert client.post(f"/account/tokens/{token.id}/revoke").status_code == 404
     assert db.session.get(ApiToken, token.id).revoked_at is None
+
+
+# -- the world is built once, and what one case writes never reaches the next --
+
+_written: dict[str, int] = {}
+
+
+def test_a_case_that_writes_through_the_app_and_the_services(client, world, access_data):
+    """Commits through a request and a service; the next test must see none of it."""
+    ids = access_data["ids"]
+    login(client, world.user("auditor"))
+    assert client.post(f"/account/tokens/{ids['token_id']}/revoke").status_code in (302, 303)
+    with system_actor("test:setup"):
+        leaked = services.create_agency(world.partnership.id, "Leaked Agency", sector(world.partnership.id, "police"))
+        world.partnership.name = "Renamed In One Test"
+        db.session.commit()
+    _written["agency_id"] = leaked.agency_id
+    assert db.session.get(ApiToken, ids["token_id"]).revoked_at is not None
+
+
+def test_the_next_case_sees_none_of_it(client, world, access_data):
+    ids = access_data["ids"]
+    assert db.session.get(ApiToken, ids["token_id"]).revoked_at is None
+    assert world.partnership.name == "North Test Partnership"
+    if "agency_id" in _written:  # run after the case above (it is, in file order)
+        assert db.session.get(Agency, _written["agency_id"]) is None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Agency).where(Agency.name == "Leaked Agency")) == 0
+    # the world built once is still whole and usable: the auditor's API token works
+    headers = {"Authorization": f"Bearer {access_data['secrets']['auditor']}"}
+    assert client.get("/api/v1/me", headers=headers).status_code == 200

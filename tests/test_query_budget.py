@@ -9,52 +9,34 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from audit_app.case_audits import services as case_services
-from audit_app.core.audit import system_actor
 from audit_app.extensions import db
-from audit_app.questionnaires import services as questionnaires
-from audit_app.questionnaires.models import QuestionType
-from audit_app.rounds import services
 from audit_app.rounds.models import Return, RoundStatus
 
 from .conftest import login
+from .factories import make_questionnaire, make_return_answered, make_round, valid_answers
 
 #: the most statements a list or return page may run (session, principal, page, its parts)
 BUDGET = 25
 
 
 def _round(world, cases: int):
-    item = next(item for item in questionnaires.library() if item["key"] == "cse_case_audit")
-    with system_actor("test:setup"):
-        version = questionnaires.import_questionnaire(world.partnership.id, item["data"], publish=True)
-        round_ = services.plan_round(world.partnership.id, title="CSE", version=version, opens_on=None, due_on=None)
-        for n in range(cases):
-            case_services.add_case(
-                round_, agency_ids=[world.police.agency_id, world.health.agency_id], reference=f"CS-{n}"
-            )
-        services.move_round(round_, RoundStatus.OPEN)
-        db.session.commit()
+    version = make_questionnaire(world.partnership.id, library_key="cse_case_audit")
+    round_ = make_round(
+        world.partnership.id,
+        version=version,
+        title="CSE",
+        agencies=[world.police, world.health],
+        cases=[f"CS-{n}" for n in range(cases)],
+        status=RoundStatus.OPEN,
+    )
+    db.session.commit()
     return round_
 
 
 def _answer(ret: Return, user, limit: int | None = None) -> int:
-    answers = {}
-    for question in services.applicable_questions(ret)[:limit]:
-        if question.type == QuestionType.SCALE:
-            answers[question.key] = question.scale.levels[0].label
-        elif question.type == QuestionType.SINGLE_CHOICE:
-            answers[question.key] = question.options[0]
-        elif question.type == QuestionType.MULTIPLE_CHOICE:
-            answers[question.key] = question.options[:2]
-        elif question.type == QuestionType.NUMBER:
-            answers[question.key] = "3"
-        elif question.type == QuestionType.DATE:
-            answers[question.key] = "2026-03-01"
-        else:
-            answers[question.key] = "Seen and recorded"
-    with system_actor("test:setup"):
-        services.save_answers(ret, answers, by=user, expected_version=ret.lock_version)
-        db.session.commit()
+    answers = valid_answers(ret, limit)
+    make_return_answered(ret, user, answers=answers)
+    db.session.commit()
     return len(answers)
 
 
