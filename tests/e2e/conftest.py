@@ -82,7 +82,7 @@ def _e2e_database_url() -> str:
     return url.render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def e2e_app() -> Iterator[Flask]:
     """An app on the e2e database, migrated and loaded with the demo partnership."""
     app = create_app(
@@ -106,9 +106,14 @@ def e2e_app() -> Iterator[Flask]:
         db.engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_server(e2e_app: Flask) -> Iterator[str]:
-    """The e2e app served over HTTP in a background thread; yields its base URL."""
+    """The e2e app served over HTTP in a background thread; yields its base URL.
+
+    Package-scoped, so the server stops when the browser tests end: a request still in flight from the
+    browser must never reach the app while the unit tests that follow have bound ``db.session`` to their
+    own connection (it once made an access-table case answer 500 when the browser tests ran first).
+    """
     port = _free_port()
     server: BaseWSGIServer = make_server("127.0.0.1", port, e2e_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
@@ -123,13 +128,13 @@ def live_server(e2e_app: Flask) -> Iterator[str]:
 # -- the browser --
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as pw:
         yield pw
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Browser tests need Debian's Chromium at {CHROMIUM} (make chromium)")
