@@ -238,7 +238,8 @@ def _complete_and_judge(
     db.session.flush()
     db.session.expire(round_, ["cases"])
     services.move_round(round_, RoundStatus.OPEN)
-    for ret in db.session.scalars(sa.select(Return).where(Return.round_id == round_.id)):
+    # In id order: the answers draw from one random sequence, so the demo is the same on every database.
+    for ret in db.session.scalars(sa.select(Return).where(Return.round_id == round_.id).order_by(Return.id)):
         _fill(ret, admin, rng)
         services.submit_return(ret, by=lead if ret.agency_id == police else admin, as_lead=True)
         services.accept_return(ret, by=qa)
