@@ -91,3 +91,41 @@ def test_a_return_and_its_section_pages_do_not_grow_with_their_answers(client, w
         some = _statements(client, count_queries, f"/returns/{few.id}{path}")
         every = _statements(client, count_queries, f"/returns/{full.id}{path}")
         assert some == every <= BUDGET, (path, some, every)
+
+
+def _grow(world, pages: str, n: int) -> None:
+    """Add ``n`` more of what the list page ``pages`` lists."""
+    from audit_app.accounts.models import Role
+
+    from .factories import make_agency, make_questionnaire, make_round, make_user
+
+    pid = world.partnership.id
+    for i in range(n):
+        if pages == "rounds":
+            version = make_questionnaire(pid, library_key="cse_case_audit", key=f"cse_{pages}_{n}_{i}")
+            make_round(pid, version=version, title=f"Round {n}.{i}", agencies=[world.police], cases=1)
+        elif pages == "agencies":
+            make_agency(pid, sector_key="health")
+        elif pages == "users":
+            make_user(pid, Role.AUDITOR, agency=world.police)
+        elif pages == "questionnaires":
+            make_questionnaire(pid, library_key="cse_case_audit", key=f"cse_copy_{n}_{i}")
+    db.session.commit()
+
+
+@pytest.mark.parametrize(
+    ("url", "what", "role"),
+    [
+        ("/rounds", "rounds", "qa_member"),
+        ("/admin/agencies", "agencies", "admin"),
+        ("/admin/users", "users", "admin"),
+        ("/questionnaires", "questionnaires", "qa_member"),
+    ],
+)
+def test_list_pages_run_the_same_queries_for_a_few_rows_as_for_many(client, world, count_queries, url, what, role):
+    login(client, world.user(role))
+    _grow(world, what, 2)
+    few = _statements(client, count_queries, url)
+    _grow(world, what, 8)
+    many = _statements(client, count_queries, url)
+    assert few == many <= BUDGET, (url, few, many)

@@ -7,9 +7,11 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import selectinload
 
 from ..core.errors import DomainError
 from ..core.forms import ConfirmForm, add_form_error
+from ..core.pagination import paginate
 from ..core.permissions import current_principal
 from ..extensions import db, limiter, login_email_key
 from . import services
@@ -409,8 +411,9 @@ def user_list():
     """People with a role in the partnership."""
     principal = current_principal()
     _require(can_view_users(principal))
-    users = db.session.scalars(users_query(_partnership_id())).all()
-    return render_template("accounts/user_list.html", users=users, can_manage=can_manage_accounts(principal))
+    # Each person's roles come with them (one query for all), so the page's queries do not grow with its rows.
+    page = paginate(users_query(_partnership_id()).options(selectinload(User.memberships)))
+    return render_template("accounts/user_list.html", page=page, can_manage=can_manage_accounts(principal))
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import selectinload
 from wtforms.validators import ValidationError
 
 from ..accounts.models import Sector
@@ -108,7 +109,8 @@ def questionnaire_list():
         if not theme_id.isdigit():
             abort(400, "Unknown theme")
         query = query.where(Questionnaire.theme_id == int(theme_id))
-    questionnaires = db.session.scalars(query).unique().all()
+    # Each questionnaire's versions come with it (one query for all): the page's queries do not grow with its rows.
+    questionnaires = db.session.scalars(query.options(selectinload(Questionnaire.versions))).unique().all()
     themes = db.session.scalars(sa.select(Theme).where(Theme.partnership_id == pid).order_by(Theme.name)).all()
     return render_template(
         "questionnaires/questionnaire_list.html",

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from ..accounts.models import Agency
 from ..core import clock
@@ -61,8 +61,13 @@ def round_list():
     """Every round of the partnership, newest first."""
     p = current_principal()
     _require(can_view_rounds(p))
-    rounds = db.session.scalars(rounds_query(p)).all()
-    return render_template("rounds/round_list.html", rounds=rounds, can_manage=can_manage_rounds(p))
+    # Each round's questionnaire and theme come with it: the page's queries do not grow with its rows.
+    page = paginate(
+        rounds_query(p).options(
+            joinedload(Round.version).joinedload(QuestionnaireVersion.questionnaire), joinedload(Round.theme)
+        )
+    )
+    return render_template("rounds/round_list.html", page=page, can_manage=can_manage_rounds(p))
 
 
 def _version_choices(partnership_id: int) -> list[tuple[Any, str]]:
