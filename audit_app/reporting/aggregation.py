@@ -20,9 +20,12 @@ IMPROVED, SAME, WORSE, NOT_COMPARED = "Improved", "Same", "Worse", "Not graded b
 
 
 def share(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
-    """numerator / denominator as a percentage, missing (not 0) where the denominator is 0."""
+    """numerator / denominator as a percentage, missing (not 0) where the denominator is 0.
+
+    Multiplied before dividing, so a share that is exactly half a tenth stays exact (29 of 200 is 14.5,
+    not 14.499999999999998) and rounds half up as people expect."""
     denominator = denominator.astype("float64")
-    return (numerator.astype("float64") / denominator.where(denominator > 0)) * 100
+    return (numerator.astype("float64") * 100) / denominator.where(denominator > 0)
 
 
 def _weights(frame: pd.DataFrame) -> pd.Series:
