@@ -122,22 +122,22 @@ def grade_differences(agency: pd.DataFrame, panel: pd.DataFrame) -> pd.DataFrame
     return merged
 
 
-def difference_summary(differences: pd.DataFrame, agencies: list[str]) -> pd.DataFrame:
-    """Per agency: grades compared with the panel's, how many agree, and how many the agency graded
-    higher or lower. Index: ``agencies``; columns ``compared``, ``same``, ``higher``, ``lower``,
-    ``same_pct``."""
+def difference_summary(differences: pd.DataFrame, agencies: list, by: str = "agency") -> pd.DataFrame:
+    """Per agency (the ``by`` column: a name, or ``agency_id``): grades compared with the panel's, how many
+    agree, and how many the agency graded higher or lower. Index: ``agencies``; columns ``compared``,
+    ``same``, ``higher``, ``lower``, ``same_pct``."""
     compared = differences[differences["difference"].notna()]
     table = pd.DataFrame(
         {
-            "compared": compared.groupby("agency").size(),
-            "same": compared[compared["difference"] == 0].groupby("agency").size(),
-            "higher": compared[compared["difference"] > 0].groupby("agency").size(),
-            "lower": compared[compared["difference"] < 0].groupby("agency").size(),
+            "compared": compared.groupby(by).size(),
+            "same": compared[compared["difference"] == 0].groupby(by).size(),
+            "higher": compared[compared["difference"] > 0].groupby(by).size(),
+            "lower": compared[compared["difference"] < 0].groupby(by).size(),
         }
     )
     table = table.reindex(agencies).fillna(0).astype("int64")
     table["same_pct"] = share(table["same"], table["compared"])
-    table.index.name = "agency"
+    table.index.name = by
     return table
 
 

@@ -23,6 +23,7 @@ HIDDEN = "suppressed"
 
 #: short names for spreadsheet tabs (31 characters at most)
 SHEET_NAMES = {
+    "return_rate_overall": "Return rate for the round",
     "return_rates_agency": "Return rates by agency",
     "return_rates_sector": "Return rates by sector",
     "grades": "Grades by section",
