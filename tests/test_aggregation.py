@@ -226,8 +226,10 @@ def test_suppression_hides_small_counts_and_the_shares_built_on_them():
         ],
     )
     hidden = table.suppress()
-    assert [r["n"] for r in hidden.rows] == ["fewer than 5", 6, 0, 5]
-    assert [r["pct"] for r in hidden.rows] == ["fewer than 5", 50.0, None, "fewer than 5"]
+    # a withheld figure is None and named in the row's "suppressed" list, so the column keeps one type
+    assert [r["n"] for r in hidden.rows] == [None, 6, 0, 5]
+    assert [r["pct"] for r in hidden.rows] == [None, 50.0, None, None]
+    assert [r["suppressed"] for r in hidden.rows] == [["n", "pct"], [], [], ["of", "pct"]]
     assert hidden.suppressed and "fewer than 5" in hidden.notes[-1]
     assert table.rows[0]["n"] == 3  # the original is untouched
     assert hidden.matrix()[1] == ["a", "fewer than 5", 10, "fewer than 5"]

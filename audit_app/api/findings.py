@@ -129,9 +129,10 @@ def _round_about(round_: Any) -> dict[str, Any]:
 def findings_round(round_id: int):
     _p, round_, scope, filters, suppressed = _round_request(round_id)
     found = f.round_findings(round_, scope, filters)
-    totals = found.extra["totals"]
-    if suppressed:
-        totals = {key: suppress_small(value) for key, value in totals.items()}
+    totals = {**found.extra["totals"], "suppressed": []}
+    if suppressed:  # as in a table's row: a withheld count is null and named, never text in a number
+        hidden = [key for key, value in totals.items() if suppress_small(value) != value]
+        totals = {**{key: None if key in hidden else value for key, value in totals.items()}, "suppressed": hidden}
     about = {**_round_about(round_), "totals": totals, "panel_shown": found.extra["panel_shown"]}
     return _answer(found, scope, suppressed, filters.as_args(), about)
 

@@ -20,9 +20,12 @@ IMPROVED, SAME, WORSE, NOT_COMPARED = "Improved", "Same", "Worse", "Not graded b
 
 
 def share(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
-    """numerator / denominator as a percentage, missing (not 0) where the denominator is 0."""
+    """numerator / denominator as a percentage, missing (not 0) where the denominator is 0.
+
+    Multiplied before dividing, so a share that is exactly half a tenth stays exact (29 of 200 is 14.5,
+    not 14.499999999999998) and rounds half up as people expect."""
     denominator = denominator.astype("float64")
-    return (numerator.astype("float64") / denominator.where(denominator > 0)) * 100
+    return (numerator.astype("float64") * 100) / denominator.where(denominator > 0)
 
 
 def _weights(frame: pd.DataFrame) -> pd.Series:
@@ -119,22 +122,22 @@ def grade_differences(agency: pd.DataFrame, panel: pd.DataFrame) -> pd.DataFrame
     return merged
 
 
-def difference_summary(differences: pd.DataFrame, agencies: list[str]) -> pd.DataFrame:
-    """Per agency: grades compared with the panel's, how many agree, and how many the agency graded
-    higher or lower. Index: ``agencies``; columns ``compared``, ``same``, ``higher``, ``lower``,
-    ``same_pct``."""
+def difference_summary(differences: pd.DataFrame, agencies: list, by: str = "agency") -> pd.DataFrame:
+    """Per agency (the ``by`` column: a name, or ``agency_id``): grades compared with the panel's, how many
+    agree, and how many the agency graded higher or lower. Index: ``agencies``; columns ``compared``,
+    ``same``, ``higher``, ``lower``, ``same_pct``."""
     compared = differences[differences["difference"].notna()]
     table = pd.DataFrame(
         {
-            "compared": compared.groupby("agency").size(),
-            "same": compared[compared["difference"] == 0].groupby("agency").size(),
-            "higher": compared[compared["difference"] > 0].groupby("agency").size(),
-            "lower": compared[compared["difference"] < 0].groupby("agency").size(),
+            "compared": compared.groupby(by).size(),
+            "same": compared[compared["difference"] == 0].groupby(by).size(),
+            "higher": compared[compared["difference"] > 0].groupby(by).size(),
+            "lower": compared[compared["difference"] < 0].groupby(by).size(),
         }
     )
     table = table.reindex(agencies).fillna(0).astype("int64")
     table["same_pct"] = share(table["same"], table["compared"])
-    table.index.name = "agency"
+    table.index.name = by
     return table
 
 

@@ -18,7 +18,7 @@ from ..rounds.models import Round, RoundStatus
 from . import aggregation as agg
 from . import queries as q
 from .queries import OVERALL, Filters
-from .tables import Column, Table
+from .tables import Column, LevelCount, Table, key_column
 
 KIND_TITLES = {
     "strengths": "Strengths",
@@ -26,6 +26,13 @@ KIND_TITLES = {
     "recommendations": "Recommendations",
 }
 PANEL = "Multi-agency panel"
+VERDICTS = {
+    "no_panel_grade": "No panel grade",
+    "higher": "Agency graded higher",
+    "lower": "Agency graded lower",
+    "same": "Same",
+}
+CHANGE_KEYS = {agg.IMPROVED: "improved", agg.SAME: "same", agg.WORSE: "worse", agg.NOT_COMPARED: "not_compared"}
 
 
 @dataclass
@@ -33,6 +40,8 @@ class Scale:
     labels: list[str]
     colours: dict[str, str]
     good: list[str]
+    #: each label's value on the scale (its stable key)
+    values: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -63,7 +72,12 @@ def _scale(levels: pd.DataFrame) -> Scale:
     graded = levels[~levels["is_na"].astype(bool)]
     labels = graded["label"].tolist()
     good = graded.loc[graded["is_good"].astype(bool), "label"].tolist()
-    return Scale(labels, dict(zip(graded["label"], graded["colour"], strict=True)), good)
+    return Scale(
+        labels,
+        dict(zip(graded["label"], graded["colour"], strict=True)),
+        good,
+        dict(zip(graded["label"], graded["value"], strict=True)),
+    )
 
 
 def good_title(labels: list[str], good: list[str]) -> str:
@@ -77,7 +91,11 @@ def good_title(labels: list[str], good: list[str]) -> str:
 def _grade_columns(scale: Scale, first: list[Column]) -> list[Column]:
     columns = list(first)
     for label in scale.labels:
-        columns += [Column(label, label, "count"), Column(f"{label} %", f"{label}", "pct", of=(label, "graded"))]
+        level = (("level_value", _value(scale.values.get(label))),)
+        columns += [
+            Column(label, label, "count", meta=level),
+            Column(f"{label} %", f"{label}", "pct", of=(label, "graded"), meta=level),
+        ]
     good = good_title(scale.labels, scale.good)
     return [
         *columns,
@@ -92,16 +110,44 @@ def _pct(numerator: Any, denominator: Any) -> float | None:
     return numerator * 100.0 / denominator if denominator else None
 
 
+def _value(value: Any) -> Any:
+    """A level's value as a plain number (4, not 4.0 or numpy's), None where there is none."""
+    if value is None or pd.isna(value):
+        return None
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
+def _id(value: Any) -> Any:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+#: the label column and key column of each kind of row index, in a grade table
+AGENCY = ("agency", "agency_id")
+SECTION = ("grade", "section_key")
+ROUND = ("round", "round_id")
+
+
+def _index_columns(parts: list[tuple[str, str]]) -> list[Column]:
+    headings = {"agency": "Agency", "grade": "Section", "round": "Round"}
+    columns: list[Column] = []
+    for label, key in parts:
+        columns += [Column(label, headings[label]), key_column(key, label)]
+    return columns
+
+
 def _grade_rows(
-    table: pd.DataFrame, scale: Scale, names: dict[str, str], index_names: list[str]
+    table: pd.DataFrame, scale: Scale, index: list[tuple[tuple[str, str], dict[Any, str]]]
 ) -> list[dict[str, Any]]:
+    """One row per index entry of ``table``: each index part as its label (from its names) and its key."""
     rows = []
     counts = [*scale.labels, "graded", "not_applicable", "good_or_better"]
-    for index, values in zip(table.index, table[counts].to_numpy().tolist(), strict=True):
-        keys = index if isinstance(index, tuple) else (index,)
+    for entry, values in zip(table.index, table[counts].to_numpy().tolist(), strict=True):
+        keys = entry if isinstance(entry, tuple) else (entry,)
         row: dict[str, Any] = {}
-        for name, key in zip(index_names, keys, strict=True):
-            row[name] = names.get(key, key) if name in ("grade", "round") else key
+        for ((label, key_name), names), key in zip(index, keys, strict=True):
+            row[label] = names.get(key, key)
+            row[key_name] = key.item() if hasattr(key, "item") else key
         figures = dict(zip(counts, (int(v) for v in values), strict=True))
         for label in scale.labels:
             row[label] = figures[label]
@@ -115,10 +161,11 @@ def _grade_rows(
     return rows
 
 
-def _rate_table(key: str, title: str, rates: pd.DataFrame, first: list[Column], extra: dict[str, dict]) -> Table:
+def _rate_table(key: str, title: str, rates: pd.DataFrame, first: list[Column], labels: dict[Any, dict]) -> Table:
+    """Return rates, one row per group of ``rates``; ``labels`` gives each group's label and key cells."""
     rows = []
-    for name, values in rates.iterrows():
-        row = {first[0].key: name, **extra.get(name, {})}
+    for group, values in rates.iterrows():
+        row = dict(labels[group])
         row.update({k: int(values[k]) for k in ("expected", "returned", "declined", "outstanding", "eligible")})
         row["rate"] = _none(values["rate"])
         row["rate_excluding_declined"] = _none(values["rate_excluding_declined"])
@@ -179,26 +226,52 @@ def round_findings(
     returns = q.round_returns(round_.id, agency_ids, filters)
     agencies = q.round_agencies(round_.id, agency_ids)
     if filters.sector:
-        agencies = agencies[agencies["agency"].isin(returns["agency"])]
-    agency_names = agencies["agency"].tolist()
-    sector_of = dict(zip(agencies["agency"], agencies["sector"], strict=True))
+        agencies = agencies[agencies["agency_id"].isin(returns["agency_id"])]
+    agency_ids_in_view = [int(a) for a in agencies["agency_id"]]  # ordered by name
+    agency_names = dict(zip(agency_ids_in_view, agencies["agency"], strict=True))
+    agency_labels = {
+        int(row.agency_id): {
+            "agency": row.agency,
+            "agency_id": int(row.agency_id),
+            "sector": row.sector,
+            "sector_key": row.sector_key,
+        }
+        for row in agencies.itertuples()
+    }
+    sector_labels = {
+        row.sector_key: {"sector": row.sector, "sector_key": row.sector_key}
+        for row in agencies.sort_values(["sector", "sector_key"]).itertuples()
+    }
     if summary_part:
+        found.add(
+            _rate_table(
+                "return_rate_overall",
+                f"Return rate for the round ({whose})",
+                agg.return_rates(returns.assign(round_id=round_.id), by="round_id", groups=[round_.id]),
+                [Column("round", "Round"), key_column("round_id", "round")],
+                {round_.id: {"round": round_.title, "round_id": round_.id}},
+            )
+        )
         found.add(
             _rate_table(
                 "return_rates_agency",
                 "Return rates by agency",
-                agg.return_rates(returns, by="agency", groups=agency_names),
-                [Column("agency", "Agency"), Column("sector", "Sector")],
-                {name: {"sector": sector_of.get(name, "")} for name in agency_names},
+                agg.return_rates(returns, by="agency_id", groups=agency_ids_in_view),
+                [
+                    *_index_columns([AGENCY]),
+                    Column("sector", "Sector"),
+                    key_column("sector_key", "sector"),
+                ],
+                agency_labels,
             )
         )
         found.add(
             _rate_table(
                 "return_rates_sector",
                 "Return rates by sector",
-                agg.return_rates(returns, by="sector", groups=sorted(set(agencies["sector"]))),
-                [Column("sector", "Sector")],
-                {},
+                agg.return_rates(returns, by="sector_key", groups=list(sector_labels)),
+                [Column("sector", "Sector"), key_column("sector_key", "sector")],
+                sector_labels,
             )
         )
         found.charts["return_rates"] = [
@@ -219,9 +292,9 @@ def round_findings(
     grade_levels = levels[levels["scale_id"].isin(grade_ids)] if grade_ids else levels.iloc[0:0]
     scale = _scale(grade_levels.drop_duplicates("label"))
     found.extra["scale"] = scale
-    key_of = dict(zip(grade_questions["question_key"], grade_questions["grade_key"], strict=True))
-    grade_counts = counts[counts["question_key"].isin(key_of)].assign(
-        question_key=lambda f: f["question_key"].map(key_of)
+    grade_key_of = dict(zip(grade_questions["question_key"], grade_questions["grade_key"], strict=True))
+    grade_counts = counts[counts["question_key"].isin(grade_key_of)].assign(
+        question_key=lambda f: f["question_key"].map(grade_key_of)
     )
     if summary_part:
         overall = agg.grade_distribution(grade_counts, grade_keys, scale.labels, good=scale.good)
@@ -229,8 +302,8 @@ def round_findings(
             Table(
                 "grades",
                 f"Grades given by agencies, by section ({whose})",
-                _grade_columns(scale, [Column("grade", "Section")]),
-                _grade_rows(overall, scale, names, ["grade"]),
+                _grade_columns(scale, _index_columns([SECTION])),
+                _grade_rows(overall, scale, [(SECTION, names)]),
             )
         )
         found.charts["grades"] = [
@@ -240,14 +313,14 @@ def round_findings(
         found.add(_question_table(questions, levels, counts, whose))
     if agencies_part:
         by_agency_grades = agg.grade_distribution(
-            grade_counts, grade_keys, scale.labels, by="agency", groups=agency_names, good=scale.good
+            grade_counts, grade_keys, scale.labels, by="agency_id", groups=agency_ids_in_view, good=scale.good
         )
         found.add(
             Table(
                 "grades_by_agency",
                 "Grades given by each agency, by section",
-                _grade_columns(scale, [Column("agency", "Agency"), Column("grade", "Section")]),
-                _grade_rows(by_agency_grades, scale, names, ["agency", "grade"]),
+                _grade_columns(scale, _index_columns([AGENCY, SECTION])),
+                _grade_rows(by_agency_grades, scale, [(AGENCY, agency_names), (SECTION, names)]),
             )
         )
 
@@ -267,8 +340,8 @@ def round_findings(
             Table(
                 "panel_grades",
                 "Multi-agency panel grades, by section",
-                _grade_columns(scale, [Column("grade", "Section")]),
-                _grade_rows(panel_dist, scale, names, ["grade"]),
+                _grade_columns(scale, _index_columns([SECTION])),
+                _grade_rows(panel_dist, scale, [(SECTION, names)]),
             )
         )
     if not agencies_part:
@@ -278,13 +351,13 @@ def round_findings(
     graded = agency_grades[~agency_grades["is_na"].astype(bool)]
     differences = agg.grade_differences(graded, panel)
     found.add(_differences_table(differences, names))
-    summary = agg.difference_summary(differences, agency_names)
+    summary = agg.difference_summary(differences, agency_ids_in_view, by="agency_id")
     found.add(
         Table(
             "panel_agreement",
             "How often each agency's grade matched the panel's",
             [
-                Column("agency", "Agency"),
+                *_index_columns([AGENCY]),
                 Column("compared", "Grades compared", "count"),
                 Column("same", "Same as the panel", "count"),
                 Column("higher", "Agency graded higher", "count"),
@@ -293,11 +366,12 @@ def round_findings(
             ],
             [
                 {
-                    "agency": name,
+                    "agency": agency_names[agency_id],
+                    "agency_id": int(agency_id),
                     **{k: int(row[k]) for k in ("compared", "same", "higher", "lower")},
                     "same_pct": _pct(int(row["same"]), int(row["compared"])),
                 }
-                for name, row in summary.iterrows()
+                for agency_id, row in summary.iterrows()
             ],
         )
     )
@@ -310,6 +384,10 @@ def _question_table(questions: pd.DataFrame, levels: pd.DataFrame, counts: pd.Da
     na = counts[counts["is_na"].astype(bool)].groupby("question_key")["n"].sum().to_dict() if len(counts) else {}
     graded_levels = levels[~levels["is_na"].astype(bool)]
     labels_of = graded_levels.groupby("scale_id")["label"].apply(list).to_dict()
+    values_of = {
+        (row.scale_id, row.label): _value(row.value)
+        for row in graded_levels[["scale_id", "label", "value"]].itertuples()
+    }
     good_of = graded_levels[graded_levels["is_good"].astype(bool)].groupby("scale_id")["label"].apply(list).to_dict()
     rows = []
     for question in questions.itertuples():
@@ -321,8 +399,12 @@ def _question_table(questions: pd.DataFrame, levels: pd.DataFrame, counts: pd.Da
         rows.append(
             {
                 "section": question.section,
+                "section_key": question.section_key,
                 "question": question.question,
-                "answers": list(per_level.items()),
+                "question_key": question.question_key,
+                "answers": [
+                    LevelCount(label, n, values_of.get((question.scale_id, label))) for label, n in per_level.items()
+                ],
                 "good_label": " or ".join(good),
                 "good_or_better": positive,
                 "graded": graded,
@@ -335,7 +417,9 @@ def _question_table(questions: pd.DataFrame, levels: pd.DataFrame, counts: pd.Da
         f"Every rated question ({whose})",
         [
             Column("section", "Section"),
+            key_column("section_key", "section"),
             Column("question", "Question"),
+            key_column("question_key", "question"),
             Column("answers", "Answers by level", "levels"),
             Column("good_label", "Counted as positive"),
             Column("good_or_better", "Positive", "count"),
@@ -349,28 +433,36 @@ def _question_table(questions: pd.DataFrame, levels: pd.DataFrame, counts: pd.Da
 
 def _differences_table(differences: pd.DataFrame, names: dict[str, str]) -> Table:
     difference = differences["difference"]
-    verdicts = np.select(
-        [difference.isna(), difference > 0, difference < 0],
-        ["No panel grade", "Agency graded higher", "Agency graded lower"],
-        default="Same",
+    verdict_keys = np.select(
+        [difference.isna(), difference > 0, difference < 0], ["no_panel_grade", "higher", "lower"], default="same"
     )
     panel_labels = differences["panel_label"].astype("object").where(differences["panel_label"].notna(), None)
     rows = [
         {
             "case": case,
+            "round_case_id": _id(round_case_id),
             "grade": names.get(key, key),
+            "section_key": key,
             "agency": agency,
+            "agency_id": _id(agency_id),
             "agency_grade": label,
+            "agency_grade_value": _value(value),
             "panel_grade": panel,
-            "verdict": verdict,
+            "panel_grade_value": _value(panel_value),
+            "verdict": VERDICTS[verdict],
+            "verdict_key": str(verdict),
         }
-        for case, key, agency, label, panel, verdict in zip(
+        for case, round_case_id, key, agency, agency_id, label, value, panel, panel_value, verdict in zip(
             differences["case"],
+            differences["round_case_id"],
             differences["grade_key"],
             differences["agency"],
+            differences["agency_id"],
             differences["label"],
+            differences["value"],
             panel_labels,
-            verdicts,
+            differences["panel_value"],
+            verdict_keys,
             strict=True,
         )
     ]
@@ -379,11 +471,14 @@ def _differences_table(differences: pd.DataFrame, names: dict[str, str]) -> Tabl
         "Each agency's grade beside the multi-agency panel's",
         [
             Column("case", "Case"),
-            Column("grade", "Section"),
-            Column("agency", "Agency"),
+            key_column("round_case_id", "case"),
+            *_index_columns([SECTION, AGENCY]),
             Column("agency_grade", "Agency's grade"),
+            key_column("agency_grade_value", "agency_grade"),
             Column("panel_grade", "Panel's grade"),
+            key_column("panel_grade_value", "panel_grade"),
             Column("verdict", "Compared"),
+            key_column("verdict_key", "verdict"),
         ],
         rows,
     )
@@ -398,9 +493,13 @@ def round_texts(round_: Round, agency_ids: frozenset[int] | None = None, filters
     rows = [
         {
             "section": row.section,
+            "section_key": row.section_key,
             "kind": KIND_TITLES[row.kind],
+            "kind_key": row.kind,
             "source": row.agency,
+            "agency_id": _id(row.agency_id),
             "case": row.case or "",
+            "round_case_id": _id(row.round_case_id),
             "text": row.text,
         }
         for row in texts.itertuples()
@@ -413,7 +512,17 @@ def round_texts(round_: Round, agency_ids: frozenset[int] | None = None, filters
             if section is None:
                 continue
             rows.append(
-                {"section": section, "kind": KIND_TITLES[row.kind], "source": PANEL, "case": row.case, "text": row.text}
+                {
+                    "section": section,
+                    "section_key": row.section_key,
+                    "kind": KIND_TITLES[row.kind],
+                    "kind_key": row.kind,
+                    "source": PANEL,
+                    "agency_id": None,  # written by the panel
+                    "case": row.case,
+                    "round_case_id": _id(row.round_case_id),
+                    "text": row.text,
+                }
             )
     order = {title: i for i, title in enumerate(sections["section"])}
     kinds = list(KIND_TITLES.values())
@@ -432,9 +541,13 @@ def round_texts(round_: Round, agency_ids: frozenset[int] | None = None, filters
             "Strengths, areas for development and recommendations",
             [
                 Column("section", "Section"),
+                key_column("section_key", "section"),
                 Column("kind", "Kind"),
+                key_column("kind_key", "kind"),
                 Column("source", "Written by"),
+                key_column("agency_id", "source"),
                 Column("case", "Case"),
+                key_column("round_case_id", "case"),
                 Column("text", "Text"),
             ],
             rows,
@@ -464,7 +577,7 @@ def reaudit(round_: Round) -> Findings:
             "reaudit_summary",
             "Carried cases: change in the panel's grade, by section",
             [
-                Column("grade", "Section"),
+                *_index_columns([SECTION]),
                 Column(agg.IMPROVED, agg.IMPROVED, "count"),
                 Column(agg.SAME, agg.SAME, "count"),
                 Column(agg.WORSE, agg.WORSE, "count"),
@@ -475,6 +588,7 @@ def reaudit(round_: Round) -> Findings:
             [
                 {
                     "grade": names[key],
+                    "section_key": key,
                     **{k: int(row[k]) for k in (agg.IMPROVED, agg.SAME, agg.WORSE, agg.NOT_COMPARED, "compared")},
                     "improved_pct": _pct(int(row[agg.IMPROVED]), int(row["compared"])),
                 }
@@ -488,41 +602,55 @@ def reaudit(round_: Round) -> Findings:
             "Carried cases: panel grades then and now",
             [
                 Column("case", "Case"),
-                Column("grade", "Section"),
+                key_column("round_case_id", "case"),
+                *_index_columns([SECTION]),
                 Column("then", "Then"),
+                key_column("then_value", "then"),
                 Column("now", "Now"),
+                key_column("now_value", "now"),
                 Column("change", "Change"),
+                key_column("change_key", "change"),
             ],
             [
                 {
                     "case": row.case,
+                    "round_case_id": _id(row.round_case_id),
                     "grade": names[row.grade_key],
+                    "section_key": row.grade_key,
                     "then": _none(row.then_label) or "Not graded",
+                    "then_value": _value(row.then_value),
                     "now": _none(row.now_label) or "Not graded",
+                    "now_value": _value(row.now_value),
                     "change": row.change,
+                    "change_key": CHANGE_KEYS[row.change],
                 }
                 for row in comparison.itertuples()
             ],
         )
     )
     new = cases[cases["previous_round_case_id"].isna()]
-    overall_now = now[now["grade_key"] == OVERALL].set_index("round_case_id")["label"]
+    overall_now = now[now["grade_key"] == OVERALL].set_index("round_case_id")
+    overall_label, overall_value = overall_now["label"], overall_now["value"]
     found.add(
         Table(
             "reaudit_new_cases",
             "New cases (not in the earlier round)",
             [
                 Column("case", "Case"),
+                key_column("round_case_id", "case"),
                 Column("plan_type", "Plan type"),
                 Column("age_band", "Age band"),
                 Column("overall", "Panel's overall grade"),
+                key_column("overall_value", "overall"),
             ],
             [
                 {
                     "case": row.case,
+                    "round_case_id": _id(row.round_case_id),
                     "plan_type": row.plan_type,
                     "age_band": row.age_band,
-                    "overall": overall_now.get(row.round_case_id, "Not graded"),
+                    "overall": overall_label.get(row.round_case_id, "Not graded"),
+                    "overall_value": _value(overall_value.get(row.round_case_id)),
                 }
                 for row in new.itertuples()
             ],
@@ -542,6 +670,12 @@ def _round_label(row: Any) -> str:
     return f"{row.title} ({when:%b %Y})" if when else row.title
 
 
+def _agency_names(counts: pd.DataFrame) -> dict[int, str]:
+    """The agencies in ``counts`` (``agency_id``, ``agency``), id -> name, in order of name."""
+    pairs = {(int(i), name) for i, name in zip(counts["agency_id"], counts["agency"], strict=True)}
+    return dict(sorted(pairs, key=lambda pair: (pair[1], pair[0])))
+
+
 def theme_trend(partnership_id: int, theme_id: int, agency_ids: frozenset[int] | None = None) -> Findings:
     """For a theme: the overall grades agencies gave, by round over the years, overall and by agency."""
     found = Findings()
@@ -551,23 +685,24 @@ def theme_trend(partnership_id: int, theme_id: int, agency_ids: frozenset[int] |
     levels = q.scale_levels(q.overall_grade_scale_ids([partnership_id]))
     scale = _scale(levels.drop_duplicates("label"))
     counts = agg.with_labels(q.theme_grade_counts(partnership_id, theme_id, agency_ids), levels)
-    agencies = sorted(set(counts["agency"]))
-    by_agency = agg.trend(counts, round_ids, scale.labels, by="agency", groups=agencies, good=scale.good)
+    agency_names = _agency_names(counts)
+    agencies = list(agency_names)
+    by_agency = agg.trend(counts, round_ids, scale.labels, by="agency_id", groups=agencies, good=scale.good)
     overall = agg.total_over(by_agency, "round_id", round_ids, scale.labels)
     found.add(
         Table(
             "trend",
             f"Overall grades by round ({'all agencies' if agency_ids is None else 'your agency'})",
-            _grade_columns(scale, [Column("round", "Round")]),
-            _grade_rows(overall, scale, labels, ["round"]),
+            _grade_columns(scale, _index_columns([ROUND])),
+            _grade_rows(overall, scale, [(ROUND, labels)]),
         )
     )
     found.add(
         Table(
             "trend_by_agency",
             "Overall grades by round and agency",
-            _grade_columns(scale, [Column("agency", "Agency"), Column("round", "Round")]),
-            _grade_rows(by_agency, scale, labels, ["agency", "round"]) if agencies else [],
+            _grade_columns(scale, _index_columns([AGENCY, ROUND])),
+            _grade_rows(by_agency, scale, [(AGENCY, agency_names), (ROUND, labels)]) if agencies else [],
         )
     )
     # Shares where nothing was graded stay missing, not 0 %
@@ -586,26 +721,36 @@ def agency_theme(
     levels = q.scale_levels(q.overall_grade_scale_ids(partnership_ids))
     scale = _scale(levels.drop_duplicates("label"))
     counts = agg.with_labels(q.agency_theme_counts(partnership_ids, agency_ids, years), levels)
-    agencies = sorted(set(counts["agency"]))
-    themes = sorted(set(counts["theme"]))
-    table = agg.agency_theme_table(counts, scale.labels, agencies, themes, good=scale.good)
-    columns = [Column("agency", "Agency")]
+    agency_names = _agency_names(counts)
+    theme_names = dict(sorted({(int(i), n) for i, n in zip(counts["theme_id"], counts["theme"], strict=True)}))
+    themes = sorted(theme_names, key=lambda i: (theme_names[i], i))
+    agencies = list(agency_names)
+    table = agg.agency_theme_table(
+        counts.drop(columns=["agency", "theme"]).rename(columns={"agency_id": "agency", "theme_id": "theme"}),
+        scale.labels,
+        agencies,
+        themes,
+        good=scale.good,
+    )
+    columns = _index_columns([AGENCY])
     rows = []
-    for theme in themes:
+    for theme_id in themes:
+        # columns are keyed by the theme's id (its name can change); the headings carry the name
+        name, key, meta = theme_names[theme_id], f"theme_{theme_id}", (("theme_id", theme_id),)
         columns += [
-            Column(f"{theme}|good", f"{theme}: good or better", "count"),
-            Column(f"{theme}|graded", f"{theme}: graded", "count"),
-            Column(f"{theme}|pct", f"{theme}", "pct", of=(f"{theme}|good", f"{theme}|graded")),
+            Column(f"{key}_good", f"{name}: good or better", "count", meta=meta),
+            Column(f"{key}_graded", f"{name}: graded", "count", meta=meta),
+            Column(f"{key}_pct", f"{name}", "pct", of=(f"{key}_good", f"{key}_graded"), meta=meta),
         ]
-    for agency in agencies:
-        row: dict[str, Any] = {"agency": agency}
-        for theme in themes:
-            values = table.loc[(agency, theme)]
-            row[f"{theme}|good"] = int(values["good_or_better"])
-            row[f"{theme}|graded"] = int(values["graded"])
-            row[f"{theme}|pct"] = _none(values["good_or_better_pct"])
+    for agency_id in agencies:
+        row: dict[str, Any] = {"agency": agency_names[agency_id], "agency_id": agency_id}
+        for theme_id in themes:
+            values = table.loc[(agency_id, theme_id)]
+            row[f"theme_{theme_id}_good"] = int(values["good_or_better"])
+            row[f"theme_{theme_id}_graded"] = int(values["graded"])
+            row[f"theme_{theme_id}_pct"] = _none(values["good_or_better_pct"])
         rows.append(row)
     found.add(Table("agency_theme", "Overall grades good or better, by agency and theme", columns, rows))
-    found.extra["themes"] = themes
+    found.extra["themes"] = [theme_names[i] for i in themes]
     found.extra["scale"] = scale
     return found

@@ -152,12 +152,15 @@ def round_filter_choices(round_id: int, agency_ids: frozenset[int] | None) -> di
 def round_returns(
     round_id: int, agency_ids: frozenset[int] | None = None, filters: Filters = Filters()
 ) -> pd.DataFrame:
-    """One row per return: ``return_id``, ``round_case_id``, ``agency``, ``sector``, ``case``, ``status``."""
+    """One row per return: ``return_id``, ``round_case_id``, ``agency_id``, ``agency``, ``sector_key``,
+    ``sector``, ``case``, ``status``."""
     query = (
         sa.select(
             Return.id,
             Return.round_case_id,
+            Return.agency_id,
             Agency.name,
+            Sector.key,
             Sector.name,
             Case.reference,
             Return.status,
@@ -169,15 +172,18 @@ def round_returns(
         .outerjoin(Case, Case.id == RoundCase.case_id)
     )
     query = _scoped(_membership_join(query), agency_ids, filters).where(Return.round_id == round_id).order_by(Return.id)
-    frame = _frame(query, ["return_id", "round_case_id", "agency", "sector", "case", "status"])
+    frame = _frame(
+        query, ["return_id", "round_case_id", "agency_id", "agency", "sector_key", "sector", "case", "status"]
+    )
     frame["status"] = frame["status"].map(lambda s: getattr(s, "value", s))
     return frame
 
 
 def round_agencies(round_id: int, agency_ids: frozenset[int] | None = None) -> pd.DataFrame:
-    """Every agency asked for returns in a round, with its sector: ``agency``, ``sector``."""
+    """Every agency asked for returns in a round, with its sector, by name:
+    ``agency_id``, ``agency``, ``sector_key``, ``sector``."""
     query = (
-        sa.select(Agency.name, Sector.name)
+        sa.select(Agency.id, Agency.name, Sector.key, Sector.name)
         .select_from(Return)
         .join(Round, Round.id == Return.round_id)
         .join(Agency, Agency.id == Return.agency_id)
@@ -186,9 +192,9 @@ def round_agencies(round_id: int, agency_ids: frozenset[int] | None = None) -> p
         _scoped(_membership_join(query), agency_ids, Filters())
         .where(Return.round_id == round_id)
         .distinct()
-        .order_by(Agency.name)
+        .order_by(Agency.name, Agency.id)
     )
-    return _frame(query, ["agency", "sector"])
+    return _frame(query, ["agency_id", "agency", "sector_key", "sector"])
 
 
 def round_questions(version_id: int) -> pd.DataFrame:
@@ -240,25 +246,26 @@ def scale_levels(scale_ids: list[int]) -> pd.DataFrame:
 def round_answer_counts(
     round_id: int, agency_ids: frozenset[int] | None = None, filters: Filters = Filters()
 ) -> pd.DataFrame:
-    """Returned scale answers counted in the database: ``agency``, ``question_key``, ``level_id``, ``n``."""
+    """Returned scale answers counted in the database: ``agency_id``, ``question_key``, ``level_id``, ``n``."""
     query = (
         _returned_answers(
-            [Agency.name, Question.key, Answer.scale_level_id, sa.func.count()], round_id, agency_ids, filters
+            [Return.agency_id, Question.key, Answer.scale_level_id, sa.func.count()], round_id, agency_ids, filters
         )
         .where(Answer.scale_level_id.is_not(None))
-        .group_by(Agency.name, Question.key, Answer.scale_level_id)
+        .group_by(Return.agency_id, Question.key, Answer.scale_level_id)
     )
-    return _frame(query, ["agency", "question_key", "level_id", "n"])
+    return _frame(query, ["agency_id", "question_key", "level_id", "n"])
 
 
 def round_agency_grades(
     round_id: int, agency_ids: frozenset[int] | None = None, filters: Filters = Filters()
 ) -> pd.DataFrame:
-    """Each returned agency grade on a case: ``round_case_id``, ``case``, ``agency``, ``grade_key``, ``label``,
-    ``value``, ``is_na``."""
+    """Each returned agency grade on a case: ``round_case_id``, ``case``, ``agency_id``, ``agency``, ``grade_key``,
+    ``label``, ``value``, ``is_na``."""
     columns = [
         RoundCase.id,
         Case.reference,
+        Return.agency_id,
         Agency.name,
         _grade_key(),
         ScaleLevel.label,
@@ -271,7 +278,7 @@ def round_agency_grades(
         .where(_is_grade_question(), RoundCase.id.is_not(None))
         .order_by(Case.reference, Agency.name, Section.position)
     )
-    frame = _frame(query, ["round_case_id", "case", "agency", "grade_key", "label", "value", "is_na"])
+    frame = _frame(query, ["round_case_id", "case", "agency_id", "agency", "grade_key", "label", "value", "is_na"])
     frame["value"] = frame["value"].astype("float64")
     return frame
 
@@ -324,25 +331,40 @@ def round_cases(round_id: int) -> pd.DataFrame:
 
 def round_texts(round_id: int, agency_ids: frozenset[int] | None = None, filters: Filters = Filters()) -> pd.DataFrame:
     """Strengths, areas for development and recommendations written in returned returns:
-    ``section_key``, ``section``, ``position``, ``kind``, ``agency``, ``case``, ``text``."""
+    ``section_key``, ``section``, ``position``, ``kind``, ``agency_id``, ``agency``, ``round_case_id``, ``case``,
+    ``text``."""
     kind = sa.case(
         *[(Question.role == role, sa.literal(name)) for role, name in TEXT_KINDS.items()], else_=sa.literal("")
     )
-    columns = [Section.key, Section.title, Section.position, kind, Agency.name, Case.reference, Answer.value]
+    columns = [
+        Section.key,
+        Section.title,
+        Section.position,
+        kind,
+        Return.agency_id,
+        Agency.name,
+        RoundCase.id,
+        Case.reference,
+        Answer.value,
+    ]
     query = (
         _returned_answers(columns, round_id, agency_ids, filters)
         .where(Question.role.in_(list(TEXT_KINDS)), Answer.value != "")
         .order_by(Section.position, Case.reference, Agency.name)
     )
-    return _frame(query, ["section_key", "section", "position", "kind", "agency", "case", "text"])
+    return _frame(
+        query,
+        ["section_key", "section", "position", "kind", "agency_id", "agency", "round_case_id", "case", "text"],
+    )
 
 
 def panel_texts(round_id: int, filters: Filters = Filters()) -> pd.DataFrame:
     """Strengths, areas for development and recommendations agreed by the panel:
-    ``section_key`` (``overall`` for the case), ``kind``, ``case``, ``text``."""
+    ``section_key`` (``overall`` for the case), ``kind``, ``round_case_id``, ``case``, ``text``."""
     query = (
         sa.select(
             CaseJudgement.section_key,
+            RoundCase.id,
             Case.reference,
             CaseJudgement.strengths,
             CaseJudgement.areas_for_development,
@@ -358,11 +380,11 @@ def panel_texts(round_id: int, filters: Filters = Filters()) -> pd.DataFrame:
     if filters.age_band:
         query = query.where(Case.age_band == filters.age_band)
     rows = []
-    for section_key, case, *texts in db.session.execute(query):
+    for section_key, round_case_id, case, *texts in db.session.execute(query):
         for kind, text in zip(("strengths", "development", "recommendations"), texts, strict=True):
             if text:
-                rows.append((section_key or OVERALL, kind, case, text))
-    return pd.DataFrame(rows, columns=["section_key", "kind", "case", "text"])
+                rows.append((section_key or OVERALL, kind, round_case_id, case, text))
+    return pd.DataFrame(rows, columns=["section_key", "kind", "round_case_id", "case", "text"])
 
 
 def panel_case_judgements(round_id: int) -> pd.DataFrame:
@@ -434,30 +456,31 @@ def theme_rounds(partnership_id: int, theme_id: int, agency_ids: frozenset[int] 
 
 
 def theme_grade_counts(partnership_id: int, theme_id: int, agency_ids: frozenset[int] | None = None) -> pd.DataFrame:
-    """A theme's returned overall grades counted by round and agency: ``round_id``, ``agency``, ``level_id``, ``n``."""
+    """A theme's returned overall grades counted by round and agency:
+    ``round_id``, ``agency_id``, ``agency``, ``level_id``, ``n``."""
     query = _overall_grade_counts(
-        [Return.round_id, Agency.name],
+        [Return.round_id, Return.agency_id, Agency.name],
         [Round.partnership_id == partnership_id, Round.theme_id == theme_id],
         agency_ids,
     ).join(Agency, Agency.id == Return.agency_id)
-    return _frame(query, ["round_id", "agency", "level_id", "n"])
+    return _frame(query, ["round_id", "agency_id", "agency", "level_id", "n"])
 
 
 def agency_theme_counts(
     partnership_ids: list[int], agency_ids: frozenset[int] | None = None, years: tuple[int, int] | None = None
 ) -> pd.DataFrame:
     """Returned overall grades counted by agency and theme across partnerships:
-    ``agency``, ``theme``, ``level_id``, ``n``."""
+    ``agency_id``, ``agency``, ``theme_id``, ``theme``, ``level_id``, ``n``."""
     where: list[Any] = [Round.partnership_id.in_(partnership_ids or [-1])]
     if years is not None:
         year = sa.extract("year", sa.func.coalesce(Round.opens_on, Round.created_at))
         where.append(year.between(*years))
     query = (
-        _overall_grade_counts([Agency.name, Theme.name], where, agency_ids)
+        _overall_grade_counts([Return.agency_id, Agency.name, Round.theme_id, Theme.name], where, agency_ids)
         .join(Agency, Agency.id == Return.agency_id)
         .join(Theme, Theme.id == Round.theme_id)
     )
-    return _frame(query, ["agency", "theme", "level_id", "n"])
+    return _frame(query, ["agency_id", "agency", "theme_id", "theme", "level_id", "n"])
 
 
 def overall_grade_scale_ids(partnership_ids: list[int]) -> list[int]:

@@ -28,7 +28,7 @@ from .permissions import (
     sees_everything,
 )
 from .queries import Filters
-from .tables import SUPPRESS_BELOW, SUPPRESSED, Column, levels_text, whole_percent
+from .tables import SUPPRESS_BELOW, SUPPRESSED, Column, is_hidden, levels_text, share_places
 
 bp = Blueprint("reporting", __name__)
 
@@ -48,16 +48,17 @@ def small_count(value: Any, suppressed: bool) -> Any:
 
 @bp.app_template_filter("finding")
 def finding_cell(row: dict[str, Any], column: Column) -> str:
-    """A table cell as people read it: shares as "45%", missing as "\u2013", a share of nothing in words."""
+    """A table cell as people read it: shares as "45%" (rounded half up), missing as "\u2013", a share of
+    nothing in words, a withheld count as "fewer than 5" and a share built on one as "not shown"."""
     value = row.get(column.key)
-    if column.kind == "pct":
-        if value == SUPPRESSED:
-            return "not shown"
-        if value is None or value != value:
-            return column.empty if column.of and not row.get(column.of[1]) else "\u2013"
-        return f"{whole_percent(value)}%"
     if column.kind == "levels":
         return levels_text(value)
+    if is_hidden(row, column):
+        return "not shown" if column.kind == "pct" else SUPPRESSED
+    if column.kind == "pct":
+        if value is None or value != value:
+            return column.empty if column.of and not row.get(column.of[1]) else "\u2013"
+        return f"{share_places(row, column, 0)}%"
     if value is None or value == "" or value != value:
         return "\u2013"
     return str(value)
