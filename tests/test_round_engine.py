@@ -267,3 +267,11 @@ def test_the_database_refuses_values_the_application_never_writes(world, stateme
     with pytest.raises(IntegrityError) as error, db.session.begin_nested():
         db.session.execute(sa.text(statement), {"id": ret.id, "round_id": round_.id})
     assert "CHECK" in str(error.value).upper() or constraint in str(error.value)
+
+
+def test_the_counting_rules_use_the_statuses_groups():
+    """Return rates (pure pandas, no model imports) count the same statuses as the groups on the status."""
+    from audit_app.reporting import aggregation
+
+    assert tuple(s.value for s in ReturnStatus.in_group(ReturnGroup.RETURNED)) == aggregation.RETURNED
+    assert tuple(s.value for s in ReturnStatus.in_group(ReturnGroup.DECLINED)) == aggregation.DECLINED

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+#: the statuses of the returned and declined groups (``ReturnStatus.in_group``; this module imports no model,
+#: and tests/test_round_engine.py holds the two to agreeing)
 RETURNED = ("submitted", "accepted")
 DECLINED = ("declined", "alternative_template")
 IMPROVED, SAME, WORSE, NOT_COMPARED = "Improved", "Same", "Worse", "Not graded both times"

@@ -16,7 +16,7 @@ from ..core.permissions import Principal
 from ..extensions import db
 from ..questionnaires.models import Theme
 from ..rounds.models import Return, Round, RoundStatus
-from ..rounds.permissions import PARTNERSHIP_WIDE
+from ..rounds.permissions import PARTNERSHIP_WIDE, in_partnership
 
 
 def can_view_findings(p: Principal) -> bool:
@@ -37,7 +37,7 @@ def findings_rounds_query(p: Principal) -> sa.Select:
     those it was asked to return to)."""
     query = (
         sa.select(Round)
-        .where(Round.partnership_id == p.partnership_id, Round.status != RoundStatus.PLANNING)
+        .where(in_partnership(p.partnership_id), Round.status != RoundStatus.PLANNING)
         .order_by(Round.created_at.desc())
     )
     if not p.roles:

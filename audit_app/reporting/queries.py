@@ -34,9 +34,10 @@ from ..case_audits.models import Case, CaseJudgement, RoundCase
 from ..extensions import db
 from ..questionnaires import answers
 from ..questionnaires.models import Question, QuestionRole, QuestionType, ScaleLevel, Section, Theme
-from ..rounds.models import Answer, Return, ReturnStatus, Round, RoundStatus
+from ..rounds.models import Answer, Return, ReturnGroup, ReturnStatus, Round, RoundStatus
+from ..rounds.permissions import in_partnership, in_partnerships
 
-RETURNED = (ReturnStatus.SUBMITTED, ReturnStatus.ACCEPTED)
+RETURNED = ReturnStatus.in_group(ReturnGroup.RETURNED)
 OVERALL = "overall"
 GRADE_ROLES = (QuestionRole.GRADE, QuestionRole.OVERALL_GRADE)
 #: text role -> the kind findings collate it as
@@ -441,7 +442,7 @@ def theme_rounds(partnership_id: int, theme_id: int, agency_ids: frozenset[int] 
     query = (
         sa.select(Round.id, Round.title, Round.opens_on, Round.created_at, Round.status)
         .where(
-            Round.partnership_id == partnership_id,
+            in_partnership(partnership_id),
             Round.theme_id == theme_id,
             Round.status != RoundStatus.PLANNING,
         )
@@ -460,7 +461,7 @@ def theme_grade_counts(partnership_id: int, theme_id: int, agency_ids: frozenset
     ``round_id``, ``agency_id``, ``agency``, ``level_id``, ``n``."""
     query = _overall_grade_counts(
         [Return.round_id, Return.agency_id, Agency.name],
-        [Round.partnership_id == partnership_id, Round.theme_id == theme_id],
+        [in_partnership(partnership_id), Round.theme_id == theme_id],
         agency_ids,
     ).join(Agency, Agency.id == Return.agency_id)
     return _frame(query, ["round_id", "agency_id", "agency", "level_id", "n"])
@@ -471,7 +472,7 @@ def agency_theme_counts(
 ) -> pd.DataFrame:
     """Returned overall grades counted by agency and theme across partnerships:
     ``agency_id``, ``agency``, ``theme_id``, ``theme``, ``level_id``, ``n``."""
-    where: list[Any] = [Round.partnership_id.in_(partnership_ids or [-1])]
+    where: list[Any] = [in_partnerships(partnership_ids)]
     if years is not None:
         year = sa.extract("year", sa.func.coalesce(Round.opens_on, Round.created_at))
         where.append(year.between(*years))
@@ -487,7 +488,7 @@ def overall_grade_scale_ids(partnership_ids: list[int]) -> list[int]:
     query = (
         sa.select(Question.scale_id)
         .join(Round, Round.questionnaire_version_id == Question.version_id)
-        .where(Round.partnership_id.in_(partnership_ids or [-1]), Question.role == QuestionRole.OVERALL_GRADE)
+        .where(in_partnerships(partnership_ids), Question.role == QuestionRole.OVERALL_GRADE)
         .distinct()
     )
     return [scale_id for scale_id in db.session.scalars(query) if scale_id is not None]
@@ -538,7 +539,7 @@ def answer_rows(
     query = (
         _answers_joined(columns)
         .outerjoin(ScaleLevel, ScaleLevel.id == Answer.scale_level_id)
-        .where(Round.partnership_id == partnership_id, Return.status.in_(RETURNED))
+        .where(in_partnership(partnership_id), Return.status.in_(RETURNED))
         .order_by(Round.id, Case.reference, Agency.name, Return.id, Section.position, Question.position)
         .execution_options(yield_per=batch)
     )

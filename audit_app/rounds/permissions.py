@@ -54,6 +54,13 @@ def in_partnership(partnership_id: int | None) -> sa.ColumnElement[bool]:
     )
 
 
+def in_partnerships(partnership_ids: list[int]) -> sa.ColumnElement[bool]:
+    """Rounds that count for any of the partnerships."""
+    return Round.id.in_(
+        sa.select(round_partnerships.c.round_id).where(round_partnerships.c.partnership_id.in_(partnership_ids or [-1]))
+    )
+
+
 def rounds_query(p: Principal) -> sa.Select:
     query = sa.select(Round).where(in_partnership(p.partnership_id)).order_by(Round.created_at.desc())
     if not p.has(*PARTNERSHIP_WIDE):
