@@ -29,7 +29,7 @@ from audit_app.extensions import db, limiter
 from tests.core_fixtures import clock as clock
 
 # Test modules import these from here as well as from tests/factories.py.
-from .factories import PASSWORD, World, api_token, build_world, make_user, sector  # noqa: F401
+from tests.factories import PASSWORD, World, api_token, build_world, make_user, sector  # noqa: F401
 
 
 class _BoundSession(FlaskSession):

@@ -19,10 +19,9 @@ from audit_app.core.audit import system_actor
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaire_services
 from audit_app.rounds.models import Return, RoundStatus
-
-from .conftest import login, module_setup, sector
-from .factories import World, api_token, build_world, load_world, make_questionnaire, make_round, world_ids
-from .test_questionnaire_spec import EXAMPLE
+from tests.conftest import login, module_setup, sector
+from tests.factories import World, api_token, build_world, load_world, make_questionnaire, make_round, world_ids
+from tests.questionnaires.test_questionnaire_spec import EXAMPLE
 
 LIBRARY_KEY = sorted(p.stem for p in questionnaire_services.LIBRARY_DIR.glob("*.yaml"))[0]
 

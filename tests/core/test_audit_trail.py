@@ -10,8 +10,7 @@ from audit_app.accounts import services
 from audit_app.accounts.models import AgencyName, Role
 from audit_app.core.audit import AppendOnlyError, AuditEvent, system_actor
 from audit_app.extensions import db
-
-from .conftest import login, sector
+from tests.conftest import login, sector
 
 
 def _events(entity_type: str, entity_id: int) -> list[AuditEvent]:

@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from audit_app.accounts import services
 from audit_app.accounts.models import User
 from audit_app.extensions import db
-
-from .conftest import PASSWORD, login
+from tests.conftest import PASSWORD, login
 
 
 def test_login_with_correct_password_goes_home(client, world):

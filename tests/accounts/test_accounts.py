@@ -9,8 +9,7 @@ from audit_app.accounts import services
 from audit_app.accounts.models import Membership, PartnershipAgency, Role, Sector, User
 from audit_app.core.errors import DomainError
 from audit_app.extensions import db
-
-from .conftest import PASSWORD, login
+from tests.conftest import PASSWORD, login
 
 
 @pytest.fixture()

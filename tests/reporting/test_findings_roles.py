@@ -1,6 +1,6 @@
 """Findings read roles and level flags, never key endings or labels.
 
-The same known rounds as tests/test_findings.py, built from a questionnaire
+The same known rounds as tests/reporting/test_findings.py, built from a questionnaire
 whose keys say nothing (roles given in the file) and with a decoy whose key
 ends in ``_grade`` but has no role: the figures come out as the oracle says.
 """
@@ -15,8 +15,7 @@ import sqlalchemy as sa
 from audit_app.extensions import db
 from audit_app.questionnaires.models import Scale, ScaleLevel
 from audit_app.reporting import findings as f
-
-from . import test_findings as tf
+from tests.reporting import test_findings as tf
 
 known = tf.known  # the same known rounds
 

@@ -22,9 +22,8 @@ from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaire_services
 from audit_app.rounds import services as round_services
 from audit_app.rounds.models import Return, RoundStatus
-
-from .test_access import ACCESS, PUBLIC
-from .test_questionnaire_spec import EXAMPLE
+from tests.questionnaires.test_questionnaire_spec import EXAMPLE
+from tests.test_access import ACCESS, PUBLIC
 
 DECLARED = [op for op in OPERATIONS if not op.public]
 
@@ -52,7 +51,7 @@ def test_declared_roles_match_the_access_table():
 
 
 def test_the_docs_list_every_endpoint_with_its_roles():
-    docs = (Path(__file__).parent.parent / "docs" / "api.md").read_text()
+    docs = (Path(__file__).parents[2] / "docs" / "api.md").read_text()
     assert roles_table() in docs, "regenerate docs/api.md's table: python -c '...roles_table()' (see docs/api.md)"
 
 

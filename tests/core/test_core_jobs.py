@@ -77,7 +77,7 @@ def test_a_job_runs_when_commit_returns_not_before(app, db_session):
     with app.test_request_context("/"):
         enqueue(note, "hello", extra=[1, Decimal("2.5"), date(2026, 12, 25)])
         assert ran == []
-        assert [job.name for job in pending_jobs()] == ["tests.test_core_jobs.note"]
+        assert [job.name for job in pending_jobs()] == ["tests.core.test_core_jobs.note"]
         db.session.commit()
         assert ran == [("note", "hello", [1, Decimal("2.5"), date(2026, 12, 25)])]
         assert pending_jobs() == []
@@ -98,7 +98,7 @@ def test_a_job_runs_once_in_its_own_session_and_is_audited_as_the_job(app, partn
             AuditEvent.action == "update",
         )
     ).all()
-    assert "job:tests.test_core_jobs.rename_partnership" in actors
+    assert "job:tests.core.test_core_jobs.rename_partnership" in actors
     db.session.commit()  # nothing more to run
     assert len(ran) == 1
 
@@ -136,7 +136,7 @@ def test_a_failing_job_is_logged_and_the_others_still_run(db_session, partnershi
     with caplog.at_level(logging.ERROR, logger="audit_app.core.jobs"):
         db.session.commit()  # does not raise
     assert [entry[0] for entry in ran] == ["fail", "rename"]
-    assert "job tests.test_core_jobs.fail failed" in caplog.text
+    assert "job tests.core.test_core_jobs.fail failed" in caplog.text
     assert "the job went wrong" in caplog.text
     assert _reload(partnership).name == "Still renamed"
 
@@ -177,7 +177,7 @@ def test_only_module_level_functions_are_jobs(db_session):
 
 
 def test_arguments_must_fit_the_function(db_session):
-    with pytest.raises(TypeError, match=r"enqueue\(tests.test_core_jobs.note\): .*label"):
+    with pytest.raises(TypeError, match=r"enqueue\(tests.core.test_core_jobs.note\): .*label"):
         enqueue(note)
     with pytest.raises(TypeError, match="unexpected keyword"):
         enqueue(note, "x", colour="red")

@@ -14,8 +14,7 @@ from audit_app.questionnaires import services as questionnaires
 from audit_app.questionnaires.models import QuestionnaireKind
 from audit_app.rounds import services
 from audit_app.rounds.models import RoundStatus
-
-from .conftest import login
+from tests.conftest import login
 
 CASE_AUDITS = [item["key"] for item in questionnaires.library() if item["data"]["kind"] == QuestionnaireKind.CASE_AUDIT]
 

@@ -7,8 +7,7 @@ import sqlalchemy as sa
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaires
 from audit_app.rounds.models import Return
-
-from .test_questionnaire_spec import EXAMPLE
+from tests.questionnaires.test_questionnaire_spec import EXAMPLE
 
 
 def test_a_round_from_plan_to_accepted_return(api, world, mailbox):

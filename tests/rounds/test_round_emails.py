@@ -10,9 +10,8 @@ from audit_app.extensions import db
 from audit_app.rounds import services
 from audit_app.rounds.models import AgencyEmail, EmailKind, EmailOutcome, RoundStatus
 from audit_app.rounds.notifications import queue_round_emails
-
-from .test_audit_views import _plan, version  # noqa: F401  (the fixture)
-from .test_core_jobs import _work, redis_jobs  # noqa: F401  (the fixture)
+from tests.core.test_core_jobs import _work, redis_jobs  # noqa: F401  (the fixture)
+from tests.rounds.test_audit_views import _plan, version  # noqa: F401  (the fixture)
 
 
 def _planned_round(client, world, version):  # noqa: F811

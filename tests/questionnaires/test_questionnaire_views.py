@@ -19,9 +19,8 @@ from audit_app.questionnaires.models import (
     VersionStatus,
 )
 from audit_app.rounds.models import Round
-
-from .conftest import login
-from .test_questionnaire_spec import EXAMPLE, EXPLICIT
+from tests.conftest import login
+from tests.questionnaires.test_questionnaire_spec import EXAMPLE, EXPLICIT
 
 
 @pytest.fixture()

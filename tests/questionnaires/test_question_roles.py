@@ -15,9 +15,8 @@ from audit_app.extensions import db
 from audit_app.questionnaires import roles, services
 from audit_app.questionnaires.models import Question, QuestionRole, QuestionType, Scale, default_role
 from audit_app.questionnaires.spec import SpecContext, SpecError, parse_text, to_yaml, validate_spec
-
-from .conftest import login
-from .test_questionnaire_spec import EXAMPLE
+from tests.conftest import login
+from tests.questionnaires.test_questionnaire_spec import EXAMPLE
 
 
 def _count(model) -> int:

@@ -18,8 +18,7 @@ from audit_app.rounds import services
 from audit_app.rounds.kinds import kind_rules
 from audit_app.rounds.models import Return, ReturnGroup, ReturnStatus, RoundStatus
 from audit_app.rounds.permissions import rounds_query
-
-from .conftest import login, sector
+from tests.conftest import login, sector
 
 
 def _library_version(partnership_id: int, key: str) -> QuestionnaireVersion:

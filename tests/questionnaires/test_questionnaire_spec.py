@@ -295,7 +295,7 @@ def test_diff_between_versions(world):
 def test_the_documented_example_imports_and_round_trips(world):
     from pathlib import Path
 
-    doc = (Path(__file__).parents[1] / "docs" / "questionnaire-format.md").read_text()
+    doc = (Path(__file__).parents[2] / "docs" / "questionnaire-format.md").read_text()
     example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
     version = services.import_text(world.partnership.id, example, publish=True)
     assert version.questionnaire.key == "missing_children_audit"

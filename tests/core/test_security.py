@@ -7,9 +7,8 @@ import pytest
 from audit_app import create_app
 from audit_app.accounts.models import User
 from audit_app.extensions import db
-
-from .conftest import PASSWORD, login
-from .test_access import ROUTES
+from tests.conftest import PASSWORD, login
+from tests.test_access import ROUTES
 
 
 def test_security_headers_on_pages(client, world):

@@ -23,9 +23,8 @@ from audit_app.reporting import queries
 from audit_app.rounds import services
 from audit_app.rounds.models import Return, RoundStatus
 from audit_app.rounds.workbook import build_workbook
-
-from .conftest import login
-from .test_questionnaire_spec import EXAMPLE
+from tests.conftest import login
+from tests.questionnaires.test_questionnaire_spec import EXAMPLE
 
 SCALE = Scale(
     key="ynp",

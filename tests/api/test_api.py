@@ -12,8 +12,7 @@ from audit_app.accounts.models import ApiToken, Membership, Role, User
 from audit_app.core.audit import system_actor
 from audit_app.core.models import utcnow
 from audit_app.extensions import db
-
-from .test_access import ROUTES
+from tests.test_access import ROUTES
 
 # -- authentication --
 

@@ -1,6 +1,6 @@
 """Findings rows carry stable keys beside their labels, a column holds one type, and the round's
 overall return rate comes with and without declined returns, all on the known rounds of
-tests/test_findings.py."""
+tests/reporting/test_findings.py."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from collections import Counter
 import pytest
 
 from audit_app.reporting import findings as f
-
-from . import test_findings as tf
-from .conftest import login
+from tests.conftest import login
+from tests.reporting import test_findings as tf
 
 known = tf.known  # the same known rounds
 

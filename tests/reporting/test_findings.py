@@ -27,8 +27,7 @@ from audit_app.reporting import findings as f
 from audit_app.reporting.queries import Filters
 from audit_app.rounds import services
 from audit_app.rounds.models import Return, RoundStatus
-
-from .conftest import login, sector
+from tests.conftest import login, sector
 
 LEVELS = ["Outstanding", "Good", "Requires improvement", "Inadequate"]
 VALUE = {"Outstanding": 4, "Good": 3, "Requires improvement": 2, "Inadequate": 1}

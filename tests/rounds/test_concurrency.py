@@ -26,8 +26,7 @@ from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaires
 from audit_app.rounds import services
 from audit_app.rounds.models import Return, RoundStatus
-
-from .test_questionnaire_spec import EXAMPLE
+from tests.questionnaires.test_questionnaire_spec import EXAMPLE
 
 
 @pytest.fixture()

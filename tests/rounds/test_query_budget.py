@@ -11,9 +11,8 @@ import sqlalchemy as sa
 
 from audit_app.extensions import db
 from audit_app.rounds.models import Return, RoundStatus
-
-from .conftest import login
-from .factories import make_questionnaire, make_return_answered, make_round, valid_answers
+from tests.conftest import login
+from tests.factories import make_questionnaire, make_return_answered, make_round, valid_answers
 
 #: the most statements a list or return page may run (session, principal, page, its parts)
 BUDGET = 25
@@ -96,8 +95,7 @@ def test_a_return_and_its_section_pages_do_not_grow_with_their_answers(client, w
 def _grow(world, pages: str, n: int) -> None:
     """Add ``n`` more of what the list page ``pages`` lists."""
     from audit_app.accounts.models import Role
-
-    from .factories import make_agency, make_questionnaire, make_round, make_user
+    from tests.factories import make_agency, make_questionnaire, make_round, make_user
 
     pid = world.partnership.id
     for i in range(n):

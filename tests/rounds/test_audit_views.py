@@ -13,9 +13,8 @@ from audit_app.case_audits.models import Case
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaires
 from audit_app.rounds.models import Return, ReturnStatus, Round, RoundStatus
-
-from .conftest import login
-from .test_questionnaire_spec import EXAMPLE
+from tests.conftest import login
+from tests.questionnaires.test_questionnaire_spec import EXAMPLE
 
 
 @pytest.fixture()

@@ -15,8 +15,7 @@ from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaires
 from audit_app.rounds import services
 from audit_app.rounds.models import Return, ReturnEvent, ReturnStatus, RoundStatus
-
-from .test_questionnaire_spec import EXAMPLE
+from tests.questionnaires.test_questionnaire_spec import EXAMPLE
 
 
 @pytest.fixture()

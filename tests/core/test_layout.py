@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-APP = Path(__file__).resolve().parent.parent / "audit_app"
+APP = Path(__file__).resolve().parents[2] / "audit_app"
 DOMAINS = {"accounts", "questionnaires", "rounds", "case_audits", "reporting", "api", "self_assessments", "reviews"}
 
 
