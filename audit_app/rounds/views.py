@@ -183,10 +183,11 @@ def round_move(round_id: int):
     except ValueError:
         abort(400, "Unknown round status")
     run_service(lambda: services.move_round(round_, to), back=url_for("rounds.round_detail", round_id=round_.id))
-    if to == RoundStatus.OPEN:
-        queue_round_emails(round_, EmailKind.OPENED)  # sent once this commits; the round page reports them
-    db.session.commit()
+    emailing = queue_round_emails(round_, EmailKind.OPENED) if to == RoundStatus.OPEN else 0
+    db.session.commit()  # the emails go once this commits; the round page reports them
     flash(f"The round is now {to.label.lower()}", "success")
+    if emailing:
+        flash(f"Emailing {emailing} agencies about their returns; this page says who could not be emailed", "info")
     return redirect(url_for("rounds.round_detail", round_id=round_.id))
 
 
@@ -204,9 +205,12 @@ def round_chase(round_id: int):
     agency = request.form.get("agency_id", "")
     if agency and not agency.isdigit():
         abort(400, "agency_id must be a number")
-    if not queue_round_emails(round_, EmailKind.CHASE, {int(agency)} if agency else None):
+    emailing = queue_round_emails(round_, EmailKind.CHASE, {int(agency)} if agency else None)
+    db.session.commit()  # the emails go once this commits
+    if emailing:
+        flash(f"Reminding {emailing} agencies; this page says who could not be emailed", "info")
+    else:
         flash("No agency has returns outstanding", "info")
-    db.session.commit()
     return redirect(url_for("rounds.round_detail", round_id=round_.id))
 
 
