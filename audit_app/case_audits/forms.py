@@ -56,3 +56,18 @@ class CohortForm(FlaskForm):
         description="Columns: reference, age_band, sex, ethnicity, disability, plan_type, agencies (names separated by ;). Reference and agencies are required.",
     )
     submit = SubmitField("Upload cohort", widget=GovSubmitInput())
+
+
+class CaseAgenciesForm(FlaskForm):
+    """The agencies involved with a case (changed on its own page)."""
+
+    agency_ids = SelectMultipleField(
+        "Agencies involved with the case", widget=GovCheckboxesInput(), coerce=int, choices=[]
+    )
+    submit = SubmitField("Save agencies", widget=GovSubmitInput())
+
+
+class CarryForm(FlaskForm):
+    """Re-audit: the earlier round's cases to carry into this one."""
+
+    round_case_ids = SelectMultipleField("Cases to carry", coerce=int, choices=[])

@@ -16,12 +16,13 @@ from ..core.forms import REFUSED, ConfirmForm, add_form_error, run_service
 from ..core.permissions import current_principal
 from ..extensions import db
 from ..questionnaires import answers
+from ..rounds.forms import first_error
 from ..rounds.models import Return, ReturnStatus, Round, RoundStatus
 from ..rounds.permissions import can_review_returns, can_view_rounds, get_managed_round_or_404
 from ..rounds.views import round_page
 from . import services
 from .cohort import CohortError, parse_cohort
-from .forms import CaseForm, CohortForm
+from .forms import CarryForm, CaseAgenciesForm, CaseForm, CohortForm
 from .models import Case, CaseJudgement, RoundCase
 from .permissions import can_view_discussion, get_partnership_round_case_or_404, get_round_case_or_404
 
@@ -229,21 +230,20 @@ def round_carry_cases(round_id: int):
     """Re-audit: bring chosen cases of the earlier round into this one, linked to their earlier audit."""
     p = current_principal()
     round_ = get_managed_round_or_404(p, round_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    raw = request.form.getlist("round_case_ids")
-    if not raw or not all(value.isdigit() for value in raw):
-        flash("Choose at least one case to carry", "error")
-        return redirect(url_for("rounds.round_detail", round_id=round_.id) + "#carry", code=303)
     if round_.previous_round_id is None:
         abort(400, "This round does not re-audit an earlier one")
-    earlier = db.session.scalars(
-        sa.select(RoundCase).where(
-            RoundCase.round_id == round_.previous_round_id, RoundCase.id.in_([int(v) for v in raw])
-        )
-    ).all()
-    if len(earlier) != len(set(raw)):
-        abort(400, "Choose cases of the earlier round")
+    form = CarryForm()
+    form.round_case_ids.choices = [(rc.id, rc.case.reference) for rc in round_.previous_round.cases]
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400, first_error(form))
+        if form.round_case_ids.raw_data:
+            abort(400, "Choose cases of the earlier round")
+    if not form.round_case_ids.data:
+        flash("Choose at least one case to carry", "error")
+        return redirect(url_for("rounds.round_detail", round_id=round_.id) + "#carry", code=303)
+    chosen = set(form.round_case_ids.data)
+    earlier = [rc for rc in round_.previous_round.cases if rc.id in chosen]
     carried = run_service(
         lambda: services.carry_cases(round_, list(earlier)),
         back=url_for("rounds.round_detail", round_id=round_.id) + "#carry",
@@ -283,22 +283,20 @@ def round_case_agencies(round_id: int, round_case_id: int):
     p = current_principal()
     round_ = get_managed_round_or_404(p, round_id)
     round_case = get_round_case_or_404(round_, round_case_id)
-    form = _case_form(round_.partnership_id)
+    form = CaseAgenciesForm()
+    links = db.session.scalars(agency_links_query(round_.partnership_id, active_only=True)).unique().all()
+    form.agency_ids.choices = [(link.agency_id, f"{link.agency.name} ({link.sector.name})") for link in links]
     if request.method == "GET":
         form.agency_ids.data = [a.id for a in round_case.agencies]
     errors: list[str] = []
     if request.method == "POST":
-        if not ConfirmForm().validate_on_submit():
-            abort(400)
-        chosen = request.form.getlist("agency_ids")
-        if not all(value.isdigit() for value in chosen):
-            abort(400, "agency_ids must be numbers")
+        if not form.validate_on_submit():
+            abort(400, first_error(form))
         try:
-            services.set_case_agencies(round_case, [int(v) for v in chosen])
+            services.set_case_agencies(round_case, list(form.agency_ids.data or []))
         except DomainError as error:
             db.session.rollback()
             errors.append(error.message)
-            form.agency_ids.data = [int(v) for v in chosen]
         else:
             db.session.commit()
             flash(f"Agencies for case {round_case.case.reference} saved", "success")

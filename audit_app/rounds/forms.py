@@ -11,10 +11,11 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextArea,
     GovTextInput,
 )
-from wtforms import BooleanField, IntegerField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..core.forms import GovDateField, OptionSelectField, strip_filter
+from .models import RoundStatus
 
 
 def _optional_int(value: object) -> int | None:
@@ -97,3 +98,36 @@ class NoteForm(FlaskForm):
         ],
     )
     submit = SubmitField("Send", widget=GovSubmitInput())
+
+
+class WholeNumberField(IntegerField):
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("must be a number") from None
+
+
+class MoveForm(FlaskForm):
+    """Move a round to another state (the buttons on the round's page)."""
+
+    to = SelectField(
+        "Move to",
+        choices=[(status.value, status.label) for status in RoundStatus],
+        validators=[DataRequired("Unknown round status")],
+    )
+
+
+class ChaseForm(FlaskForm):
+    """Remind one agency (``agency_id``) or every agency with returns outstanding (none given)."""
+
+    agency_id = WholeNumberField("Agency", validators=[Optional()])
+
+
+def first_error(form: FlaskForm) -> str:
+    """The first refusal of a button-only form, for a 400 (its fields are not shown to correct)."""
+    for name, messages in form.errors.items():
+        if name == "csrf_token":
+            return "The form had expired or was not sent from this service. Reload the page and try again."
+        return f"{name}: {messages[0]}" if name != "to" else messages[0]
+    return "The request is not valid"

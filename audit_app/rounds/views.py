@@ -22,7 +22,7 @@ from ..extensions import db
 from ..questionnaires import answers
 from ..questionnaires.models import Questionnaire, QuestionnaireKind, QuestionnaireVersion, VersionStatus
 from . import services
-from .forms import NoteForm, RoundForm
+from .forms import ChaseForm, MoveForm, NoteForm, RoundForm, first_error
 from .kinds import kind_rules
 from .models import EmailKind, Return, ReturnGroup, ReturnStatus, Round, RoundStatus
 from .notifications import latest_emails, queue_round_emails
@@ -176,12 +176,10 @@ def round_move(round_id: int):
     """Open, close, reopen, start the discussion or mark the round reported."""
     p = current_principal()
     round_ = get_managed_round_or_404(p, round_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        to = RoundStatus(request.form.get("to", ""))
-    except ValueError:
-        abort(400, "Unknown round status")
+    form = MoveForm()
+    if not form.validate_on_submit():
+        abort(400, first_error(form))
+    to = RoundStatus(form.to.data)
     run_service(lambda: services.move_round(round_, to), back=url_for("rounds.round_detail", round_id=round_.id))
     emailing = queue_round_emails(round_, EmailKind.OPENED) if to == RoundStatus.OPEN else 0
     db.session.commit()  # the emails go once this commits; the round page reports them
@@ -197,15 +195,14 @@ def round_chase(round_id: int):
     """Email a reminder to agencies with outstanding returns (one agency, or all)."""
     p = current_principal()
     round_ = get_managed_round_or_404(p, round_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    form = ChaseForm()
+    if not form.validate_on_submit():
+        abort(400, first_error(form))
     if round_.status != RoundStatus.OPEN:
         flash("Reminders go only while the round is open", "error")
         return redirect(url_for("rounds.round_detail", round_id=round_.id), code=303)
-    agency = request.form.get("agency_id", "")
-    if agency and not agency.isdigit():
-        abort(400, "agency_id must be a number")
-    emailing = queue_round_emails(round_, EmailKind.CHASE, {int(agency)} if agency else None)
+    agency_id = form.agency_id.data
+    emailing = queue_round_emails(round_, EmailKind.CHASE, {agency_id} if agency_id is not None else None)
     db.session.commit()  # the emails go once this commits
     if emailing:
         flash(f"Reminding {emailing} agencies; this page says who could not be emailed", "info")
