@@ -10,7 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.orm import selectinload
 
 from ..core.errors import DomainError
-from ..core.forms import ConfirmForm, add_form_error
+from ..core.forms import ActiveForm, ConfirmForm, add_form_error
 from ..core.pagination import paginate
 from ..core.permissions import current_principal
 from ..extensions import db, limiter, login_email_key
@@ -384,9 +384,10 @@ def agency_set_active(agency_id: int):
     """Deactivate or reactivate an agency in this partnership."""
     link = get_agency_link_or_404(_partnership_id(), agency_id)
     _require(can_manage_accounts(current_principal()))
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    active = request.form.get("active") == "1"
+    form = ActiveForm()
+    if not form.validate_on_submit():
+        abort(400, "active must be 1 (reactivate) or 0 (deactivate)")
+    active = form.active.data == "1"
     try:
         services.set_agency_active(link, active)
     except DomainError as error:
@@ -565,9 +566,10 @@ def user_set_active(user_id: int):
     partnership_id = _partnership_id()
     user = get_user_or_404(partnership_id, user_id)
     _require(can_manage_account(current_principal(), user))
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    active = request.form.get("active") == "1"
+    form = ActiveForm()
+    if not form.validate_on_submit():
+        abort(400, "active must be 1 (reactivate) or 0 (deactivate)")
+    active = form.active.data == "1"
     try:
         services.set_user_active(user, active, by=current_user, partnership_id=partnership_id)
     except DomainError as error:

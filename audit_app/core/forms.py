@@ -23,6 +23,18 @@ class ConfirmForm(FlaskForm):
     submit = SubmitField("Confirm", widget=GovSubmitInput())
 
 
+class ActiveForm(FlaskForm):
+    """Deactivate (``active=0``) or reactivate (``active=1``) something: the button's one value."""
+
+    active = SelectField(choices=[("1", "Active"), ("0", "Inactive")], validators=[])
+
+
+class DirectionForm(FlaskForm):
+    """Move something up or down a list: the button's one value."""
+
+    direction = SelectField(choices=[("up", "Up"), ("down", "Down")])
+
+
 def strip_filter(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 

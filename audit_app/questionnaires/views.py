@@ -13,7 +13,7 @@ from wtforms.validators import ValidationError
 
 from ..accounts.models import Sector
 from ..core.errors import DomainError
-from ..core.forms import ConfirmForm, add_form_error
+from ..core.forms import ConfirmForm, DirectionForm, add_form_error
 from ..core.permissions import current_principal
 from ..extensions import db
 from . import services
@@ -534,10 +534,10 @@ def _item_action(questionnaire_id: int, number: int, load: Any, action: Any, suc
 
 
 def _offset() -> int:
-    direction = request.form.get("direction")
-    if direction not in ("up", "down"):
+    form = DirectionForm(meta={"csrf": False})  # the view checks the CSRF token with its own form first
+    if not form.validate():
         abort(400, "direction must be up or down")
-    return -1 if direction == "up" else 1
+    return -1 if form.direction.data == "up" else 1
 
 
 @bp.post("/<int:questionnaire_id>/versions/<int:number>/sections/<int:section_id>/remove")
