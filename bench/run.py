@@ -132,8 +132,8 @@ GROUP BY 1, 2, 3, 4
 
 AGENCY_THEME_SQL = sa.text(
     """
-SELECT ag.name AS agency,
-       th.name AS theme,
+SELECT ag.id AS agency_id,
+       th.id AS theme_id,
        SUM(CASE WHEN sl.is_not_applicable THEN 0 ELSE 1 END) AS graded,
        SUM(CASE WHEN sl.counts_as_good THEN 1 ELSE 0 END) AS good
 FROM answers a
@@ -781,25 +781,28 @@ def check_trend(round_ids: list[int], found: findings.Findings, rows: list[Any])
 
 
 def check_agency_theme(found: findings.Findings, rows: list[Any]) -> tuple[bool, str]:
-    """The ``agency_theme`` table (good or better, graded, per agency and theme) against the SQL."""
-    sql = {(agency, theme): (int(graded), int(good)) for agency, theme, graded, good in rows}
+    """The ``agency_theme`` table (good or better, graded, per agency and theme) against the SQL, matched by the
+    agency's and the theme's ids (each theme's columns are ``theme_<id>_good`` and ``theme_<id>_graded``)."""
+    sql = {(agency_id, theme_id): (int(graded), int(good)) for agency_id, theme_id, graded, good in rows}
     problems = []
-    table = found.tables["agency_theme"].rows
-    themes = found.extra["themes"]
+    table = found.tables["agency_theme"]
+    theme_ids = [
+        int(c.key.split("_")[1]) for c in table.columns if c.key.startswith("theme_") and c.key.endswith("_graded")
+    ]
     seen = set()
-    for row in table:
-        for theme in themes:
-            graded, good = sql.get((row["agency"], theme), (0, 0))
-            seen.add((row["agency"], theme))
-            if (row[f"{theme}|graded"], row[f"{theme}|good"]) != (graded, good):
-                problems.append(
-                    f"{row['agency']} / {theme}: app {row[f'{theme}|good']} of {row[f'{theme}|graded']}, SQL {good} of {graded}"
-                )
+    for row in table.rows:
+        for theme_id in theme_ids:
+            key = (row["agency_id"], theme_id)
+            graded, good = sql.get(key, (0, 0))
+            seen.add(key)
+            app = (row[f"theme_{theme_id}_graded"], row[f"theme_{theme_id}_good"])
+            if app != (graded, good):
+                problems.append(f"{row['agency']} / theme {theme_id}: app {app[1]} of {app[0]}, SQL {good} of {graded}")
     missing = [key for key, (graded, _) in sql.items() if key not in seen and graded]
     if missing:
         problems.append(f"{len(missing)} agency-theme pairs in the SQL are not in the table, e.g. {missing[0]}")
     total = sum(graded for graded, _ in sql.values())
-    return _verdict(problems, f"{len(table)} agencies x {len(themes)} themes, {total:,} overall grades")
+    return _verdict(problems, f"{len(table.rows)} agencies x {len(theme_ids)} themes, {total:,} overall grades")
 
 
 def _verdict(problems: list[str], what: str) -> tuple[bool, str]:
