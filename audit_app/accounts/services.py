@@ -48,6 +48,19 @@ def _hasher() -> PasswordHasher:
     )
 
 
+_DUMMY_HASHES: dict[tuple[int, int, int], str] = {}
+
+
+def dummy_password_hash() -> str:
+    """A hash of no one's password with the configured parameters, made once per process: an unknown email
+    is verified against it, so it costs what a wrong password costs (one verification, no hashing)."""
+    config = current_app.config
+    params = (config["ARGON2_TIME_COST"], config["ARGON2_MEMORY_COST"], config["ARGON2_PARALLELISM"])
+    if params not in _DUMMY_HASHES:
+        _DUMMY_HASHES[params] = _hasher().hash(secrets.token_urlsafe(16))
+    return _DUMMY_HASHES[params]
+
+
 def hash_password(password: str) -> str:
     """An argon2id hash of ``password``."""
     return _hasher().hash(password)
@@ -74,9 +87,9 @@ def authenticate(email: str, password: str) -> User | None:
     user = db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
     hasher = _hasher()
     if user is None or not user.password_hash:
-        # Spend the same effort so timing does not reveal which emails exist.
+        # One verification, as for a wrong password, so timing does not reveal which emails exist.
         with contextlib.suppress(VerificationError):
-            hasher.verify(hasher.hash("not-a-real-password"), password + "x")
+            hasher.verify(dummy_password_hash(), password + "x")
         return None
     try:
         hasher.verify(user.password_hash, password)

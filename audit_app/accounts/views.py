@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter import RequestLimit
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.orm import selectinload
 
+from ..core import clock
 from ..core.errors import DomainError
 from ..core.forms import ActiveForm, ConfirmForm, add_form_error
 from ..core.pagination import paginate
@@ -75,9 +91,42 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _failed(response: Response) -> bool:
+    """Only failed sign-ins count towards the limits: a successful one redirects (302)."""
+    return response.status_code != 302
+
+
+def _remember_breach(limit: RequestLimit) -> None:
+    g.login_limit = limit
+
+
+def _limit_message(whose: str) -> Callable[[], str]:
+    def message() -> str:
+        limit = g.get("login_limit")
+        if limit is None:
+            return f"Too many failed sign-ins {whose}. Wait a minute, then try again."
+        lifts = datetime.fromtimestamp(limit.reset_at, tz=UTC).astimezone(clock.LONDON).strftime("%H:%M")
+        return f"Too many failed sign-ins {whose}: the limit is {limit.limit}. You can try again from {lifts}."
+
+    return message
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=login_email_key)
+@limiter.limit(
+    _login_limit,
+    methods=["POST"],
+    deduct_when=_failed,
+    on_breach=_remember_breach,
+    error_message=_limit_message("from your network address"),
+)
+@limiter.limit(
+    _login_limit,
+    methods=["POST"],
+    key_func=login_email_key,
+    deduct_when=_failed,
+    on_breach=_remember_breach,
+    error_message=_limit_message("for this email address"),
+)
 def login():
     """Sign in with email and password."""
     if current_user.is_authenticated:

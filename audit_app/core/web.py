@@ -143,7 +143,10 @@ def register_errorhandlers(app: Flask) -> None:
         db.session.rollback()
         message = error.description
         if code == 429:
-            message = "You have tried too many times. Wait a minute, then try again."
+            # A limit with its own words (sign-in says which limit and when it lifts) keeps them.
+            limit = getattr(error, "limit", None)
+            if not getattr(limit, "error_message", None):
+                message = "You have tried too many times. Wait a minute, then try again."
         elif message == type(error).description:  # Werkzeug's generic wording
             message = API_MESSAGES.get(code, message) if wants_json() else None
         if wants_json():
