@@ -84,11 +84,14 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def json_error(status: int, message: str, fields: dict[str, list[str]] | None = None) -> tuple[Response, int]:
-    """The API's error body: ``{"error": {"status", "message", "fields"}}``."""
+    """The API's error body: ``{"error": {"status", "message", "fields"}}``; a 401 says how to authenticate."""
     body: dict[str, Any] = {"status": status, "message": message}
     if fields:
         body["fields"] = fields
-    return jsonify({"error": body}), status
+    response = jsonify({"error": body})
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response, status
 
 
 ERROR_TITLES = {
@@ -150,7 +153,10 @@ def register_errorhandlers(app: Flask) -> None:
         elif message == type(error).description:  # Werkzeug's generic wording
             message = API_MESSAGES.get(code, message) if wants_json() else None
         if wants_json():
-            return json_error(code, message or ERROR_TITLES.get(code, "Error"))
+            response, status = json_error(code, message or ERROR_TITLES.get(code, "Error"))
+            if code == 405 and getattr(error, "valid_methods", None):
+                response.headers["Allow"] = ", ".join(error.valid_methods)
+            return response, status
         template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/error.html"
         title = ERROR_TITLES.get(code, error.name)
         if code in (403, 404, 500):

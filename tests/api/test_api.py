@@ -272,3 +272,13 @@ def test_me_shows_when_the_token_expires(client, world):
 def test_api_404_message_is_specific(api, world):
     body = api(world.user("admin")).get("/api/v1/agencies/999999").json
     assert body == {"error": {"status": 404, "message": "No such object in your partnership"}}
+
+
+def test_a_401_says_how_to_authenticate_and_a_405_which_methods_are_allowed(client, db_session):
+    """HTTP's own rules for these answers (RFC 9110): WWW-Authenticate on 401, Allow on 405."""
+    unauthenticated = client.get("/api/v1/rounds")
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.headers["WWW-Authenticate"].startswith("Bearer")
+    wrong_method = client.delete("/api/v1/rounds")
+    assert wrong_method.status_code == 405
+    assert set(wrong_method.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
