@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: help setup run test e2e unit lint format db-check bench bench-smoke chromium assets clean
+.PHONY: help setup run test e2e unit lint format security db-check bench bench-smoke chromium assets clean
 
 help:
 	@echo "make run       set up, migrate, load the demo and serve on http://$(HOST):$(PORT)"
@@ -15,6 +15,7 @@ help:
 	@echo "make unit      the suite without browser tests"
 	@echo "make e2e       browser tests only"
 	@echo "make lint      ruff check and format check"
+	@echo "make security  bandit over the application (explained skips in pyproject.toml)"
 	@echo "make format    ruff format and fix"
 	@echo "make db-check  upgrade an empty database and check models and migrations agree"
 	@echo "make bench     benchmarks, results in bench/results.md (FRESH=1 rebuilds the data)"
@@ -61,6 +62,9 @@ e2e: $(VENV)/.dev assets chromium
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+security: $(VENV)/.dev
+	$(BIN)/bandit -q -c pyproject.toml -r audit_app
 
 format: $(VENV)/.dev
 	$(BIN)/ruff format .

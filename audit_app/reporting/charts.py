@@ -123,7 +123,8 @@ def stacked_bars(
             parts.append("</g>")
             x += w
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text and attribute above is escaped
+    # Every text and attribute above is escaped: the markup is ours.
+    return Markup("".join(parts))  # noqa: S704  # nosec B704
 
 
 def _swatch(prefix: str, x: int, y: int, colour: str, index: int) -> str:
@@ -167,7 +168,8 @@ def bars(
             f"{whole_percent(value)}{unit} ({escape(caption)})</text></g>"
         )
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text and attribute above is escaped
+    # Every text and attribute above is escaped: the markup is ours.
+    return Markup("".join(parts))  # noqa: S704  # nosec B704
 
 
 def columns(chart_id: str, title: str, points: Sequence[tuple[str, float | None, str]]) -> Markup:
@@ -207,4 +209,5 @@ def columns(chart_id: str, title: str, points: Sequence[tuple[str, float | None,
                 f'text-anchor="middle" fill="{TEXT}">{escape(line)}</text>'
             )
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text and attribute above is escaped
+    # Every text and attribute above is escaped: the markup is ours.
+    return Markup("".join(parts))  # noqa: S704  # nosec B704
