@@ -34,6 +34,7 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
     logging.basicConfig(level=logging.INFO)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin, every command
 
+    _database_timeouts(app)
     register_jinja(app)
     register_extensions(app)
     register_blueprints(app)
@@ -63,6 +64,19 @@ def register_domains(app: Flask) -> None:
 
     session.init_app(app)  # after core's hooks, which start every request anonymous
     register_cli(app, [*accounts_cli.COMMANDS, *questionnaires_cli.COMMANDS, *rounds_cli.COMMANDS])
+
+
+def _database_timeouts(app: Flask) -> None:
+    """PostgreSQL sessions stop a statement or a lock wait that runs too long (see config.py)."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    settings = f"-c statement_timeout={int(app.config['DB_STATEMENT_TIMEOUT_MS'])}"
+    settings += f" -c lock_timeout={int(app.config['DB_LOCK_TIMEOUT_MS'])}"
+    connect_args["options"] = f"{connect_args.get('options', '')} {settings}".strip()
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def register_jinja(app: Flask) -> None:

@@ -1343,7 +1343,15 @@ def bench_app(url: str, **overrides: Any) -> Any:
     """The application on a benchmark database: development settings, CSRF off for the test client."""
     import logging
 
-    app = create_app("development", SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=False, **overrides)
+    # Generating millions of rows runs statements far longer than a request's timeout allows.
+    app = create_app(
+        "development",
+        SQLALCHEMY_DATABASE_URI=url,
+        WTF_CSRF_ENABLED=False,
+        DB_STATEMENT_TIMEOUT_MS=0,
+        DB_LOCK_TIMEOUT_MS=0,
+        **overrides,
+    )
     for name in ("alembic", "flask_migrate", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.WARNING)
     return app

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template, request
+import sqlalchemy as sa
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -117,6 +119,34 @@ API_MESSAGES = {
 }
 
 
+UNAVAILABLE = (
+    "The service cannot reach its database just now, or it is too busy. Nothing you sent was saved by this "
+    "request. Try again in a few minutes."
+)
+
+
+def _database_unavailable(error: Exception) -> Any:
+    """The database is down, or a statement or lock wait ran out of time: a 503 page that needs no database.
+
+    Nobody is looked up (the page would need the database to say who is signed in), and the session is
+    thrown away: what this request changed was never committed.
+    """
+    with contextlib.suppress(Exception):
+        db.session.rollback()
+    with contextlib.suppress(Exception):
+        db.session.remove()
+    current_app.logger.error("database unavailable on %s %s: %s", request.method, request.path, error)
+    g._login_user = login_manager.anonymous_user()
+    g.principal = ANONYMOUS
+    if wants_json():
+        return json_error(503, UNAVAILABLE)
+    return (
+        render_template("errors/error.html", code=503, title="Sorry, the service is unavailable", message=UNAVAILABLE),
+        503,
+        {"Retry-After": "60"},
+    )
+
+
 def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError) -> Any:
@@ -170,6 +200,8 @@ def register_errorhandlers(app: Flask) -> None:
     def _unexpected(error: Exception) -> Any:
         if isinstance(error, HTTPException):
             return _http_error(error)
+        if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.TimeoutError):
+            return _database_unavailable(error)
         db.session.rollback()
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if app.config.get("PROPAGATE_EXCEPTIONS_IN_TESTS"):
