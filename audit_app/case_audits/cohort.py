@@ -10,20 +10,31 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
-#: pseudonym styles used by reviews and audits ("Child K", "Baby Y", "Sibling 2")
-PSEUDONYM = re.compile(r"^(child|baby|young person|sibling|family|case|infant|yp)\s+[a-z0-9]{1,3}$", re.IGNORECASE)
-ALLOWED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _/.-]{0,39}$")
+#: pseudonym styles used by reviews and audits ("Child K", "Baby Y", "Sibling 2"): single spaces only
+PSEUDONYM = re.compile(r"^(child|baby|young person|sibling|family|case|infant|yp) [a-z0-9]{1,3}$", re.IGNORECASE)
+ALLOWED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _/.-]{0,39}\Z")
 DATE_LIKE = [
     re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b"),
     re.compile(r"\b\d{4}[/.-]\d{1,2}[/.-]\d{1,2}\b"),
     re.compile(
         r"\b\d{1,2}(st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b", re.IGNORECASE
     ),
-    re.compile(r"\b(dob|d\.o\.b|born)\b", re.IGNORECASE),
+    re.compile(r"\b(dob|d\.o\.b|born|aged?)\b", re.IGNORECASE),
 ]
-NAME_LIKE = re.compile(r"^[A-Z][A-Za-z'\u2019-]*[a-z](\s+[A-Z][A-Za-z'\u2019-]*[a-z]){1,3}$")
+#: words that case numbers and pseudonyms are made of, never a person's name
+CASE_WORDS = {
+    "a", "and", "audit", "baby", "case", "ch", "child", "cic", "cin", "cla", "cp", "cse", "eh", "family", "infant",
+    "la", "lac", "lcs", "lcspr", "lr", "mash", "mosaic", "no", "number", "person", "ref", "review", "rr", "scr",
+    "sibling", "yp", "young", "eclipse", "liquidlogic", "protocol", "nhs",
+}  # fmt: skip
+WORDS = re.compile(r"[A-Za-z'\u2019]+|\d+")
+NHS_NUMBER = re.compile(r"(?<!\d)(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?!\d)")
+NI_NUMBER = re.compile(r"\b[A-CEGHJ-PR-TW-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b", re.IGNORECASE)
+POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s+\d[A-Z]{2}\b", re.IGNORECASE)
+DIGIT_RUN = re.compile(r"\d+")
 
 AGE_BANDS = ["Under 1", "1-4", "5-9", "10-14", "15-17", "18-25"]
 SEXES = ["Female", "Male", "Another", "Not known"]
@@ -36,18 +47,76 @@ MAX_ROWS = 500
 MAX_SHEET_ROWS = 10 * MAX_ROWS
 
 
+def _is_nhs_number(digits: str) -> bool:
+    """A ten-digit NHS number whose check digit (modulus 11) is right."""
+    total = sum(int(d) * (10 - i) for i, d in enumerate(digits[:9]))
+    check = 11 - total % 11
+    check = 0 if check == 11 else check
+    return check != 10 and check == int(digits[9])
+
+
+def _is_compact_date(run: str) -> bool:
+    """Six or eight digits that read as a date of birth (DDMMYY, DDMMYYYY or YYYYMMDD)."""
+    from datetime import date
+
+    candidates = []
+    if len(run) == 6:
+        candidates.append((2000 + int(run[4:]), int(run[2:4]), int(run[:2])))
+    elif len(run) == 8:
+        candidates += [(int(run[4:]), int(run[2:4]), int(run[:2])), (int(run[:4]), int(run[4:6]), int(run[6:]))]
+    for year, month, day in candidates:
+        try:
+            date(year, month, day)
+        except ValueError:
+            continue
+        if len(run) == 6 or 1900 <= year <= 2100:
+            return True
+    return False
+
+
+def _looks_like_a_name(ref: str) -> bool:
+    """Two or more words side by side, in any case, that are not case-number words: "Jane Smith", "SMITH Jane",
+    "J Smith", "jane.smith", "Aaliyah O'Neill". Short capital codes ("CS-NEW", "LA") are not names; a single
+    letter counts as an initial beside a name."""
+    run: list[str] = []
+    for token in WORDS.findall(ref):
+        wordlike = token[0].isalpha() and token.lower() not in CASE_WORDS
+        if not wordlike:
+            run = []
+            continue
+        run.append(token)
+        full = [t for t in run if len(t) > 1 and not (t.isupper() and len(t) <= 3)]
+        if len(run) >= 2 and full and len(full) + sum(1 for t in run if len(t) == 1) >= 2:
+            return True
+    return False
+
+
 def reference_problem(reference: str) -> str | None:
-    """Why a case reference is refused, or None if it is acceptable."""
-    ref = (reference or "").strip()
+    """Why a case reference is refused, or None if it is acceptable.
+
+    A reference must never identify a child: it is refused if it looks like a name (in any case or
+    punctuation), a date in any form, an NHS number (by its check digit), a National Insurance number or a
+    postcode, or if it holds a line break or another control character.
+    """
+    raw = reference or ""
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in raw):
+        return "The reference has a line break or another invisible character: type it on one line"
+    ref = raw.strip()
     if not ref:
         return "Enter a case reference or pseudonym"
     if len(ref) > 40:
         return "The reference must be 40 characters or fewer"
     if PSEUDONYM.match(ref):
         return None
-    if any(pattern.search(ref) for pattern in DATE_LIKE):
-        return "The reference looks like a date of birth: use the system's case number or a pseudonym instead"
-    if NAME_LIKE.match(ref):
+    if any(pattern.search(ref) for pattern in DATE_LIKE) or any(
+        _is_compact_date(run) for run in DIGIT_RUN.findall(ref)
+    ):
+        return "The reference looks like a date of birth or an age: use the system's case number or a pseudonym"
+    if any(_is_nhs_number("".join(match.groups())) for match in NHS_NUMBER.finditer(ref)):
+        return "The reference looks like an NHS number: use the system's case number or a pseudonym instead"
+    if NI_NUMBER.search(ref) or POSTCODE.search(ref):
+        return "The reference looks like a National Insurance number or a postcode: use a case number or a pseudonym"
+    if _looks_like_a_name(ref):
         return "The reference looks like a person's name: use the system's case number or a pseudonym such as Child K"
     if not ALLOWED.match(ref):
         return "Use letters, digits, spaces and - _ / . only"

@@ -51,13 +51,31 @@ def round_(world):
         ("", "Enter a case reference"),
         ("x" * 41, "40 characters"),
         ("<script>", "Use letters"),
+        # what a probe got past the first guard (issue 10): names in any case and punctuation, compact dates,
+        # ages, NHS numbers (by their check digit), other identifiers and control characters
+        ("SMITH Jane", "looks like a person's name"),
+        ("jane smith", "looks like a person's name"),
+        ("J Smith", "looks like a person's name"),
+        ("Jane.Smith", "looks like a person's name"),
+        ("JSmith120315", "looks like a date of birth"),
+        ("Jane Smith aged 9", "looks like a date of birth or an age"),
+        ("12032015", "looks like a date of birth"),
+        ("NHS 943 476 5919", "looks like an NHS number"),
+        ("9434765919", "looks like an NHS number"),
+        ("AB 12 34 56 C", "National Insurance number or a postcode"),
+        ("Child\nK", "line break"),
+        ("Child\u2028K", "line break"),
+        ("CS\u200b1001", "invisible character"),
     ],
 )
 def test_references_that_identify_a_child_are_refused(reference, problem):
     assert problem in reference_problem(reference)
 
 
-@pytest.mark.parametrize("reference", ["Child K", "Baby Y", "CS-1001", "LA/2024/0031", "case 12", "MOSAIC 448812"])
+@pytest.mark.parametrize(
+    "reference",
+    ["Child K", "Baby Y", "CS-1001", "LA/2024/0031", "case 12", "MOSAIC 448812", "CSE-25-014", "9434765918", "448812"],
+)
 def test_references_and_pseudonyms_are_accepted(reference):
     assert reference_problem(reference) is None
 
