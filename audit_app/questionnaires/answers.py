@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -55,6 +56,12 @@ class AnswerErrors(FieldErrors):
         super().__init__(fields, what="answers")
 
 
+#: line breaks as browsers post them, and Word's manual line break (vertical tab)
+_LINE_BREAK = re.compile("\r\n|[\r\x0b]")
+#: control characters XML 1.0 (so XLSX) cannot carry
+_UNWRITABLE = re.compile("[\x00-\x08\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _blank(raw: Any) -> bool:
     return raw is None or raw == "" or raw == [] or (isinstance(raw, str) and not raw.strip())
 
@@ -84,7 +91,9 @@ class AnswerType:
         return self._clean(question, raw)
 
     def _clean(self, question: Question, raw: Any) -> tuple[str, int | None]:
-        text = str(raw).strip()
+        # One stored form for line breaks ("\n", as in a spreadsheet cell; browsers post "\r\n"), and
+        # no control characters a file cannot carry, so the workbook gives back exactly what was saved.
+        text = _UNWRITABLE.sub("", _LINE_BREAK.sub("\n", str(raw))).strip()
         if len(text) > MAX_TEXT:
             raise AnswerProblem(f"The answer must be {MAX_TEXT:,} characters or fewer")
         return text, None
@@ -269,32 +278,42 @@ class MultipleChoiceAnswer(SingleChoiceAnswer):
         return self.values(stored) or None
 
     def cell(self, question: Question, stored: str | None) -> str:
-        return self.display(question, stored)
+        # "; ", not the display's ", ": an option may hold a comma, so a comma cannot separate them
+        return CELL_SEPARATOR.join(self.values(stored))
 
     def choices(self, question: Question) -> list[str] | None:
         return None  # several may be chosen: an Excel list allows only one
 
 
 def _split_options(text: str, options: list[str]) -> list[str]:
-    """Options written in one cell, separated by ";" or "," (an option may itself hold a comma)."""
+    """Options written in one cell, separated by ";" or "," (an option may itself hold a comma).
+
+    At each point the longest option followed by a separator (or the end) is taken,
+    so "Police, CID; Police" is the options "Police, CID" and "Police".
+    """
     found: list[str] = []
-    for chunk in (part.strip() for part in text.split(";")):
-        rest = chunk
-        while rest:
-            match = max(
-                (o for o in options if rest == o or rest.startswith(o + ",")),
-                key=len,
-                default=None,
-            )
-            if match is None:
-                # not an option: keep the rest up to the next comma so the problem names it
-                head, _, rest = rest.partition(",")
-                found.append(head.strip())
-            else:
-                found.append(match)
-                rest = rest[len(match) :]
-            rest = rest.lstrip(",").strip()
+    rest = text
+    while rest := rest.lstrip(_SEPARATORS + " \t\n"):
+        match = max((o for o in options if _starts_with_option(rest, o)), key=len, default=None)
+        if match is None:
+            # not an option: keep the rest up to the next separator so the problem names it
+            head = re.split("[,;]", rest, maxsplit=1)[0]
+            found.append(head.strip())
+            rest = rest[len(head) :]
+        else:
+            found.append(match)
+            rest = rest[len(match) :]
     return [f for f in found if f]
+
+
+_SEPARATORS = ",;"
+
+
+def _starts_with_option(text: str, option: str) -> bool:
+    if not text.startswith(option):
+        return False
+    after = text[len(option) :].lstrip()
+    return not after or after[0] in _SEPARATORS
 
 
 class NumberAnswer(AnswerType):

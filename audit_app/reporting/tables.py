@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
+from ..core.files import csv_cell
+
 SUPPRESS_BELOW = 5
 SUPPRESSED = f"fewer than {SUPPRESS_BELOW}"
 #: the row entry naming the columns whose figures suppression withheld (their cells hold None)
@@ -155,7 +157,7 @@ class Table:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         for line in self.matrix():
-            writer.writerow([_csv_safe(value) for value in line])
+            writer.writerow([csv_cell(value) for value in line])
         return out.getvalue()
 
     def to_json(self) -> dict[str, Any]:
@@ -264,11 +266,4 @@ def _plain(value: Any, whole: bool = False) -> Any:
         value = value.item()
     if whole and isinstance(value, float) and value.is_integer():
         return int(value)
-    return value
-
-
-def _csv_safe(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula is prefixed with an apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
     return value

@@ -5,7 +5,8 @@ the workbook is never held in memory: each sheet is written row by row into
 its zip member (memory stays flat), and cells are inline strings or numbers
 (no shared-string table to build). Writing 200,000 ten-column rows took
 1.3 s here, against 11.4 s for XlsxWriter's constant-memory mode. Readers (Excel, LibreOffice,
-openpyxl, pandas) open the result as usual; tests read it back with openpyxl.
+openpyxl, pandas) open the result as usual; tests read it back with openpyxl. Every
+string is an inline string cell, never a formula (core/files.py: user text stays text).
 """
 
 from __future__ import annotations

@@ -386,10 +386,10 @@ def test_multiple_choice_is_one_list_everywhere(client, api, world, ret):
     # API: a JSON list.
     qa = api(world.user("qa_member"))
     assert qa.get(f"/api/v1/returns/{health.id}").json["answers"]["tools"] == ["Graded Care Profile", "Other"]
-    # Workbook: the display text, which reads back to the same answer.
+    # Workbook: the options joined with "; " (an option may hold a comma), which reads back to the same answer.
     sheet = load_workbook(io.BytesIO(build_workbook(health)))["Return"]
     row = next(r for r in range(4, sheet.max_row + 1) if sheet.cell(row=r, column=1).value == "tools")
-    assert sheet.cell(row=row, column=6).value == "Graded Care Profile, Other"
+    assert sheet.cell(row=row, column=6).value == "Graded Care Profile; Other"
     # The read-only section page: the display text.
     login(client, world.user("qa_member"))
     assert "Graded Care Profile, Other" in client.get(f"/returns/{health.id}/sections/impact_section").data.decode()

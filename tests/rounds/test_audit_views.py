@@ -434,15 +434,19 @@ def test_offline_workbook_round_trip_and_cell_errors(client, world, open_round):
 
     sheet.cell(row=_row_of(sheet, "signs_recognised"), column=6, value="Brilliant")
     sheet.cell(row=_row_of(sheet, "visits"), column=6, value="lots")
-    bad_row = sheet.max_row + 1
-    sheet.cell(row=bad_row, column=1, value="not_a_question")
-    sheet.cell(row=bad_row, column=6, value="x")
+    key_row = _row_of(sheet, "visits") + 1
+    sheet.cell(row=key_row, column=1, value="not_a_question")
     refused = _upload(client, ret, workbook)
     assert refused.status_code == 400
     html = refused.data.decode()
     assert f"Return!F{_row_of(sheet, 'signs_recognised')}: Choose one of" in html
     assert f"Return!F{_row_of(sheet, 'visits')}: Enter a number" in html
-    assert f"Return!A{bad_row}: &#39;not_a_question&#39; is not a question of this return" in html
+    assert f"Return!A{key_row}: &#39;not_a_question&#39; is not a question of this return" in html
+    # A row below the template's questions is outside the workbook: refused before any answer is read.
+    bad_row = sheet.max_row + 1
+    sheet.cell(row=bad_row, column=6, value="x")
+    outside = _upload(client, ret, workbook).data.decode()
+    assert f"Return!F{bad_row}: this cell is outside the workbook&#39;s questions" in outside
     db.session.refresh(ret)
     assert ret.answers == []
 
