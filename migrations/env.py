@@ -96,13 +96,15 @@ def run_migrations_online():
             # transaction, so do it on the raw connection before the migration's transaction begins, check
             # every key before committing, and switch enforcement back on after.
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
-        if connection.dialect.name == "postgresql":
-            # A migration may rewrite a large table: the application's statement and lock timeouts do not apply.
-            connection.exec_driver_sql("SET statement_timeout = 0")
-            connection.exec_driver_sql("SET lock_timeout = 0")
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # A migration may rewrite a large table: the application's statement and lock timeouts do not
+                # apply (SET LOCAL: for this transaction only; a SET before it would open a transaction of its
+                # own that nothing commits).
+                connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+                connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
             context.run_migrations()
             if sqlite:
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
