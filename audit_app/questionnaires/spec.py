@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from ..core.errors import DomainError
@@ -67,9 +76,9 @@ class LevelSpec(_Strict):
     label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
     value: float | None = None
     colour: Colour = "#505a5f"
-    not_applicable: bool = False
+    not_applicable: StrictBool = False
     #: counted in "Good or better"; left out on every level of a scale, see :func:`_default_good`
-    good: bool | None = None
+    good: StrictBool | None = None
 
 
 class ScaleSpec(_Strict):
@@ -92,7 +101,7 @@ class QuestionSpec(_Strict):
     options: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=50
     )
-    required: bool = False
+    required: StrictBool = False
     applies_to: list[Key] = Field(default_factory=list)
     show_if: ConditionSpec | None = None
     #: what the question means to findings; "none" for no role. Left out, the key's ending decides
@@ -117,7 +126,7 @@ class SectionSpec(_Strict):
 
 
 class QuestionnaireSpec(_Strict):
-    format: int = FORMAT_VERSION
+    format: StrictInt = FORMAT_VERSION
     key: Key
     title: Text200
     kind: QuestionnaireKind
