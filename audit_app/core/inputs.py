@@ -56,21 +56,23 @@ def nul_field(pairs: Iterable[tuple[str, str]]) -> str | None:
     return None
 
 
-def json_nul_path(data: Any, path: str = "body") -> str | None:
-    """The dotted path of the first string (key or value, at any depth) holding a NUL character, or None."""
-    stack: list[tuple[Any, str]] = [(data, path)]
+def json_nul_path(data: Any, root: str = "body") -> str | None:
+    """The dotted path (``answers.q1.0``) of the first string, key or value at any depth, holding a NUL
+    character; ``root`` for the top level itself; None if there is none."""
+    stack: list[tuple[Any, str]] = [(data, root)]
     while stack:
         item, where = stack.pop()
+        prefix = "" if where == root else f"{where}."
         if isinstance(item, str):
             if "\x00" in item:
                 return where
         elif isinstance(item, dict):
             for key, value in item.items():
-                if "\x00" in key:
+                if isinstance(key, str) and "\x00" in key:
                     return where
-                stack.append((value, f"{where}.{key}" if where != "body" else key))
+                stack.append((value, f"{prefix}{key}"))
         elif isinstance(item, list):
-            stack.extend((value, f"{where}.{i}") for i, value in enumerate(item))
+            stack.extend((value, f"{prefix}{i}") for i, value in enumerate(item))
     return None
 
 

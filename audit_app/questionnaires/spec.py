@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ..core.errors import DomainError
+from ..core.inputs import UNSTORABLE, json_nul_path
 from .models import QuestionnaireKind, QuestionRole, QuestionType, default_role
 
 FORMAT_VERSION = 1
@@ -183,10 +184,43 @@ def _path(loc: tuple[Any, ...]) -> str:
     return out or "(file)"
 
 
+#: nesting deeper than this is refused while the file is read (a questionnaire needs about six levels)
+MAX_YAML_DEPTH = 32
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """YAML's safe loader without anchors and aliases, and with bounded nesting.
+
+    An alias repeats a node without copying it, so a few lines of ``&a [*b, *b, ...]`` expand to
+    millions of items (a "billion laughs"): refusing them before any node is built keeps the cost of
+    reading a file in proportion to its length. Deep nesting would otherwise exhaust the stack.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (&name, *name) are not allowed: write each value out", event.start_mark
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"the file is nested more than {MAX_YAML_DEPTH} levels deep", event.start_mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def parse_text(text: str) -> dict[str, Any]:
     """YAML (or JSON, which is YAML) text to a dict, or SpecError."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_PlainLoader)  # noqa: S506  (_PlainLoader is a SafeLoader, stricter still)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
@@ -194,6 +228,9 @@ def parse_text(text: str) -> dict[str, Any]:
         raise SpecError([SpecProblem(where, f"not valid YAML: {problem}")]) from None
     if not isinstance(data, dict):
         raise SpecError([SpecProblem("(file)", "the file must hold one questionnaire (a mapping of keys to values)")])
+    where = json_nul_path(data, "")  # a "\0" escape in a quoted string: PostgreSQL cannot store it
+    if where is not None:
+        raise SpecError([SpecProblem(where or "(file)", UNSTORABLE)])
     return data
 
 
