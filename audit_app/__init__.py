@@ -35,13 +35,17 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin, every command
 
     _database_timeouts(app)
+    from .core.inputs import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # ids 1 to 2**31 - 1; anything else is 404, before any query
     register_jinja(app)
     register_extensions(app)
     register_blueprints(app)
 
-    from .core.web import register_errorhandlers, register_request_hooks
+    from .core.web import register_errorhandlers, register_request_guards, register_request_hooks
 
     register_request_hooks(app)
+    register_request_guards(app)
     register_errorhandlers(app)
     register_domains(app)
     return app

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from flask import jsonify
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StrictBool, StringConstraints
 
 from ..accounts.permissions import agency_links_query
 from ..case_audits import services
@@ -16,6 +16,7 @@ from ..case_audits.cohort import CohortError, parse_cohort
 from ..case_audits.models import CaseJudgement, RoundCase
 from ..case_audits.permissions import can_view_discussion, get_partnership_round_case_or_404
 from ..core.errors import DomainError, FieldErrors, NotAllowedError
+from ..core.inputs import Id
 from ..extensions import db
 from ..questionnaires.answers import MAX_TEXT
 from ..rounds.models import RoundStatus
@@ -77,7 +78,7 @@ def rounds_upload_cohort(round_id: int):
 
 
 class CarryIn(Strict):
-    round_case_ids: list[int] = Field(
+    round_case_ids: list[Id] = Field(
         min_length=1, description="Ids of cases of the round this one re-audits (the earlier round's `cases[].id`)"
     )
 
@@ -159,7 +160,7 @@ class SectionJudgementIn(Strict):
 
 class CaseJudgementIn(SectionJudgementIn):
     recommendations: Text = ""
-    concern_escalated: bool = False
+    concern_escalated: StrictBool = False
     escalated_to: Annotated[str, StringConstraints(max_length=200)] = Field(
         default="", description="Needed when concern_escalated is true"
     )

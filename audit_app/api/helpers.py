@@ -10,6 +10,7 @@ from flask import abort, jsonify, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.datastructures import FileStorage
 
+from ..core.inputs import MAX_JSON_DEPTH, UNSTORABLE, json_nul_path, json_too_deep
 from ..core.pagination import paginate
 from ..core.permissions import Principal, current_principal
 from ..core.web import json_error
@@ -55,15 +56,28 @@ def _fields(exc: ValidationError, fallback: str) -> dict[str, list[str]]:
     return fields
 
 
-def parse_body(model: type[M]) -> M:
-    """The request's JSON body validated by ``model``, or a 4xx naming each bad field."""
-    if not request.is_json:
-        raise ApiError(415, "Send the body as JSON with 'Content-Type: application/json'")
+def json_object(what: str = "a JSON object") -> dict[str, Any]:
+    """The request's JSON body as a dict: refused (400) if too deeply nested, not JSON, not an object,
+    or holding a NUL character anywhere. Every JSON body the API reads comes through here."""
+    if json_too_deep(request.get_data(cache=True)):
+        # refused before parsing: a deep enough body makes the parser (or pydantic) recurse until it fails
+        raise ApiError(400, f"The body is nested more than {MAX_JSON_DEPTH} levels deep")
     data = request.get_json(silent=True)
     if data is None:
         raise ApiError(400, "The body is not valid JSON")
     if not isinstance(data, dict):
-        raise ApiError(400, "The body must be a JSON object")
+        raise ApiError(400, f"The body must be {what}")
+    where = json_nul_path(data)
+    if where is not None:
+        raise ApiError(400, f"'{where}' {UNSTORABLE}", {where: [f"The text {UNSTORABLE} (a NUL character)"]})
+    return data
+
+
+def parse_body(model: type[M]) -> M:
+    """The request's JSON body validated by ``model``, or a 4xx naming each bad field."""
+    if not request.is_json:
+        raise ApiError(415, "Send the body as JSON with 'Content-Type: application/json'")
+    data = json_object()
     try:
         return model.model_validate(data)
     except ValidationError as exc:

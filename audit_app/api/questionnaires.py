@@ -20,7 +20,7 @@ from ..questionnaires.permissions import (
     questionnaires_query,
 )
 from ..questionnaires.spec import QuestionnaireSpec, parse_text
-from .helpers import ApiError, page_of, principal, query_args, require
+from .helpers import ApiError, json_object, page_of, principal, query_args, require
 from .spec import ANY_ROLE, PageQuery, api_route
 
 VIEWERS = ANY_ROLE
@@ -183,11 +183,7 @@ def questionnaires_import():
     if content_type in ("application/yaml", "application/x-yaml", "text/yaml"):
         data = parse_text(request.get_data(as_text=True))
     elif request.is_json:
-        data = request.get_json(silent=True)
-        if data is None:
-            raise ApiError(400, "The body is not valid JSON")
-        if not isinstance(data, dict):
-            raise ApiError(400, "The body must be a JSON object (a questionnaire)")
+        data = json_object("a JSON object (a questionnaire)")
     else:
         raise ApiError(415, "Send the questionnaire as JSON (application/json) or YAML (application/yaml)")
     version = services.import_questionnaire(p.partnership_id, data, publish=publish)

@@ -6,11 +6,12 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from flask import Response, g, jsonify
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StringConstraints
 
 from ..accounts.models import Role
 from ..case_audits import services as case_services
 from ..core.errors import DomainError
+from ..core.inputs import Id, Int32
 from ..extensions import db
 from ..questionnaires import answers
 from ..questionnaires.models import QuestionnaireVersion
@@ -42,27 +43,27 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 class RoundIn(Strict):
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    version_id: int = Field(description="A published questionnaire version of the partnership")
+    version_id: Id = Field(description="A published questionnaire version of the partnership")
     opens_on: date | None = None
     due_on: date | None = None
-    shares_answers_in_discussion: bool = False
-    previous_round_id: int | None = Field(default=None, description="The round this one re-audits")
-    remind_days_before: int = Field(
+    shares_answers_in_discussion: StrictBool = False
+    previous_round_id: Id | None = Field(default=None, description="The round this one re-audits")
+    remind_days_before: StrictInt = Field(
         default=3, ge=0, le=60, description="Automatic reminder this many days before the due date (0: none)"
     )
-    remind_days_after: int = Field(default=2, ge=0, le=60, description="And this many days after it (0: none)")
-    agency_ids: list[int] = Field(
+    remind_days_after: StrictInt = Field(default=2, ge=0, le=60, description="And this many days after it (0: none)")
+    agency_ids: list[Id] = Field(
         default_factory=list,
         description="Self-assessments and agency summaries: the agencies that must return (case audits take theirs from cases)",
     )
-    sector_ids: list[int] = Field(
+    sector_ids: list[Id] = Field(
         default_factory=list, description="Self-assessments: every active agency of these sectors must return"
     )
 
 
 class RoundAgenciesIn(Strict):
-    agency_ids: list[int] = Field(default_factory=list, description="The agencies that must return")
-    sector_ids: list[int] = Field(default_factory=list, description="And every active agency of these sectors")
+    agency_ids: list[Id] = Field(default_factory=list, description="The agencies that must return")
+    sector_ids: list[Id] = Field(default_factory=list, description="And every active agency of these sectors")
 
 
 class RoundOut(BaseModel):
@@ -91,7 +92,7 @@ class CaseIn(Strict):
     ethnicity: Annotated[str, StringConstraints(max_length=60)] = ""
     disability: str = ""
     plan_type: str = ""
-    agency_ids: list[int] = Field(min_length=1, description="The agencies involved with the case")
+    agency_ids: list[Id] = Field(min_length=1, description="The agencies involved with the case")
 
 
 class MoveIn(Strict):
@@ -114,7 +115,7 @@ class ReturnOut(BaseModel):
 
 
 class AnswersIn(Strict):
-    lock_version: int = Field(description="The lock_version you read; a save after someone else's is refused (409)")
+    lock_version: Int32 = Field(description="The lock_version you read; a save after someone else's is refused (409)")
     answers: dict[str, Any] = Field(
         description="Question key -> value (level label, option, list of options, number, ISO date or text)"
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StringConstraints
 
 from ..accounts.models import Role
+from ..core.inputs import Id
 
 Name200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Name120 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
@@ -44,13 +45,13 @@ class AgencyOut(BaseModel):
 
 class AgencyIn(Strict):
     name: Name200
-    sector_id: int
+    sector_id: Id
 
 
 class AgencyPatch(Strict):
     name: Name200 | None = None
-    sector_id: int | None = None
-    is_active: bool | None = None
+    sector_id: Id | None = None
+    is_active: StrictBool | None = None
 
 
 class MembershipOut(BaseModel):
@@ -81,7 +82,7 @@ class UserIn(Strict):
     email: Annotated[EmailStr, StringConstraints(max_length=320)]
     name: Name200
     role: Role
-    agency_id: int | None = None
+    agency_id: Id | None = None
     password: Annotated[str, StringConstraints(min_length=12, max_length=256)] | None = Field(
         default=None, description="Omit to create the account without a password (an invitation to set one is emailed)"
     )
@@ -90,12 +91,12 @@ class UserIn(Strict):
 class UserPatch(Strict):
     email: Annotated[EmailStr, StringConstraints(max_length=320)] | None = None
     name: Name200 | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
 
 class MembershipIn(Strict):
     role: Role
-    agency_id: int | None = None
+    agency_id: Id | None = None
 
 
 class MeOut(BaseModel):

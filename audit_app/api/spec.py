@@ -26,6 +26,7 @@ from flask import Response, current_app, jsonify
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from ..accounts.models import Role
+from ..core.inputs import MAX_ID
 from ..core.pagination import MAX_PER_PAGE, PER_PAGE
 from . import bp
 
@@ -38,7 +39,7 @@ class PageQuery(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    page: int = Field(default=1, ge=1, description="Page number, from 1; a page past the end is 404")
+    page: int = Field(default=1, ge=1, le=MAX_ID, description="Page number, from 1; a page past the end is 404")
     per_page: int = Field(default=PER_PAGE, ge=1, le=MAX_PER_PAGE, description="Items per page")
 
 

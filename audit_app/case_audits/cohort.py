@@ -13,6 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from ..core.inputs import UNSTORABLE
+
 #: pseudonym styles used by reviews and audits ("Child K", "Baby Y", "Sibling 2"): single spaces only
 PSEUDONYM = re.compile(r"^(child|baby|young person|sibling|family|case|infant|yp) [a-z0-9]{1,3}$", re.IGNORECASE)
 ALLOWED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _/.-]{0,39}\Z")
@@ -157,15 +159,44 @@ class CohortError(Exception):
         self.problems = problems
 
 
-def _rows_from_csv(data: bytes) -> list[list[str]]:
+def _rows_from_csv(data: bytes) -> list[list[str] | CohortProblem]:
+    """The CSV's records; one that cannot be read (a cell past the csv module's size limit) is a problem in its place."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise CohortError([CohortProblem(0, "file", "the CSV file must be UTF-8 text")]) from None
-    return list(csv.reader(io.StringIO(text)))
+    reader = csv.reader(io.StringIO(text))
+    rows: list[list[str] | CohortProblem] = []
+    header: list[str] | None = None
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return rows
+        except csv.Error:
+            # The reader goes on with the next record: every unreadable row is listed, with the rest's problems.
+            column = _longest_column(text, reader.line_num, header)
+            limit = csv.field_size_limit()
+            rows.append(CohortProblem(len(rows) + 1, column, f"a cell is longer than {limit:,} characters"))
+            continue
+        if header is None and any(cell.strip() for cell in row):
+            header = [cell.strip().lower().replace(" ", "_") for cell in row]
+        rows.append(row)
 
 
-def _rows_from_xlsx(data: bytes) -> list[list[str]]:
+def _longest_column(text: str, line_num: int, header: list[str] | None) -> str:
+    """The column of the longest comma-separated piece of a physical line (where an oversized cell is)."""
+    lines = text.splitlines()
+    if not 1 <= line_num <= len(lines):
+        return "row"
+    pieces = lines[line_num - 1].split(",")
+    index = max(range(len(pieces)), key=lambda i: len(pieces[i]))
+    if header and index < len(header) and header[index]:
+        return header[index]
+    return f"column {index + 1}"
+
+
+def _rows_from_xlsx(data: bytes) -> list[list[str] | CohortProblem]:
     from openpyxl import load_workbook
 
     try:
@@ -173,7 +204,7 @@ def _rows_from_xlsx(data: bytes) -> list[list[str]]:
     except Exception:  # openpyxl raises many kinds of error for a damaged file
         raise CohortError([CohortProblem(0, "file", "the file is not a readable Excel workbook (.xlsx)")]) from None
     sheet = workbook.worksheets[0]
-    rows = []
+    rows: list[list[str] | CohortProblem] = []
     for index, row in enumerate(sheet.iter_rows(values_only=True)):
         if index >= MAX_SHEET_ROWS:
             workbook.close()
@@ -192,10 +223,16 @@ def parse_cohort(data: bytes, filename: str, *, agency_names: set[str]) -> list[
         rows = _rows_from_xlsx(data)
     else:
         raise CohortError([CohortProblem(0, "file", "upload a .csv or .xlsx file")])
-    numbered = [(line, row) for line, row in enumerate(rows, start=1) if any(cell.strip() for cell in row)]
+    numbered = [
+        (line, row)
+        for line, row in enumerate(rows, start=1)
+        if isinstance(row, CohortProblem) or any(cell.strip() for cell in row)
+    ]
     if not numbered:
         raise CohortError([CohortProblem(0, "file", "the file is empty")])
     _header_line, header_row = numbered[0]
+    if isinstance(header_row, CohortProblem):
+        raise CohortError([header_row])
     header = [cell.strip().lower().replace(" ", "_") for cell in header_row]
     missing = REQUIRED_COLUMNS - set(header)
     unknown = [h for h in header if h and h not in COLUMNS]
@@ -209,7 +246,14 @@ def parse_cohort(data: bytes, filename: str, *, agency_names: set[str]) -> list[
     parsed: list[CohortRow] = []
     seen: dict[str, int] = {}
     for offset, raw in numbered[1:]:
+        if isinstance(raw, CohortProblem):
+            problems.append(raw)
+            continue
         values = {header[i]: (raw[i].strip() if i < len(raw) else "") for i in range(len(header)) if header[i]}
+        unstorable = [column for column, value in values.items() if "\x00" in value]
+        problems += [CohortProblem(offset, column, UNSTORABLE) for column in unstorable]
+        if unstorable:
+            continue
         row = CohortRow(line=offset, reference=values.get("reference", ""))
         for column in ("age_band", "sex", "ethnicity", "disability", "plan_type"):
             setattr(row, column, values.get(column, ""))

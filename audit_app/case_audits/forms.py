@@ -8,7 +8,7 @@ from govuk_frontend_wtf.wtforms_widgets import GovCheckboxesInput, GovFileInput,
 from wtforms import SelectMultipleField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..core.forms import OptionSelectField, strip_filter
+from ..core.forms import OptionSelectField, id_value, strip_filter
 from .cohort import AGE_BANDS, DISABILITY, PLAN_TYPES, SEXES
 
 
@@ -44,7 +44,7 @@ class CaseForm(FlaskForm):
         "Plan type", widget=GovSelect(), choices=_blank_first(PLAN_TYPES), coerce=lambda v: v or ""
     )
     agency_ids = SelectMultipleField(
-        "Agencies involved with the case", widget=GovCheckboxesInput(), coerce=int, choices=[]
+        "Agencies involved with the case", widget=GovCheckboxesInput(), coerce=id_value, choices=[]
     )
     submit = SubmitField("Add case", widget=GovSubmitInput())
 
@@ -62,7 +62,7 @@ class CaseAgenciesForm(FlaskForm):
     """The agencies involved with a case (changed on its own page)."""
 
     agency_ids = SelectMultipleField(
-        "Agencies involved with the case", widget=GovCheckboxesInput(), coerce=int, choices=[]
+        "Agencies involved with the case", widget=GovCheckboxesInput(), coerce=id_value, choices=[]
     )
     submit = SubmitField("Save agencies", widget=GovSubmitInput())
 
@@ -70,4 +70,4 @@ class CaseAgenciesForm(FlaskForm):
 class CarryForm(FlaskForm):
     """Re-audit: the earlier round's cases to carry into this one."""
 
-    round_case_ids = SelectMultipleField("Cases to carry", coerce=int, choices=[])
+    round_case_ids = SelectMultipleField("Cases to carry", coerce=id_value, choices=[])

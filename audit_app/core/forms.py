@@ -13,6 +13,7 @@ from wtforms.validators import ValidationError
 
 from ..extensions import db
 from .errors import DomainError
+from .inputs import MAX_ID
 
 T = TypeVar("T")
 
@@ -33,6 +34,22 @@ class DirectionForm(FlaskForm):
     """Move something up or down a list: the button's one value."""
 
     direction = SelectField(choices=[("up", "Up"), ("down", "Down")])
+
+
+def id_value(value: object) -> int:
+    """A posted id as an int (the ``coerce`` of choice fields of ids): ValueError outside 1 to MAX_ID,
+    so an out-of-range id is the field's error, never a query PostgreSQL refuses."""
+    number = int(value)  # type: ignore[call-overload]
+    if not 1 <= number <= MAX_ID:
+        raise ValueError(CHOICE_MESSAGE)
+    return number
+
+
+def optional_id(value: object) -> int | None:
+    """``id_value``, with a blank choice as None."""
+    if value in (None, "", "None"):
+        return None
+    return id_value(value)
 
 
 def strip_filter(value: str | None) -> str | None:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import abort, request
 
 from ..extensions import db
+from .inputs import MAX_ID, whole_number
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200
@@ -38,14 +39,14 @@ class Page:
         return {"total": self.total, "page": self.page, "per_page": self.per_page, "pages": self.pages}
 
 
-def _whole_number(name: str, default: int, *, low: int, high: int | None = None) -> int:
+def _whole_number(name: str, default: int, *, low: int, high: int) -> int:
     raw = request.args.get(name, "")
     if raw == "":
         return default
-    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
-        limit = f" from {low} to {high}" if high is not None else f" of {low} or more"
-        abort(400, f"{name} must be a whole number{limit}")
-    return int(raw)
+    number = whole_number(raw, low=low, high=high)
+    if number is None:
+        abort(400, f"{name} must be a whole number from {low} to {high}")
+    return number
 
 
 def paginate(query: sa.Select, *, per_page: int = PER_PAGE, unique: bool = False) -> Page:
@@ -53,7 +54,7 @@ def paginate(query: sa.Select, *, per_page: int = PER_PAGE, unique: bool = False
 
     Two queries: the count, and the page's rows. A page past the end is 404; a bad number is 400, naming it.
     """
-    page = _whole_number("page", 1, low=1)
+    page = _whole_number("page", 1, low=1, high=MAX_ID)
     per_page = _whole_number("per_page", per_page, low=1, high=MAX_PER_PAGE)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
     if page > 1 and (page - 1) * per_page >= total:

@@ -11,6 +11,7 @@ from flask_login import login_required
 
 from ..extensions import db
 from .audit import AuditEvent
+from .inputs import MAX_ID, whole_number
 from .permissions import Principal, can_view_history, current_principal
 
 bp = Blueprint("core", __name__)
@@ -85,10 +86,9 @@ def audit_log():
     principal = current_principal()
     if not can_view_history(principal):
         abort(403)
-    page = request.args.get("page", "1")
-    if not page.isdigit() or int(page) < 1:
-        abort(400, "page must be a whole number from 1")
-    page_number = int(page)
+    page_number = whole_number(request.args.get("page", "1"))
+    if page_number is None:
+        abort(400, f"page must be a whole number from 1 to {MAX_ID}")
     entity_type = request.args.get("type") or None
     query = sa.select(AuditEvent).where(AuditEvent.partnership_id == principal.partnership_id)
     if entity_type:

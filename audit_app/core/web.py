@@ -6,12 +6,13 @@ import contextlib
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask import Flask, Response, abort, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db, login_manager
 from .errors import DomainError
+from .inputs import UNSTORABLE, nul_field
 from .permissions import ANONYMOUS, current_principal
 from .roles import Role
 
@@ -83,6 +84,27 @@ def register_request_hooks(app: Flask) -> None:
     def _rollback_on_error(exc: BaseException | None) -> None:
         if exc is not None:
             db.session.rollback()
+
+
+# -- request guards: input no view should ever see (core/inputs.py holds the limits) --
+
+
+def register_request_guards(app: Flask) -> None:
+    """Refuse, before any view runs, input that the database cannot store."""
+
+    @app.before_request
+    def _refuse_nul_characters() -> None:
+        # PostgreSQL refuses "\x00" in text: name the field instead of failing on the INSERT.
+        # JSON bodies are checked by the API's parse_body (api/helpers.py), at any depth.
+        pairs = [
+            *request.args.items(multi=True),
+            *request.form.items(multi=True),
+            *((name, upload.filename or "") for name, upload in request.files.items(multi=True)),
+            *((name, value) for name, value in (request.view_args or {}).items() if isinstance(value, str)),
+        ]
+        name = nul_field(pairs)
+        if name is not None:
+            abort(400, f"'{name}' {UNSTORABLE}")
 
 
 def json_error(status: int, message: str, fields: dict[str, list[str]] | None = None) -> tuple[Response, int]:

@@ -84,10 +84,18 @@ class AnswerType:
         """The raw answer in a workbook cell (already text, stripped)."""
         return text
 
+    #: the raw values this type reads (pages and workbooks give text; the API gives any JSON value)
+    accepts: ClassVar[tuple[type, ...]] = (str,)
+    #: what to say when the raw value is of another kind (a number for a text question, a list for a date)
+    wrong_kind: ClassVar[str] = "Enter the answer as text"
+
     def clean(self, question: Question, raw: Any) -> tuple[str, int | None]:
         """(stored value, scale level id) for a raw answer, or AnswerProblem. Blank is ``("", None)``."""
         if _blank(raw):
             return "", None
+        # bool is an int: true must never pass for 1, nor a number for text stored as "3" or "True"
+        if isinstance(raw, bool) or not isinstance(raw, self.accepts):
+            raise AnswerProblem(self.wrong_kind)
         return self._clean(question, raw)
 
     def _clean(self, question: Question, raw: Any) -> tuple[str, int | None]:
@@ -158,6 +166,8 @@ class AnswerType:
 
 
 class TextAnswer(AnswerType):
+    """Free text: a string only (never a number, true or a list written out as Python would)."""
+
     def export_columns(self, stored: str | None, level_value: Any, level_label: str | None) -> tuple[Any, str, str]:
         return "", "", stored or ""
 
@@ -169,6 +179,7 @@ def _items(labels: Iterable[str], value: Any) -> list[dict[str, Any]]:
 
 class _OneOf(AnswerType):
     widget = "radios"
+    wrong_kind = "Choose one of the options, as its text"
 
     def options(self, question: Question) -> list[str]:
         raise NotImplementedError
@@ -235,6 +246,8 @@ class MultipleChoiceAnswer(SingleChoiceAnswer):
     """Any of the options, stored as a JSON list in the questionnaire's order; shown joined with ", "."""
 
     widget = "checkboxes"
+    accepts = (str, list, tuple)
+    wrong_kind = "Choose from the options: a list of their texts"
 
     def from_form(self, formdata: Any, name: str) -> Any:
         return [v for v in formdata.getlist(name) if v]
@@ -320,6 +333,8 @@ class NumberAnswer(AnswerType):
     """A decimal number, stored as typed (without surrounding spaces)."""
 
     widget = "input"
+    accepts = (str, int, float, Decimal)
+    wrong_kind = "Enter a number, like 3 or 2.5"
     cell_validation: ClassVar[dict[str, str] | None] = {
         "type": "decimal",
         "operator": "between",
@@ -359,6 +374,8 @@ class DateAnswer(AnswerType):
     """A calendar date: posted as day, month and year boxes, stored as an ISO date, shown as '2 November 2025'."""
 
     widget = "date"
+    accepts = (str, date, Mapping)
+    wrong_kind = "Enter a date, as YYYY-MM-DD"
 
     def from_form(self, formdata: Any, name: str) -> Any:
         parts = {part: formdata.get(f"{name}-{part}", "").strip() for part in DATE_PARTS}
@@ -483,17 +500,24 @@ def applicable(questions: Iterable[Question], sector_key: str | None) -> list[Qu
 
 
 def _chosen(stored: str | None) -> set[str]:
-    # Conditions point only at scale and choice questions (questionnaires/spec.py): a label, or a JSON list.
+    """The labels a stored answer chose. Conditions point only at scale and choice questions
+    (questionnaires/spec.py): a label as typed, or a multiple choice's JSON list.
+
+    A label may itself start with "[" ("[draft]", "[a, b]", "[]"): it is read as a list only when it is
+    exactly what MultipleChoiceAnswer stores (``json.dumps`` of a list of strings), and counts as its own
+    label as well, so no option text can hide or break a follow-up question.
+    """
     if not stored:
         return set()
-    if stored.startswith("["):
+    chosen = {stored}
+    if stored.startswith('["') and stored.endswith('"]'):
         try:
             values = json.loads(stored)
-        except ValueError:
-            return {stored}
-        if isinstance(values, list):
-            return {str(v) for v in values}
-    return {stored}
+        except (ValueError, RecursionError):
+            return chosen
+        if isinstance(values, list) and all(isinstance(v, str) for v in values) and json.dumps(values) == stored:
+            chosen.update(values)
+    return chosen
 
 
 def shown(question: Question, answers: Mapping[str, str]) -> bool:

@@ -13,10 +13,20 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from ..core.errors import DomainError
+from ..core.inputs import UNSTORABLE, json_nul_path
 from .models import QuestionnaireKind, QuestionRole, QuestionType, default_role
 
 FORMAT_VERSION = 1
@@ -67,9 +77,9 @@ class LevelSpec(_Strict):
     label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
     value: float | None = None
     colour: Colour = "#505a5f"
-    not_applicable: bool = False
+    not_applicable: StrictBool = False
     #: counted in "Good or better"; left out on every level of a scale, see :func:`_default_good`
-    good: bool | None = None
+    good: StrictBool | None = None
 
 
 class ScaleSpec(_Strict):
@@ -92,7 +102,7 @@ class QuestionSpec(_Strict):
     options: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=50
     )
-    required: bool = False
+    required: StrictBool = False
     applies_to: list[Key] = Field(default_factory=list)
     show_if: ConditionSpec | None = None
     #: what the question means to findings; "none" for no role. Left out, the key's ending decides
@@ -117,7 +127,7 @@ class SectionSpec(_Strict):
 
 
 class QuestionnaireSpec(_Strict):
-    format: int = FORMAT_VERSION
+    format: StrictInt = FORMAT_VERSION
     key: Key
     title: Text200
     kind: QuestionnaireKind
@@ -174,10 +184,43 @@ def _path(loc: tuple[Any, ...]) -> str:
     return out or "(file)"
 
 
+#: nesting deeper than this is refused while the file is read (a questionnaire needs about six levels)
+MAX_YAML_DEPTH = 32
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """YAML's safe loader without anchors and aliases, and with bounded nesting.
+
+    An alias repeats a node without copying it, so a few lines of ``&a [*b, *b, ...]`` expand to
+    millions of items (a "billion laughs"): refusing them before any node is built keeps the cost of
+    reading a file in proportion to its length. Deep nesting would otherwise exhaust the stack.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (&name, *name) are not allowed: write each value out", event.start_mark
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"the file is nested more than {MAX_YAML_DEPTH} levels deep", event.start_mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def parse_text(text: str) -> dict[str, Any]:
     """YAML (or JSON, which is YAML) text to a dict, or SpecError."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_PlainLoader)  # noqa: S506  (_PlainLoader is a SafeLoader, stricter still)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
@@ -185,6 +228,9 @@ def parse_text(text: str) -> dict[str, Any]:
         raise SpecError([SpecProblem(where, f"not valid YAML: {problem}")]) from None
     if not isinstance(data, dict):
         raise SpecError([SpecProblem("(file)", "the file must hold one questionnaire (a mapping of keys to values)")])
+    where = json_nul_path(data, "")  # a "\0" escape in a quoted string: PostgreSQL cannot store it
+    if where is not None:
+        raise SpecError([SpecProblem(where or "(file)", UNSTORABLE)])
     return data
 
 

@@ -14,6 +14,7 @@ from wtforms.validators import ValidationError
 from ..accounts.models import Sector
 from ..core.errors import DomainError
 from ..core.forms import ConfirmForm, DirectionForm, add_form_error
+from ..core.inputs import whole_number
 from ..core.permissions import current_principal
 from ..extensions import db
 from . import services
@@ -106,9 +107,10 @@ def questionnaire_list():
             abort(400, "Unknown kind of questionnaire")
         query = query.where(Questionnaire.kind == QuestionnaireKind(kind))
     if theme_id:
-        if not theme_id.isdigit():
+        theme_number = whole_number(theme_id)
+        if theme_number is None:
             abort(400, "Unknown theme")
-        query = query.where(Questionnaire.theme_id == int(theme_id))
+        query = query.where(Questionnaire.theme_id == theme_number)
     # Each questionnaire's versions come with it (one query for all): the page's queries do not grow with its rows.
     questionnaires = db.session.scalars(query.options(selectinload(Questionnaire.versions))).unique().all()
     themes = db.session.scalars(sa.select(Theme).where(Theme.partnership_id == pid).order_by(Theme.name)).all()

@@ -14,14 +14,9 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from ..core.forms import GovDateField, OptionSelectField, strip_filter
+from ..core.forms import GovDateField, OptionSelectField, optional_id, strip_filter
+from ..core.inputs import MAX_ID
 from .models import RoundStatus
-
-
-def _optional_int(value: object) -> int | None:
-    if value in (None, "", "None"):
-        return None
-    return int(value)  # type: ignore[arg-type]
 
 
 class DaysField(IntegerField):
@@ -41,7 +36,7 @@ class RoundForm(FlaskForm):
         validators=[DataRequired("Enter a title"), Length(max=200, message="Title must be 200 characters or fewer")],
     )
     version_id = OptionSelectField(
-        "Questionnaire", widget=GovSelect(), coerce=_optional_int, validators=[DataRequired("Choose a questionnaire")]
+        "Questionnaire", widget=GovSelect(), coerce=optional_id, validators=[DataRequired("Choose a questionnaire")]
     )
     opens_on = GovDateField(
         "Opens on",
@@ -58,7 +53,7 @@ class RoundForm(FlaskForm):
     previous_round_id = OptionSelectField(
         "Re-audit of an earlier round",
         widget=GovSelect(),
-        coerce=_optional_int,
+        coerce=optional_id,
         description="Choose the earlier round if this one re-audits its cases; you then choose which cases to carry.",
     )
     remind_days_before = DaysField(
@@ -121,7 +116,9 @@ class MoveForm(FlaskForm):
 class ChaseForm(FlaskForm):
     """Remind one agency (``agency_id``) or every agency with returns outstanding (none given)."""
 
-    agency_id = WholeNumberField("Agency", validators=[Optional()])
+    agency_id = WholeNumberField(
+        "Agency", validators=[Optional(), NumberRange(min=1, max=MAX_ID, message="must be an agency's id")]
+    )
 
 
 def first_error(form: FlaskForm) -> str:

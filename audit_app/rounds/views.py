@@ -16,6 +16,7 @@ from ..accounts.models import Agency
 from ..core import clock
 from ..core.errors import DomainError
 from ..core.forms import REFUSED, ConfirmForm, add_form_error, run_service
+from ..core.inputs import whole_number
 from ..core.pagination import paginate
 from ..core.permissions import current_principal
 from ..extensions import db
@@ -308,12 +309,12 @@ def return_section(return_id: int, section_key: str):
         _require(editable)
         if not ConfirmForm().validate_on_submit():
             abort(400)
-        lock = request.form.get("lock_version", "")
-        if not lock.isdigit():
+        lock = whole_number(request.form.get("lock_version"), low=0)
+        if lock is None:
             abort(400, "lock_version is missing")
         posted = {q.key: answers.answer_type(q).from_form(request.form, f"q-{q.key}") for q in questions}
         try:
-            services.save_answers(ret, posted, by=current_user, expected_version=int(lock), section=section)
+            services.save_answers(ret, posted, by=current_user, expected_version=lock, section=section)
         except DomainError as error:
             db.session.rollback()
             if error.field == "lock_version":
