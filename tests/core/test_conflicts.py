@@ -63,12 +63,18 @@ def test_a_racing_move_by_api_is_a_409_not_a_500(api, world, police_return, monk
     assert db.session.get(Return, police_return.id).status == ReturnStatus.IN_PROGRESS  # nothing half-written
 
 
-def test_a_racing_accept_by_api_is_a_409(api, world, police_return, monkeypatch):
+@pytest.mark.parametrize(
+    ("service", "path", "body"),
+    [("accept_return", "accept", None), ("request_changes", "request-changes", {"note": "Say more"})],
+)
+def test_a_racing_review_by_api_is_a_409(api, world, police_return, monkeypatch, service, path, body):
     rounds.submit_return(police_return, by=world.user("agency_lead"), as_lead=True)
     db.session.commit()
-    _someone_else_writes_first(monkeypatch, "accept_return")
-    response = api(world.user("qa_member")).post(f"/api/v1/returns/{police_return.id}/accept")
+    _someone_else_writes_first(monkeypatch, service)
+    response = api(world.user("qa_member")).post(f"/api/v1/returns/{police_return.id}/{path}", json=body)
     assert response.status_code == 409 and response.get_json()["error"]["message"].startswith(STALE)
+    db.session.expire_all()
+    assert db.session.get(Return, police_return.id).status == ReturnStatus.SUBMITTED
 
 
 def test_a_racing_move_on_a_page_is_a_409_page_saying_so(client, world, police_return, monkeypatch):
