@@ -138,6 +138,17 @@ class Membership(Audited, TimestampMixin, db.Model):
     __tablename__ = "memberships"
     __table_args__ = (
         sa.UniqueConstraint("user_id", "partnership_id", "agency_id", "role"),
+        # The constraint above does not hold when agency_id is NULL (NULLs differ), and the admin,
+        # QA and scrutineer roles have no agency: one such role per user and partnership.
+        sa.Index(
+            "uq_memberships_no_agency",
+            "user_id",
+            "partnership_id",
+            "role",
+            unique=True,
+            sqlite_where=sa.text("agency_id IS NULL"),
+            postgresql_where=sa.text("agency_id IS NULL"),
+        ),
         sa.CheckConstraint(
             "role NOT IN ('agency_lead', 'auditor') OR agency_id IS NOT NULL", name="agency_roles_need_agency"
         ),

@@ -210,6 +210,13 @@ def _check_sector_unique(partnership_id: int, name: str, key: str | None, exclud
 
 
 def _check_agency_name_free(partnership_ids: list[int], name: str, exclude_agency_id: int | None = None) -> None:
+    # An agency belongs to no partnership by a column, so no unique index can say "one name per
+    # partnership". Instead, lock the partnerships' rows (PostgreSQL: until commit) so two requests
+    # naming agencies in one partnership take turns and the second sees the first's agency.
+    # SQLite ignores FOR UPDATE: there the check alone guards it (development, one process).
+    db.session.execute(
+        sa.select(Partnership.id).where(Partnership.id.in_(partnership_ids)).order_by(Partnership.id).with_for_update()
+    )
     query = (
         sa.select(Agency.id)
         .join(PartnershipAgency, PartnershipAgency.agency_id == Agency.id)
@@ -315,20 +322,30 @@ def _check_agency_for_role(partnership_id: int, role: Role, agency_id: int | Non
 def add_membership(user: User, partnership_id: int, role: Role, agency_id: int | None = None) -> Membership:
     """Give ``user`` a role in a partnership (and agency, for agency roles)."""
     agency_id = _check_agency_for_role(partnership_id, role, agency_id)
-    existing = db.session.scalar(
-        sa.select(Membership).where(
-            Membership.user_id == user.id,
-            Membership.partnership_id == partnership_id,
-            Membership.role == role,
-            Membership.agency_id.is_(None) if agency_id is None else Membership.agency_id == agency_id,
-        )
-    )
-    if existing is not None:
+    # A friendly early answer; two grants racing both pass it, and the unique constraint (or, for
+    # roles without an agency, the partial unique index) refuses the second: a 409 from core/web.py.
+    if _same_memberships(user.id, partnership_id, role, agency_id):
         raise ConflictError("This person already has this role", field="role")
     membership = Membership(user_id=user.id, partnership_id=partnership_id, role=role, agency_id=agency_id)
     db.session.add(membership)
     db.session.flush()
     return membership
+
+
+def _same_memberships(user_id: int, partnership_id: int, role: Role, agency_id: int | None) -> list[Membership]:
+    """Every membership granting this role (for this agency, or with none) to this user here."""
+    return list(
+        db.session.scalars(
+            sa.select(Membership)
+            .where(
+                Membership.user_id == user_id,
+                Membership.partnership_id == partnership_id,
+                Membership.role == role,
+                Membership.agency_id.is_(None) if agency_id is None else Membership.agency_id == agency_id,
+            )
+            .order_by(Membership.id)
+        )
+    )
 
 
 def _active_admin_count(partnership_id: int) -> int:
@@ -344,11 +361,17 @@ def _active_admin_count(partnership_id: int) -> int:
 
 
 def remove_membership(membership: Membership) -> None:
-    """Take a role away; a partnership always keeps at least one active admin."""
+    """Take a role away; a partnership always keeps at least one active admin.
+
+    Every membership granting the same role goes, so no duplicate (left by a race before the
+    database refused them) can keep the role alive after a revoke.
+    """
     last_admin = membership.role == Role.ADMIN and membership.user.is_active
     if last_admin and _active_admin_count(membership.partnership_id) <= 1:
         raise NotAllowedError("A partnership must keep at least one active admin", field="role")
-    db.session.delete(membership)
+    same = _same_memberships(membership.user_id, membership.partnership_id, membership.role, membership.agency_id)
+    for each in {membership, *same}:
+        db.session.delete(each)
     db.session.flush()
 
 

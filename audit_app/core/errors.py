@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+import sqlalchemy as sa
+
 
 class DomainError(Exception):
     """A refused state change. ``field`` names the input at fault, if any."""
@@ -43,3 +47,102 @@ class FieldErrors(DomainError):
             )
         super().__init__(message, field=next(iter(fields)))
         self.fields = fields
+
+
+# -- conflicts the database detects: unique violations and stale optimistic locks --
+
+#: What a unique constraint or index protects, by its name: (field, message). A unique violation the
+#: database reports is answered with a 409 naming this field. Names not listed fall back to the
+#: constraint's last column and a generic message.
+UNIQUE_CONFLICTS: dict[str, tuple[str, str]] = {
+    "uq_partnerships_name": ("name", "A partnership with this name already exists"),
+    "uq_users_email": ("email", "Another account already uses this email"),
+    "uq_api_tokens_token_hash": ("token", "This token already exists; create another"),
+    "uq_memberships_user_id_partnership_id_agency_id_role": ("role", "This person already has this role"),
+    "uq_memberships_no_agency": ("role", "This person already has this role"),
+    "uq_sectors_partnership_id_key": ("key", "A sector with this key already exists"),
+    "uq_sectors_partnership_id_name": ("name", "A sector with this name already exists"),
+    "uq_partnership_agencies_partnership_id_agency_id": ("agency_id", "This agency is already in the partnership"),
+    "uq_cases_partnership_id_reference": ("reference", "A case with this reference already exists"),
+    "uq_round_cases_round_id_case_id": ("reference", "This case is already in the round"),
+    "uq_case_judgements_round_case_id_section_key": ("section_key", "This section already has a judgement"),
+    "uq_themes_partnership_id_name": ("name", "A theme with this name already exists"),
+    "uq_scales_partnership_id_key": ("key", "A scale with this key already exists"),
+    "uq_scales_builtin_key": ("key", "A built-in scale with this key already exists"),
+    "uq_scale_levels_scale_id_position": ("position", "Two levels of this scale have the same position"),
+    "uq_scale_levels_scale_id_label": ("label", "Two levels of this scale have the same label"),
+    "uq_questionnaires_partnership_id_key": ("key", "A questionnaire with this key already exists"),
+    "uq_questionnaire_versions_questionnaire_id_number": (
+        "number",
+        "Someone else saved a new version of this questionnaire at the same moment; reload and try again",
+    ),
+    "uq_sections_version_id_key": ("key", "Two sections have the same key"),
+    "uq_questions_version_id_key": ("key", "Two questions have the same key"),
+    "uq_returns_round_id_agency_id_round_case_id": ("agency_id", "This agency already has a return for this case"),
+    "uq_returns_round_agency_no_case": ("agency_id", "This agency already has a return in this round"),
+    "uq_answers_return_id_question_id": (
+        "question_id",
+        "Someone else saved this answer at the same moment; reload and try again",
+    ),
+}
+
+STALE_MESSAGE = (
+    "Someone else changed this {what} at the same moment, so your change was not saved. Reload the page and try again."
+)
+
+#: how a conflict message names the object, by table
+STALE_NOUNS = {"returns": "return"}
+
+
+def stale_conflict(error: Exception) -> ConflictError:
+    """The 409 for an optimistic-lock conflict (SQLAlchemy's ``StaleDataError``)."""
+    match = re.search(r"on table '(\w+)'", str(error))
+    what = STALE_NOUNS.get(match.group(1), "record") if match else "record"
+    return ConflictError(STALE_MESSAGE.format(what=what), field="lock_version")
+
+
+def unique_violation_name(error: Exception, metadata: sa.MetaData) -> str | None:
+    """The name of the unique constraint or index an ``IntegrityError`` broke, or None if it is no
+    unique violation. PostgreSQL names it; SQLite names the table's columns (or an expression index)."""
+    orig = getattr(error, "orig", None)
+    if orig is None:
+        return None
+    if getattr(orig, "sqlstate", None) is not None:  # psycopg
+        if orig.sqlstate != "23505":
+            return None
+        diag = getattr(orig, "diag", None)
+        return getattr(diag, "constraint_name", None) or ""
+    text = str(orig)
+    if not text.startswith("UNIQUE constraint failed"):
+        return None
+    named = re.search(r"index '(\w+)'", text)
+    if named:
+        return named.group(1)
+    columns = [part.strip() for part in text.split(":", 1)[1].split(",")]
+    table_name = columns[0].split(".")[0] if columns else ""
+    names = [c.split(".", 1)[-1] for c in columns]
+    table = metadata.tables.get(table_name)
+    if table is None:
+        return ""
+    candidates = [c for c in table.constraints if isinstance(c, sa.UniqueConstraint)]
+    candidates += [i for i in table.indexes if i.unique]
+    for candidate in candidates:
+        if [c.name for c in candidate.columns] == names:
+            return str(candidate.name)
+    return ""
+
+
+def unique_conflict(name: str, metadata: sa.MetaData) -> ConflictError:
+    """The 409 for a broken unique constraint or index ``name``, naming the field it protects."""
+    if name in UNIQUE_CONFLICTS:
+        field, message = UNIQUE_CONFLICTS[name]
+        return ConflictError(message, field=field)
+    field = None
+    for table in metadata.tables.values():
+        for candidate in [*table.constraints, *table.indexes]:
+            if candidate.name == name and list(candidate.columns):
+                field = list(candidate.columns)[-1].name
+    what = field.replace("_", " ") if field else "these details"
+    return ConflictError(
+        f"Something with this {what} already exists (it may have just been added): reload and check", field=field
+    )

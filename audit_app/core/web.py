@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, Response, abort, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db, login_manager
-from .errors import DomainError
+from .errors import DomainError, stale_conflict, unique_conflict, unique_violation_name
 from .inputs import UNSTORABLE, nul_field
 from .permissions import ANONYMOUS, current_principal
 from .roles import Role
@@ -231,3 +234,33 @@ def register_errorhandlers(app: Flask) -> None:
         if wants_json():
             return json_error(500, "Internal error; it has been logged")
         return render_template("errors/500.html", code=500, title=ERROR_TITLES[500]), 500
+
+    register_conflict_handlers(app, _domain_error, _unexpected)
+
+
+# -- conflicts: stale optimistic locks and unique violations --
+#
+# Two requests racing on one row end in the database: an UPDATE guarded by a lock version that
+# matches no row (StaleDataError), or an INSERT that breaks a unique constraint or index
+# (IntegrityError). Either can surface at any flush or at the view's commit, so they are answered
+# here, for every view and endpoint, as the 409 of a ConflictError; the session is rolled back
+# first (the domain-error handler does that).
+
+
+def register_conflict_handlers(
+    app: Flask, domain_error: Callable[[DomainError], Any], unexpected: Callable[[Exception], Any]
+) -> None:
+    @app.errorhandler(StaleDataError)
+    def _stale_data(error: StaleDataError) -> Any:
+        db.session.rollback()
+        app.logger.info("optimistic lock conflict on %s %s: %s", request.method, request.path, error)
+        return domain_error(stale_conflict(error))
+
+    @app.errorhandler(IntegrityError)
+    def _integrity_error(error: IntegrityError) -> Any:
+        db.session.rollback()
+        name = unique_violation_name(error, db.metadata)
+        if name is None:  # not a unique violation (a foreign key or check): a bug, not a race
+            return unexpected(error)
+        app.logger.info("unique violation %r on %s %s", name, request.method, request.path)
+        return domain_error(unique_conflict(name, db.metadata))

@@ -116,7 +116,17 @@ class Scale(Audited, TimestampMixin, db.Model):
     """An ordered set of levels answers are rated on. Built-in scales have no partnership."""
 
     __tablename__ = "scales"
-    __table_args__ = (sa.UniqueConstraint("partnership_id", "key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("partnership_id", "key"),
+        # The constraint above does not hold for built-in scales (partnership_id NULL; NULLs differ).
+        sa.Index(
+            "uq_scales_builtin_key",
+            "key",
+            unique=True,
+            sqlite_where=sa.text("partnership_id IS NULL"),
+            postgresql_where=sa.text("partnership_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: none for the built-in scales every partnership shares
