@@ -220,7 +220,8 @@ class _PlainLoader(yaml.SafeLoader):
 def parse_text(text: str) -> dict[str, Any]:
     """YAML (or JSON, which is YAML) text to a dict, or SpecError."""
     try:
-        data = yaml.load(text, Loader=_PlainLoader)  # noqa: S506  (_PlainLoader is a SafeLoader, stricter still)
+        # _PlainLoader is a SafeLoader, stricter still (no anchors, aliases or deep nesting).
+        data = yaml.load(text, Loader=_PlainLoader)  # noqa: S506  # nosec B506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
