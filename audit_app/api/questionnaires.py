@@ -173,6 +173,7 @@ class ImportQuery(BaseModel):
     status=201,
     roles=BUILDERS,
     query_model=ImportQuery,
+    accepts=("application/yaml",),
 )
 def questionnaires_import():
     """A new questionnaire, or the next draft of an existing one; refused whole if anything is wrong."""

@@ -62,6 +62,8 @@ class Operation:
     upload: dict[str, str] | None = None
     #: media types of a file answer (a download)
     produces: tuple[str, ...] = ()
+    #: other media types the body may come in, as text (the questionnaire import takes YAML)
+    accepts: tuple[str, ...] = ()
 
     @property
     def public(self) -> bool:
@@ -109,6 +111,7 @@ def api_route(
     status: int = 200,
     upload: dict[str, str] | None = None,
     produces: Sequence[str] = (),
+    accepts: Sequence[str] = (),
 ) -> Callable:
     """Register a view on the API blueprint and in the OpenAPI document."""
     if many:
@@ -132,6 +135,7 @@ def api_route(
             status=status,
             upload=upload,
             produces=tuple(produces),
+            accepts=tuple(accepts),
         )
 
         @functools.wraps(view)
@@ -268,7 +272,10 @@ def build_spec() -> dict[str, Any]:
         if op.request_model is not None:
             operation["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": ref(op.request_model)}},
+                "content": {
+                    "application/json": {"schema": ref(op.request_model)},
+                    **{media: {"schema": {"type": "string"}} for media in op.accepts},
+                },
             }
         if op.upload:
             operation["requestBody"] = {
@@ -318,6 +325,15 @@ def build_spec() -> dict[str, Any]:
             )
         if op.upload:
             operation["responses"]["413"] = error("The file is too large")
+        # What any request may meet, declared on every operation (issue 10: every answer is one the document
+        # declares): a refused input (a NUL, an out-of-range number), a state move that clashes, the database
+        # unreachable or too slow.
+        operation["responses"].setdefault(
+            "400", error("Invalid request; `fields` names each parameter or field at fault")
+        )
+        if op.method != "get":
+            operation["responses"].setdefault("409", error("Clashes with existing data or the object's state"))
+        operation["responses"]["503"] = error("The database cannot be reached or is too busy; nothing was saved")
         paths.setdefault(path, {})[op.method] = operation
 
     return {

@@ -27,8 +27,27 @@ Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 Int32 = Annotated[int, Field(strict=True, ge=0, le=MAX_ID)]
 
 
+def _up_to(limit: str) -> str:
+    """A regular expression for the whole numbers 1 to ``limit`` (no leading zeros)."""
+    parts = [rf"[1-9]\d{{0,{len(limit) - 2}}}"] if len(limit) > 1 else []
+    for i, digit in enumerate(limit):
+        if i == len(limit) - 1:
+            low = "1" if len(limit) == 1 else "0"
+            parts.append(limit[:i] + f"[{low}-{digit}]")
+        elif int(digit) > (1 if i == 0 else 0):
+            low = "1" if i == 0 else "0"
+            parts.append(limit[:i] + f"[{low}-{int(digit) - 1}]" + rf"\d{{{len(limit) - i - 1}}}")
+    return "(?:" + "|".join(parts) + ")"
+
+
 class IdConverter(IntegerConverter):
-    """``<int:...>`` for ids: 1 to MAX_ID, anything else is 404 (never a query PostgreSQL refuses)."""
+    """``<int:...>`` for ids: 1 to MAX_ID, anything else is 404 (never a query PostgreSQL refuses).
+
+    The bound is in the pattern itself, not a check after matching: a number out of range then matches no
+    route at all, for every method (a refused match made Werkzeug answer 405 for some methods).
+    """
+
+    regex = _up_to(str(MAX_ID))
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("min", 1)

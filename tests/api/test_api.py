@@ -282,3 +282,16 @@ def test_a_401_says_how_to_authenticate_and_a_405_which_methods_are_allowed(clie
     wrong_method = client.delete("/api/v1/rounds")
     assert wrong_method.status_code == 405
     assert set(wrong_method.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+
+
+def test_every_operation_declares_the_answers_any_request_may_meet(client, db_session):
+    """A refused input (400), a clash (409, on writes), the database unavailable (503); the import takes YAML."""
+    spec = client.get("/api/v1/openapi.json").json
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert {"400", "503"} <= set(responses), (method, path)
+            if method != "get":
+                assert "409" in responses, (method, path)
+    body = spec["paths"]["/api/v1/questionnaires/import"]["post"]["requestBody"]["content"]
+    assert {"application/json", "application/yaml"} <= set(body)

@@ -12,7 +12,7 @@ import os
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import not_a_server_error, status_code_conformance
 
 from tests.factories import api_token, make_questionnaire, make_round
 
@@ -36,7 +36,7 @@ def _runner(operation, token: str, calls: dict[str, int]):
     def run(case) -> None:
         calls[operation.label] = calls.get(operation.label, 0) + 1
         response = case.call(headers={"Authorization": f"Bearer {token}"})
-        case.validate_response(response, checks=[not_a_server_error])
+        case.validate_response(response, checks=[not_a_server_error, status_code_conformance])
 
     return run
 

@@ -108,3 +108,11 @@ def test_json_scans():
     assert json_too_deep(b"[" * 33 + b"]" * 33)
     assert not json_too_deep(b"[" * 32 + b"]" * 32)
     assert not json_too_deep(b'{"a": "' + b"[" * 100 + b'\\"["}')
+
+
+def test_an_id_out_of_range_matches_no_route_whatever_the_method(client, db_session):
+    """A refused id once made Werkzeug answer 405 for the methods of a sibling route; now it is 404 for all."""
+    for method in ("GET", "PATCH", "DELETE", "POST"):
+        response = client.open("/api/v1/agencies/355687428096001", method=method)
+        assert response.status_code in (401, 404), (method, response.status_code)
+        assert response.status_code != 405
