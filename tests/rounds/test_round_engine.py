@@ -37,6 +37,14 @@ def _returns(round_id: int) -> list[Return]:
     return list(db.session.scalars(sa.select(Return).where(Return.round_id == round_id).order_by(Return.agency_id)))
 
 
+def _section_11_round(world, agency_ids: list[int], title: str = "S11"):
+    """A round in planning on the shipped Section 11 questionnaire, for the agencies given."""
+    version = _library_version(world.partnership.id, "section11_self_assessment")
+    return services.plan_round(
+        world.partnership.id, title=title, version=version, opens_on=None, due_on=None, agency_ids=agency_ids
+    )
+
+
 @pytest.fixture()
 def council(world):
     with system_actor("test:setup"):
@@ -98,15 +106,7 @@ def test_chosen_agencies_must_be_active_agencies_or_sectors_of_the_partnership(w
 
 
 def test_agencies_added_to_an_open_round_get_their_return_and_none_can_be_taken_off(world, council):
-    version = _library_version(world.partnership.id, "section11_self_assessment")
-    round_ = services.plan_round(
-        world.partnership.id,
-        title="S11",
-        version=version,
-        opens_on=None,
-        due_on=None,
-        agency_ids=[world.police.agency_id],
-    )
+    round_ = _section_11_round(world, [world.police.agency_id])
     services.move_round(round_, RoundStatus.OPEN)
     services.set_round_agencies(round_, agency_ids=[world.police.agency_id, council.agency_id])
     assert len(_returns(round_.id)) == 2
@@ -129,15 +129,7 @@ def test_each_kind_has_its_own_state_table(world):
     self_assessment = _library_version(world.partnership.id, "section11_self_assessment").questionnaire.kind
     assert RoundStatus.IN_DISCUSSION in kind_rules(case_audit).moves[RoundStatus.CLOSED]
     assert RoundStatus.IN_DISCUSSION not in kind_rules(self_assessment).moves[RoundStatus.CLOSED]
-    version = _library_version(world.partnership.id, "section11_self_assessment")
-    round_ = services.plan_round(
-        world.partnership.id,
-        title="S11",
-        version=version,
-        opens_on=None,
-        due_on=None,
-        agency_ids=[world.police.agency_id],
-    )
+    round_ = _section_11_round(world, [world.police.agency_id])
     services.move_round(round_, RoundStatus.OPEN)
     services.move_round(round_, RoundStatus.CLOSED)
     with pytest.raises(NotAllowedError):
@@ -159,15 +151,7 @@ def test_return_groups_are_defined_once_on_the_status():
 
 
 def test_the_database_keeps_one_return_per_round_and_agency_without_a_case(world):
-    version = _library_version(world.partnership.id, "section11_self_assessment")
-    round_ = services.plan_round(
-        world.partnership.id,
-        title="S11",
-        version=version,
-        opens_on=None,
-        due_on=None,
-        agency_ids=[world.police.agency_id],
-    )
+    round_ = _section_11_round(world, [world.police.agency_id])
     services.move_round(round_, RoundStatus.OPEN)
     with pytest.raises(IntegrityError), db.session.begin_nested():
         db.session.add(Return(round_id=round_.id, agency_id=world.police.agency_id, round_case_id=None))
@@ -176,15 +160,7 @@ def test_the_database_keeps_one_return_per_round_and_agency_without_a_case(world
 
 
 def test_a_shared_round_is_seen_from_each_partnership_and_managed_from_its_own(world, client):
-    version = _library_version(world.partnership.id, "section11_self_assessment")
-    round_ = services.plan_round(
-        world.partnership.id,
-        title="Shared S11",
-        version=version,
-        opens_on=None,
-        due_on=None,
-        agency_ids=[world.police.agency_id],
-    )
+    round_ = _section_11_round(world, [world.police.agency_id], title="Shared S11")
     services.share_round(round_, world.other_partnership)
     with pytest.raises(ConflictError):
         services.share_round(round_, world.other_partnership)
@@ -252,15 +228,7 @@ def test_the_api_plans_a_self_assessment_round_for_chosen_agencies_and_opens_it(
 )
 def test_the_database_refuses_values_the_application_never_writes(world, statement, constraint):
     """Enum columns and a round's dates are checked by the database itself, whatever writes to it."""
-    version = _library_version(world.partnership.id, "section11_self_assessment")
-    round_ = services.plan_round(
-        world.partnership.id,
-        title="S11",
-        version=version,
-        opens_on=None,
-        due_on=None,
-        agency_ids=[world.police.agency_id],
-    )
+    round_ = _section_11_round(world, [world.police.agency_id])
     services.move_round(round_, RoundStatus.OPEN)
     ret = _returns(round_.id)[0]
     with pytest.raises(IntegrityError) as error, db.session.begin_nested():
