@@ -32,7 +32,8 @@ CASE_WORDS = {
     "la", "lac", "lcs", "lcspr", "lr", "mash", "mosaic", "no", "number", "person", "ref", "review", "rr", "scr",
     "sibling", "yp", "young", "eclipse", "liquidlogic", "protocol", "nhs",
 }  # fmt: skip
-WORDS = re.compile(r"[A-Za-z'\u2019]+|\d+")
+#: a reference's pieces between separators; a piece with a digit in it is a code, never part of a name
+WORDS = re.compile(r"[A-Za-z0-9'\u2019]+")
 NHS_NUMBER = re.compile(r"(?<!\d)(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?!\d)")
 NI_NUMBER = re.compile(r"\b[A-CEGHJ-PR-TW-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b", re.IGNORECASE)
 POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s+\d[A-Z]{2}\b", re.IGNORECASE)
@@ -79,10 +80,10 @@ def _is_compact_date(run: str) -> bool:
 def _looks_like_a_name(ref: str) -> bool:
     """Two or more words side by side, in any case, that are not case-number words: "Jane Smith", "SMITH Jane",
     "J Smith", "jane.smith", "Aaliyah O'Neill". Short capital codes ("CS-NEW", "LA") are not names; a single
-    letter counts as an initial beside a name."""
+    letter counts as an initial beside a name. Pieces with digits in them ("c0f3be", "E2E") are codes."""
     run: list[str] = []
     for token in WORDS.findall(ref):
-        wordlike = token[0].isalpha() and token.lower() not in CASE_WORDS
+        wordlike = not any(ch.isdigit() for ch in token) and token.lower() not in CASE_WORDS
         if not wordlike:
             run = []
             continue

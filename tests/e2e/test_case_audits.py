@@ -120,7 +120,9 @@ def _plan_round(page: Page, check_a11y: A11y | None = None) -> tuple[str, list[s
     a11y = check_a11y or (lambda *args, **kwargs: [])
     suffix = _suffix()
     title = f"E2E neglect audit {suffix}"
-    references = [f"E2E-{suffix}-A", f"E2E-{suffix}-B"]
+    # five digits: never a compact date (six or eight), an NHS number or a name, whatever the draw
+    number = f"{uuid.uuid4().int % 10**5:05d}"
+    references = [f"E2E-{number}-A", f"E2E-{number}-B"]
 
     _nav(page, "Rounds")
     expect(page.get_by_role("heading", level=1)).to_have_text("Audit rounds")
