@@ -16,6 +16,7 @@ from flask import Response, jsonify, send_file
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..accounts.models import Role
+from ..case_audits.cohort import AGE_BANDS, PLAN_TYPES
 from ..questionnaires.models import Theme
 from ..reporting import exports, params
 from ..reporting import findings as f
@@ -48,8 +49,8 @@ class SuppressQuery(BaseModel):
 
 class FilterQuery(SuppressQuery):
     sector: str | None = Field(default=None, description="Sector key: only returns of that sector's agencies")
-    plan_type: str | None = Field(default=None, description="Only cases with this plan type")
-    age_band: str | None = Field(default=None, description="Only cases in this age band")
+    plan_type: Literal[tuple(PLAN_TYPES)] | None = Field(default=None, description="Only cases with this plan type")
+    age_band: Literal[tuple(AGE_BANDS)] | None = Field(default=None, description="Only cases in this age band")
 
 
 class YearsQuery(SuppressQuery):
@@ -79,7 +80,7 @@ class YearsDownloadQuery(YearsQuery, DownloadPart):
 
 
 class FindingsOut(BaseModel):
-    scope: str
+    scope: Literal["all agencies", "own agency"]
     filters: dict[str, str]
     suppressed: bool
     tables: dict[str, dict[str, Any]]

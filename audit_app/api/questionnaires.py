@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..accounts.models import Role
 from ..extensions import db
 from ..questionnaires import services
-from ..questionnaires.models import Questionnaire, QuestionnaireVersion
+from ..questionnaires.models import Questionnaire, QuestionnaireKind, QuestionnaireVersion, VersionStatus
 from ..questionnaires.permissions import (
     can_edit_questionnaires,
     can_view_questionnaires,
@@ -30,7 +30,7 @@ BUILDERS = (Role.ADMIN, Role.QA_MEMBER)
 class VersionSummary(BaseModel):
     id: int = Field(description="Use as version_id when planning a round")
     number: int
-    status: str
+    status: VersionStatus
     published_at: datetime | None
     retired_at: datetime | None
     in_use: bool
@@ -41,7 +41,7 @@ class QuestionnaireOut(BaseModel):
     id: int
     key: str
     title: str
-    kind: str
+    kind: QuestionnaireKind
     theme: str | None
     description: str
     versions: list[VersionSummary]
@@ -51,7 +51,7 @@ class VersionOut(BaseModel):
     id: int
     questionnaire_id: int
     number: int
-    status: str
+    status: VersionStatus
     published_at: datetime | None
     retired_at: datetime | None
     #: the version in the file format (docs/questionnaire-format.md)
@@ -100,9 +100,7 @@ def _version(version: QuestionnaireVersion) -> dict[str, Any]:
 
 
 class QuestionnairesQuery(PageQuery):
-    kind: Literal["case_audit", "self_assessment", "agency_summary"] | None = Field(
-        default=None, description="Only questionnaires of this kind"
-    )
+    kind: QuestionnaireKind | None = Field(default=None, description="Only questionnaires of this kind")
 
 
 @api_route(

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from flask import Response, g, jsonify
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StringConstraints
 
 from ..accounts.models import Role
+from ..case_audits import cohort
 from ..case_audits import services as case_services
 from ..core.errors import DomainError
 from ..core.inputs import Id, Int32
 from ..extensions import db
 from ..questionnaires import answers
-from ..questionnaires.models import QuestionnaireVersion
+from ..questionnaires.models import QuestionnaireKind, QuestionnaireVersion
 from ..rounds import services
-from ..rounds.models import EmailKind, Return, Round, RoundStatus
+from ..rounds.models import EmailKind, Return, ReturnStatus, Round, RoundStatus
 from ..rounds.notifications import queue_round_emails
 from ..rounds.permissions import (
     can_edit_return,
@@ -71,7 +72,7 @@ class RoundOut(BaseModel):
     title: str
     status: RoundStatus
     status_label: str
-    kind: str
+    kind: QuestionnaireKind
     questionnaire_key: str
     version_number: int
     opens_on: date | None
@@ -87,11 +88,11 @@ class RoundOut(BaseModel):
 
 class CaseIn(Strict):
     reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-    age_band: str = ""
-    sex: str = ""
+    age_band: Literal[("", *cohort.AGE_BANDS)] = Field(default="", description="Empty: not recorded")
+    sex: Literal[("", *cohort.SEXES)] = Field(default="", description="Empty: not recorded")
     ethnicity: Annotated[str, StringConstraints(max_length=60)] = ""
-    disability: str = ""
-    plan_type: str = ""
+    disability: Literal[("", *cohort.DISABILITY)] = Field(default="", description="Empty: not recorded")
+    plan_type: Literal[("", *cohort.PLAN_TYPES)] = Field(default="", description="Empty: not recorded")
     agency_ids: list[Id] = Field(min_length=1, description="The agencies involved with the case")
 
 
@@ -106,7 +107,7 @@ class ReturnOut(BaseModel):
     agency_name: str
     round_case_id: int | None
     case_reference: str | None
-    status: str
+    status: ReturnStatus
     status_label: str
     lock_version: int
     submitted_at: datetime | None

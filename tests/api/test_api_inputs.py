@@ -129,3 +129,68 @@ def test_page_past_the_integer_range_is_400_naming_it(api, world):
 
 def test_url_ids_past_the_integer_range_are_404(api, world):
     assert api(world.user("admin")).get(f"/api/v1/agencies/{MAX_ID + 1}").status_code == 404
+
+
+# -- closed sets are declared as enums in the OpenAPI document (issue 10, defect 12) --
+
+#: property and parameter names that always hold one of a fixed set of values
+CLOSED_SET_NAMES = {"status", "kind", "role", "scope", "format", "sex", "age_band", "plan_type", "disability", "rag"}
+CLOSED_SET_SUFFIXES = ("_status", "_kind", "_role", "_rag")
+
+
+def _closed(name: str) -> bool:
+    return name in CLOSED_SET_NAMES or name.endswith(CLOSED_SET_SUFFIXES)
+
+
+def _declares_enum(schema: dict[str, Any], schemas: dict[str, Any]) -> bool:
+    """The schema (or what it refers to, or every non-null branch of it) lists its values."""
+    if "$ref" in schema:
+        return _declares_enum(schemas[schema["$ref"].rsplit("/", 1)[-1]], schemas)
+    if "enum" in schema or "const" in schema or schema.get("type") in ("integer", "number", "boolean"):
+        return True  # a number (such as the file format's version) is not a set of words
+    if schema.get("type") == "array":
+        return _declares_enum(schema.get("items", {}), schemas)
+    branches = [b for b in schema.get("anyOf", []) + schema.get("oneOf", []) + schema.get("allOf", [])]
+    branches = [b for b in branches if b.get("type") != "null"]
+    return bool(branches) and all(_declares_enum(b, schemas) for b in branches)
+
+
+def _closed_fields(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for schema_name, schema in document["components"]["schemas"].items():
+        for prop, prop_schema in schema.get("properties", {}).items():
+            if _closed(prop):
+                found.append((f"{schema_name}.{prop}", prop_schema))
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if _closed(parameter["name"]):
+                    found.append((f"{method.upper()} {path} ?{parameter['name']}", parameter.get("schema", {})))
+    return found
+
+
+def test_every_closed_set_in_the_api_document_is_an_enum(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    fields = _closed_fields(document)
+    assert len(fields) >= 10, "the scan finds the status, kind and role fields"
+    undeclared = [where for where, schema in fields if not _declares_enum(schema, schemas)]
+    assert undeclared == [], f"closed sets documented as free strings: {undeclared}"
+
+
+def test_documented_enums_are_the_values_the_api_gives(client):
+    from audit_app.questionnaires.models import QuestionnaireKind, VersionStatus
+    from audit_app.rounds.models import ReturnStatus, RoundStatus
+
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+
+    def values(schema_name: str, prop: str) -> set[str]:
+        schema = schemas[schema_name]["properties"][prop]
+        if "$ref" in schema:
+            schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+        return set(schema["enum"])
+
+    assert values("ReturnOut", "status") == {s.value for s in ReturnStatus}
+    assert values("RoundOut", "status") == {s.value for s in RoundStatus}
+    assert values("RoundOut", "kind") == {k.value for k in QuestionnaireKind}
+    assert values("VersionSummary", "status") == {s.value for s in VersionStatus}
