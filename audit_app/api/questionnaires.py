@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from flask import jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
