@@ -150,8 +150,8 @@ def _declares_enum(schema: dict[str, Any], schemas: dict[str, Any]) -> bool:
         return True  # a number (such as the file format's version) is not a set of words
     if schema.get("type") == "array":
         return _declares_enum(schema.get("items", {}), schemas)
-    branches = [b for b in schema.get("anyOf", []) + schema.get("oneOf", []) + schema.get("allOf", [])]
-    branches = [b for b in branches if b.get("type") != "null"]
+    every = schema.get("anyOf", []) + schema.get("oneOf", []) + schema.get("allOf", [])
+    branches = [b for b in every if b.get("type") != "null"]
     return bool(branches) and all(_declares_enum(b, schemas) for b in branches)
 
 
