@@ -20,15 +20,15 @@ from ..rounds import services
 from ..rounds.models import EmailKind, Return, ReturnStatus, Round, RoundStatus
 from ..rounds.notifications import queue_round_emails
 from ..rounds.permissions import (
-    can_edit_return,
     can_manage_rounds,
     can_review_returns,
-    can_sign_off_return,
     can_view_rounds,
     get_managed_round_or_404,
     get_return_or_404,
     get_round_or_404,
+    leads_return_agency,
     returns_query,
+    works_for_return,
     rounds_query,
 )
 from .helpers import ApiError, page_of, parse_body, principal, require, uploaded_file
@@ -357,7 +357,7 @@ def returns_get(return_id: int):
 def returns_save_answers(return_id: int):
     p = principal()
     ret = get_return_or_404(p, return_id)
-    require(can_edit_return(p, ret))
+    require(works_for_return(p, ret))
     body = parse_body(AnswersIn)
     services.save_answers(ret, body.answers, by=g.audit_user, expected_version=body.lock_version)
     db.session.commit()
@@ -376,8 +376,8 @@ def returns_save_answers(return_id: int):
 def returns_submit(return_id: int):
     p = principal()
     ret = get_return_or_404(p, return_id)
-    require(can_edit_return(p, ret))
-    services.submit_return(ret, by=g.audit_user, as_lead=can_sign_off_return(p, ret))
+    require(works_for_return(p, ret))
+    services.submit_return(ret, by=g.audit_user, as_lead=leads_return_agency(p, ret))
     db.session.commit()
     return jsonify(_return(ret))
 
@@ -431,7 +431,7 @@ def returns_accept(return_id: int):
 def returns_decline(return_id: int):
     p = principal()
     ret = get_return_or_404(p, return_id)
-    require(can_sign_off_return(p, ret))
+    require(leads_return_agency(p, ret))
     body = parse_body(DeclineIn)
     services.decline_return(ret, by=g.audit_user, reason=body.reason)
     db.session.commit()
@@ -477,7 +477,7 @@ def returns_upload_workbook(return_id: int):
 
     p = principal()
     ret = get_return_or_404(p, return_id)
-    require(can_edit_return(p, ret))
+    require(works_for_return(p, ret))
     upload = uploaded_file("file")
     if not upload.filename.lower().endswith(".xlsx"):
         raise ApiError(

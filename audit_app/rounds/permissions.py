@@ -38,13 +38,30 @@ def can_review_returns(p: Principal) -> bool:
     return p.has(Role.ADMIN, Role.QA_MEMBER)
 
 
+# Who may act on a return is a matter of role (these two, checked by every write: 403 otherwise); whether
+# the return can still take the action is a matter of state, checked by the service under the row's lock
+# version (409 "this return is submitted..."). Someone whose click arrives after a colleague's submit is
+# told what happened, not that they lack permission.
+
+
+def works_for_return(p: Principal, ret: Return) -> bool:
+    """An auditor or lead of the return's agency: may save, upload and submit while the return is editable."""
+    return ret.agency_id in p.agency_ids(Role.AUDITOR, Role.AGENCY_LEAD)
+
+
+def leads_return_agency(p: Principal, ret: Return) -> bool:
+    """A lead of the return's agency: may sign off and decline while the return is editable."""
+    return ret.agency_id in p.agency_ids(Role.AGENCY_LEAD)
+
+
 def can_edit_return(p: Principal, ret: Return) -> bool:
-    """Auditors and leads of the return's agency, while it is editable."""
-    return ret.agency_id in p.agency_ids(Role.AUDITOR, Role.AGENCY_LEAD) and ret.status.is_editable
+    """Auditors and leads of the return's agency, while it is editable (what pages offer now)."""
+    return works_for_return(p, ret) and ret.status.is_editable
 
 
 def can_sign_off_return(p: Principal, ret: Return) -> bool:
-    return ret.agency_id in p.agency_ids(Role.AGENCY_LEAD) and ret.status.is_editable
+    """Leads of the return's agency, while it is editable (what pages offer now)."""
+    return leads_return_agency(p, ret) and ret.status.is_editable
 
 
 def in_partnership(partnership_id: int | None) -> sa.ColumnElement[bool]:

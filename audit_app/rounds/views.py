@@ -37,8 +37,10 @@ from .permissions import (
     get_managed_round_or_404,
     get_return_or_404,
     get_round_or_404,
+    leads_return_agency,
     returns_query,
     rounds_query,
+    works_for_return,
 )
 
 bp = Blueprint("rounds", __name__)
@@ -306,7 +308,7 @@ def return_section(return_id: int, section_key: str):
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
-        _require(editable)
+        _require(works_for_return(p, ret))  # a return that moved on is the service's 409, told below
         if not ConfirmForm().validate_on_submit():
             abort(400)
         lock = whole_number(request.form.get("lock_version"), low=0)
@@ -320,6 +322,9 @@ def return_section(return_id: int, section_key: str):
             if error.field == "lock_version":
                 flash(error.message, "error")
                 return redirect(url_for("rounds.return_section", return_id=ret.id, section_key=section.key), code=303)
+            if error.status_code == 409:  # the return or its round moved on (submitted, closed...) meanwhile
+                flash(error.message, "error")
+                return redirect(url_for("rounds.return_detail", return_id=ret.id), code=303)
             problems = getattr(error, "fields", None) or {error.field or questions[0].key: [error.message]}
             errors = {key: messages[0] for key, messages in problems.items()}
             values.update(posted)
@@ -353,11 +358,11 @@ def return_submit(return_id: int):
     """Submit (agency lead, or auditor where allowed) or mark ready for sign-off."""
     p = current_principal()
     ret = get_return_or_404(p, return_id)
-    _require(can_edit_return(p, ret))
+    _require(works_for_return(p, ret))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     outcome = run_service(
-        lambda: services.submit_return(ret, by=current_user, as_lead=can_sign_off_return(p, ret)),
+        lambda: services.submit_return(ret, by=current_user, as_lead=leads_return_agency(p, ret)),
         back=url_for("rounds.return_detail", return_id=ret.id),
     )
     db.session.commit()
@@ -398,7 +403,7 @@ def return_decline(return_id: int):
     """The agency declines the return, with a reason."""
     return _note_action(
         return_id,
-        can_sign_off_return,
+        leads_return_agency,
         lambda ret, note: services.decline_return(ret, by=current_user, reason=note),
         "Return declined",
     )
@@ -463,11 +468,12 @@ def return_upload_workbook(return_id: int):
 
     p = current_principal()
     ret = get_return_or_404(p, return_id)
-    _require(can_edit_return(p, ret))
+    _require(works_for_return(p, ret))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     upload = request.files.get("file")
     problems: list[str] = []
+    status = 400
     if upload is None or not upload.filename:
         problems = ["Choose the workbook (.xlsx) to upload"]
     elif not upload.filename.lower().endswith(".xlsx"):
@@ -485,6 +491,8 @@ def return_upload_workbook(return_id: int):
                 problems = [
                     "Someone saved this return after the workbook was downloaded. Download it again, copy your answers in, and upload it."
                 ]
+            elif error.status_code == 409:  # the return or its round moved on meanwhile
+                problems, status = [error.message], 409
             else:
                 fields = getattr(error, "fields", None) or {error.field or "-": [error.message]}
                 problems = [f"{key}: {message}" for key, messages in fields.items() for message in messages]
@@ -493,4 +501,4 @@ def return_upload_workbook(return_id: int):
             given = sum(1 for value in given_answers.values() if value not in ("", []))
             flash(f"{given} answers saved from {upload.filename}", "success")
             return redirect(url_for("rounds.return_detail", return_id=ret.id))
-    return _return_page(ret, upload_problems=problems, status=400)
+    return _return_page(ret, upload_problems=problems, status=status)

@@ -67,8 +67,11 @@ def test_agency_lead_declines_a_return_by_api_with_a_reason(api, world, open_rou
     assert declined.json["note"] == "The family moved before we were involved"
     db.session.refresh(ret)
     assert ret.status == ReturnStatus.DECLINED
-    # once declined it is no longer the lead's to change: as on the page, 403
-    assert lead.post(url, json={"reason": "again"}).status_code == 403
+    # once declined it cannot be declined again: the lead is told what state it is in (409), not that they
+    # lack the role (403) -- their permission has not changed, the return has (issue 10)
+    again = lead.post(url, json={"reason": "again"})
+    assert again.status_code == 409 and "declined" in again.json["error"]["message"]
+    assert api(world.user("auditor")).post(url, json={"reason": "again"}).status_code == 403
 
 
 # -- re-audits --

@@ -12,6 +12,7 @@ from audit_app.accounts.models import Role
 from audit_app.case_audits.models import Case
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaires
+from audit_app.rounds import services
 from audit_app.rounds.models import Return, ReturnStatus, Round, RoundStatus
 from tests.conftest import login
 from tests.questionnaires.test_questionnaire_spec import EXAMPLE
@@ -138,6 +139,20 @@ def test_auditor_completes_over_two_visits_and_lead_signs_off(client, world, ope
     assert client.post(f"/returns/{ret.id}/submit").status_code == 302
     db.session.refresh(ret)
     assert ret.status == ReturnStatus.SUBMITTED
+    # A colleague's click that arrives after the submit (a second tab, a slow connection) is told what
+    # happened to the return, not that they lack permission; nothing changes.
+    client.post("/logout")
+    login(client, world.user("auditor"))
+    late = client.post(f"/returns/{ret.id}/submit", follow_redirects=True)
+    assert late.status_code == 200 and b"This return is submitted and cannot be submitted" in late.data
+    late_save = client.post(
+        f"/returns/{ret.id}/sections/recognition",
+        data={"lock_version": ret.lock_version, "q-signs_recognised": "No"},
+        follow_redirects=True,
+    )
+    assert late_save.status_code == 200 and b"This return is submitted and cannot be changed" in late_save.data
+    db.session.refresh(ret)
+    assert ret.status == ReturnStatus.SUBMITTED and services.stored_answers(ret)["signs_recognised"] == "Yes"
 
 
 def test_qa_requests_changes_and_accepts(client, world, open_round):
