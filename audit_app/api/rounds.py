@@ -28,8 +28,8 @@ from ..rounds.permissions import (
     get_round_or_404,
     leads_return_agency,
     returns_query,
-    works_for_return,
     rounds_query,
+    works_for_return,
 )
 from .helpers import ApiError, page_of, parse_body, principal, require, uploaded_file
 from .schemas import Strict
