@@ -17,7 +17,9 @@ from config import BASE_DIR, Config, config_for
 
 def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Flask:
     """Build the app. ``config`` is a name (see config.py) or a config class."""
-    app = Flask(__name__, template_folder=str(BASE_DIR / "templates"), instance_path=str(BASE_DIR / "instance"))
+    from .core.web import AuditFlask
+
+    app = AuditFlask(__name__, template_folder=str(BASE_DIR / "templates"), instance_path=str(BASE_DIR / "instance"))
     config_cls = config if isinstance(config, type) else config_for(config)
     app.config.from_object(config_cls)
     app.config.update(overrides)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, current_app, jsonify
+from flask import Response, current_app, g, jsonify
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from ..accounts.models import Role
@@ -140,6 +140,7 @@ def api_route(
 
         @functools.wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Response:
+            g.success_status = op.status  # what a change committed before a later failure still answers
             response = current_app.make_response(view(*args, **kwargs))
             if current_app.config.get("API_VALIDATE_RESPONSES", current_app.testing or current_app.debug):
                 check_response(op, response)

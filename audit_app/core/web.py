@@ -7,9 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, Response, abort, current_app, g, jsonify, render_template, request
+from flask import Flask, Response, abort, current_app, g, has_request_context, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -59,7 +60,16 @@ def register_request_hooks(app: Flask) -> None:
         # Start from nothing: when requests share an outer app context (tests,
         # scripts), g would otherwise carry the previous request's user. The
         # accounts package then says who is asking (accounts/session.py).
-        for key in ("_login_user", "principal", "partnership_id", "audit_user", "request_id"):
+        for key in (
+            "_login_user",
+            "principal",
+            "partnership_id",
+            "audit_user",
+            "request_id",
+            "change_committed",
+            "success_status",
+            "view_started",
+        ):
             g.pop(key, None)
         g.principal = ANONYMOUS
 
@@ -150,6 +160,61 @@ UNAVAILABLE = (
 )
 
 
+# -- a change that was committed is never reported as failed --
+#
+# A view commits, then reads what it shows next (the object's JSON, a flash naming it, the redirect's
+# URL). If that read fails (the database went away, a timeout), the change is saved all the same: telling
+# the person it failed invites them to make it twice. Every commit during a request that changes
+# something is noted here, and the error handlers below answer "saved" instead of "failed".
+
+SAVED_NOT_SHOWN = (
+    "Your change was saved. The page that follows it could not be shown just now: go back and reload "
+    "to see it. Do not make the change again."
+)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class AuditFlask(Flask):
+    """Flask that notes when the view itself starts: commits before it (a token's last-used time, written
+    by a before-request hook) are bookkeeping, not the change the person asked for."""
+
+    def dispatch_request(self) -> Any:
+        g.view_started = True
+        return super().dispatch_request()
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _note_commit(session: Session) -> None:
+    if has_request_context() and request.method not in SAFE_METHODS and g.get("view_started"):
+        g.change_committed = True
+
+
+def change_committed() -> bool:
+    """This request changed something and committed it (so a later failure must not say it failed)."""
+    return has_request_context() and bool(g.get("change_committed"))
+
+
+def _saved_but_not_shown(error: Exception) -> Any:
+    """The request's change is committed and what followed failed: say it was saved.
+
+    The API answers the operation's own success status with ``{"saved": true, "message"}`` (a client
+    must not repeat a create or a submit); a page says so in words, without asking the database anything.
+    """
+    with contextlib.suppress(Exception):
+        db.session.rollback()
+    with contextlib.suppress(Exception):
+        db.session.remove()
+    current_app.logger.error(
+        "change committed, then failed on %s %s: %r", request.method, request.path, error, exc_info=error
+    )
+    g._login_user = login_manager.anonymous_user()
+    g.principal = ANONYMOUS
+    if wants_json():
+        # the operation's declared success status, set by the API's route wrapper (api/spec.py)
+        return jsonify({"saved": True, "message": SAVED_NOT_SHOWN}), g.get("success_status", 200)
+    return render_template("errors/error.html", code=200, title="Your change was saved", message=SAVED_NOT_SHOWN), 200
+
+
 def _database_unavailable(error: Exception) -> Any:
     """The database is down, or a statement or lock wait ran out of time: a 503 page that needs no database.
 
@@ -225,6 +290,8 @@ def register_errorhandlers(app: Flask) -> None:
     def _unexpected(error: Exception) -> Any:
         if isinstance(error, HTTPException):
             return _http_error(error)
+        if change_committed():
+            return _saved_but_not_shown(error)
         if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.TimeoutError):
             return _database_unavailable(error)
         db.session.rollback()
