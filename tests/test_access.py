@@ -93,6 +93,9 @@ ACCESS: dict[str, set[str] | str] = {
     "api.rounds_add_case": BUILDERS,
     "api.rounds_move": BUILDERS,
     "api.rounds_set_agencies": BUILDERS,
+    "api.rounds_update": BUILDERS,
+    "api.rounds_delete": BUILDERS,
+    "api.rounds_moves": BUILDERS,
     "api.returns_decline": {"agency_lead"},
     "api.returns_workbook": MEMBERS,
     "api.returns_upload_workbook": {"auditor", "agency_lead"},
@@ -125,6 +128,9 @@ ACCESS: dict[str, set[str] | str] = {
     "case_audits.round_add_case": BUILDERS,
     "case_audits.round_upload_cohort": BUILDERS,
     "rounds.round_move": BUILDERS,
+    "rounds.round_move_confirm": BUILDERS,
+    "rounds.round_edit": BUILDERS,
+    "rounds.round_delete": BUILDERS,
     "rounds.round_chase": BUILDERS,
     "case_audits.case_discussion": VIEW_ROUNDS,
     "case_audits.round_carry_cases": BUILDERS,
@@ -256,6 +262,7 @@ def access_data(app, module_connection) -> dict:
             "entity_id": world.police.agency_id,
             "token": "not-a-valid-token",
             "theme_id": round_.theme_id,
+            "to": "closed",
         }
         secrets = {name: api_token(user, name="access test") for name, user in world.users.items()}
         return {"world": world_ids(world), "ids": ids, "secrets": secrets}

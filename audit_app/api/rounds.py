@@ -84,6 +84,37 @@ class RoundOut(BaseModel):
     cases: list[dict[str, Any]]
     agencies: list[dict[str, Any]] = Field(description="The agencies chosen to return (kinds that choose them)")
     partnership_ids: list[int] = Field(description="Every partnership the round counts for, the planning one first")
+    warnings: list[RoundWarningOut] = Field(
+        description="What to put right in a planning or open round: a due date past, agencies with nobody to "
+        "complete their returns"
+    )
+
+
+class RoundPatch(Strict):
+    """Change any of these until the round is reported; fields left out keep their values."""
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    opens_on: date | None = Field(default=None, description="Send null to clear it")
+    due_on: date | None = Field(default=None, description="Send null to clear it")
+    remind_days_before: StrictInt | None = Field(default=None, ge=0, le=60)
+    remind_days_after: StrictInt | None = Field(default=None, ge=0, le=60)
+
+
+class RoundWarningOut(BaseModel):
+    key: Literal[services.WARNING_KEYS] = Field(description="Stable: what the warning is about")
+    message: str
+
+
+class MoveOut(BaseModel):
+    to: RoundStatus
+    label: str = Field(description="The button's words")
+    consequences: list[str] = Field(description="What the move does and leaves undone, in words")
+
+
+class MovesOut(BaseModel):
+    round_id: int
+    status: RoundStatus
+    moves: list[MoveOut]
 
 
 class CaseIn(Strict):
@@ -158,6 +189,7 @@ def _round(r: Round) -> dict[str, Any]:
         ],
         agencies=[{"id": a.id, "name": a.name} for a in r.agencies],
         partnership_ids=services.round_partnership_ids(r),
+        warnings=[{"key": w.key, "message": w.message} for w in services.round_warnings(r)],
     ).model_dump(mode="json")
 
 
@@ -310,6 +342,68 @@ def rounds_move(round_id: int):
         queue_round_emails(round_, EmailKind.OPENED)  # sent once this commits
     db.session.commit()
     return jsonify(_round(round_))
+
+
+@api_route(
+    "/rounds/<int:round_id>",
+    "PATCH",
+    summary="Change a round's title, dates or reminder days (until it is reported)",
+    tag="audits",
+    request_model=RoundPatch,
+    response_model=RoundOut,
+    roles=BUILDERS,
+)
+def rounds_update(round_id: int):
+    p = principal()
+    round_ = get_managed_round_or_404(p, round_id)
+    body = parse_body(RoundPatch)
+    given = body.model_fields_set
+    services.update_round(
+        round_,
+        title=body.title if body.title is not None else round_.title,
+        opens_on=body.opens_on if "opens_on" in given else round_.opens_on,
+        due_on=body.due_on if "due_on" in given else round_.due_on,
+        remind_days_before=(
+            body.remind_days_before if body.remind_days_before is not None else round_.remind_days_before
+        ),
+        remind_days_after=body.remind_days_after if body.remind_days_after is not None else round_.remind_days_after,
+    )
+    db.session.commit()
+    return jsonify(_round(round_))
+
+
+@api_route(
+    "/rounds/<int:round_id>",
+    "DELETE",
+    summary="Delete a round still in planning (its cases are taken out of it, not deleted)",
+    tag="audits",
+    status=204,
+    roles=BUILDERS,
+)
+def rounds_delete(round_id: int):
+    p = principal()
+    round_ = get_managed_round_or_404(p, round_id)
+    services.delete_round(round_)
+    db.session.commit()
+    return "", 204
+
+
+@api_route(
+    "/rounds/<int:round_id>/moves",
+    "GET",
+    summary="The moves a round can make now, each with what it does and leaves undone",
+    tag="audits",
+    response_model=MovesOut,
+    roles=BUILDERS,
+)
+def rounds_moves(round_id: int):
+    p = principal()
+    round_ = get_managed_round_or_404(p, round_id)
+    moves = [
+        MoveOut(to=to, label=services.move_label(round_, to), consequences=services.move_consequences(round_, to))
+        for to in sorted(round_.moves, key=lambda s: list(RoundStatus).index(s))
+    ]
+    return jsonify(MovesOut(round_id=round_.id, status=round_.status, moves=moves).model_dump(mode="json"))
 
 
 # -- returns --

@@ -31,6 +31,42 @@ def _open_problems(round_: Round) -> list[str]:
     return []
 
 
+def _remove_cases(round_: Round) -> None:
+    """Before a planning round is deleted: take its cases out (the cases themselves stay, as on removal)."""
+    from .services import remove_case
+
+    for round_case in list(round_.cases):
+        remove_case(round_case)
+
+
+def _move_consequences(round_: Round, to: RoundStatus) -> list[str]:
+    if to != RoundStatus.REPORTED:
+        return []
+    import sqlalchemy as sa
+
+    from ..extensions import db
+    from .models import CaseJudgement, RoundCase
+
+    graded = (
+        sa.select(CaseJudgement.round_case_id)
+        .join(RoundCase, RoundCase.id == CaseJudgement.round_case_id)
+        .where(RoundCase.round_id == round_.id, CaseJudgement.section_key == "")
+        .where(CaseJudgement.grade_level_id.is_not(None))
+        .scalar_subquery()
+    )
+    ungraded = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(RoundCase)
+        .where(RoundCase.round_id == round_.id, RoundCase.id.not_in(graded))
+    )
+    if not ungraded:
+        return ["Every case has the panel's agreed grade. The round's findings and report become final."]
+    return [
+        f"{ungraded} {'case has' if ungraded == 1 else 'cases have'} no agreed grade from the panel: "
+        "the report will show them as not graded, and a reported round cannot be changed."
+    ]
+
+
 def _page_context(round_: Round) -> dict[str, Any]:
     from .views import page_context
 
@@ -39,5 +75,12 @@ def _page_context(round_: Round) -> dict[str, Any]:
 
 register_kind(
     QuestionnaireKind.CASE_AUDIT,
-    KindRules(CASE_AUDIT_MOVES, case_recipients, _open_problems, page_context=_page_context),
+    KindRules(
+        CASE_AUDIT_MOVES,
+        case_recipients,
+        _open_problems,
+        page_context=_page_context,
+        before_delete=_remove_cases,
+        move_consequences=_move_consequences,
+    ),
 )

@@ -82,6 +82,17 @@ class RoundForm(FlaskForm):
     submit = SubmitField("Plan the round", widget=GovSubmitInput())
 
 
+class RoundEditForm(FlaskForm):
+    """What can change until a round is reported: its title, dates and reminder days."""
+
+    title = RoundForm.title
+    opens_on = RoundForm.opens_on
+    due_on = RoundForm.due_on
+    remind_days_before = RoundForm.remind_days_before
+    remind_days_after = RoundForm.remind_days_after
+    submit = SubmitField("Save changes", widget=GovSubmitInput())
+
+
 class NoteForm(FlaskForm):
     note = TextAreaField(
         "Note",

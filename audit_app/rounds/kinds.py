@@ -36,6 +36,10 @@ class KindRules:
     chooses_agencies: bool = False
     #: what the kind adds to the round's page (template variables)
     page_context: Callable[[Round], dict[str, Any]] | None = None
+    #: removes what the kind added to a round in planning before the round is deleted (a case audit's cases)
+    before_delete: Callable[[Round], None] | None = None
+    #: what a move leaves undone that only the kind knows (cases without the panel's grade), in words
+    move_consequences: Callable[[Round, RoundStatus], list[str]] | None = None
 
 
 #: planning -> open <-> closed -> reported

@@ -6,20 +6,22 @@ Every refusal is a DomainError naming the field at fault.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..accounts.models import Agency, Partnership, PartnershipAgency, Sector, User
-from ..core.errors import ConflictError, DomainError, NotAllowedError
+from ..accounts.models import Agency, Membership, Partnership, PartnershipAgency, Role, Sector, User
+from ..core import clock
+from ..core.errors import ConflictError, DomainError, FieldErrors, NotAllowedError
 from ..core.models import utcnow
 from ..extensions import db
 from ..questionnaires import answers
 from ..questionnaires.models import Question, QuestionnaireVersion, Section, VersionStatus
 from .kinds import kind_rules
-from .models import Answer, Return, ReturnEvent, ReturnStatus, Round, RoundStatus, round_partnerships
+from .models import Answer, Return, ReturnEvent, ReturnGroup, ReturnStatus, Round, RoundStatus, round_partnerships
 
 # -- rounds --
 
@@ -44,19 +46,15 @@ def plan_round(
     them here: ``agency_ids`` and every active agency of ``sector_ids``.
     """
     title = (title or "").strip()
-    if not title:
-        raise DomainError("Enter a title", field="title")
+    problems = _round_field_problems(title, opens_on, due_on, remind_days_before, remind_days_after)
     if version is None or version.questionnaire.partnership_id != partnership_id:
-        raise DomainError("Choose a questionnaire of this partnership", field="version_id")
-    if version.status != VersionStatus.PUBLISHED:
-        raise DomainError("Choose a published version: drafts and retired versions cannot be used", field="version_id")
-    if opens_on and due_on and due_on < opens_on:
-        raise DomainError("The due date must be on or after the opening date", field="due_on")
+        problems["version_id"] = ["Choose a questionnaire of this partnership"]
+    elif version.status != VersionStatus.PUBLISHED:
+        problems["version_id"] = ["Choose a published version: drafts and retired versions cannot be used"]
     if previous_round is not None and previous_round.partnership_id != partnership_id:
-        raise DomainError("Choose an earlier round of this partnership", field="previous_round_id")
-    for name, days in (("remind_days_before", remind_days_before), ("remind_days_after", remind_days_after)):
-        if not 0 <= days <= 60:
-            raise DomainError("Enter a number of days from 0 to 60", field=name)
+        problems["previous_round_id"] = ["Choose an earlier round of this partnership"]
+    if problems:
+        raise FieldErrors(problems)
     round_ = Round(
         partnership_id=partnership_id,
         questionnaire_version_id=version.id,
@@ -76,6 +74,175 @@ def plan_round(
     if agency_ids or sector_ids:
         set_round_agencies(round_, agency_ids=agency_ids or [], sector_ids=sector_ids or [])
     return round_
+
+
+def _round_field_problems(
+    title: str, opens_on: date | None, due_on: date | None, remind_days_before: int, remind_days_after: int
+) -> dict[str, list[str]]:
+    """Every problem with a round's own fields at once, by field (planning and editing share them)."""
+    problems: dict[str, list[str]] = {}
+    if not title:
+        problems["title"] = ["Enter a title"]
+    elif len(title) > 200:
+        problems["title"] = ["Title must be 200 characters or fewer"]
+    if opens_on and due_on and due_on < opens_on:
+        problems["due_on"] = ["The due date must be on or after the opening date"]
+    for name, days in (("remind_days_before", remind_days_before), ("remind_days_after", remind_days_after)):
+        if not 0 <= days <= 60:
+            problems[name] = ["Enter a number of days from 0 to 60"]
+    return problems
+
+
+def update_round(
+    round_: Round,
+    *,
+    title: str,
+    opens_on: date | None,
+    due_on: date | None,
+    remind_days_before: int,
+    remind_days_after: int,
+) -> None:
+    """Change a round's title, dates and reminder days: any time until it is reported."""
+    if round_.status == RoundStatus.REPORTED:
+        raise NotAllowedError("A reported round cannot be changed")
+    title = (title or "").strip()
+    problems = _round_field_problems(title, opens_on, due_on, remind_days_before, remind_days_after)
+    if problems:
+        raise FieldErrors(problems)
+    round_.title = title
+    round_.opens_on = opens_on
+    round_.due_on = due_on
+    round_.remind_days_before = remind_days_before
+    round_.remind_days_after = remind_days_after
+    db.session.flush()
+
+
+def delete_round(round_: Round) -> None:
+    """Delete a round still in planning (no return exists yet); its kind removes what it added (cases)."""
+    if round_.status != RoundStatus.PLANNING:
+        raise NotAllowedError(
+            f"Only a round still in planning can be deleted; this one is {round_.status.label.lower()}"
+        )
+    later = db.session.scalar(sa.select(Round.title).where(Round.previous_round_id == round_.id).limit(1))
+    if later is not None:
+        raise NotAllowedError(f"'{later}' re-audits this round: delete that round first")
+    rules = kind_rules(round_.kind)
+    if rules.before_delete is not None:
+        rules.before_delete(round_)
+    round_.agencies = []
+    db.session.flush()
+    db.session.delete(round_)
+    db.session.flush()
+
+
+# -- what a round's managers should know before they act --
+
+
+@dataclass(frozen=True)
+class RoundWarning:
+    """Something to put right before opening (or while open): ``key`` is stable, ``message`` is for people."""
+
+    key: str
+    message: str
+
+
+#: the warnings a round can carry, by key (the API documents them as an enum)
+WARNING_KEYS = ("due_date_passed", "agencies_without_completers")
+
+
+def agencies_without_completers(round_: Round) -> list[Agency]:
+    """Agencies owing (or about to owe) a return with no active auditor or agency lead in the round's
+    partnerships: nobody could complete their return, and nobody would be emailed."""
+    owing = {agency_id for agency_id, _case in kind_rules(round_.kind).recipients(round_)}
+    if not owing:
+        return []
+    staffed = set(
+        db.session.scalars(
+            sa.select(Membership.agency_id)
+            .join(User, User.id == Membership.user_id)
+            .where(
+                Membership.agency_id.in_(owing),
+                Membership.partnership_id.in_(round_partnership_ids(round_)),
+                Membership.role.in_([Role.AUDITOR, Role.AGENCY_LEAD]),
+                User.is_active.is_(True),
+            )
+        )
+    )
+    return list(db.session.scalars(sa.select(Agency).where(Agency.id.in_(owing - staffed)).order_by(Agency.name)))
+
+
+def round_warnings(round_: Round) -> list[RoundWarning]:
+    """What a planning or open round's managers should put right: a due date already past, and agencies with
+    nobody to complete their returns."""
+    if round_.status not in (RoundStatus.PLANNING, RoundStatus.OPEN):
+        return []
+    warnings = []
+    if round_.due_on and round_.due_on < clock.today():
+        when = f"{round_.due_on:%-d %B %Y}"
+        warnings.append(
+            RoundWarning(
+                "due_date_passed",
+                f"The due date, {when}, has passed: change it before opening, or every return will be late"
+                if round_.status == RoundStatus.PLANNING
+                else f"The due date, {when}, has passed: returns still outstanding are late",
+            )
+        )
+    nobody = agencies_without_completers(round_)
+    if nobody:
+        names = ", ".join(a.name for a in nobody)
+        warnings.append(
+            RoundWarning(
+                "agencies_without_completers",
+                f"{len(nobody)} {'agency has' if len(nobody) == 1 else 'agencies have'} nobody with an auditor or "
+                f"agency lead role to complete their returns: {names}. Give someone at each that role.",
+            )
+        )
+    return warnings
+
+
+#: the words of each move's button: (from planning or onward, reopening)
+MOVE_WORDS = {
+    RoundStatus.OPEN: ("Open the round", "Reopen for returns"),
+    RoundStatus.CLOSED: ("Close for returns", "Close for returns"),
+    RoundStatus.IN_DISCUSSION: ("Start the multi-agency discussion", "Start the multi-agency discussion"),
+    RoundStatus.REPORTED: ("Mark as reported", "Mark as reported"),
+}
+
+
+def move_label(round_: Round, to: RoundStatus) -> str:
+    """The words of the button that moves ``round_`` to ``to``."""
+    first, again = MOVE_WORDS.get(to, (to.label, to.label))
+    return again if to == RoundStatus.OPEN and round_.status != RoundStatus.PLANNING else first
+
+
+def move_consequences(round_: Round, to: RoundStatus) -> list[str]:
+    """What moving the round to ``to`` does and leaves undone, in words, for the confirmation page."""
+    out: list[str] = []
+    if to == RoundStatus.OPEN and round_.status == RoundStatus.PLANNING:
+        owed = len(kind_rules(round_.kind).recipients(round_))
+        out.append(
+            f"{owed} {'return' if owed == 1 else 'returns'} will be created and every agency owing one is emailed."
+        )
+        out += [w.message for w in round_warnings(round_)]
+    elif to == RoundStatus.OPEN:
+        out.append("Agencies can change and submit their returns again until you close the round.")
+    elif to == RoundStatus.CLOSED:
+        outstanding = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Return)
+            .where(Return.round_id == round_.id, Return.status.in_(ReturnStatus.in_group(ReturnGroup.OUTSTANDING)))
+        )
+        if outstanding:
+            out.append(
+                f"{outstanding} {'return is' if outstanding == 1 else 'returns are'} still outstanding: their "
+                "agencies will no longer be able to complete them unless you reopen the round."
+            )
+        else:
+            out.append("Every return is in. Agencies can no longer change them unless you reopen the round.")
+    hook = kind_rules(round_.kind).move_consequences
+    if hook is not None:
+        out += hook(round_, to)
+    return out
 
 
 def share_round(round_: Round, partnership: Partnership) -> None:

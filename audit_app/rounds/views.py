@@ -23,7 +23,7 @@ from ..extensions import db
 from ..questionnaires import answers
 from ..questionnaires.models import Questionnaire, QuestionnaireKind, QuestionnaireVersion, VersionStatus
 from . import services
-from .forms import ChaseForm, MoveForm, NoteForm, RoundForm, first_error
+from .forms import ChaseForm, MoveForm, NoteForm, RoundEditForm, RoundForm, first_error
 from .kinds import kind_rules
 from .models import EmailKind, Return, ReturnGroup, ReturnStatus, Round, RoundStatus
 from .notifications import latest_emails, queue_round_emails
@@ -157,6 +157,8 @@ def round_page(round_: Round, *, status: int = 200, **overrides: Any):
         late=late,
         can_manage=can_manage_round(p, round_),
         moves=sorted(round_.moves, key=lambda s: list(RoundStatus).index(s)),
+        move_label=services.move_label,
+        warnings=services.round_warnings(round_) if can_manage_round(p, round_) else [],
         emails=latest_emails(round_),
         ReturnStatus=ReturnStatus,
         **context,
@@ -190,6 +192,80 @@ def round_move(round_id: int):
     if emailing:
         flash(f"Emailing {emailing} agencies about their returns; this page says who could not be emailed", "info")
     return redirect(url_for("rounds.round_detail", round_id=round_.id))
+
+
+@bp.get("/rounds/<int:round_id>/status/<to>")
+@login_required
+def round_move_confirm(round_id: int, to: str):
+    """Before a move: what it does and what it leaves undone, and a button to go ahead."""
+    p = current_principal()
+    round_ = get_managed_round_or_404(p, round_id)
+    try:
+        target = RoundStatus(to)
+    except ValueError:
+        abort(404)
+    if target not in round_.moves:
+        flash(f"A round that is {round_.status.label.lower()} cannot become {target.label.lower()}", "error")
+        return redirect(url_for("rounds.round_detail", round_id=round_.id), code=303)
+    form = MoveForm(to=target.value)
+    return render_template(
+        "rounds/round_move_confirm.html",
+        round=round_,
+        to=target,
+        label=services.move_label(round_, target),
+        consequences=services.move_consequences(round_, target),
+        form=form,
+    )
+
+
+@bp.route("/rounds/<int:round_id>/edit", methods=["GET", "POST"])
+@login_required
+def round_edit(round_id: int):
+    """Change the title, dates and reminder days of a round that is not yet reported."""
+    p = current_principal()
+    round_ = get_managed_round_or_404(p, round_id)
+    if round_.status == RoundStatus.REPORTED:
+        flash("A reported round cannot be changed", "error")
+        return redirect(url_for("rounds.round_detail", round_id=round_.id), code=303)
+    form = RoundEditForm(obj=round_)
+    if form.validate_on_submit():
+        done = run_service(
+            lambda: services.update_round(
+                round_,
+                title=form.title.data,
+                opens_on=form.opens_on.data,
+                due_on=form.due_on.data,
+                remind_days_before=_days(form.remind_days_before.data, 0),
+                remind_days_after=_days(form.remind_days_after.data, 0),
+            ),
+            form=form,
+        )
+        if done is not REFUSED:
+            db.session.commit()
+            flash("Round changed", "success")
+            return redirect(url_for("rounds.round_detail", round_id=round_id))
+    return render_template("rounds/round_edit.html", round=round_, form=form), _status(form)
+
+
+@bp.route("/rounds/<int:round_id>/delete", methods=["GET", "POST"])
+@login_required
+def round_delete(round_id: int):
+    """Delete a round still in planning, after confirmation."""
+    p = current_principal()
+    round_ = get_managed_round_or_404(p, round_id)
+    if round_.status != RoundStatus.PLANNING:
+        flash(f"Only a round still in planning can be deleted; this one is {round_.status.label.lower()}", "error")
+        return redirect(url_for("rounds.round_detail", round_id=round_.id), code=303)
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        title = round_.title
+        run_service(lambda: services.delete_round(round_), back=url_for("rounds.round_detail", round_id=round_id))
+        db.session.commit()
+        flash(f"Round '{title}' deleted", "success")
+        return redirect(url_for("rounds.round_list"))
+    return render_template("rounds/round_delete.html", round=round_, form=form)
 
 
 @bp.post("/rounds/<int:round_id>/chase")

@@ -172,6 +172,11 @@ def _plan_round(page: Page, check_a11y: A11y | None = None) -> tuple[str, list[s
     a11y("round with its cases")
 
     page.get_by_role("button", name="Open the round").click()
+    # the confirmation says what opening does (and warns of agencies with nobody to complete returns)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Open the round?")
+    expect(page.locator("#consequences")).to_contain_text("3 returns will be created")
+    a11y("confirm opening")
+    page.get_by_role("button", name="Yes, open the round").click()
     _flash(page, "The round is now open for returns")
     expect(page.locator(".govuk-caption-l")).to_have_text("Open for returns")
     return title, references
@@ -410,6 +415,8 @@ def test_qa_member_sends_a_return_back_accepts_it_and_records_the_multi_agency_j
 
     page.goto(round_url)
     page.get_by_role("button", name="Close for returns").click()
+    expect(page.locator("#consequences")).to_contain_text("still outstanding")
+    page.get_by_role("button", name="Yes, close for returns").click()
     _flash(page, "The round is now closed for returns")
     expect(_return_row(page, reference, POLICE).locator("td").nth(2)).to_have_text("Accepted")
     check_a11y("closed round")
