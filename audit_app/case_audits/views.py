@@ -306,13 +306,32 @@ def round_case_agencies(round_id: int, round_case_id: int):
     ), 400 if errors else 200
 
 
-@bp.post("/rounds/<int:round_id>/cases/<int:round_case_id>/remove")
+@bp.route("/rounds/<int:round_id>/cases/<int:round_case_id>/remove", methods=["GET", "POST"])
 @login_required
 def round_case_remove(round_id: int, round_case_id: int):
     """Take a case out of a round that is still being planned."""
     p = current_principal()
     round_ = get_managed_round_or_404(p, round_id)
     round_case = get_round_case_or_404(round_, round_case_id)
+    back = url_for("rounds.round_detail", round_id=round_.id) + "#cases"
+    if request.method == "GET":
+        if round_.status != RoundStatus.PLANNING:
+            flash("Cases can be removed only while the round is being planned", "error")
+            return redirect(back, code=303)
+        agencies = ", ".join(a.name for a in round_case.agencies) or "no agencies yet"
+        return render_template(
+            "core/confirm.html",
+            title=f"Remove case {round_case.case.reference} from the round?",
+            caption=round_.title,
+            lines=[
+                f"The agencies ticked for it ({agencies}) will not be asked for returns on it.",
+                "The case reference stays on the partnership's records; you can add it to the round again.",
+            ],
+            action=url_for("case_audits.round_case_remove", round_id=round_.id, round_case_id=round_case.id),
+            button="Yes, remove the case",
+            cancel=back,
+            warning=True,
+        )
     if not ConfirmForm().validate_on_submit():
         abort(400)
     reference = round_case.case.reference

@@ -497,13 +497,31 @@ def return_request_changes(return_id: int):
     )
 
 
-@bp.post("/returns/<int:return_id>/accept")
+@bp.route("/returns/<int:return_id>/accept", methods=["GET", "POST"])
 @login_required
 def return_accept(return_id: int):
-    """The QA group accepts the return."""
+    """The QA group accepts the return, after a confirmation saying what accepting ends."""
     p = current_principal()
     ret = get_return_or_404(p, return_id)
     _require(can_review_returns(p))
+    back = url_for("rounds.return_detail", return_id=ret.id)
+    if request.method == "GET":
+        if ret.status != ReturnStatus.SUBMITTED:
+            flash("Only a submitted return can be accepted", "error")
+            return redirect(back, code=303)
+        case = f"case {ret.round_case.case.reference}, " if ret.round_case else ""
+        return render_template(
+            "core/confirm.html",
+            title="Accept this return?",
+            caption=f"{ret.round.title}: {case}{ret.agency.name}",
+            lines=[
+                "The agency can no longer change it, and the QA group can no longer send it back for changes.",
+                "Its answers count in the round's findings as they stand.",
+            ],
+            action=url_for("rounds.return_accept", return_id=ret.id),
+            button="Yes, accept the return",
+            cancel=back,
+        )
     if not ConfirmForm().validate_on_submit():
         abort(400)
     run_service(

@@ -249,3 +249,36 @@ def test_planning_reports_every_bad_field_at_once(world, version):
             remind_days_before=-1,
         )
     assert set(refused.value.fields) == {"title", "version_id", "due_on", "remind_days_before"}
+
+
+def test_accepting_a_return_is_confirmed_first(client, world, version):
+    from audit_app.rounds.models import ReturnStatus
+
+    round_ = _round(world, version, status=RoundStatus.OPEN)
+    ret = db.session.scalar(sa.select(Return).where(Return.round_id == round_.id).limit(1))
+    ret.status = ReturnStatus.SUBMITTED
+    db.session.commit()
+    login(client, world.user("qa_member"))
+    detail = client.get(f"/returns/{ret.id}").get_data(as_text=True)
+    assert f'href="/returns/{ret.id}/accept"' in detail
+    page = client.get(f"/returns/{ret.id}/accept").get_data(as_text=True)
+    assert "Accept this return?" in page and "can no longer send it back" in page
+    db.session.refresh(ret)
+    assert ret.status == ReturnStatus.SUBMITTED  # asking changes nothing
+    assert client.post(f"/returns/{ret.id}/accept").status_code == 302
+    db.session.refresh(ret)
+    assert ret.status == ReturnStatus.ACCEPTED
+    again = client.get(f"/returns/{ret.id}/accept", follow_redirects=True)
+    assert b"Only a submitted return can be accepted" in again.data
+
+
+def test_removing_a_case_is_confirmed_first(client, world, version):
+    round_ = _round(world, version)
+    round_case = round_.cases[0]
+    login(client, world.user("qa_member"))
+    page = client.get(f"/rounds/{round_.id}/cases/{round_case.id}/remove").get_data(as_text=True)
+    assert "Remove case CS-1 from the round?" in page and "North Police" in page and "North Hospital" in page
+    assert len(db.session.get(Round, round_.id).cases) == 2
+    assert client.post(f"/rounds/{round_.id}/cases/{round_case.id}/remove").status_code == 302
+    db.session.expire_all()
+    assert [rc.case.reference for rc in db.session.get(Round, round_.id).cases] == ["CS-2"]
