@@ -6,7 +6,6 @@ so `make run` always shows the same fictional figures.
 
 from __future__ import annotations
 
-import random
 from datetime import date
 from typing import Any
 
@@ -21,29 +20,8 @@ from ..questionnaires.answers import answer_type, shown
 from ..questionnaires.models import Questionnaire, QuestionRole
 from ..rounds import services
 from ..rounds.models import Return, ReturnStatus, Round, RoundStatus
+from .demo_texts import DemoRandom
 
-GOOD_PRACTICE = [
-    "Risk was recognised at the first contact and recorded clearly.",
-    "The worker visited promptly and spoke to the young person alone.",
-    "Information was shared with the school and the GP the same day.",
-    "Management oversight is recorded at each decision point.",
-    "The chronology is up to date and shows the pattern of missing episodes.",
-    "Return home interviews were completed within 72 hours.",
-]
-DEVELOPMENT = [
-    "The young person's own words are not recorded in the assessment.",
-    "No evidence that the exploitation screening tool was reviewed after new information.",
-    "Health were not invited to the strategy discussion.",
-    "Supervision notes do not show challenge or a plan to reduce risk.",
-    "Disruption activity against the adults of concern is not recorded.",
-    "Drift: the plan was not reviewed for four months.",
-]
-RECOMMENDATIONS = [
-    "Refresh training on recognising exploitation for front-line staff.",
-    "Invite health partners to every strategy discussion about exploitation.",
-    "Record the child's views in their own words at every review.",
-    "Audit supervision records for this team in six months.",
-]
 AGE_BANDS = ["10-14", "15-17", "15-17", "10-14", "18-25"]
 SEXES = ["Female", "Female", "Male", "Female", "Male"]
 PLANS = ["Child in need", "Child protection", "Looked after", "Early help"]
@@ -58,20 +36,20 @@ ETHNICITIES = [
 GRADE_WEIGHTS = {"Outstanding": 1, "Good": 5, "Requires improvement": 4, "Inadequate": 1}
 
 
-def _answer(question: Any, rng: random.Random) -> Any:
+def _answer(question: Any, rng: DemoRandom) -> Any:
     example = answer_type(question).example(question, rng, grade_weights=GRADE_WEIGHTS)
     if example is not None:
         return example
     if question.role == QuestionRole.DEVELOPMENT:
-        return rng.choice(DEVELOPMENT)
+        return rng.development()
     if question.role == QuestionRole.RECOMMENDATION:
-        return rng.choice(RECOMMENDATIONS)
+        return rng.recommendation()
     if question.role == QuestionRole.STRENGTHS:
-        return rng.choice(GOOD_PRACTICE)
-    return rng.choice(GOOD_PRACTICE + DEVELOPMENT) if rng.random() < 0.7 else ""
+        return rng.strength()
+    return rng.any_note() if rng.random() < 0.7 else ""
 
 
-def _fill(ret: Return, by: User, rng: random.Random, *, complete: bool = True) -> None:
+def _fill(ret: Return, by: User, rng: DemoRandom, *, complete: bool = True) -> None:
     questions = services.applicable_questions(ret)
     if not complete:
         questions = questions[: max(1, len(questions) // 3)]
@@ -82,7 +60,7 @@ def _fill(ret: Return, by: User, rng: random.Random, *, complete: bool = True) -
     given = services.stored_answers(ret)
     for q in questions:
         if q.condition_question_key and shown(q, given):
-            follow[q.key] = _answer(q, rng) or "Escalated to the MASH team manager the same day."
+            follow[q.key] = _answer(q, rng) or rng.escalation()
     if follow:
         services.save_answers(ret, follow, by=by, expected_version=ret.lock_version)
 
@@ -111,7 +89,7 @@ def load_case_audits(partnership_id: int, users: dict[str, User]) -> bool:
     strategy = _questionnaire(partnership_id, "strategy_meetings_case_audit")
     if cse is None or strategy is None:
         return False
-    rng = random.Random(2026)
+    rng = DemoRandom(2026)
     agencies = _agency_ids(partnership_id)
     police = agencies["Northbridge and Eastvale Police (North BCU)"]
     social_care = agencies["Northbridge Council Children's Social Care"]
@@ -230,7 +208,7 @@ def load_case_audits(partnership_id: int, users: dict[str, User]) -> bool:
 
 
 def _complete_and_judge(
-    round_: Round, users: dict[str, User], police: int, rng: random.Random, *, escalated_on: date, better: bool = False
+    round_: Round, users: dict[str, User], police: int, rng: DemoRandom, *, escalated_on: date, better: bool = False
 ) -> None:
     """Open a round, fill and accept every return, judge every case and report it."""
     admin, qa, lead = users["admin"], users["qa"], users["lead"]
@@ -253,17 +231,17 @@ def _complete_and_judge(
                 grade=rng.choices(list(weights), weights=list(weights.values()))[0]
                 if better
                 else _answer(grade_question, rng),
-                strengths=rng.choice(GOOD_PRACTICE),
-                areas_for_development=rng.choice(DEVELOPMENT),
+                strengths=rng.strength(),
+                areas_for_development=rng.development(),
             )
         escalated = rng.random() < 0.1
         case_services.record_judgement(
             round_case,
             section_key="",
             grade=rng.choices(list(weights), weights=list(weights.values()))[0],
-            strengths=rng.choice(GOOD_PRACTICE),
-            areas_for_development=rng.choice(DEVELOPMENT),
-            recommendations=rng.choice(RECOMMENDATIONS),
+            strengths=rng.strength(),
+            areas_for_development=rng.development(),
+            recommendations=rng.recommendation(),
             concern_escalated=escalated,
             escalated_to="MASH team manager" if escalated else "",
             escalated_on=escalated_on if escalated else None,

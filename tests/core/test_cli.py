@@ -62,6 +62,8 @@ def test_demo_load_is_idempotent(runner, client):
         )
     )
     assert open_statuses >= {s for s in ReturnStatus if s != ReturnStatus.ALTERNATIVE_TEMPLATE}
+    # The texts read like a real round's: no sentence in more than a few cases (issue 11).
+    _assert_texts_vary(north.id)
     # Every demo user can sign in with the printed password.
     for email, *_ in USERS:
         response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
@@ -178,3 +180,42 @@ def test_partnership_create_with_an_existing_account_asks_no_password(runner, wo
     qa = world.user("qa_member")
     db.session.refresh(qa)
     assert {(m.partnership_id, m.role.value) for m in qa.memberships} >= {(partnership.id, "admin")}
+
+
+def _assert_texts_vary(partnership_id: int) -> None:
+    """Every sentence the demo wrote (answers and the panel's judgements) appears in at most three cases."""
+    from collections import defaultdict
+
+    from audit_app.case_audits.models import CaseJudgement, RoundCase
+    from audit_app.questionnaires.models import Question, QuestionType
+    from audit_app.rounds.models import Answer, Return, Round
+
+    in_cases: dict[str, set[int]] = defaultdict(set)
+    answers = db.session.execute(
+        sa.select(Answer.value, Return.round_case_id)
+        .join(Return, Return.id == Answer.return_id)
+        .join(Round, Round.id == Return.round_id)
+        .join(Question, Question.id == Answer.question_id)
+        .where(Round.partnership_id == partnership_id, Question.type == QuestionType.TEXT)
+    )
+    judgements = db.session.execute(
+        sa.select(
+            CaseJudgement.strengths,
+            CaseJudgement.areas_for_development,
+            CaseJudgement.recommendations,
+            CaseJudgement.round_case_id,
+        )
+        .join(RoundCase, RoundCase.id == CaseJudgement.round_case_id)
+        .join(Round, Round.id == RoundCase.round_id)
+        .where(Round.partnership_id == partnership_id)
+    )
+    for value, round_case_id in answers:
+        if isinstance(value, str) and len(value) > 40:
+            in_cases[value].add(round_case_id)
+    for *texts, round_case_id in judgements:
+        for value in texts:
+            if value and len(value) > 40:
+                in_cases[value].add(round_case_id)
+    assert len(in_cases) > 200, "the demo writes texts"
+    widest = max(in_cases.items(), key=lambda item: len(item[1]))
+    assert len(widest[1]) <= 3, f"{widest[0]!r} is written in {len(widest[1])} cases"
