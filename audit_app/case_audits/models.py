@@ -107,6 +107,11 @@ class CaseJudgement(Audited, TimestampMixin, db.Model):
 # -- where a wrongly entered case reference may sit (core.redaction) --
 
 register_place(Case.__table__, lambda pid: Case.__table__.c.partnership_id == pid)
+# no text of its own, but its events are found through it (see core.redaction._events_of)
+register_place(
+    RoundCase.__table__,
+    lambda pid: RoundCase.__table__.c.case_id.in_(sa.select(Case.id).where(Case.partnership_id == pid)),
+)
 register_place(
     CaseJudgement.__table__,
     lambda pid: CaseJudgement.__table__.c.round_case_id.in_(

@@ -132,20 +132,49 @@ def system_actor(label: str) -> Iterator[None]:
         _system_actor.reset(token)
 
 
+#: where a session keeps the ids of its permits not yet removed (in ``Session.info``)
+_PERMITS = "audit_app.audit.redaction_permits"
+
+
 @contextmanager
 def permit_redaction(partnership_id: int) -> Iterator[sa.Connection]:
     """Inside the block, the session's transaction may rewrite ``before``/``after`` of the partnership's audit
-    events (and nothing else about them); yields the connection to run the UPDATEs on. The permit is removed
-    when the block ends, whether or not it raised, so it is never committed."""
-    connection = db.session.connection()
+    events (and of events recorded without a partnership), nothing else about them; yields the connection to
+    run the UPDATEs on. The permit is removed when the block ends, whether or not it raised, and in any case
+    before the transaction commits (see ``_no_permit_is_committed``), so no other transaction ever sees one."""
+    session = db.session()
+    connection = session.connection()
     table = AuditRedactionPermit.__table__
     permit_id = connection.execute(
         insert(table).values(partnership_id=partnership_id, granted_at=utcnow()).returning(table.c.id)
     ).scalar_one()
+    session.info.setdefault(_PERMITS, set()).add(permit_id)
+    finished = False
     try:
         yield connection
+        finished = True
     finally:
-        connection.execute(sa.delete(table).where(table.c.id == permit_id))
+        try:
+            connection.execute(sa.delete(table).where(table.c.id == permit_id))
+            session.info[_PERMITS].discard(permit_id)
+        except sa.exc.DBAPIError:
+            # After an error a PostgreSQL transaction refuses every statement: it can only roll back, the
+            # permit with it. Let the first error through rather than this one.
+            if finished:
+                raise
+
+
+@event.listens_for(Session, "before_commit")
+def _no_permit_is_committed(session: Session) -> None:
+    left = session.info.pop(_PERMITS, None)
+    if left:
+        table = AuditRedactionPermit.__table__
+        session.connection().execute(sa.delete(table).where(table.c.id.in_(left)))
+
+
+@event.listens_for(Session, "after_rollback")
+def _permits_rolled_back(session: Session) -> None:
+    session.info.pop(_PERMITS, None)
 
 
 def record_event(

@@ -173,8 +173,26 @@ def redact_everywhere(partnership_id: int, old: str, new: str, *, keep: Iterable
 
 # The audit trail is a place like any other, rewritten under a permit; only its JSON may change.
 _events = AuditEvent.__table__
-register_place(
-    _events,
-    lambda partnership_id: _events.c.partnership_id == partnership_id,
-    skip={"actor_label", "entity_type", "action", "request_id"},
-)
+
+
+def _events_of(partnership_id: int) -> sa.ColumnElement[bool]:
+    """The partnership's events, and those recorded without a partnership about rows of the partnership
+    (events of new returns, round cases and judgements were once recorded so)."""
+    owned = []
+    for mapper in db.Model.registry.mappers:
+        place = _PLACES.get(getattr(mapper.local_table, "name", ""))
+        key = list(mapper.local_table.primary_key.columns) if place else []
+        if place is None or place.table is _events or len(key) != 1:
+            continue
+        owned.append(
+            sa.and_(
+                _events.c.entity_type == mapper.class_.__name__,
+                _events.c.entity_id.in_(sa.select(key[0]).where(place.scope(partnership_id))),
+            )
+        )
+    return sa.or_(
+        _events.c.partnership_id == partnership_id, sa.and_(_events.c.partnership_id.is_(None), sa.or_(*owned))
+    )
+
+
+register_place(_events, _events_of, skip={"actor_label", "entity_type", "action", "request_id"})

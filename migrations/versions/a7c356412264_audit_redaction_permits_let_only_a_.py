@@ -3,8 +3,8 @@
 A wrongly entered case reference must be replaced everywhere, the audit trail included, while the trail
 stays append-only for everything else. A permit row in ``audit_redaction_permits`` is inserted and deleted
 within the redacting transaction (never committed, so no other transaction sees it); the new triggers let
-an UPDATE of ``audit_events`` through only when a permit for the event's partnership exists and the UPDATE
-changes nothing but ``before`` and ``after``. DELETE stays refused always. The same on PostgreSQL and
+an UPDATE of ``audit_events`` through only when a permit for the event's partnership exists (or, for an
+event recorded without a partnership, any permit) and the UPDATE changes nothing but ``before`` and ``after``. DELETE stays refused always. The same on PostgreSQL and
 SQLite (SQLite triggers cannot see temporary tables, hence an ordinary table).
 
 Revision ID: a7c356412264
@@ -42,7 +42,8 @@ def upgrade():
 CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger AS $$
 BEGIN
     IF TG_OP = 'UPDATE'
-       AND EXISTS (SELECT 1 FROM audit_redaction_permits p WHERE p.partnership_id = OLD.partnership_id)
+       AND EXISTS (SELECT 1 FROM audit_redaction_permits p
+                   WHERE p.partnership_id = OLD.partnership_id OR OLD.partnership_id IS NULL)
        AND {unchanged} THEN
         RETURN NEW;
     END IF;
@@ -55,7 +56,8 @@ $$ LANGUAGE plpgsql
         op.execute("DROP TRIGGER IF EXISTS audit_events_no_update")
         op.execute(
             "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
-            "WHEN NOT EXISTS (SELECT 1 FROM audit_redaction_permits p WHERE p.partnership_id = OLD.partnership_id) "
+            "WHEN NOT EXISTS (SELECT 1 FROM audit_redaction_permits p "
+            "WHERE p.partnership_id = OLD.partnership_id OR OLD.partnership_id IS NULL) "
             f"OR {changed} "
             "BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END"
         )

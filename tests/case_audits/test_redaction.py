@@ -411,3 +411,34 @@ def test_the_api_lets_only_admins_redact(api, world, two_cases, role, status):
     response = api(world.user(role)).post(f"/api/v1/cases/{case_id}/redact", json={"reference": NEW})
     assert response.status_code == status
     assert db.session.get(Case, case_id).reference == OLD
+
+
+def test_events_recorded_without_a_partnership_about_its_rows_are_redacted_too(world, two_cases):
+    """Events of new round cases and judgements were once recorded without a partnership: still found."""
+    from audit_app.core.audit import AuditAction, record_event
+
+    case_id = two_cases[OLD]
+    round_case_id = db.session.scalar(sa.select(RoundCase.id).where(RoundCase.case_id == case_id))
+    record_event("RoundCase", round_case_id, AuditAction.UPDATE, partnership_id=None, after={"note": f"{OLD} moved"})
+    record_event("Case", case_id, AuditAction.UPDATE, partnership_id=None, after={"reference": OLD})
+    # an event without a partnership about another partnership's row is not this redaction's
+    record_event("Case", 10**6, AuditAction.UPDATE, partnership_id=None, after={"reference": OLD})
+    case_services.redact_case_reference(db.session.get(Case, case_id), NEW, _principal(world.user("admin")))
+    db.session.commit()
+    afters = {
+        (e.entity_type, e.entity_id): e.after
+        for e in db.session.scalars(sa.select(AuditEvent).where(AuditEvent.partnership_id.is_(None)))
+    }
+    assert afters[("RoundCase", round_case_id)] == {"note": f"{NEW} moved"}
+    assert afters[("Case", case_id)] == {"reference": NEW}
+    assert afters[("Case", 10**6)] == {"reference": OLD}
+
+
+def test_new_round_cases_returns_and_judgements_are_recorded_with_their_partnership(world, two_cases):
+    assert not db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.partnership_id.is_(None), AuditEvent.entity_type.in_(["RoundCase", "Return", "CaseJudgement"])
+        )
+    )
