@@ -37,6 +37,8 @@ class Place:
     table: sa.Table
     scope: Callable[[int], sa.ColumnElement[bool]]
     skip: frozenset[str]
+    #: called with the connection and the ids of the rows rewritten (to bump optimistic locks, say)
+    on_change: Callable[[sa.Connection, list[Any]], None] | None = None
 
 
 _PLACES: dict[str, Place] = {}
@@ -44,11 +46,16 @@ _EXEMPT: dict[str, str] = {}
 
 
 def register_place(
-    table: sa.Table, scope: Callable[[int], sa.ColumnElement[bool]], *, skip: Iterable[str] = ()
+    table: sa.Table,
+    scope: Callable[[int], sa.ColumnElement[bool]],
+    *,
+    skip: Iterable[str] = (),
+    on_change: Callable[[sa.Connection, list[Any]], None] | None = None,
 ) -> None:
     """``table``'s text and JSON columns may hold a case reference; ``scope(partnership_id)`` picks its rows of
-    one partnership. ``skip`` names text columns that never hold one (hashes, enum-like codes)."""
-    _PLACES[table.name] = Place(table, scope, frozenset(skip))
+    one partnership. ``skip`` names text columns that never hold one (hashes, enum-like codes);
+    ``on_change(connection, ids)`` runs after its rows ``ids`` were rewritten (a one-column key's values)."""
+    _PLACES[table.name] = Place(table, scope, frozenset(skip), on_change)
 
 
 def exempt_table(table: sa.Table, reason: str) -> None:
@@ -124,10 +131,11 @@ class Replacer:
 
 
 def _rewrite(connection: sa.Connection, place: Place, partnership_id: int, replacer: Replacer) -> int:
-    """Rewrite one table's matching rows of the partnership; how many rows changed."""
+    """Rewrite one table's matching rows of the partnership; how many values changed."""
     table = place.table
     key = list(table.primary_key.columns)
     changed = 0
+    rewritten: set[Any] = set()
     for column in text_columns(table):
         if column.name in place.skip:
             continue
@@ -146,6 +154,9 @@ def _rewrite(connection: sa.Connection, place: Place, partnership_id: int, repla
             condition = sa.and_(*(k == row[i] for i, k in enumerate(key)))
             connection.execute(sa.update(table).where(condition).values({column.name: new_value}))
             changed += 1
+            rewritten.add(row[0])
+    if rewritten and place.on_change is not None:
+        place.on_change(connection, sorted(rewritten))
     return changed
 
 

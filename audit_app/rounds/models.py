@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -335,8 +335,27 @@ def _partnership_returns(partnership_id: int) -> sa.Select:
     return sa.select(Return.id).where(Return.round_id.in_(_partnership_rounds(partnership_id)))
 
 
+def _bump_returns(connection: sa.Connection, return_ids: Any) -> None:
+    """A return whose text a redaction rewrote moves its lock on: a page opened before it (still showing the
+    old reference) cannot save it back over the redaction."""
+    table = Return.__table__
+    connection.execute(sa.update(table).where(table.c.id.in_(return_ids)).values(lock_version=table.c.lock_version + 1))
+
+
+def _bump_returns_of_answers(connection: sa.Connection, answer_ids: list[int]) -> None:
+    _bump_returns(connection, sa.select(Answer.return_id).where(Answer.id.in_(answer_ids)).distinct())
+
+
 register_place(Round.__table__, lambda pid: Round.__table__.c.partnership_id == pid)
-register_place(Return.__table__, lambda pid: Return.__table__.c.round_id.in_(_partnership_rounds(pid)))
+register_place(
+    Return.__table__,
+    lambda pid: Return.__table__.c.round_id.in_(_partnership_rounds(pid)),
+    on_change=_bump_returns,
+)
 register_place(ReturnEvent.__table__, lambda pid: ReturnEvent.__table__.c.return_id.in_(_partnership_returns(pid)))
-register_place(Answer.__table__, lambda pid: Answer.__table__.c.return_id.in_(_partnership_returns(pid)))
+register_place(
+    Answer.__table__,
+    lambda pid: Answer.__table__.c.return_id.in_(_partnership_returns(pid)),
+    on_change=_bump_returns_of_answers,
+)
 exempt_table(AgencyEmail.__table__, "a sending's batch id and outcome: no text anyone types")

@@ -216,6 +216,8 @@ def test_the_wrong_reference_is_gone_from_every_table_and_file(client, world, sh
     assert planted["texts"] > 0
     assert all(PLANTED in _file_text(db.session.get(StoredFile, i)) for i in planted["files"])
 
+    lock_before = db.session.get(Return, _police_return(planted)).lock_version
+
     case = db.session.get(Case, planted["case_id"])
     counts = case_services.redact_case_reference(case, NEW, _principal(world.user("admin")))
     db.session.commit()
@@ -234,7 +236,10 @@ def test_the_wrong_reference_is_gone_from_every_table_and_file(client, world, sh
         assert not _blob_path(old_blob).exists()
     # the new value took its place
     assert db.session.get(Case, planted["case_id"]).reference == NEW
-    assert NEW in db.session.get(Return, _police_return(planted)).note
+    police = db.session.get(Return, _police_return(planted))
+    assert NEW in police.note
+    # its lock moved on: a page opened before the redaction cannot save the old text back over it
+    assert police.lock_version > lock_before
 
 
 def _police_return(planted: dict) -> int:
