@@ -63,6 +63,7 @@ def register_domains(app: Flask) -> None:
     from .accounts import history as _accounts_history  # noqa: F401  (registers its histories and home part)
     from .accounts import session
     from .case_audits import demo as _case_audits_demo  # noqa: F401
+    from .case_audits import history as _case_audits_history  # noqa: F401  (registers a case's history)
     from .core.cli import register_cli
     from .questionnaires import cli as questionnaires_cli
     from .questionnaires import demo as _questionnaires_demo  # noqa: F401

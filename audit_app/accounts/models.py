@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.audit import Audited
 from ..core.models import TimestampMixin, UTCDateTime, enum_type, utcnow
+from ..core.redaction import exempt_table
 from ..core.roles import Role
 from ..extensions import db
 
@@ -192,3 +193,9 @@ class ApiToken(Audited, TimestampMixin, db.Model):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > utcnow()
+
+
+# -- core.redaction: people, organisations and their access never hold a case reference --
+
+for _model in (Partnership, Sector, Agency, AgencyName, PartnershipAgency, User, Membership, ApiToken):
+    exempt_table(_model.__table__, "people, organisations and their access: never about one case")

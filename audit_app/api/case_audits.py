@@ -1,4 +1,5 @@
-"""API endpoints special to case audits: cohort files, re-audits (carrying cases) and the panel's judgement."""
+"""API endpoints special to case audits: cases (and redacting a wrong reference), cohort files, re-audits
+(carrying cases) and the panel's judgement."""
 
 from __future__ import annotations
 
@@ -13,14 +14,20 @@ from pydantic import BaseModel, Field, StrictBool, StringConstraints
 from ..accounts.permissions import agency_links_query
 from ..case_audits import services
 from ..case_audits.cohort import CohortError, parse_cohort
-from ..case_audits.models import CaseJudgement, RoundCase
-from ..case_audits.permissions import can_view_discussion, get_partnership_round_case_or_404
+from ..case_audits.models import Case, CaseJudgement, RoundCase
+from ..case_audits.permissions import (
+    can_redact_case_reference,
+    can_view_discussion,
+    get_case_or_404,
+    get_partnership_round_case_or_404,
+)
 from ..core.errors import DomainError, FieldErrors, NotAllowedError
 from ..core.inputs import Id
+from ..core.roles import Role
 from ..extensions import db
 from ..questionnaires.answers import MAX_TEXT
-from ..rounds.models import RoundStatus
-from ..rounds.permissions import can_review_returns, get_managed_round_or_404
+from ..rounds.models import Round, RoundStatus
+from ..rounds.permissions import can_review_returns, can_view_rounds, get_managed_round_or_404
 from .helpers import ApiError, parse_body, principal, require, uploaded_file
 from .rounds import BUILDERS, VIEWERS, RoundOut, _round
 from .schemas import Strict
@@ -30,6 +37,99 @@ from .spec import api_route
 MAX_COHORT_BYTES = 2 * 1024 * 1024
 
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+
+
+# -- cases --
+
+ADMIN = (Role.ADMIN,)
+
+
+class CaseRoundOut(BaseModel):
+    round_id: int
+    round_case_id: int = Field(description="The case in this round (`cases[].id` of the round)")
+    round_title: str
+    round_status: RoundStatus
+    round_status_label: str
+    previous_round_case_id: int | None = Field(description="Set when this audit re-audits an earlier one")
+
+
+class CaseOut(BaseModel):
+    id: int = Field(description="The case's id: stable, whatever its reference becomes")
+    reference: str
+    age_band: str
+    sex: str
+    ethnicity: str
+    disability: str
+    plan_type: str
+    rounds: list[CaseRoundOut] = Field(description="Every audit of the case, oldest first")
+
+
+class RedactIn(Strict):
+    reference: str = Field(
+        description="The new reference or pseudonym; the current one is replaced by it everywhere it is stored, "
+        "the audit trail included, for good"
+    )
+
+
+def _case(case: Case) -> dict[str, Any]:
+    round_cases = db.session.scalars(
+        sa.select(RoundCase).join(RoundCase.round).where(RoundCase.case_id == case.id).order_by(Round.created_at)
+    ).all()
+    return CaseOut(
+        id=case.id,
+        reference=case.reference,
+        age_band=case.age_band,
+        sex=case.sex,
+        ethnicity=case.ethnicity,
+        disability=case.disability,
+        plan_type=case.plan_type,
+        rounds=[
+            CaseRoundOut(
+                round_id=rc.round_id,
+                round_case_id=rc.id,
+                round_title=rc.round.title,
+                round_status=rc.round.status,
+                round_status_label=rc.round.status.label,
+                previous_round_case_id=rc.previous_round_case_id,
+            )
+            for rc in round_cases
+        ],
+    ).model_dump(mode="json")
+
+
+@api_route(
+    "/cases/<int:case_id>",
+    "GET",
+    summary="Get a case and every audit of it",
+    tag="audits",
+    response_model=CaseOut,
+    roles=VIEWERS,
+)
+def cases_get(case_id: int):
+    p = principal()
+    require(can_view_rounds(p))
+    return jsonify(_case(get_case_or_404(p, case_id)))
+
+
+@api_route(
+    "/cases/<int:case_id>/redact",
+    "POST",
+    summary="Redact a wrongly entered reference: replace it everywhere it is stored, the audit trail included",
+    tag="audits",
+    request_model=RedactIn,
+    response_model=CaseOut,
+    roles=ADMIN,
+    roles_note="the old reference cannot be recovered; the audit trail records who redacted it and when, never "
+    "the old value",
+)
+def cases_redact(case_id: int):
+    p = principal()
+    case = get_case_or_404(p, case_id)
+    require(can_redact_case_reference(p, case))
+    body = parse_body(RedactIn)
+    services.redact_case_reference(case, body.reference, p)
+    db.session.commit()
+    return jsonify(_case(db.session.get(Case, case_id)))
 
 
 # -- cohort files --

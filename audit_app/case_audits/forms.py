@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from govuk_frontend_wtf.wtforms_widgets import GovCheckboxesInput, GovFileInput, GovSelect, GovSubmitInput, GovTextInput
-from wtforms import SelectMultipleField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, Optional
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovCheckboxInput,
+    GovFileInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextInput,
+)
+from wtforms import BooleanField, SelectMultipleField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..core.forms import OptionSelectField, id_value, strip_filter
-from .cohort import AGE_BANDS, DISABILITY, PLAN_TYPES, SEXES
+from .cohort import AGE_BANDS, DISABILITY, PLAN_TYPES, SEXES, reference_problem
 
 
 def _blank_first(values: list[str]) -> list[tuple[str, str]]:
@@ -71,3 +78,27 @@ class CarryForm(FlaskForm):
     """Re-audit: the earlier round's cases to carry into this one."""
 
     round_case_ids = SelectMultipleField("Cases to carry", coerce=id_value, choices=[])
+
+
+class RedactReferenceForm(FlaskForm):
+    """Replace a wrongly entered reference everywhere, the audit trail included (admins)."""
+
+    reference = StringField(
+        "New reference or pseudonym",
+        widget=GovTextInput(),
+        description="What the case will be called from now on: the case number in your system, or a pseudonym "
+        "such as Child K. Never a name or a date of birth.",
+        validators=[DataRequired("Enter the new reference or pseudonym")],
+    )
+    confirm = BooleanField(
+        "I understand that the current reference will be replaced everywhere it is stored, including the audit "
+        "trail and every history page, and that it cannot be recovered afterwards",
+        widget=GovCheckboxInput(),
+        validators=[DataRequired("Confirm that the current reference will be removed everywhere for good")],
+    )
+    submit = SubmitField("Redact reference", widget=GovSubmitInput())
+
+    def validate_reference(self, field: StringField) -> None:
+        problem = reference_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..accounts.models import Agency
 from ..core.audit import Audited
 from ..core.models import TimestampMixin
+from ..core.redaction import register_place
 from ..extensions import db
 from ..questionnaires.models import ScaleLevel
 from ..rounds.models import Round
@@ -62,8 +63,11 @@ class RoundCase(Audited, TimestampMixin, db.Model):
     agencies: Mapped[list[Agency]] = relationship(secondary=round_case_agencies, order_by="Agency.name")
 
     @property
-    def audit_partnership_id(self) -> int:
-        return self.case.partnership_id
+    def audit_partnership_id(self) -> int | None:
+        # A round case just made from ids has no case loaded yet while its creation is recorded.
+        if self.case is not None:
+            return self.case.partnership_id
+        return db.session.scalar(sa.select(Case.partnership_id).where(Case.id == self.case_id))
 
 
 class CaseJudgement(Audited, TimestampMixin, db.Model):
@@ -90,5 +94,28 @@ class CaseJudgement(Audited, TimestampMixin, db.Model):
     grade: Mapped[ScaleLevel | None] = relationship()
 
     @property
-    def audit_partnership_id(self) -> int:
-        return self.round_case.case.partnership_id
+    def audit_partnership_id(self) -> int | None:
+        if self.round_case is not None:
+            return self.round_case.audit_partnership_id
+        return db.session.scalar(
+            sa.select(Case.partnership_id)
+            .join(RoundCase, RoundCase.case_id == Case.id)
+            .where(RoundCase.id == self.round_case_id)
+        )
+
+
+# -- where a wrongly entered case reference may sit (core.redaction) --
+
+register_place(Case.__table__, lambda pid: Case.__table__.c.partnership_id == pid)
+# no text of its own, but its events are found through it (see core.redaction._events_of)
+register_place(
+    RoundCase.__table__,
+    lambda pid: RoundCase.__table__.c.case_id.in_(sa.select(Case.id).where(Case.partnership_id == pid)),
+)
+register_place(
+    CaseJudgement.__table__,
+    lambda pid: CaseJudgement.__table__.c.round_case_id.in_(
+        sa.select(RoundCase.id).join(Round, Round.id == RoundCase.round_id).where(Round.partnership_id == pid)
+    ),
+    skip={"section_key"},
+)

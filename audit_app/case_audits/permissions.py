@@ -6,10 +6,11 @@ import sqlalchemy as sa
 from flask import abort
 
 from ..core.permissions import Principal
+from ..core.roles import Role
 from ..extensions import db
 from ..rounds.models import Round, RoundStatus
 from ..rounds.permissions import PARTNERSHIP_WIDE, in_partnership
-from .models import RoundCase
+from .models import Case, RoundCase
 
 
 def can_view_discussion(p: Principal, round_case: RoundCase) -> bool:
@@ -24,6 +25,19 @@ def can_view_discussion(p: Principal, round_case: RoundCase) -> bool:
         and round_.status in (RoundStatus.IN_DISCUSSION, RoundStatus.REPORTED)
         and bool(involved & p.agency_ids())
     )
+
+
+def can_redact_case_reference(p: Principal, case: Case) -> bool:
+    """Replace a wrongly entered reference everywhere, the audit trail included: the partnership's admins."""
+    return p.has(Role.ADMIN) and case.partnership_id == p.partnership_id
+
+
+def get_case_or_404(p: Principal, case_id: int) -> Case:
+    """A case of the current partnership, or 404."""
+    case = db.session.scalar(sa.select(Case).where(Case.id == case_id, Case.partnership_id == p.partnership_id))
+    if case is None:
+        abort(404)
+    return case
 
 
 def get_partnership_round_case_or_404(p: Principal, round_id: int, round_case_id: int) -> RoundCase:

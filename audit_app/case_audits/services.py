@@ -13,7 +13,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..accounts.models import Agency
+from ..core.audit import AuditAction, record_event
 from ..core.errors import ConflictError, DomainError, FieldErrors, NotAllowedError
+from ..core.permissions import Principal
+from ..core.redaction import redact_everywhere
 from ..extensions import db
 from ..questionnaires import roles
 from ..questionnaires.answers import MAX_TEXT
@@ -22,6 +25,7 @@ from ..rounds.models import Round, RoundStatus
 from ..rounds.services import active_agency_ids, create_returns
 from .cohort import AGE_BANDS, DISABILITY, PLAN_TYPES, SEXES, CohortRow, choice_problem, reference_problem
 from .models import Case, CaseJudgement, RoundCase
+from .permissions import can_redact_case_reference
 
 # -- cases --
 
@@ -41,6 +45,43 @@ def _check_case_fields(fields: dict[str, str]) -> None:
             raise DomainError(message, field=name)
     if len(fields.get("ethnicity", "")) > 60:
         raise DomainError("Ethnicity must be 60 characters or fewer", field="ethnicity")
+
+
+def redact_case_reference(case: Case, new_reference: str, actor: Principal) -> dict[str, int]:
+    """Replace a wrongly entered reference by ``new_reference`` everywhere it is stored, the audit trail
+    included (``core.redaction``); record one event saying who redacted the reference and when, never the
+    old value. Admins of the case's partnership only. Rows rewritten per table."""
+    if not can_redact_case_reference(actor, case):
+        raise PermissionError("only an admin of the case's partnership may redact its reference")
+    new = (new_reference or "").strip()
+    problem = reference_problem(new_reference or "")
+    if problem:
+        raise DomainError(problem, field="reference")
+    old = case.reference
+    if new == old:
+        raise DomainError("Enter a reference different from the one to redact", field="reference")
+    if db.session.scalar(
+        sa.select(Case.id).where(Case.partnership_id == case.partnership_id, Case.reference == new, Case.id != case.id)
+    ):
+        raise ConflictError("A case with this reference already exists", field="reference")
+    # Other cases' references that hold this one ("C12 A" beside "C12") are never touched.
+    keep = db.session.scalars(
+        sa.select(Case.reference).where(
+            Case.partnership_id == case.partnership_id,
+            Case.id != case.id,
+            Case.reference.icontains(old, autoescape=True),
+        )
+    ).all()
+    case_id, partnership_id = case.id, case.partnership_id
+    counts = redact_everywhere(partnership_id, old, new, keep=keep)
+    record_event(
+        "Case",
+        case_id,
+        AuditAction.REDACT,
+        partnership_id=partnership_id,
+        after={"redacted": "reference", "reference": new},
+    )
+    return counts
 
 
 def add_case(round_: Round, *, agency_ids: list[int], **fields: str) -> RoundCase:

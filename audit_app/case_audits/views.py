@@ -13,7 +13,7 @@ from ..accounts.models import Agency
 from ..accounts.permissions import agency_links_query
 from ..core.errors import DomainError, FieldErrors
 from ..core.forms import REFUSED, ConfirmForm, add_form_error, run_service
-from ..core.permissions import current_principal
+from ..core.permissions import can_view_history, current_principal
 from ..extensions import db
 from ..questionnaires import answers
 from ..rounds.forms import first_error
@@ -22,9 +22,15 @@ from ..rounds.permissions import can_review_returns, can_view_rounds, get_manage
 from ..rounds.views import round_page
 from . import services
 from .cohort import CohortError, parse_cohort
-from .forms import CarryForm, CaseAgenciesForm, CaseForm, CohortForm
-from .models import Case, CaseJudgement, RoundCase
-from .permissions import can_view_discussion, get_partnership_round_case_or_404, get_round_case_or_404
+from .forms import CarryForm, CaseAgenciesForm, CaseForm, CohortForm, RedactReferenceForm
+from .models import CaseJudgement, RoundCase
+from .permissions import (
+    can_redact_case_reference,
+    can_view_discussion,
+    get_case_or_404,
+    get_partnership_round_case_or_404,
+    get_round_case_or_404,
+)
 
 bp = Blueprint("case_audits", __name__)
 
@@ -259,9 +265,7 @@ def case_history(case_id: int):
     """Every audit of one case, oldest first, with the multi-agency grade each time."""
     p = current_principal()
     _require(can_view_rounds(p))
-    case = db.session.scalar(sa.select(Case).where(Case.id == case_id, Case.partnership_id == p.partnership_id))
-    if case is None:
-        abort(404)
+    case = get_case_or_404(p, case_id)
     round_cases = db.session.scalars(
         sa.select(RoundCase).join(RoundCase.round).where(RoundCase.case_id == case.id).order_by(Round.created_at)
     ).all()
@@ -273,7 +277,35 @@ def case_history(case_id: int):
             )
         )
     }
-    return render_template("case_audits/case_history.html", case=case, round_cases=round_cases, overall=overall)
+    return render_template(
+        "case_audits/case_history.html",
+        case=case,
+        round_cases=round_cases,
+        overall=overall,
+        can_redact=can_redact_case_reference(p, case),
+        can_view_changes=can_view_history(p),
+    )
+
+
+@bp.route("/cases/<int:case_id>/redact", methods=["GET", "POST"])
+@login_required
+def case_redact(case_id: int):
+    """Replace a wrongly entered reference everywhere it is stored, the audit trail included (admins)."""
+    p = current_principal()
+    case = get_case_or_404(p, case_id)
+    _require(can_redact_case_reference(p, case))
+    form = RedactReferenceForm()
+    if form.validate_on_submit():
+        new = form.reference.data.strip()
+        done = run_service(lambda: services.redact_case_reference(case, new, p), form=form)
+        if done is not REFUSED:
+            db.session.commit()
+            flash(
+                f"Reference redacted: the case is now {new} everywhere, its history and the audit trail included",
+                "success",
+            )
+            return redirect(url_for("case_audits.case_history", case_id=case_id))
+    return render_template("case_audits/case_redact.html", case=case, form=form), 400 if form.errors else 200
 
 
 @bp.route("/rounds/<int:round_id>/cases/<int:round_case_id>/agencies", methods=["GET", "POST"])

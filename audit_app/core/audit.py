@@ -5,6 +5,13 @@ writes one :class:`AuditEvent` row per changed object in the same transaction,
 so an event exists exactly when the change it describes is committed. Events
 are append-only: the ORM refuses to update or delete them and the migration
 adds database triggers that refuse it too.
+
+One exception, for a wrongly entered case reference (``core.redaction``): inside
+:func:`permit_redaction` the database lets the transaction rewrite the
+``before``/``after`` JSON of the permitted partnership's events, and nothing
+else. The permit is a row of ``audit_redaction_permits`` inserted and deleted
+within the same transaction, which the triggers look for: it is never committed,
+so no other transaction can ever see it. DELETE is refused always.
 """
 
 from __future__ import annotations
@@ -45,6 +52,16 @@ class AuditAction(enum.StrEnum):
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"
+    #: a wrongly entered value replaced everywhere (``core.redaction``); the event never holds the old value
+    REDACT = "redact"
+
+
+ACTION_LABELS = {
+    AuditAction.CREATE: "Created",
+    AuditAction.UPDATE: "Changed",
+    AuditAction.DELETE: "Deleted",
+    AuditAction.REDACT: "Redacted",
+}
 
 
 class AuditEvent(db.Model):
@@ -76,6 +93,30 @@ class AuditEvent(db.Model):
         keys = set((self.before or {}).keys()) | set((self.after or {}).keys())
         return sorted(keys)
 
+    @property
+    def action_label(self) -> str:
+        """The change in words: "Created", "Changed", "Deleted", or "Reference redacted" (what was redacted)."""
+        if self.action == AuditAction.REDACT and isinstance((self.after or {}).get("redacted"), str):
+            return f"{self.after['redacted'].replace('_', ' ').capitalize()} redacted"  # type: ignore[index]
+        try:
+            return ACTION_LABELS[AuditAction(self.action)]
+        except ValueError:
+            return self.action.capitalize()
+
+
+class AuditRedactionPermit(db.Model):
+    """Lets the current transaction rewrite one partnership's audit events (see :func:`permit_redaction`).
+
+    A row lives only inside the transaction that inserted it: the database triggers on ``audit_events``
+    let an UPDATE of ``before``/``after`` through only while a permit for the event's partnership exists.
+    """
+
+    __tablename__ = "audit_redaction_permits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
 
 class AppendOnlyError(RuntimeError):
     """Raised when code tries to change or delete an audit event."""
@@ -89,6 +130,72 @@ def system_actor(label: str) -> Iterator[None]:
         yield
     finally:
         _system_actor.reset(token)
+
+
+#: where a session keeps the ids of its permits not yet removed (in ``Session.info``)
+_PERMITS = "audit_app.audit.redaction_permits"
+
+
+@contextmanager
+def permit_redaction(partnership_id: int) -> Iterator[sa.Connection]:
+    """Inside the block, the session's transaction may rewrite ``before``/``after`` of the partnership's audit
+    events (and of events recorded without a partnership), nothing else about them; yields the connection to
+    run the UPDATEs on. The permit is removed when the block ends, whether or not it raised, and in any case
+    before the transaction commits (see ``_no_permit_is_committed``), so no other transaction ever sees one."""
+    session = db.session()
+    connection = session.connection()
+    table = AuditRedactionPermit.__table__
+    permit_id = connection.execute(
+        insert(table).values(partnership_id=partnership_id, granted_at=utcnow()).returning(table.c.id)
+    ).scalar_one()
+    session.info.setdefault(_PERMITS, set()).add(permit_id)
+    finished = False
+    try:
+        yield connection
+        finished = True
+    finally:
+        try:
+            connection.execute(sa.delete(table).where(table.c.id == permit_id))
+            session.info[_PERMITS].discard(permit_id)
+        except sa.exc.DBAPIError:
+            # After an error a PostgreSQL transaction refuses every statement: it can only roll back, the
+            # permit with it. Let the first error through rather than this one.
+            if finished:
+                raise
+
+
+@event.listens_for(Session, "before_commit")
+def _no_permit_is_committed(session: Session) -> None:
+    left = session.info.pop(_PERMITS, None)
+    if left:
+        table = AuditRedactionPermit.__table__
+        session.connection().execute(sa.delete(table).where(table.c.id.in_(left)))
+
+
+@event.listens_for(Session, "after_rollback")
+def _permits_rolled_back(session: Session) -> None:
+    session.info.pop(_PERMITS, None)
+
+
+def record_event(
+    entity_type: str, entity_id: int, action: AuditAction, *, partnership_id: int | None, after: dict[str, Any] | None
+) -> None:
+    """Write one event by hand, for a change made without the ORM (a redaction), attributed as every other."""
+    actor_id, actor_label = _actor()
+    db.session.connection().execute(
+        insert(AuditEvent.__table__).values(
+            occurred_at=utcnow(),
+            actor_id=actor_id,
+            actor_label=actor_label,
+            partnership_id=partnership_id,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            action=action.value,
+            before=None,
+            after=after,
+            request_id=_request_id(),
+        )
+    )
 
 
 def _jsonable(value: Any) -> Any:

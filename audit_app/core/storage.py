@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import io
 import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -275,3 +276,96 @@ def _human(size: int) -> str:
     if size >= 1024 and size % 1024 == 0:
         return f"{size // 1024}KB"
     return f"{size} bytes"
+
+
+# -- redaction (see core.redaction) --
+
+#: files whose content can be rewritten: text as it is, Office packages part by part
+_REWRITABLE = {TEXT, CSV, DOCX, XLSX, PPTX}
+
+
+def _store_bytes(data: bytes) -> str:
+    """Keep ``data`` under its hash (through a temporary file and a rename, as uploads are); its hash."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    final = _blob_path(sha256)
+    if not final.exists():
+        final.parent.mkdir(parents=True, exist_ok=True)
+        (storage_dir() / "tmp").mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=storage_dir() / "tmp", prefix="redact-", delete=False) as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, final)
+    return sha256
+
+
+def _rewritten(data: bytes, content_type: str, replace: Callable[[str], str]) -> bytes | None:
+    """The content with every match replaced, or None if nothing in it matched."""
+    if content_type in (TEXT, CSV):
+        text = data.decode("utf-8")
+        new = replace(text)
+        return None if new == text else new.encode("utf-8")
+    source = io.BytesIO(data)
+    out = io.BytesIO()
+    changed = False
+    with zipfile.ZipFile(source) as package, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as rewritten:
+        for info in package.infolist():
+            part = package.read(info)
+            if info.filename.endswith((".xml", ".rels")):
+                # References are letters, digits, spaces and _/.- only: the same in XML as in text.
+                text = part.decode("utf-8")
+                new = replace(text)
+                if new != text:
+                    part, changed = new.encode("utf-8"), True
+            rewritten.writestr(info, part)
+    return out.getvalue() if changed else None
+
+
+def redact_files(partnership_id: int, replace: Callable[[str], str]) -> int:
+    """Rewrite the partnership's stored text, CSV and Office files whose content ``replace`` changes; how many.
+
+    Each rewritten file is stored under its new hash and its row pointed at it. The old content is removed
+    from disk only after the change commits (a job), and only if no other row still names it, so a rollback
+    never leaves a row without its file. PDFs and images are not rewritten (see docs/admin-guide.md).
+    """
+    from . import jobs
+
+    table = StoredFile.__table__
+    rows = db.session.execute(
+        sa.select(table.c.id, table.c.sha256, table.c.content_type).where(
+            table.c.partnership_id == partnership_id, table.c.content_type.in_(_REWRITABLE)
+        )
+    ).all()
+    changed = 0
+    for file_id, sha256, content_type in rows:
+        path = _blob_path(sha256)
+        if not path.exists():
+            continue
+        new = _rewritten(path.read_bytes(), content_type, replace)
+        if new is None:
+            continue
+        new_sha256 = _store_bytes(new)
+        db.session.execute(sa.update(table).where(table.c.id == file_id).values(sha256=new_sha256, size_bytes=len(new)))
+        jobs.enqueue(remove_if_unreferenced, sha256)
+        changed += 1
+    return changed
+
+
+def remove_if_unreferenced(sha256: str) -> bool:
+    """A job: delete stored content that no row names any more (after a redaction rewrote it)."""
+    if db.session.scalar(sa.select(StoredFile.id).where(StoredFile.sha256 == sha256).limit(1)) is not None:
+        return False
+    _blob_path(sha256).unlink(missing_ok=True)
+    return True
+
+
+def _register_redaction() -> None:
+    from .redaction import register_place
+
+    table = StoredFile.__table__
+    register_place(
+        table, lambda partnership_id: table.c.partnership_id == partnership_id, skip={"sha256", "content_type"}
+    )
+
+
+_register_redaction()

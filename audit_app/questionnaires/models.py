@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.audit import Audited
 from ..core.models import TimestampMixin, UTCDateTime, enum_type
+from ..core.redaction import exempt_table
 from ..extensions import db
 
 
@@ -323,3 +324,9 @@ class Question(Audited, db.Model):
         if self.condition_question_key:
             data["show_if"] = {"question": self.condition_question_key, "in": list(self.condition_values)}
         return data
+
+
+# -- core.redaction: questionnaires, scales and themes are definitions, never about one case --
+
+for _model in (Scale, ScaleLevel, Theme, Questionnaire, QuestionnaireVersion, Section, Question):
+    exempt_table(_model.__table__, "questionnaire, scale and theme definitions: never about one case")

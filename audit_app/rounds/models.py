@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..accounts.models import Agency, Partnership, User
 from ..core.audit import Audited
 from ..core.models import TimestampMixin, UTCDateTime, enum_type, utcnow
+from ..core.redaction import exempt_table, register_place
 from ..extensions import db
 from ..questionnaires.models import Question, QuestionnaireKind, QuestionnaireVersion, ScaleLevel, Theme
 
@@ -223,8 +224,11 @@ class Return(Audited, TimestampMixin, db.Model):
     events: Mapped[list[ReturnEvent]] = relationship(order_by="ReturnEvent.id", cascade="all, delete-orphan")
 
     @property
-    def audit_partnership_id(self) -> int:
-        return self.round.partnership_id
+    def audit_partnership_id(self) -> int | None:
+        # A return just made from ids has no round loaded yet while its creation is recorded.
+        if self.round is not None:
+            return self.round.partnership_id
+        return db.session.scalar(sa.select(Round.partnership_id).where(Round.id == self.round_id))
 
 
 class ReturnEvent(db.Model):
@@ -265,8 +269,12 @@ class Answer(Audited, TimestampMixin, db.Model):
     scale_level: Mapped[ScaleLevel | None] = relationship(foreign_keys=[scale_level_id])
 
     @property
-    def audit_partnership_id(self) -> int:
-        return self.return_.round.partnership_id
+    def audit_partnership_id(self) -> int | None:
+        if self.return_ is not None:
+            return self.return_.audit_partnership_id
+        return db.session.scalar(
+            sa.select(Round.partnership_id).join(Return, Return.round_id == Round.id).where(Return.id == self.return_id)
+        )
 
 
 class EmailKind(enum.StrEnum):
@@ -313,3 +321,41 @@ class AgencyEmail(db.Model):
         if self.outcome == EmailOutcome.NOT_CONFIGURED:
             return f"{self.agency.name} (email is not set up on this server)"
         return self.agency.name
+
+
+# -- where a wrongly entered case reference may sit (core.redaction) --
+
+
+def _partnership_rounds(partnership_id: int) -> sa.Select:
+    """The rounds a partnership planned (a case and everything written about it belong to that partnership)."""
+    return sa.select(Round.id).where(Round.partnership_id == partnership_id)
+
+
+def _partnership_returns(partnership_id: int) -> sa.Select:
+    return sa.select(Return.id).where(Return.round_id.in_(_partnership_rounds(partnership_id)))
+
+
+def _bump_returns(connection: sa.Connection, return_ids: Any) -> None:
+    """A return whose text a redaction rewrote moves its lock on: a page opened before it (still showing the
+    old reference) cannot save it back over the redaction."""
+    table = Return.__table__
+    connection.execute(sa.update(table).where(table.c.id.in_(return_ids)).values(lock_version=table.c.lock_version + 1))
+
+
+def _bump_returns_of_answers(connection: sa.Connection, answer_ids: list[int]) -> None:
+    _bump_returns(connection, sa.select(Answer.return_id).where(Answer.id.in_(answer_ids)).distinct())
+
+
+register_place(Round.__table__, lambda pid: Round.__table__.c.partnership_id == pid)
+register_place(
+    Return.__table__,
+    lambda pid: Return.__table__.c.round_id.in_(_partnership_rounds(pid)),
+    on_change=_bump_returns,
+)
+register_place(ReturnEvent.__table__, lambda pid: ReturnEvent.__table__.c.return_id.in_(_partnership_returns(pid)))
+register_place(
+    Answer.__table__,
+    lambda pid: Answer.__table__.c.return_id.in_(_partnership_returns(pid)),
+    on_change=_bump_returns_of_answers,
+)
+exempt_table(AgencyEmail.__table__, "a sending's batch id and outcome: no text anyone types")

@@ -105,6 +105,7 @@ def test_declared_roles_are_what_the_endpoint_allows(client, world, op: Operatio
         "round_id": round_.id,
         "return_id": db.session.scalar(sa.select(Return.id).where(Return.round_id == round_.id)),
         "round_case_id": round_.cases[0].id,
+        "case_id": round_.cases[0].case_id,
         "questionnaire_id": version.questionnaire_id,
         "number": version.number,
         "theme_id": round_.theme_id,

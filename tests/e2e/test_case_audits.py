@@ -4,11 +4,12 @@
 2. A police auditor completes a return over two visits; the police lead signs it off.
 3. The QA member sends a return back, accepts it once changed, closes the round
    and records the multi-agency judgement.
+4. An admin redacts a wrongly entered case reference.
 
 Each test builds its own round (unique title and case references), so the
 tests stay independent of each other and of the demo rounds. People sign in
-through the form in a browser of their own; the admin is never used, so the
-admin session other tests reuse is never signed out.
+through the form in a browser of their own; the admin's session (journey 4) is
+the one other tests reuse, and is never signed out.
 """
 
 from __future__ import annotations
@@ -458,3 +459,37 @@ def test_qa_member_sends_a_return_back_accepts_it_and_records_the_multi_agency_j
     history = page.locator("#history tbody tr").filter(has=page.get_by_role("link", name=title, exact=True))
     expect(history).to_contain_text("Good")
     check_a11y("case history")
+
+
+def test_admin_redacts_a_wrongly_entered_case_reference(signed_in, check_a11y) -> None:
+    page = signed_in()
+    title, (reference, _second) = _plan_round(page)
+    new = f"E2E-{uuid.uuid4().int % 10**5:05d}-R"
+    page.get_by_role("link", name=re.compile(rf"^{re.escape(reference)}\s*: audit history$")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(reference)
+    page.get_by_role("link", name=re.compile(r"^Redact reference")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Redact the reference")
+    check_a11y("redact a reference")
+
+    # Both problems at once, and nothing changes.
+    page.get_by_role("button", name="Redact reference").click()
+    summary = page.locator(".govuk-error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Enter the new reference or pseudonym")
+    expect(summary).to_contain_text("Confirm that the current reference will be removed everywhere for good")
+    check_a11y("redact a reference with errors")
+
+    page.get_by_label("New reference or pseudonym").fill(new)
+    confirm = page.get_by_role("checkbox")
+    expect(confirm).to_have_accessible_name(re.compile("the current reference will be replaced everywhere"))
+    confirm.check()
+    page.get_by_role("button", name="Redact reference").click()
+    _flash(page, f"Reference redacted: the case is now {new}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(new)
+    expect(page.locator("#history")).to_contain_text(title)
+
+    page.get_by_role("link", name=re.compile(r"^Recorded changes")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Case {new}")
+    expect(page.locator("#events tbody tr").first).to_contain_text("Reference redacted")
+    expect(page.locator("main")).not_to_contain_text(reference)
+    check_a11y("a case's recorded changes after a redaction")
