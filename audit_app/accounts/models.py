@@ -55,11 +55,18 @@ class Agency(Audited, TimestampMixin, db.Model):
     __tablename__ = "agencies"
 
     #: which partnership's audit log a change is filed under, set by services
-    #: (an agency belongs to no single partnership); not a column
+    #: (an agency belongs to no single partnership); not a column. Every other partnership the agency
+    #: serves gets a copy of the event naming the acting partnership, not the person (audit_shared_with).
     audit_partnership_id = None
+    #: only a partnership's admins change an agency (accounts.permissions.can_manage_accounts)
+    __audit_shared_actor__ = "An administrator of {partnership}"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
+
+    def audit_shared_with(self, connection: sa.Connection) -> list[int]:
+        """Every partnership the agency serves sees its renames, in its own audit log."""
+        return _agency_partnership_ids(connection, self.id)
 
     previous_names: Mapped[list[AgencyName]] = relationship(
         back_populates="agency", order_by="AgencyName.replaced_at.desc()", cascade="all, delete-orphan"
@@ -72,6 +79,7 @@ class AgencyName(Audited, db.Model):
 
     __tablename__ = "agency_names"
     audit_partnership_id = None  # see Agency.audit_partnership_id
+    __audit_shared_actor__ = Agency.__audit_shared_actor__
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
@@ -80,6 +88,14 @@ class AgencyName(Audited, db.Model):
     replaced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     agency: Mapped[Agency] = relationship(back_populates="previous_names")
+
+    def audit_shared_with(self, connection: sa.Connection) -> list[int]:
+        return _agency_partnership_ids(connection, self.agency_id)
+
+
+def _agency_partnership_ids(connection: sa.Connection, agency_id: int) -> list[int]:
+    table = PartnershipAgency.__table__
+    return list(connection.scalars(sa.select(table.c.partnership_id).where(table.c.agency_id == agency_id)))
 
 
 class PartnershipAgency(Audited, TimestampMixin, db.Model):
