@@ -308,7 +308,15 @@ def link_agency(partnership_id: int, agency: Agency | None, sector: Sector | Non
     if agency is None or agency not in linkable_agencies(partnership_id):
         raise DomainError("Select an agency that is not already in this partnership", field="agency_id")
     sector = _check_sector(partnership_id, sector)
-    _check_agency_name_free(partnership_id, [], agency.name)
+    try:
+        _check_agency_name_free(partnership_id, [], agency.name)
+    except ConflictError:
+        # the form and the request name the agency chosen, not a name
+        raise ConflictError(
+            "An agency of this partnership already has this name (whatever its capitals or spaces): rename one of "
+            "them first",
+            field="agency_id",
+        ) from None
     link = PartnershipAgency(
         partnership_id=partnership_id, agency_id=agency.id, sector_id=sector.id, agency_name_key=name_key(agency.name)
     )

@@ -63,7 +63,8 @@ def test_another_partnership_may_use_the_name_until_the_agency_is_shared(world):
     services.create_agency(south, "NORTH POLICE", sector(south, "police"))  # a name is per partnership
     with pytest.raises(ConflictError) as refused:
         services.link_agency(south, world.police.agency, sector(south, "police"))
-    assert refused.value.field == "name"
+    assert refused.value.field == "agency_id"
+    assert "already has this name" in refused.value.message
 
 
 def test_a_shared_agency_cannot_take_a_name_used_in_another_partnership_it_serves(world):
@@ -121,6 +122,19 @@ def test_a_racing_agency_create_by_api_is_a_409_naming_name(api, world, monkeypa
             "spaces are the same)"
         ]
     }
+
+
+def test_the_link_page_names_the_agency_field(client, world):
+    south = world.other_partnership.id
+    services.create_agency(south, "north  police", sector(south, "police"))
+    db.session.commit()
+    login(client, world.user("other_admin"))
+    page = client.post(
+        "/admin/agencies/link",
+        data={"agency_id": world.police.agency_id, "sector_id": sector(south, "police").id},
+    )
+    assert page.status_code == 400
+    assert b'href="#agency_id"' in page.data and b"already has this name" in page.data
 
 
 def test_the_agency_and_sector_pages_name_the_field(client, world):
