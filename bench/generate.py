@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from audit_app import create_app  # noqa: E402  (after the path is set, when run as a script)
-from audit_app.accounts.models import Role  # noqa: E402
+from audit_app.accounts.models import Role, name_key  # noqa: E402
 from audit_app.accounts.services import DEFAULT_SECTORS  # noqa: E402
 from audit_app.extensions import db  # noqa: E402
 from audit_app.questionnaires.models import QuestionnaireKind, QuestionType, VersionStatus  # noqa: E402
@@ -1052,8 +1052,8 @@ def build_partnership(ctx: Context, plan: PartnershipPlan) -> Built:
     rows = []
     for key, label in DEFAULT_SECTORS:
         sector_ids[key] = ctx.ids.take("sectors")
-        rows.append((sector_ids[key], partnership_id, key, label, ctx.created, ctx.created))
-    ctx.write("sectors", ["id", "partnership_id", "key", "name", "created_at", "updated_at"], rows)
+        rows.append((sector_ids[key], partnership_id, key, label, name_key(label), ctx.created, ctx.created))
+    ctx.write("sectors", ["id", "partnership_id", "key", "name", "name_key", "created_at", "updated_at"], rows)
 
     # Agencies: the shared ones (one police force, ICB and probation service for several partnerships)
     # and the local ones. The round partnership has exactly 10.
@@ -1077,13 +1077,14 @@ def build_partnership(ctx: Context, plan: PartnershipPlan) -> Built:
         assert len(agencies) == 10
     ctx.write(
         "partnership_agencies",
-        ["id", "partnership_id", "agency_id", "sector_id", "is_active", "created_at", "updated_at"],
+        ["id", "partnership_id", "agency_id", "sector_id", "agency_name_key", "is_active", "created_at", "updated_at"],
         [
             (
                 ctx.ids.take("partnership_agencies"),
                 partnership_id,
                 a.id,
                 sector_ids[a.sector_key],
+                name_key(a.name),
                 True,
                 ctx.created,
                 ctx.created,

@@ -12,13 +12,21 @@ from ..core.audit import AuditEvent
 from ..core.permissions import Principal
 from ..core.views import events_of, register_history, register_home_part
 from ..extensions import db
-from .models import Agency, Partnership
+from .models import Agency, AgencyName, Partnership
 from .permissions import get_agency_link_or_404, get_sector_or_404, get_user_or_404
 
 
 def _agency(entity_id: int, partnership_id: int) -> tuple[str, list[Any]]:
+    """This partnership's copy of the agency's events: its own (with who) and those of the other
+    partnerships it serves (naming the partnership, never the person: core.audit.Audited.audit_shared_with)."""
     link = get_agency_link_or_404(partnership_id, entity_id)
-    return link.agency.name, [events_of("Agency", entity_id), events_of("PartnershipAgency", link.id)]
+    names = sa.select(AgencyName.id).where(AgencyName.agency_id == entity_id)
+    shared = sa.or_(
+        events_of("Agency", entity_id),
+        sa.and_(AuditEvent.entity_type == "AgencyName", AuditEvent.entity_id.in_(names)),
+        events_of("PartnershipAgency", link.id),
+    )
+    return link.agency.name, [sa.and_(shared, AuditEvent.partnership_id == partnership_id)]
 
 
 def _by_user(entity_type: str, user_id: int, partnership_id: int) -> Any:

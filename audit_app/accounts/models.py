@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..core.audit import Audited
 from ..core.models import TimestampMixin, UTCDateTime, enum_type, utcnow
 from ..core.redaction import exempt_table
 from ..core.roles import Role
 from ..extensions import db
+
+
+def name_key(name: str | None) -> str | None:
+    """What makes two names the same name: case, surrounding spaces and runs of spaces aside
+    ("Northbridge Police" and " northbridge  police " are one name). Computed here, not by the database's
+    lower(), so SQLite and PostgreSQL agree on every alphabet. At most three times as long as the name
+    (casefold turns one character into up to three: "ß" is "ss"), hence the key columns' lengths."""
+    if name is None:
+        return None
+    return " ".join(unicodedata.normalize("NFC", name).split()).casefold()
 
 
 class Partnership(Audited, TimestampMixin, db.Model):
@@ -38,16 +49,25 @@ class Sector(Audited, TimestampMixin, db.Model):
     __tablename__ = "sectors"
     __table_args__ = (
         sa.UniqueConstraint("partnership_id", "key"),
-        sa.UniqueConstraint("partnership_id", "name"),
+        # the name as its key (name_key): "Police" and "police " are one name
+        sa.UniqueConstraint("partnership_id", "name_key"),
     )
+    __audit_ignore__ = frozenset({"updated_at", "name_key"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"), index=True)
     #: stable machine key, used by questionnaires' "applies to" rules
     key: Mapped[str] = mapped_column(sa.String(64))
     name: Mapped[str] = mapped_column(sa.String(120))
+    #: name_key(name), set with the name: one sector per name in a partnership, whatever the case or spaces
+    name_key: Mapped[str] = mapped_column(sa.String(360))
 
     partnership: Mapped[Partnership] = relationship()
+
+    @validates("name")
+    def _keep_name_key(self, _key: str, name: str) -> str:
+        self.name_key = name_key(name)
+        return name
 
 
 class Agency(Audited, TimestampMixin, db.Model):
@@ -56,16 +76,29 @@ class Agency(Audited, TimestampMixin, db.Model):
     __tablename__ = "agencies"
 
     #: which partnership's audit log a change is filed under, set by services
-    #: (an agency belongs to no single partnership); not a column
+    #: (an agency belongs to no single partnership); not a column. Every other partnership the agency
+    #: serves gets a copy of the event naming the acting partnership, not the person (audit_shared_with).
     audit_partnership_id = None
+    #: only a partnership's admins change an agency (accounts.permissions.can_manage_accounts)
+    __audit_shared_actor__ = "An administrator of {partnership}"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
+
+    def audit_shared_with(self, connection: sa.Connection) -> list[int]:
+        """Every partnership the agency serves sees its renames, in its own audit log."""
+        return _agency_partnership_ids(connection, self.id)
 
     previous_names: Mapped[list[AgencyName]] = relationship(
         back_populates="agency", order_by="AgencyName.replaced_at.desc()", cascade="all, delete-orphan"
     )
     links: Mapped[list[PartnershipAgency]] = relationship(back_populates="agency")
+
+    @validates("name")
+    def _keep_name_keys(self, _key: str, name: str) -> str:
+        for link in self.links:
+            link.agency_name_key = name_key(name)
+        return name
 
 
 class AgencyName(Audited, db.Model):
@@ -73,6 +106,7 @@ class AgencyName(Audited, db.Model):
 
     __tablename__ = "agency_names"
     audit_partnership_id = None  # see Agency.audit_partnership_id
+    __audit_shared_actor__ = Agency.__audit_shared_actor__
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
@@ -82,16 +116,32 @@ class AgencyName(Audited, db.Model):
 
     agency: Mapped[Agency] = relationship(back_populates="previous_names")
 
+    def audit_shared_with(self, connection: sa.Connection) -> list[int]:
+        return _agency_partnership_ids(connection, self.agency_id)
+
+
+def _agency_partnership_ids(connection: sa.Connection, agency_id: int) -> list[int]:
+    table = PartnershipAgency.__table__
+    return list(connection.scalars(sa.select(table.c.partnership_id).where(table.c.agency_id == agency_id)))
+
 
 class PartnershipAgency(Audited, TimestampMixin, db.Model):
     """An agency's membership of one partnership, with its sector there."""
 
     __tablename__ = "partnership_agencies"
-    __table_args__ = (sa.UniqueConstraint("partnership_id", "agency_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("partnership_id", "agency_id"),
+        # An agency has no partnership column, so its name's uniqueness in each partnership it serves
+        # is held here, on a copy of its name key kept by Agency._keep_name_keys.
+        sa.UniqueConstraint("partnership_id", "agency_name_key"),
+    )
+    __audit_ignore__ = frozenset({"updated_at", "agency_name_key"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"), index=True)
     agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    #: name_key() of the agency's name: one agency per name in a partnership, whatever the case or spaces
+    agency_name_key: Mapped[str] = mapped_column(sa.String(600))
     sector_id: Mapped[int] = mapped_column(sa.ForeignKey("sectors.id"), index=True)
     #: an inactive agency keeps its records but gets no new work
     is_active: Mapped[bool] = mapped_column(default=True)

@@ -30,6 +30,7 @@ from .models import (
     Role,
     Sector,
     User,
+    name_key,
 )
 
 TOKEN_PREFIX = "sat_"  # noqa: S105 (a public marker, not a secret)
@@ -197,11 +198,16 @@ def rename_sector(sector: Sector, name: str) -> None:
 
 
 def _check_sector_unique(partnership_id: int, name: str, key: str | None, exclude_id: int | None = None) -> None:
+    # A friendly early answer; two requests racing both pass it, and the unique constraint on
+    # (partnership_id, name_key) refuses the second: a 409 naming the field, from core/web.py.
     query = sa.select(Sector).where(Sector.partnership_id == partnership_id)
     if exclude_id is not None:
         query = query.where(Sector.id != exclude_id)
-    if db.session.scalar(query.where(sa.func.lower(Sector.name) == name.lower())):
-        raise ConflictError("A sector with this name already exists", field="name")
+    if db.session.scalar(query.where(Sector.name_key == name_key(name))):
+        raise ConflictError(
+            "A sector with this name already exists (names differing only in capitals or spaces are the same)",
+            field="name",
+        )
     if key and db.session.scalar(query.where(Sector.key == key)):
         raise ConflictError("A sector with this key already exists", field="key")
 
@@ -209,23 +215,35 @@ def _check_sector_unique(partnership_id: int, name: str, key: str | None, exclud
 # -- agencies --
 
 
-def _check_agency_name_free(partnership_ids: list[int], name: str, exclude_agency_id: int | None = None) -> None:
-    # An agency belongs to no partnership by a column, so no unique index can say "one name per
-    # partnership". Instead, lock the partnerships' rows (PostgreSQL: until commit) so two requests
-    # naming agencies in one partnership take turns and the second sees the first's agency.
-    # SQLite ignores FOR UPDATE: there the check alone guards it (development, one process).
+def _check_agency_name_free(
+    partnership_id: int, others: list[int], name: str, exclude_agency_id: int | None = None
+) -> None:
+    """Refuse a name another agency of ``partnership_id`` (or of the ``others`` the agency also serves)
+    has, whatever the case or spaces."""
+    # Lock the partnerships' rows (PostgreSQL: until commit) so two requests naming agencies in one
+    # partnership take turns and the second sees the first's agency; whatever slips past (SQLite ignores
+    # FOR UPDATE), the unique constraint on (partnership_id, agency_name_key) refuses: a 409 naming `name`.
+    partnership_ids = sorted({partnership_id, *others})
     db.session.execute(
         sa.select(Partnership.id).where(Partnership.id.in_(partnership_ids)).order_by(Partnership.id).with_for_update()
     )
-    query = (
-        sa.select(Agency.id)
-        .join(PartnershipAgency, PartnershipAgency.agency_id == Agency.id)
-        .where(PartnershipAgency.partnership_id.in_(partnership_ids), sa.func.lower(Agency.name) == name.lower())
+    query = sa.select(PartnershipAgency.partnership_id).where(
+        PartnershipAgency.partnership_id.in_(partnership_ids), PartnershipAgency.agency_name_key == name_key(name)
     )
     if exclude_agency_id is not None:
-        query = query.where(Agency.id != exclude_agency_id)
-    if db.session.scalar(query.limit(1)) is not None:
-        raise ConflictError("An agency with this name already exists in the partnership", field="name")
+        query = query.where(PartnershipAgency.agency_id != exclude_agency_id)
+    taken = set(db.session.scalars(query))
+    if partnership_id in taken:
+        raise ConflictError(AGENCY_NAME_TAKEN, field="name")
+    if taken:
+        raise ConflictError("Another partnership this agency serves already has an agency with this name", field="name")
+
+
+#: also the database's answer (core/errors.py UNIQUE_CONFLICTS) when two requests race past the check
+AGENCY_NAME_TAKEN = (
+    "An agency with this name already exists in the partnership (names differing only in capitals or spaces "
+    "are the same)"
+)
 
 
 def _check_sector(partnership_id: int, sector: Sector | None) -> Sector:
@@ -238,12 +256,14 @@ def create_agency(partnership_id: int, name: str, sector: Sector | None) -> Part
     """A new agency, member of ``partnership_id`` in ``sector``."""
     name = name.strip()
     sector = _check_sector(partnership_id, sector)
-    _check_agency_name_free([partnership_id], name)
+    _check_agency_name_free(partnership_id, [], name)
     agency = Agency(name=name)
     agency.audit_partnership_id = partnership_id
     db.session.add(agency)
     db.session.flush()
-    link = PartnershipAgency(partnership_id=partnership_id, agency_id=agency.id, sector_id=sector.id)
+    link = PartnershipAgency(
+        partnership_id=partnership_id, agency_id=agency.id, sector_id=sector.id, agency_name_key=name_key(name)
+    )
     db.session.add(link)
     db.session.flush()
     return link
@@ -256,7 +276,7 @@ def update_agency(link: PartnershipAgency, name: str, sector: Sector | None) -> 
     agency = link.agency
     if name != agency.name:
         partnerships = [other.partnership_id for other in agency.links]
-        _check_agency_name_free(partnerships, name, exclude_agency_id=agency.id)
+        _check_agency_name_free(link.partnership_id, partnerships, name, exclude_agency_id=agency.id)
         old_name = AgencyName(agency_id=agency.id, name=agency.name, replaced_at=utcnow())
         old_name.audit_partnership_id = agency.audit_partnership_id = link.partnership_id
         db.session.add(old_name)
@@ -288,8 +308,18 @@ def link_agency(partnership_id: int, agency: Agency | None, sector: Sector | Non
     if agency is None or agency not in linkable_agencies(partnership_id):
         raise DomainError("Select an agency that is not already in this partnership", field="agency_id")
     sector = _check_sector(partnership_id, sector)
-    _check_agency_name_free([partnership_id], agency.name)
-    link = PartnershipAgency(partnership_id=partnership_id, agency_id=agency.id, sector_id=sector.id)
+    try:
+        _check_agency_name_free(partnership_id, [], agency.name)
+    except ConflictError:
+        # the form and the request name the agency chosen, not a name
+        raise ConflictError(
+            "An agency of this partnership already has this name (whatever its capitals or spaces): rename one of "
+            "them first",
+            field="agency_id",
+        ) from None
+    link = PartnershipAgency(
+        partnership_id=partnership_id, agency_id=agency.id, sector_id=sector.id, agency_name_key=name_key(agency.name)
+    )
     db.session.add(link)
     db.session.flush()
     return link

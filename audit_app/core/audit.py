@@ -20,7 +20,7 @@ import contextvars
 import decimal
 import enum
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
@@ -46,6 +46,16 @@ class Audited:
     __audit_redact__: frozenset[str] = frozenset()
     #: columns not worth recording (bookkeeping)
     __audit_ignore__: frozenset[str] = frozenset({"updated_at"})
+    #: who a shared object's event names in the other partnerships' copies (see audit_shared_with)
+    __audit_shared_actor__: str = "Someone at {partnership}"
+
+    def audit_shared_with(self, connection: sa.Connection) -> Iterable[int]:
+        """Partnerships besides the acting one that see this object (an agency serving several).
+
+        Each gets its own copy of every event of the object, in its own audit log, with the actor hidden:
+        ``__audit_shared_actor__`` naming the acting partnership, never the person. Asked after the
+        flush, so ``connection`` sees the rows just written."""
+        return ()
 
 
 class AuditAction(enum.StrEnum):
@@ -281,6 +291,22 @@ def _request_id() -> str | None:
     return None
 
 
+def _shared_actor(
+    connection: sa.Connection, obj: Audited, partnership_id: int | None, actor_id: int | None, actor_label: str
+) -> str:
+    """The actor as another partnership sees a shared object's event: the acting partnership, not the person."""
+    if actor_id is None:
+        return actor_label  # a command or job ("cli:...", "job:..."), no one's name or email
+    name = None
+    if partnership_id is not None:
+        name = connection.execute(
+            sa.text("SELECT name FROM partnerships WHERE id = :id"), {"id": partnership_id}
+        ).scalar()
+    if name is None:
+        return "Another partnership"
+    return obj.__audit_shared_actor__.format(partnership=name)
+
+
 @event.listens_for(Session, "before_flush")
 def _refuse_event_changes(session: Session, flush_context: Any, instances: Any) -> None:
     for obj in list(session.dirty) + list(session.deleted):
@@ -296,20 +322,25 @@ def _record_events(session: Session, flush_context: Any) -> None:
     now = utcnow()
 
     def add(obj: Audited, action: AuditAction, before: Any, after: Any) -> None:
-        rows.append(
-            {
-                "occurred_at": now,
-                "actor_id": actor_id,
-                "actor_label": actor_label,
-                "partnership_id": _partnership_id(obj),
-                "entity_type": type(obj).__name__,
-                "entity_id": sa.inspect(obj).mapper.primary_key_from_instance(obj)[0],
-                "action": action.value,
-                "before": before,
-                "after": after,
-                "request_id": request_id,
-            }
-        )
+        row = {
+            "occurred_at": now,
+            "actor_id": actor_id,
+            "actor_label": actor_label,
+            "partnership_id": _partnership_id(obj),
+            "entity_type": type(obj).__name__,
+            "entity_id": sa.inspect(obj).mapper.primary_key_from_instance(obj)[0],
+            "action": action.value,
+            "before": before,
+            "after": after,
+            "request_id": request_id,
+        }
+        rows.append(row)
+        shared = sorted(set(obj.audit_shared_with(session.connection())) - {row["partnership_id"]})
+        if shared:
+            hidden = _shared_actor(session.connection(), obj, row["partnership_id"], actor_id, actor_label)
+            # No request id either: it would tie the copy to the acting partnership's own events.
+            copy = row | {"actor_id": None, "actor_label": hidden, "request_id": None}
+            rows.extend(copy | {"partnership_id": pid} for pid in shared)
 
     for obj in session.new:
         if isinstance(obj, Audited):

@@ -61,8 +61,16 @@ UNIQUE_CONFLICTS: dict[str, tuple[str, str]] = {
     "uq_memberships_user_id_partnership_id_agency_id_role": ("role", "This person already has this role"),
     "uq_memberships_no_agency": ("role", "This person already has this role"),
     "uq_sectors_partnership_id_key": ("key", "A sector with this key already exists"),
-    "uq_sectors_partnership_id_name": ("name", "A sector with this name already exists"),
     "uq_partnership_agencies_partnership_id_agency_id": ("agency_id", "This agency is already in the partnership"),
+    "uq_sectors_partnership_id_name_key": (
+        "name",
+        "A sector with this name already exists (names differing only in capitals or spaces are the same)",
+    ),
+    "uq_partnership_agencies_partnership_id_agency_name_key": (
+        "name",
+        "An agency with this name already exists in the partnership (names differing only in capitals or spaces "
+        "are the same)",
+    ),
     "uq_cases_partnership_id_reference": ("reference", "A case with this reference already exists"),
     "uq_round_cases_round_id_case_id": ("reference", "This case is already in the round"),
     "uq_case_judgements_round_case_id_section_key": ("section_key", "This section already has a judgement"),

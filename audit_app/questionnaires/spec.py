@@ -35,6 +35,8 @@ Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 CHOICE_TYPES = {QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE}
+#: never inside a multiple-choice option: it separates the chosen options in a workbook cell
+OPTION_SEPARATOR = ";"
 NO_ROLE = "none"
 #: the question types each role fits, and how the refusal says so
 ROLE_TYPES: dict[QuestionRole, tuple[frozenset[QuestionType], str]] = {
@@ -349,6 +351,19 @@ def _question_problems(
             problems.append(SpecProblem(f"{path}.options", "options must be different"))
     elif question.options:
         problems.append(SpecProblem(f"{path}.options", "only choice questions take options"))
+    if question.type == QuestionType.MULTIPLE_CHOICE:
+        # A workbook cell lists the chosen options separated by ";" (answers.CELL_SEPARATOR): an option
+        # holding one would come back as two options (or as one that does not exist).
+        for k, option in enumerate(question.options):
+            if OPTION_SEPARATOR in option:
+                problems.append(
+                    SpecProblem(
+                        f"{path}.options[{k}]",
+                        f"option '{option}' of question '{question.key}' contains '{OPTION_SEPARATOR}', which "
+                        "separates the chosen options of a multiple-choice answer in a workbook cell: use another "
+                        "character, such as '/' or ','",
+                    )
+                )
     for k, sector in enumerate(question.applies_to):
         if sector_keys and sector not in sector_keys:
             problems.append(

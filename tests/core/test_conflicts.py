@@ -108,7 +108,7 @@ def test_a_unique_violation_is_named_from_the_constraint(world):
         db.session.flush()
     db.session.rollback()
     name = unique_violation_name(raised.value, db.metadata)
-    assert name == "uq_sectors_partnership_id_name"
+    assert name == "uq_sectors_partnership_id_name_key"
     conflict = unique_conflict(name, db.metadata)
     assert (conflict.status_code, conflict.field) == (409, "name")
 

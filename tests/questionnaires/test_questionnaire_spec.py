@@ -133,6 +133,29 @@ def _with_defaults(scale):
     return scale
 
 
+def test_a_multiple_choice_option_holding_a_semicolon_is_refused_naming_question_and_option(world):
+    # A workbook cell separates chosen options with ";": "Health; CAMHS" would come back as two options.
+    data = copy.deepcopy(EXAMPLE)
+    data["sections"][1]["questions"][1]["options"] = ["Graded Care Profile", "Health; CAMHS", "Other;"]
+    before = _count(Questionnaire)
+    problems = _problems(world, data)
+    assert set(problems) == {"sections[1].questions[1].options[1]", "sections[1].questions[1].options[2]"}
+    assert problems["sections[1].questions[1].options[1]"].startswith(
+        "option 'Health; CAMHS' of question 'tools' contains ';'"
+    )
+    assert _count(Questionnaire) == before
+
+
+def test_a_single_choice_option_may_hold_a_semicolon(world):
+    # One option per answer: nothing splits it.
+    data = copy.deepcopy(EXAMPLE)
+    question = data["sections"][1]["questions"][1]
+    question.update(type="single_choice", options=["Graded Care Profile; version 2", "Other"])
+    question.pop("applies_to")
+    version = services.import_questionnaire(world.partnership.id, data)
+    assert [q.options for q in version.questions if q.key == "tools"] == [["Graded Care Profile; version 2", "Other"]]
+
+
 @pytest.mark.parametrize(
     ("change", "path", "message"),
     [

@@ -135,6 +135,11 @@ def test_editor_refusals_appear_beside_the_field(qa, world):
         ),
         ({"text": "", "key": "Bad Key", "type": "text"}, "key", b"Use lower-case letters"),
         ({"text": "T", "key": "t", "type": "essay"}, "type", b"Select one of the options"),
+        (
+            {"text": "Who", "key": "who", "type": "multiple_choice", "options": "Police\nHealth; CAMHS"},
+            "options",
+            b"Option &#39;Health; CAMHS&#39; of question &#39;who&#39; contains &#39;;&#39;",
+        ),
     ]
     for data, field, message in cases:
         before = _count(Question)

@@ -320,6 +320,52 @@ def test_parallel_sector_creates_make_one_sector(racecourse: Racecourse):
     assert _count(course, sa.select(Sector.id).where(Sector.name == "Racing sector")) == 1
 
 
+#: one name, as eight people might type it
+NAME_VARIANTS = [
+    "Racing Clinic",
+    "racing clinic",
+    " RACING  CLINIC ",
+    "Racing clinic",
+    "racing CLINIC",
+    "RACING clinic",
+]
+
+
+@needs_postgres
+def test_parallel_agency_creates_with_one_name_in_any_case_make_one_agency(racecourse: Racecourse):
+    course = racecourse
+    statuses = _race(
+        course,
+        "admin",
+        "POST",
+        "/api/v1/agencies",
+        lambda n: {"name": NAME_VARIANTS[n % len(NAME_VARIANTS)], "sector_id": course.police_sector_id},
+    )
+    assert _wins(statuses, 201) == 1
+    named = sa.select(PartnershipAgency.id).where(
+        PartnershipAgency.partnership_id == course.partnership_id, PartnershipAgency.agency_name_key == "racing clinic"
+    )
+    assert _count(course, named) == 1
+
+
+@needs_postgres
+def test_parallel_sector_creates_with_one_name_in_any_case_make_one_sector(racecourse: Racecourse):
+    # Each with its own key, so only the name (whatever its case or spaces) can clash.
+    course = racecourse
+    statuses = _race(
+        course,
+        "admin",
+        "POST",
+        "/api/v1/sectors",
+        lambda n: {"name": NAME_VARIANTS[n % len(NAME_VARIANTS)], "key": f"racing_{n}"},
+    )
+    assert _wins(statuses, 201) == 1
+    named = sa.select(Sector.id).where(
+        Sector.partnership_id == course.partnership_id, Sector.name_key == "racing clinic"
+    )
+    assert _count(course, named) == 1
+
+
 @needs_postgres
 def test_parallel_user_creates_with_one_email_make_one_account(racecourse: Racecourse):
     course = racecourse
