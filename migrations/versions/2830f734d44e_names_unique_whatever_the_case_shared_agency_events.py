@@ -19,7 +19,7 @@ partnership's history of the agency, are copied here the same way into each part
 serves today. Audit events are append-only: a downgrade keeps those copies.
 
 Revision ID: 2830f734d44e
-Revises: d7c2e5a9f013
+Revises: a7c356412264
 Create Date: 2026-11-30 16:00:00.000000
 
 """
@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '2830f734d44e'
-down_revision = 'd7c2e5a9f013'
+down_revision = 'a7c356412264'
 branch_labels = None
 depends_on = None
 

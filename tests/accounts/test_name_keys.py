@@ -158,7 +158,7 @@ def test_the_api_names_the_field_for_sectors(api, world):
 
 # -- the migration --
 
-BEFORE, AFTER = "d7c2e5a9f013", "2830f734d44e"
+BEFORE, AFTER = "a7c356412264", "2830f734d44e"
 NOW = "2026-01-01 00:00:00"
 
 
