@@ -486,8 +486,13 @@ def return_upload_workbook(return_id: int):
                     "Someone saved this return after the workbook was downloaded. Download it again, copy your answers in, and upload it."
                 ]
             else:
-                fields = getattr(error, "fields", None) or {error.field or "-": [error.message]}
-                problems = [f"{key}: {message}" for key, messages in fields.items() for message in messages]
+                fields = getattr(error, "fields", None) or {error.field or "": [error.message]}
+                texts = {q.key: q.text for q in ret.round.version.questions}  # people read questions, not keys
+                problems = [
+                    f"{texts[key]}: {message}" if key in texts else message
+                    for key, messages in fields.items()
+                    for message in messages
+                ]
         else:
             db.session.commit()
             given = sum(1 for value in given_answers.values() if value not in ("", []))
