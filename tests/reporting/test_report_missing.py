@@ -109,9 +109,8 @@ def test_the_pdf_prints_no_nan_or_none_and_keeps_the_escalation_date(app, judged
         pdf = round_report_pdf(judged_round)
     path = tmp_path / "report.pdf"
     path.write_bytes(pdf)
-    text = subprocess.run(  # noqa: S603 (a fixed tool on a file this test wrote)
-        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
-    ).stdout
+    tool = shutil.which("pdftotext")  # a full path: the tool found on PATH, run on a file this test wrote
+    text = subprocess.run([tool, "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout  # noqa: S603
     assert "Each case: the panel's judgement" in text
     assert not re.search(r"\bnan\b", text, re.IGNORECASE), re.findall(r".{30}\bnan\b.{10}", text, re.IGNORECASE)
     assert not re.search(r"\bNone\b", text)
