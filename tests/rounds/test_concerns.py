@@ -5,8 +5,10 @@ and the discussion's "escalated?" starts from what the agencies said."""
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from audit_app.core.audit import system_actor
@@ -238,3 +240,92 @@ def test_concern_if_defaults_to_yes_and_is_checked():
     )
     assert "only the immediate concern question" in problems["sections[0].questions[1].concern_if"]
     assert problems["sections[1].questions[0].concern_if[0]"] == "'Maybe' is not an answer of this question"
+
+
+# -- the migration --
+
+
+def test_the_migration_gives_existing_concern_questions_the_default(tmp_path):
+    from flask_migrate import downgrade, upgrade
+
+    from audit_app import create_app
+
+    app = create_app("test", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'migrate.db'}", MAIL_SERVER=None)
+    with app.app_context():
+        upgrade(revision="d7c2e5a9f013")
+        now = {"now": "2026-01-01 00:00:00"}
+        with db.engine.begin() as conn:
+            for sql in (
+                "INSERT INTO partnerships (id, name, qa_group_name, created_at, updated_at) "
+                "VALUES (1, 'P', 'QA', :now, :now)",
+                "INSERT INTO questionnaires (id, partnership_id, key, title, kind, description, created_at, updated_at) "
+                "VALUES (1, 1, 'old', 'Old', 'case_audit', '', :now, :now)",
+                "INSERT INTO questionnaire_versions (id, questionnaire_id, number, status, created_at, updated_at) "
+                "VALUES (1, 1, 1, 'published', :now, :now)",
+            ):
+                conn.execute(sa.text(sql), now)
+            conn.execute(
+                sa.text(
+                    "INSERT INTO sections (id, version_id, key, position, title, description) "
+                    "VALUES (1, 1, 's', 0, 'S', '')"
+                )
+            )
+            yes_no = conn.execute(sa.text("SELECT id FROM scales WHERE key = 'yes_partly_no'")).scalar()
+            conn.execute(
+                sa.text(
+                    "INSERT INTO questions (version_id, section_id, key, position, text, guidance, type, is_required, "
+                    "applies_to, options, condition_values, scale_id, role) "
+                    "VALUES (1, 1, :key, :position, 'T', '', :type, false, '[]', :options, '[]', :scale_id, :role)"
+                ),
+                [
+                    {
+                        "key": "a",
+                        "position": 0,
+                        "type": "single_choice",
+                        "options": '["Yes", "No"]',
+                        "scale_id": None,
+                        "role": "immediate_concern",
+                    },
+                    {
+                        "key": "b",
+                        "position": 1,
+                        "type": "single_choice",
+                        "options": '["Concern", "None"]',
+                        "scale_id": None,
+                        "role": None,
+                    },
+                    {
+                        "key": "c",
+                        "position": 2,
+                        "type": "scale",
+                        "options": "[]",
+                        "scale_id": yes_no,
+                        "role": "immediate_concern",
+                    },
+                    {
+                        "key": "d",
+                        "position": 3,
+                        "type": "single_choice",
+                        "options": '["Yes", "No"]',
+                        "scale_id": None,
+                        "role": None,
+                    },
+                ],
+            )
+        upgrade(revision="f7c4c386575e")
+        with db.engine.connect() as conn:
+            got = {
+                key: json.loads(values) if isinstance(values, str) else values
+                for key, values in conn.execute(sa.text("SELECT key, concern_values FROM questions"))
+            }
+            raised = conn.execute(sa.text("SELECT count(*) FROM returns WHERE concern_raised_at IS NOT NULL")).scalar()
+        # two questions have the role (a Yes answer each); a Yes elsewhere is not a concern
+        assert got == {"a": ["Yes"], "b": [], "c": ["Yes"], "d": []}
+        assert raised == 0
+        downgrade(revision="d7c2e5a9f013")
+        with db.engine.connect() as conn:
+            question_columns = {c["name"] for c in sa.inspect(conn).get_columns("questions")}
+            return_columns = {c["name"] for c in sa.inspect(conn).get_columns("returns")}
+        assert "concern_values" not in question_columns and "concern_raised_at" not in return_columns
+        db.session.remove()
+        db.engine.dispose()
