@@ -329,3 +329,13 @@ def test_the_migration_gives_existing_concern_questions_the_default(tmp_path):
         assert "concern_values" not in question_columns and "concern_raised_at" not in return_columns
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_workbook_guidance_names_the_question_a_follow_up_depends_on(world, open_round):
+    sheet = load_workbook(io.BytesIO(build_workbook(_police_return(world, open_round))))["Return"]
+    guidance = {row[0].value: row[3].value or "" for row in sheet.iter_rows(min_row=FIRST_ROW)}
+    assert guidance[ACTION].endswith(
+        "(Asked only if the answer to “Was any immediate safeguarding concern about the child identified during "
+        "this audit?” is Yes.)"
+    )
+    assert not any(CONCERN in text for text in guidance.values())  # keys stay in the key column
