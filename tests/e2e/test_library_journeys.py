@@ -24,7 +24,7 @@ from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaires
 from audit_app.questionnaires.models import QuestionnaireKind
 from audit_app.rounds import services as rounds
-from audit_app.rounds.models import RoundStatus
+from audit_app.rounds.models import Round, RoundStatus
 
 from .conftest import sign_in
 from .test_case_audits import IMMEDIATE_CONCERN, POLICE, POLICE_AUDITOR_EMAIL, QA_EMAIL, _flash, _nav
@@ -146,3 +146,15 @@ def test_an_auditor_raises_a_concern_and_the_qa_member_sees_it_and_is_emailed(
     row.get_by_role("link", name=POLICE, exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Case {reference}")
     expect(page.locator(".app-concern-tag")).to_have_text("Concern raised")
+
+    # At the discussion, "escalated?" starts from what the police said.
+    with e2e_app.app_context(), system_actor("test:e2e"):
+        rounds.move_round(db.session.get(Round, built["round_id"]), RoundStatus.CLOSED)
+        db.session.commit()
+        db.session.remove()
+    page.goto(f"/rounds/{built['round_id']}/cases/{built['round_case_id']}/discussion")
+    expect(page.locator("#concerns")).to_contain_text(f"Concern raised {POLICE} recorded an immediate safeguarding")
+    escalated = page.get_by_role("group", name="Was an immediate concern about the child escalated?")
+    expect(escalated).to_contain_text(f"Agencies that raised a concern in their return: {POLICE}.")
+    expect(escalated.get_by_label("Yes", exact=True)).to_be_checked()
+    check_a11y("discussion of a case with a concern raised")
