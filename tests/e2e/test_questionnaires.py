@@ -115,4 +115,4 @@ def test_qa_member_builds_publishes_and_previews_a_questionnaire(page: Page, che
     page.get_by_label("See it as this sector sees it").select_option(label="Police")
     page.get_by_role("button", name="Show").click()
     expect(page).to_have_url(re.compile(r"sector=police"))
-    expect(page.get_by_text("Was a return home interview offered?")).to_be_visible()
+    expect(page.get_by_text("Was a return home interview offered?", exact=True)).to_be_visible()
