@@ -26,10 +26,11 @@ from ..core.inputs import Id
 from ..core.roles import Role
 from ..extensions import db
 from ..questionnaires.answers import MAX_TEXT
+from ..rounds import services as round_services
 from ..rounds.models import Round, RoundStatus
 from ..rounds.permissions import can_review_returns, can_view_rounds, get_managed_round_or_404
 from .helpers import ApiError, parse_body, principal, require, uploaded_file
-from .rounds import BUILDERS, VIEWERS, RoundOut, _round
+from .rounds import BUILDERS, VIEWERS, RoundOut, _round, concern_items
 from .schemas import Strict
 from .spec import api_route
 
@@ -246,6 +247,10 @@ class JudgementsOut(BaseModel):
     round_case_id: int
     case_id: int
     case_reference: str
+    concern_raised: bool = Field(
+        description="An agency's return on this case recorded an immediate safeguarding concern"
+    )
+    concerns: list[dict[str, Any]] = Field(description="Each such return: agency_id, agency_name, raised_at")
     can_record: bool = Field(description="Whether you may record the judgement now")
     scale: list[LevelOut] = Field(description="The levels a grade is given on")
     sections: list[SectionJudgementOut] = Field(description="One per section of the questionnaire, in order")
@@ -296,11 +301,14 @@ def _judgements(p: Any, round_case: RoundCase) -> dict[str, Any]:
         }
 
     overall = stored.get("", blank)
+    raised = round_services.raised_concerns(round_.id, round_case.id)
     return JudgementsOut(
         round_id=round_.id,
         round_case_id=round_case.id,
         case_id=round_case.case_id,
         case_reference=round_case.case.reference,
+        concern_raised=bool(raised),
+        concerns=concern_items(raised),
         can_record=_can_record(p, round_case),
         scale=[
             LevelOut(id=level.id, label=level.label, value=None if level.value is None else float(level.value))

@@ -81,7 +81,10 @@ class RoundOut(BaseModel):
     previous_round_id: int | None
     remind_days_before: int
     remind_days_after: int
-    cases: list[dict[str, Any]]
+    cases: list[dict[str, Any]] = Field(
+        description="Each case: id, reference, agency_ids, previous_round_case_id, concern_raised (an agency's return "
+        "recorded an immediate safeguarding concern) and concerns (agency_id, agency_name, raised_at of each)"
+    )
     agencies: list[dict[str, Any]] = Field(description="The agencies chosen to return (kinds that choose them)")
     partnership_ids: list[int] = Field(description="Every partnership the round counts for, the planning one first")
     warnings: list[RoundWarningOut] = Field(
@@ -143,6 +146,10 @@ class ReturnOut(BaseModel):
     lock_version: int
     submitted_at: datetime | None
     note: str
+    concern_raised: bool = Field(
+        description="The return's answer to the immediate-concern question says a concern was identified"
+    )
+    concern_raised_at: datetime | None = Field(description="When that was first recorded (the QA group was emailed)")
     answers: dict[str, Any]
 
 
@@ -163,7 +170,27 @@ class DeclineIn(Strict):
     )
 
 
+class ConcernOut(BaseModel):
+    agency_id: int
+    agency_name: str
+    raised_at: datetime
+
+
+def concern_items(returns: list[Return]) -> list[dict[str, Any]]:
+    """Who raised an immediate concern on a case, and when (a case's ``concerns`` in the API)."""
+    return [
+        ConcernOut(agency_id=ret.agency_id, agency_name=ret.agency.name, raised_at=ret.concern_raised_at).model_dump(
+            mode="json"
+        )
+        for ret in returns
+        if ret.concern_raised_at is not None
+    ]
+
+
 def _round(r: Round) -> dict[str, Any]:
+    concerns: dict[int | None, list[Return]] = {}
+    for ret in services.raised_concerns(r.id):
+        concerns.setdefault(ret.round_case_id, []).append(ret)
     return RoundOut(
         id=r.id,
         title=r.title,
@@ -184,6 +211,8 @@ def _round(r: Round) -> dict[str, Any]:
                 "reference": rc.case.reference,
                 "agency_ids": [a.id for a in rc.agencies],
                 "previous_round_case_id": rc.previous_round_case_id,
+                "concern_raised": rc.id in concerns,
+                "concerns": concern_items(concerns.get(rc.id, [])),
             }
             for rc in r.cases
         ],
@@ -213,6 +242,8 @@ def _return(ret: Return) -> dict[str, Any]:
         lock_version=ret.lock_version,
         submitted_at=ret.submitted_at,
         note=ret.note,
+        concern_raised=ret.concern_raised_at is not None,
+        concern_raised_at=ret.concern_raised_at,
         answers={key: value for key, value in given.items() if value is not None},
     ).model_dump(mode="json")
 

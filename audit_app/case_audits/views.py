@@ -151,7 +151,14 @@ def _discussion_data(round_case: Any) -> dict[str, Any]:
         j.section_key: j
         for j in db.session.scalars(sa.select(CaseJudgement).where(CaseJudgement.round_case_id == round_case.id))
     }
-    return {"returns": returns, "answers": shown, "judgements": judgements}
+    concern_returns = [ret for ret in returns if ret.concern_raised_at is not None]
+    return {
+        "returns": returns,
+        "answers": shown,
+        "judgements": judgements,
+        "concern_returns": concern_returns,
+        "concern_agencies": [ret.agency.name for ret in concern_returns],
+    }
 
 
 @bp.route("/rounds/<int:round_id>/cases/<int:round_case_id>/discussion", methods=["GET", "POST"])

@@ -293,6 +293,9 @@ class Question(Audited, db.Model):
     condition_values: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     #: what the question means to findings (a section's grade, strengths...); none for most questions
     role: Mapped[QuestionRole | None] = mapped_column(enum_type(QuestionRole, "role"))
+    #: the answers (option or level labels) that mean an immediate safeguarding concern was identified;
+    #: only on the question with the immediate_concern role (``concern_if`` in the file)
+    concern_values: Mapped[list[str]] = mapped_column(sa.JSON, default=list, server_default="[]")
 
     section: Mapped[Section] = relationship(back_populates="questions")
     scale: Mapped[Scale | None] = relationship(lazy="joined")
@@ -300,6 +303,14 @@ class Question(Audited, db.Model):
     @property
     def audit_partnership_id(self) -> int:
         return self.section.version.questionnaire.partnership_id
+
+    @property
+    def condition_question_text(self) -> str:
+        """The text of the question this one depends on (shown to people, never its key)."""
+        if not self.condition_question_key:
+            return ""
+        target = next((q for q in self.section.version.questions if q.key == self.condition_question_key), None)
+        return target.text if target is not None else ""
 
     def applies_to_sector(self, sector_key: str | None) -> bool:
         return not self.applies_to or sector_key in self.applies_to
@@ -323,6 +334,8 @@ class Question(Audited, db.Model):
             data["applies_to"] = list(self.applies_to)
         if self.condition_question_key:
             data["show_if"] = {"question": self.condition_question_key, "in": list(self.condition_values)}
+        if self.concern_values:
+            data["concern_if"] = list(self.concern_values)
         return data
 
 

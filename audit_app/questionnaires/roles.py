@@ -50,6 +50,16 @@ def grade_scale(version: QuestionnaireVersion) -> Scale | None:
     return question.scale if question is not None else None
 
 
+def immediate_concern_question(version: QuestionnaireVersion) -> Question | None:
+    """The version's "was an immediate safeguarding concern identified?" question (at most one), or None."""
+    return next(iter(questions_with_role(version, QuestionRole.IMMEDIATE_CONCERN)), None)
+
+
+def raises_concern(question: Question, value: str | None) -> bool:
+    """Whether an answer to the immediate-concern question says a concern was identified (its ``concern_if``)."""
+    return bool(value) and value in question.concern_values
+
+
 def good_levels(scale: Scale) -> list[ScaleLevel]:
     """The levels of a scale counted as "Good or better"."""
     return [level for level in scale.levels if level.counts_as_good]

@@ -35,6 +35,7 @@ from .spec import (
     SpecContext,
     SpecError,
     SpecProblem,
+    default_concern_values,
     parse_text,
     validate_spec,
 )
@@ -206,6 +207,7 @@ def _fill_version(version: QuestionnaireVersion, spec: QuestionnaireSpec, scales
                     condition_question_key=q.show_if.question if q.show_if else None,
                     condition_values=list(q.show_if.in_) if q.show_if else [],
                     role=QuestionRole(q.role) if q.role else None,
+                    concern_values=list(q.concern_if),
                 )
             )
     db.session.flush()
@@ -526,6 +528,7 @@ QUESTION_FIELDS = (
     "condition_question_key",
     "condition_values",
     "role",
+    "concern_values",
 )
 
 
@@ -577,6 +580,13 @@ def _set_question(question: Question, fields: dict[str, Any]) -> None:
     if not question.condition_question_key:
         question.condition_question_key = None
         question.condition_values = []
+    if question.role != QuestionRole.IMMEDIATE_CONCERN:
+        question.concern_values = []
+    elif not question.concern_values:
+        # the editor does not ask: the file format's default ("Yes" where it is an answer)
+        scale = db.session.get(Scale, question.scale_id) if question.scale_id else None
+        answers = [level.label for level in scale.levels] if scale else list(question.options)
+        question.concern_values = default_concern_values(answers)
 
 
 def remove_question(question: Question) -> None:

@@ -69,6 +69,9 @@ OVERALL_SECTION_KEY = "overall"
 #: level labels that count as good when a file marks no level of a scale (the rule findings used
 #: before levels carried the flag); without them, the scale's best graded level counts
 LEGACY_GOOD_LABELS = ("Outstanding", "Good")
+#: the answer that means "a concern was identified" when an immediate-concern question's file gives no
+#: ``concern_if`` (the Yes / No questions written before the field existed); see :func:`default_concern_values`
+LEGACY_CONCERN_LABEL = "Yes"
 
 
 class _Strict(BaseModel):
@@ -110,6 +113,11 @@ class QuestionSpec(_Strict):
     #: what the question means to findings; "none" for no role. Left out, the key's ending decides
     #: (models.ROLE_DEFAULTS); after validation it holds the role, or None.
     role: QuestionRole | Literal["none"] | None = None
+    #: the answers meaning an immediate safeguarding concern was identified (immediate_concern role only);
+    #: left out, "Yes" where it is an answer (see :func:`default_concern_values`)
+    concern_if: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=50
+    )
 
     @field_validator("role", mode="before")
     @classmethod
@@ -324,6 +332,7 @@ def validate_spec(data: dict[str, Any], context: SpecContext, *, complete: bool 
             path = f"sections[{i}].questions[{j}]"
             problems.extend(_question_problems(question, path, scales, context.sector_keys, by_key))
     problems.extend(_role_problems(spec))
+    problems.extend(_concern_problems(spec, scales))
     if problems:
         raise SpecError(problems)
     return spec
@@ -455,6 +464,38 @@ def _role_problems(spec: QuestionnaireSpec) -> list[SpecProblem]:
                         f"{path}.role", "the section keyed 'overall' has no grade of its own; use role overall_grade"
                     )
                 )
+    return problems
+
+
+def default_concern_values(answer_values: list[str]) -> list[str]:
+    """The answers meaning a concern when a file names none: "Yes" where it is an answer, else none."""
+    return [LEGACY_CONCERN_LABEL] if LEGACY_CONCERN_LABEL in answer_values else []
+
+
+def _concern_problems(spec: QuestionnaireSpec, scales: dict[str, list[str]]) -> list[SpecProblem]:
+    """Settle and check ``concern_if``: only on the immediate-concern question, and only its own answers."""
+    problems: list[SpecProblem] = []
+    for i, section in enumerate(spec.sections):
+        for j, question in enumerate(section.questions):
+            path = f"sections[{i}].questions[{j}].concern_if"
+            allowed = _answer_values(question, scales)
+            if question.role != QuestionRole.IMMEDIATE_CONCERN or allowed is None:
+                if question.concern_if:
+                    problems.append(
+                        SpecProblem(
+                            path, "only the immediate concern question (role immediate_concern) takes concern_if"
+                        )
+                    )
+                continue
+            if not question.concern_if:
+                question.concern_if = default_concern_values(allowed)
+                if not question.concern_if:
+                    problems.append(
+                        SpecProblem(path, "say which answers mean an immediate concern was identified (concern_if)")
+                    )
+            for k, value in enumerate(question.concern_if):
+                if value not in allowed:
+                    problems.append(SpecProblem(f"{path}[{k}]", f"'{value}' is not an answer of this question"))
     return problems
 
 

@@ -390,7 +390,8 @@ def panel_texts(round_id: int, filters: Filters = Filters()) -> pd.DataFrame:
 
 def panel_case_judgements(round_id: int) -> pd.DataFrame:
     """Each case's overall panel judgement: ``case``, ``grade``, ``strengths``, ``development``,
-    ``recommendations``, ``escalated``, ``escalated_to``."""
+    ``recommendations``, ``escalated``, ``escalated_to``, ``escalated_on`` (each missing where the panel has not
+    recorded it)."""
     query = (
         sa.select(
             Case.reference,
@@ -400,6 +401,7 @@ def panel_case_judgements(round_id: int) -> pd.DataFrame:
             CaseJudgement.recommendations,
             CaseJudgement.concern_escalated,
             CaseJudgement.escalated_to,
+            CaseJudgement.escalated_on,
         )
         .select_from(RoundCase)
         .join(Case, Case.id == RoundCase.case_id)
@@ -409,7 +411,7 @@ def panel_case_judgements(round_id: int) -> pd.DataFrame:
         .order_by(Case.reference)
     )
     columns = ["case", "grade", "strengths", "development", "recommendations", "escalated", "escalated_to"]
-    return _frame(query, columns)
+    return _frame(query, [*columns, "escalated_on"])
 
 
 # -- across rounds --

@@ -21,6 +21,7 @@ from ..rounds.models import Round
 from . import charts
 from . import findings as f
 from . import queries as q
+from .tables import plain_records
 
 # WeasyPrint reports every layout step at INFO; only its warnings are worth a log line.
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
@@ -68,7 +69,7 @@ def round_report_context(round_: Round, *, suppressed: bool = False) -> dict[str
         "texts": grouped,
         "recommendations": recommendations,
         "reaudit": reaudit,
-        "judgements": q.panel_case_judgements(round_.id).to_dict("records"),
+        "judgements": plain_records(q.panel_case_judgements(round_.id)),
         "charts": drawn,
         "suppressed": suppressed,
         "generated": clock.local_now(),

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
+
+import pandas as pd
 
 from ..core.files import csv_cell
 
@@ -137,7 +139,7 @@ class Table:
         value = row.get(column.key)
         if is_hidden(row, column):
             return levels_text(value) if column.kind == "levels" else SUPPRESSED
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+        if is_missing(value):
             return ""
         if column.kind == "pct" and isinstance(value, int | float):
             return share_places(row, column, 1)
@@ -249,7 +251,7 @@ def _json_value(row: dict[str, Any], column: Column) -> Any:
             }
             for item in map(_level, value or [])
         ]
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if is_missing(value):
         return None
     if column.kind == "pct" and isinstance(value, int | float):
         return share_places(row, column, 1)
@@ -260,10 +262,44 @@ def _json_value(row: dict[str, Any], column: Column) -> Any:
 
 def _plain(value: Any, whole: bool = False) -> Any:
     """numpy scalars as Python ones; with ``whole``, a whole float as an int (a level value 4, not 4.0)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if is_missing(value):
         return None
     if hasattr(value, "item"):
         value = value.item()
     if whole and isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+# -- missing values: one rule for every page, file, PDF and JSON cell --
+
+
+def is_missing(value: Any) -> bool:
+    """Nothing recorded: None, or pandas' stand-ins for it (NaN, NA, NaT), which a DataFrame puts where the
+    database gave NULL (a case without a panel grade). An empty string is a value: the caller decides."""
+    if value is None:
+        return True
+    if isinstance(value, str | list | tuple | dict | set):
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def plain_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A DataFrame's rows as dicts of plain Python values, with every missing value as None (never NaN,
+    which a template prints as "nan" and counts as true)."""
+    return [{key: _plain(value) for key, value in row.items()} for row in frame.to_dict("records")]
+
+
+def present(value: Any, empty: str = "\u2013") -> str:
+    """A value as people read it in a report or export: ``empty`` when missing or blank, dates written out
+    ("12 November 2025"), never "None" or "nan"."""
+    if is_missing(value) or value == "":
+        return empty
+    if isinstance(value, datetime | pd.Timestamp):
+        value = value.date()
+    if isinstance(value, date):
+        return value.strftime("%-d %B %Y")
+    return str(value)

@@ -28,7 +28,7 @@ from .permissions import (
     sees_everything,
 )
 from .queries import Filters
-from .tables import SUPPRESS_BELOW, SUPPRESSED, Column, is_hidden, levels_text, share_places
+from .tables import SUPPRESS_BELOW, SUPPRESSED, Column, is_hidden, is_missing, levels_text, present, share_places
 
 bp = Blueprint("reporting", __name__)
 
@@ -46,6 +46,12 @@ def small_count(value: Any, suppressed: bool) -> Any:
     return SUPPRESSED if suppressed and isinstance(value, int) and 0 < value < SUPPRESS_BELOW else value
 
 
+@bp.app_template_filter("present")
+def present_value(value: Any, empty: str = "\u2013") -> str:
+    """Any report or export value as people read it: ``empty`` when missing (never "None" or "nan")."""
+    return present(value, empty)
+
+
 @bp.app_template_filter("finding")
 def finding_cell(row: dict[str, Any], column: Column) -> str:
     """A table cell as people read it: shares as "45%" (rounded half up), missing as "\u2013", a share of
@@ -56,12 +62,10 @@ def finding_cell(row: dict[str, Any], column: Column) -> str:
     if is_hidden(row, column):
         return "not shown" if column.kind == "pct" else SUPPRESSED
     if column.kind == "pct":
-        if value is None or value != value:
+        if is_missing(value):
             return column.empty if column.of and not row.get(column.of[1]) else "\u2013"
         return f"{share_places(row, column, 0)}%"
-    if value is None or value == "" or value != value:
-        return "\u2013"
-    return str(value)
+    return present(value)
 
 
 def _download(findings: f.Findings, about: list[tuple[str, Any]], stem: str) -> Response | None:

@@ -213,6 +213,9 @@ class Return(Audited, TimestampMixin, db.Model):
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     #: the latest note from the QA group (changes requested) or the agency (declined)
     note: Mapped[str] = mapped_column(sa.Text, default="")
+    #: when the return's answers first said an immediate safeguarding concern was identified (the QA group
+    #: and admins were emailed then); cleared if the answer is changed back. Set only by services.save_answers()
+    concern_raised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __mapper_args__ = {"version_id_col": lock_version}
 

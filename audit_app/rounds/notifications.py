@@ -121,6 +121,62 @@ def queue_round_emails(round_: Round, kind: EmailKind, agency_ids: set[int] | No
     return count
 
 
+def concern_recipients(partnership_id: int) -> list[str]:
+    """Emails of the active QA group members and admins of a partnership."""
+    return sorted(
+        set(
+            db.session.scalars(
+                sa.select(User.email)
+                .join(Membership, Membership.user_id == User.id)
+                .where(
+                    Membership.partnership_id == partnership_id,
+                    Membership.role.in_([Role.QA_MEMBER, Role.ADMIN]),
+                    User.is_active.is_(True),
+                )
+            )
+        )
+    )
+
+
+def send_concern_email(return_id: int, base_url: str = "") -> bool:
+    """Tell the QA group and admins that a return raised an immediate safeguarding concern (a job).
+
+    Names the round, the case and the agency and links to the return; never quotes an answer.
+    Returns whether the email went out."""
+    base = base_url or current_app.config.get("BASE_URL") or "http://localhost"
+    with current_app.test_request_context(base_url=base):
+        ret = db.session.get(Return, return_id)
+        if ret is None or ret.concern_raised_at is None:
+            return False  # answered away before the job ran: nothing to tell
+        round_ = ret.round
+        recipients = concern_recipients(round_.partnership_id)
+        if not recipients:
+            current_app.logger.warning("concern raised on return %s: nobody in the QA group or admins", ret.id)
+            return False
+        case = f"Case: {ret.round_case.case.reference}\n" if ret.round_case is not None else ""
+        body = (
+            f"An agency auditor has recorded that an immediate safeguarding concern was identified "
+            f"while auditing a case.\n\n"
+            f"Round: {round_.title}\n{case}Agency: {ret.agency.name}\n\n"
+            f"The agency has been asked to act on it at once through its own safeguarding procedures. "
+            f"Read the return to see what was done: {url_for('rounds.return_detail', return_id=ret.id, _external=True)}\n"
+        )
+        try:
+            sent = send_email(recipients, f"Immediate safeguarding concern raised: {round_.title}", body)
+        except MailError:
+            current_app.logger.warning("concern email for return %s failed", ret.id)
+            return False
+        current_app.logger.info("concern email for return %s sent to %d recipient(s)", ret.id, len(recipients))
+        return sent
+
+
+def queue_concern_email(ret: Return) -> None:
+    """Send the concern email once the current change commits."""
+    from flask import has_request_context, request
+
+    jobs.enqueue(send_concern_email, ret.id, request.host_url if has_request_context() else "")
+
+
 @dataclass(frozen=True)
 class EmailReport:
     """The latest sending of a round's emails, as its page reports it."""

@@ -18,10 +18,11 @@ from ..core import clock
 from ..core.errors import ConflictError, DomainError, FieldErrors, NotAllowedError
 from ..core.models import utcnow
 from ..extensions import db
-from ..questionnaires import answers
+from ..questionnaires import answers, roles
 from ..questionnaires.models import Question, QuestionnaireVersion, Section, VersionStatus
 from .kinds import kind_rules
 from .models import Answer, Return, ReturnEvent, ReturnGroup, ReturnStatus, Round, RoundStatus, round_partnerships
+from .notifications import queue_concern_email
 
 # -- rounds --
 
@@ -418,17 +419,51 @@ def save_answers(
             ret.answers.append(answer)
         answer.value = value
         answer.scale_level_id = level_id
+    newly_raised = _settle_concern(ret)
     try:
         if ret.status == ReturnStatus.NOT_STARTED:
             _move(ret, ReturnStatus.IN_PROGRESS, by)
         ret.updated_at = utcnow()  # bumps lock_version even when only answers changed
         db.session.flush()
+        if newly_raised:
+            queue_concern_email(ret)
     except StaleDataError:
         # Another session saved between our read and our write (the UPDATE matched no row).
         raise ConflictError(
             "Someone else saved this return at the same moment. Your changes were not saved: reload the page to see theirs, then make your changes again.",
             field="lock_version",
         ) from None
+
+
+def concern_identified(ret: Return) -> bool:
+    """Whether the return's answer to the immediate-concern question (by its role) says a concern was found."""
+    question = roles.immediate_concern_question(ret.round.version)
+    if question is None:
+        return False
+    answer = next((a for a in ret.answers if a.question_id == question.id), None)
+    return answer is not None and roles.raises_concern(question, answer.value)
+
+
+def raised_concerns(round_id: int, round_case_id: int | None = None) -> list[Return]:
+    """The round's returns (or one case's) that raised an immediate concern, by case then when raised."""
+    query = sa.select(Return).where(Return.round_id == round_id, Return.concern_raised_at.is_not(None))
+    if round_case_id is not None:
+        query = query.where(Return.round_case_id == round_case_id)
+    return list(db.session.scalars(query.order_by(Return.round_case_id, Return.concern_raised_at, Return.id)))
+
+
+def _settle_concern(ret: Return) -> bool:
+    """Keep ``concern_raised_at`` in step with the answers; True when a concern is newly raised (email once).
+
+    A later save that still says "concern" changes nothing; answering it away clears the flag, and
+    saying it again is a new concern."""
+    identified = concern_identified(ret)
+    if identified and ret.concern_raised_at is None:
+        ret.concern_raised_at = utcnow()
+        return True
+    if not identified and ret.concern_raised_at is not None:
+        ret.concern_raised_at = None
+    return False
 
 
 def missing_answers(ret: Return) -> list[Question]:

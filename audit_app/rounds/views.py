@@ -588,8 +588,13 @@ def return_upload_workbook(return_id: int):
             elif error.status_code == 409:  # the return or its round moved on meanwhile
                 problems, status = [error.message], 409
             else:
-                fields = getattr(error, "fields", None) or {error.field or "-": [error.message]}
-                problems = [f"{key}: {message}" for key, messages in fields.items() for message in messages]
+                fields = getattr(error, "fields", None) or {error.field or "": [error.message]}
+                texts = {q.key: q.text for q in ret.round.version.questions}  # people read questions, not keys
+                problems = [
+                    f"{texts[key]}: {message}" if key in texts else message
+                    for key, messages in fields.items()
+                    for message in messages
+                ]
         else:
             db.session.commit()
             given = sum(1 for value in given_answers.values() if value not in ("", []))

@@ -76,7 +76,7 @@ def build_workbook(ret: Return) -> bytes:
         row = FIRST_ROW + offset
         kind = answer_type(question)
         value = kind.cell(question, stored.get(question.key))
-        texts = (question.key, question.section.title, question.text, question.guidance)
+        texts = (question.key, question.section.title, question.text, _guidance(question))
         for column, text in enumerate((*texts, "Yes" if question.is_required else "", value), start=1):
             text_cell(sheet.cell(row=row, column=column), text)
         for column in (3, 4, 6):
@@ -111,6 +111,16 @@ def build_workbook(ret: Return) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _guidance(question: Any) -> str:
+    """The question's guidance, and when a follow-up is asked, naming the question it follows (never its key)."""
+    if not question.condition_question_key:
+        return question.guidance
+    when = (
+        f"Asked only if the answer to “{question.condition_question_text}” is {' or '.join(question.condition_values)}."
+    )
+    return f"{question.guidance} ({when})" if question.guidance else when
 
 
 def _cell_text(value: Any) -> Any:

@@ -79,7 +79,9 @@ def _problems(data: dict) -> dict[str, str]:
     ],
 )
 def test_a_role_on_a_question_of_a_fitting_type_is_kept(role, type_):
-    spec = validate_spec(_spec([_q("anything", type_, role)]), SpecContext(scales=BUILTIN))
+    # an immediate concern on a scale needs an answer meaning "concern": yes_partly_no has "Yes"
+    extra = {"scale": "yes_partly_no"} if (role, type_) == ("immediate_concern", "scale") else {}
+    spec = validate_spec(_spec([_q("anything", type_, role, **extra)]), SpecContext(scales=BUILTIN))
     settled = spec.sections[0].questions[0].role
     assert settled == (None if role == "none" else QuestionRole(role))
 
@@ -125,7 +127,7 @@ def test_every_bad_role_is_reported_at_once():
         [
             _q("h", "scale", "overall_grade"),  # a second overall grade
             _q("i", "scale", "grade"),  # the overall section has no grade of its own
-            _q("j", "scale", "immediate_concern"),  # a second immediate concern
+            _q("j", "scale", "immediate_concern", scale="yes_partly_no"),  # a second immediate concern
             _q("k", "text", "learning_themes"),
             _q("m", "multiple_choice", "learning_themes"),  # a second learning themes question
             _q("n", "text", "evidence"),

@@ -96,11 +96,12 @@ def test_build_a_two_section_questionnaire_publish_and_preview(qa, world):
     assert preview.status_code == 200
     html = preview.data.decode()
     assert "Was a return interview offered?" in html and "Outstanding" in html
-    assert "Asked only if the answer to offered is No" in html
+    assert "Asked only if the answer to “Was a return interview offered?” is No" in html
+    assert "answer to offered" not in html  # people read the question, never its key
     assert "None</textarea>" not in html
     # As the police see it, the social-care question is not there.
     police = qa.get(f"{base}?sector=police").data.decode()
-    assert "Was a return interview offered?" not in police and "Overall grade" in police
+    assert 'name="q-offered"' not in police and "Overall grade" in police
     assert qa.get(f"{base}?sector=nonsense").status_code == 400
 
 
