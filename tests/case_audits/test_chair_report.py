@@ -136,7 +136,7 @@ def test_the_chair_writes_the_report_beside_the_figures(client, world, round_):
     assert client.post(f"/rounds/{round_.id}/chair-report", data=form2).status_code == 303
     db.session.expire_all()
     recs = services.report_recommendations(round_)
-    assert [(r.id, r.number) for r in recs][0] == (second.id, 1)
+    assert (recs[0].id, recs[0].number) == (second.id, 1)
     assert [r.text for r in recs] == ["Share this briefing with every team and the board", "Re-audit in a year"]
     assert db.session.get(ReportRecommendation, first.id) is None
     shown = client.get(f"/rounds/{round_.id}/chair-report").get_data(as_text=True)
