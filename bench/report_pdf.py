@@ -124,7 +124,7 @@ def write_markdown(results: dict[str, dict[str, float]], runs: int, elapsed: flo
         f"Target: the chair's report of a 20-case round under {TARGET_SECONDS:.0f} s of CPU: "
         f"**{'met' if met else 'missed'}** ({report['cold']:.2f} s cold, {report['warm']:.2f} s warm), "
         f"in {report['pages']:.0f} pages (target: under 20). Before this change the one report of such a round "
-        "took 12 to 16 s of CPU inside the web request; now no PDF is drawn in a request.",
+        "took 12 to 16 s of CPU inside the web request; now a job draws it (on an RQ worker in production, never in a web request there).",
         "",
     ]
     return "\n".join(lines)

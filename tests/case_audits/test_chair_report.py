@@ -254,14 +254,23 @@ def test_api_meeting_chair_report_and_practitioners(world, round_, api):
     ).get_json()
     assert [(r["id"], r["number"]) for r in reordered["recommendations"]] == [(second["id"], 1), (first["id"], 2)]
     assert reordered["executive_summary"] == "Safe practice"  # fields not given are kept
-    refused = qa.put(
-        f"/api/v1/rounds/{round_.id}/chair-report",
-        json={"themes": "t" * 10_001, "recommendations": [{"id": 2_000_000, "text": "x"}]},
+    too_long = qa.put(
+        f"/api/v1/rounds/{round_.id}/chair-report", json={"themes": "t" * 10_001, "strengths": "s" * 10_001}
     )
-    assert refused.status_code == 400
-    assert set(refused.get_json()["error"]["fields"]) == {"themes", "recommendations.0.text"} or set(
-        refused.get_json()["error"]["fields"]
-    ) >= {"themes"}
+    assert too_long.status_code == 400
+    assert set(too_long.get_json()["error"]["fields"]) == {"themes", "strengths"}
+    unknown = qa.put(
+        f"/api/v1/rounds/{round_.id}/chair-report",
+        json={"recommendations": [{"id": 2_000_000, "text": "x"}, {"id": first["id"], "text": "kept"}]},
+    )
+    assert unknown.status_code == 400
+    assert unknown.get_json()["error"]["fields"] == {
+        "recommendations.0.text": ["No such recommendation in this round's report"]
+    }
+    assert [r["text"] for r in qa.get(f"/api/v1/rounds/{round_.id}/chair-report").get_json()["recommendations"]] == [
+        "Second",
+        "First, now 2",
+    ]
 
     rc = round_.cases[1]
     practitioners = qa.put(
