@@ -135,6 +135,7 @@ def register_extensions(app: Flask) -> None:
     from .core import audit as _audit  # noqa: F401
     from .core import storage as _storage  # noqa: F401
     from .questionnaires import models as _questionnaires  # noqa: F401
+    from .reporting import models as _reporting  # noqa: F401
     from .rounds import models as _rounds  # noqa: F401
 
 

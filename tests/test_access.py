@@ -35,6 +35,10 @@ VIEW_ROUNDS = {"admin", "qa_member", "scrutineer"}
 METHOD_ACCESS = {
     ("rounds.return_section", "POST"): {"auditor", "agency_lead"},
     ("case_audits.case_discussion", "POST"): BUILDERS,
+    # the meeting record, practitioners and chair's report: the QA group writes, scrutineers read
+    ("case_audits.round_meeting", "POST"): BUILDERS,
+    ("case_audits.case_practitioners", "POST"): BUILDERS,
+    ("case_audits.chair_report", "POST"): BUILDERS,
 }
 OWNER = {"auditor"}  # the token in the URL belongs to the auditor
 PUBLIC = "public"
@@ -113,6 +117,16 @@ ACCESS: dict[str, set[str] | str] = {
     "api.findings_round_answers": MEMBERS,
     "api.findings_theme_answers": MEMBERS,
     "api.findings_round_report": VIEW_ROUNDS,
+    # the round's PDFs: the partnership-wide roles read and prepare them (drawing a PDF changes no record)
+    "api.report_files_list": VIEW_ROUNDS,
+    "api.report_files_prepare": VIEW_ROUNDS,
+    "api.report_files_download": VIEW_ROUNDS,
+    "api.meeting_get": VIEW_ROUNDS,
+    "api.meeting_put": BUILDERS,
+    "api.chair_report_get": VIEW_ROUNDS,
+    "api.chair_report_put": BUILDERS,
+    "api.practitioners_get": VIEW_ROUNDS,
+    "api.practitioners_put": BUILDERS,
     "api.themes_list": MEMBERS,
     "api.returns_list": MEMBERS,
     "api.returns_get": MEMBERS,
@@ -140,6 +154,9 @@ ACCESS: dict[str, set[str] | str] = {
     "case_audits.round_case_remove": BUILDERS,
     "case_audits.case_history": VIEW_ROUNDS,
     "case_audits.case_redact": ADMIN,
+    "case_audits.round_meeting": VIEW_ROUNDS,
+    "case_audits.case_practitioners": VIEW_ROUNDS,
+    "case_audits.chair_report": VIEW_ROUNDS,
     "rounds.return_workbook": MEMBERS,
     "rounds.return_upload_workbook": {"auditor", "agency_lead"},
     "rounds.return_list": MEMBERS,
@@ -183,6 +200,9 @@ ACCESS: dict[str, set[str] | str] = {
     "reporting.round_findings_reaudit": VIEW_ROUNDS,
     "reporting.round_answers": MEMBERS,
     "reporting.round_report": VIEW_ROUNDS,
+    "reporting.report_page": VIEW_ROUNDS,
+    "reporting.report_prepare": VIEW_ROUNDS,
+    "reporting.report_download": VIEW_ROUNDS,
     "reporting.theme_trend": MEMBERS,
     "reporting.theme_answers": MEMBERS,
     "api.findings_round": MEMBERS,
@@ -266,6 +286,7 @@ def access_data(app, module_connection) -> dict:
             "token": "not-a-valid-token",
             "theme_id": round_.theme_id,
             "to": "closed",
+            "kind": "briefing",
         }
         secrets = {name: api_token(user, name="access test") for name, user in world.users.items()}
         return {"world": world_ids(world), "ids": ids, "secrets": secrets}

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from flask import jsonify
+from flask import abort, jsonify
 from pydantic import BaseModel, Field, StrictBool, StringConstraints
 
+from ..accounts.models import Agency
 from ..accounts.permissions import agency_links_query
 from ..case_audits import services
 from ..case_audits.cohort import CohortError, parse_cohort
@@ -20,15 +21,23 @@ from ..case_audits.permissions import (
     can_view_discussion,
     get_case_or_404,
     get_partnership_round_case_or_404,
+    get_round_case_or_404,
 )
 from ..core.errors import DomainError, FieldErrors, NotAllowedError
 from ..core.inputs import Id
 from ..core.roles import Role
 from ..extensions import db
 from ..questionnaires.answers import MAX_TEXT
+from ..questionnaires.models import QuestionnaireKind
 from ..rounds import services as round_services
 from ..rounds.models import Round, RoundStatus
-from ..rounds.permissions import can_review_returns, can_view_rounds, get_managed_round_or_404
+from ..rounds.permissions import (
+    can_manage_round,
+    can_review_returns,
+    can_view_rounds,
+    get_managed_round_or_404,
+    get_round_or_404,
+)
 from .helpers import ApiError, parse_body, principal, require, uploaded_file
 from .rounds import BUILDERS, VIEWERS, RoundOut, _round, concern_items
 from .schemas import Strict
@@ -400,3 +409,312 @@ def judgements_put(round_id: int, round_case_id: int):
         raise ApiError(400, "Some fields are not valid", fields) from None
     db.session.commit()
     return jsonify(_judgements(p, round_case))
+
+
+# -- the audit meeting, the method and the chair's report --
+
+
+class AgencyRef(BaseModel):
+    id: int = Field(description="The agency's id")
+    name: str
+
+
+class MeetingOut(BaseModel):
+    round_id: int
+    can_write: bool = Field(description="Whether you may change it")
+    meeting_on: date | None = Field(description="Date of the multi-agency audit meeting")
+    chair: str
+    attendees: str = Field(description="Roles and agencies, one a line")
+    agencies_present: list[AgencyRef] = Field(description="Agencies present at the meeting")
+    agencies_involved: list[AgencyRef] = Field(
+        description="The agencies that can be named present: those on the round's cases"
+    )
+    period_from: date | None = Field(description="Start of the audit period")
+    period_to: date | None = Field(description="End of the audit period")
+    selection_method: str | None = Field(description="random, purposive or mixed; null if not recorded")
+    selection_method_label: str | None
+    selection_criteria: str
+
+
+class MeetingIn(Strict):
+    meeting_on: date | None = None
+    chair: Annotated[str, StringConstraints(max_length=services.MAX_CHAIR)] = ""
+    attendees: Text = ""
+    agency_ids: list[Id] = Field(
+        default_factory=list, description="Ids of the agencies present (see agencies_involved)"
+    )
+    period_from: date | None = None
+    period_to: date | None = None
+    selection_method: Literal["random", "purposive", "mixed"] | None = None
+    selection_criteria: Text = ""
+
+
+def _case_audit_round(round_id: int, *, write: bool) -> Any:
+    p = principal()
+    require(can_view_rounds(p))
+    round_ = get_round_or_404(p, round_id)
+    if round_.kind != QuestionnaireKind.CASE_AUDIT:
+        abort(404)
+    if write:
+        require(can_manage_round(p, round_))
+    return round_
+
+
+def _meeting(round_: Any) -> dict[str, Any]:
+    report = services.get_chair_report(round_)
+    involved = db.session.scalars(
+        sa.select(Agency).where(Agency.id.in_(services.round_agency_ids(round_) or {-1})).order_by(Agency.name)
+    ).all()
+    method = report.selection_method if report else None
+    return MeetingOut(
+        round_id=round_.id,
+        can_write=can_manage_round(principal(), round_),
+        meeting_on=report.meeting_on if report else None,
+        chair=report.chair if report else "",
+        attendees=report.attendees if report else "",
+        agencies_present=[AgencyRef(id=a.id, name=a.name) for a in (report.agencies_present if report else [])],
+        agencies_involved=[AgencyRef(id=a.id, name=a.name) for a in involved],
+        period_from=report.period_from if report else None,
+        period_to=report.period_to if report else None,
+        selection_method=method.value if method else None,
+        selection_method_label=method.label if method else None,
+        selection_criteria=report.selection_criteria if report else "",
+    ).model_dump(mode="json")
+
+
+@api_route(
+    "/rounds/<int:round_id>/meeting",
+    "GET",
+    summary="A case audit's meeting record (date, chair, attendees, agencies present) and method (audit period, selection)",
+    tag="audits",
+    response_model=MeetingOut,
+    roles=VIEWERS,
+)
+def meeting_get(round_id: int):
+    return jsonify(_meeting(_case_audit_round(round_id, write=False)))
+
+
+@api_route(
+    "/rounds/<int:round_id>/meeting",
+    "PUT",
+    summary="Record a case audit's meeting and method; every field is replaced, every bad field named at once",
+    tag="audits",
+    request_model=MeetingIn,
+    response_model=MeetingOut,
+    roles=BUILDERS,
+)
+def meeting_put(round_id: int):
+    round_ = _case_audit_round(round_id, write=True)
+    body = parse_body(MeetingIn)
+    try:
+        services.save_meeting(
+            round_,
+            services.MeetingIn(
+                meeting_on=body.meeting_on,
+                chair=body.chair,
+                attendees=body.attendees,
+                agency_ids=tuple(body.agency_ids),
+                period_from=body.period_from,
+                period_to=body.period_to,
+                selection_method=body.selection_method or "",
+                selection_criteria=body.selection_criteria,
+            ),
+        )
+    except FieldErrors as error:
+        db.session.rollback()
+        raise ApiError(400, "Some fields are not valid", error.fields) from None
+    db.session.commit()
+    return jsonify(_meeting(round_))
+
+
+class RecommendationOut(BaseModel):
+    id: int = Field(description="Stable while the recommendation is kept, whatever its number")
+    number: int
+    text: str
+
+
+class ChairReportOut(BaseModel):
+    round_id: int
+    can_write: bool
+    executive_summary: str
+    strengths: str = Field(description="Key findings: strengths")
+    challenges: str = Field(description="Key findings: challenges")
+    themes: str
+    why_it_matters: str = Field(description="The learning briefing's first part")
+    what_good_looks_like: str = Field(description="The learning briefing's third part")
+    recommendations: list[RecommendationOut] = Field(description="Numbered partnership recommendations, in order")
+    figures: list[dict[str, str]] = Field(description="The figures printed beside the findings: [{label, value}]")
+
+
+class RecommendationIn(Strict):
+    id: Id | None = Field(default=None, description="Keep this recommendation (its id); omit to add one")
+    text: Text
+
+
+class ChairReportIn(Strict):
+    executive_summary: Text | None = None
+    strengths: Text | None = None
+    challenges: Text | None = None
+    themes: Text | None = None
+    why_it_matters: Text | None = None
+    what_good_looks_like: Text | None = None
+    recommendations: list[RecommendationIn] | None = Field(
+        default=None,
+        description="The whole list, in order (numbered 1, 2, 3...): one left out is removed. Omit to leave them as they are",
+    )
+
+
+def _chair_report(round_: Any) -> dict[str, Any]:
+    from ..reporting import findings as f
+    from ..reporting import queries as q
+    from ..reporting.report import key_figures
+
+    report = services.get_chair_report(round_)
+    main = f.round_findings(round_, parts=frozenset({f.SUMMARY}))
+    figures = key_figures(main, q.panel_case_judgements(round_.id).to_dict("records"), False)
+    return ChairReportOut(
+        round_id=round_.id,
+        can_write=can_manage_round(principal(), round_),
+        **{name: (getattr(report, name) if report else "") for name, _ in services.REPORT_FIELDS},
+        recommendations=[
+            RecommendationOut(id=r.id, number=r.number, text=r.text) for r in services.report_recommendations(round_)
+        ],
+        figures=[{"label": what, "value": value} for what, value in figures],
+    ).model_dump(mode="json")
+
+
+@api_route(
+    "/rounds/<int:round_id>/chair-report",
+    "GET",
+    summary="A case audit's chair's report: its fields, numbered recommendations and the figures beside them",
+    tag="audits",
+    response_model=ChairReportOut,
+    roles=VIEWERS,
+)
+def chair_report_get(round_id: int):
+    return jsonify(_chair_report(_case_audit_round(round_id, write=False)))
+
+
+@api_route(
+    "/rounds/<int:round_id>/chair-report",
+    "PUT",
+    summary="Write the chair's report: fields given are replaced; recommendations, if given, are the whole list in order",
+    tag="audits",
+    request_model=ChairReportIn,
+    response_model=ChairReportOut,
+    roles=BUILDERS,
+)
+def chair_report_put(round_id: int):
+    round_ = _case_audit_round(round_id, write=True)
+    body = parse_body(ChairReportIn)
+    texts = {name: value for name, _ in services.REPORT_FIELDS if (value := getattr(body, name)) is not None}
+    recommendations = (
+        [(r.id, r.text) for r in body.recommendations]
+        if body.recommendations is not None
+        else [(r.id, r.text) for r in services.report_recommendations(round_)]
+    )
+    try:
+        services.save_chair_report(round_, texts, recommendations)
+    except FieldErrors as error:
+        db.session.rollback()
+        fields = {
+            (f"recommendations.{int(k.rpartition('-')[2]) - 1}.text" if k.startswith("recommendations-") else k): v
+            for k, v in error.fields.items()
+        }
+        raise ApiError(400, "Some fields are not valid", fields) from None
+    db.session.commit()
+    return jsonify(_chair_report(round_))
+
+
+class PractitionerOut(BaseModel):
+    agency_id: int
+    agency: str
+    invited: bool
+    attended: bool
+    view: str
+
+
+class PractitionersOut(BaseModel):
+    round_id: int
+    round_case_id: int
+    case_reference: str
+    can_write: bool
+    practitioners: list[PractitionerOut] = Field(description="One per agency involved with the case")
+
+
+class PractitionerIn(Strict):
+    agency_id: Id
+    invited: StrictBool = False
+    attended: StrictBool = False
+    view: Text = ""
+
+
+class PractitionersIn(Strict):
+    practitioners: list[PractitionerIn] = Field(description="Agencies left out are left as they are")
+
+
+def _practitioners(round_case: RoundCase) -> dict[str, Any]:
+    stored = services.practitioner_involvement(round_case)
+    return PractitionersOut(
+        round_id=round_case.round_id,
+        round_case_id=round_case.id,
+        case_reference=round_case.case.reference,
+        can_write=can_manage_round(principal(), round_case.round),
+        practitioners=[
+            PractitionerOut(
+                agency_id=a.id,
+                agency=a.name,
+                invited=bool(stored[a.id].invited) if a.id in stored else False,
+                attended=bool(stored[a.id].attended) if a.id in stored else False,
+                view=stored[a.id].view if a.id in stored else "",
+            )
+            for a in round_case.agencies
+        ],
+    ).model_dump(mode="json")
+
+
+@api_route(
+    "/rounds/<int:round_id>/cases/<int:round_case_id>/practitioners",
+    "GET",
+    summary="For a case: each agency's practitioner, invited to the audit meeting or not, attended, and their view",
+    tag="audits",
+    response_model=PractitionersOut,
+    roles=VIEWERS,
+)
+def practitioners_get(round_id: int, round_case_id: int):
+    round_ = _case_audit_round(round_id, write=False)
+    return jsonify(_practitioners(get_round_case_or_404(round_, round_case_id)))
+
+
+@api_route(
+    "/rounds/<int:round_id>/cases/<int:round_case_id>/practitioners",
+    "PUT",
+    summary="Record practitioners' involvement on a case (one entry per agency given)",
+    tag="audits",
+    request_model=PractitionersIn,
+    response_model=PractitionersOut,
+    roles=BUILDERS,
+)
+def practitioners_put(round_id: int, round_case_id: int):
+    round_ = _case_audit_round(round_id, write=True)
+    round_case = get_round_case_or_404(round_, round_case_id)
+    body = parse_body(PractitionersIn)
+    index = {item.agency_id: i for i, item in enumerate(body.practitioners)}
+    if len(index) != len(body.practitioners):
+        raise ApiError(400, "Some fields are not valid", {"practitioners": ["Give each agency once"]})
+    given = {
+        item.agency_id: services.PractitionerIn(invited=item.invited, attended=item.attended, view=item.view)
+        for item in body.practitioners
+    }
+    try:
+        services.save_practitioners(round_case, given)
+    except FieldErrors as error:
+        db.session.rollback()
+        fields = {}
+        for key, problems in error.fields.items():
+            _, agency_id, *part = key.split("-")
+            where = f"practitioners.{index[int(agency_id)]}"
+            fields[f"{where}.{part[0]}" if part else f"{where}.agency_id"] = problems
+        raise ApiError(400, "Some fields are not valid", fields) from None
+    db.session.commit()
+    return jsonify(_practitioners(round_case))

@@ -12,15 +12,18 @@ import tempfile
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from flask import Response, jsonify, send_file
+from flask import Response, jsonify, send_file, url_for
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..accounts.models import Role
 from ..case_audits.cohort import AGE_BANDS, PLAN_TYPES
+from ..core import storage
+from ..extensions import db
 from ..questionnaires.models import Theme
-from ..reporting import exports, params
+from ..reporting import exports, params, report_files
 from ..reporting import findings as f
 from ..reporting.aggregation import suppress_small
+from ..reporting.models import ReportFile, ReportKind
 from ..reporting.permissions import (
     can_view_findings,
     findings_scope,
@@ -396,25 +399,178 @@ def findings_theme_answers(theme_id: int):
     )
 
 
+class ReportFileOut(BaseModel):
+    kind: Literal["report", "full", "briefing"] = Field(
+        description="report: the chair's report; full: with the appendices; briefing: the one-page learning briefing"
+    )
+    kind_label: str
+    suppressed: bool
+    state: Literal["none", "preparing", "ready", "failed"] = Field(
+        description="none: not prepared for the round as it is now (ask with POST); preparing: ask again shortly"
+    )
+    state_label: str
+    progress: int | None = Field(description="Percent done while preparing")
+    stage: str | None
+    pages: int | None
+    prepared_at: str | None
+    download: str | None = Field(description="The file's URL, when ready")
+
+
+class ReportFilesOut(BaseModel):
+    round_id: int
+    files: list[ReportFileOut]
+
+
+class PrepareQuery(SuppressQuery):
+    pass
+
+
+def _report_round(round_id: int) -> Any:
+    p = principal()
+    require(can_view_findings(p) and sees_everything(p))
+    return get_findings_round_or_404(p, round_id)
+
+
+def _report_file_out(round_: Any, kind: ReportKind, suppressed: bool, fingerprint: str) -> dict[str, Any]:
+    row = report_files.report_file(round_.id, kind, suppressed)
+    state = report_files.file_state(row, fingerprint)
+    ready = state == report_files.FileState.READY
+    return ReportFileOut(
+        kind=kind.value,
+        kind_label=kind.label,
+        suppressed=suppressed,
+        state=state.value,
+        state_label=report_files.FILE_STATE_LABELS[state],
+        progress=row.progress if row is not None and state == report_files.FileState.PREPARING else None,
+        stage=row.stage if row is not None and state == report_files.FileState.PREPARING else None,
+        pages=row.pages if ready and row is not None else None,
+        prepared_at=row.finished_at.isoformat() if ready and row is not None and row.finished_at else None,
+        download=url_for(
+            "api.report_files_download", round_id=round_.id, kind=kind.value, suppress="1" if suppressed else None
+        )
+        if ready
+        else None,
+    ).model_dump(mode="json")
+
+
+def _kind(kind: str) -> ReportKind:
+    try:
+        return ReportKind(kind)
+    except ValueError:
+        raise ApiError(
+            404, "No such report: choose report, full or briefing", {"kind": ["Choose report, full or briefing"]}
+        ) from None
+
+
 @api_route(
-    "/rounds/<int:round_id>/report.pdf",
+    "/rounds/<int:round_id>/report-files",
     "GET",
-    summary="The round report as a PDF: cover, method, return rates, grades, texts, panel judgements",
+    summary="The round's PDFs (chair's report, full report, learning briefing): prepared or not, progress, download links",
+    tag="findings",
+    roles=WIDE,
+    query_model=SuppressQuery,
+    response_model=ReportFilesOut,
+)
+def report_files_list(round_id: int):
+    round_ = _report_round(round_id)
+    query_args()
+    suppressed = params.suppress()
+    fingerprint = report_files.round_fingerprint(round_.id)
+    return jsonify(
+        ReportFilesOut(
+            round_id=round_.id,
+            files=[_report_file_out(round_, kind, suppressed, fingerprint) for kind in ReportKind],
+        ).model_dump(mode="json")
+    )
+
+
+@api_route(
+    "/rounds/<int:round_id>/report-files/<kind>",
+    "POST",
+    summary="Ask for a PDF of the round: prepared by a job unless one drawn from the round as it is now is kept",
+    tag="findings",
+    roles=WIDE,
+    query_model=PrepareQuery,
+    response_model=ReportFileOut,
+    status=202,
+)
+def report_files_prepare(round_id: int, kind: str):
+    round_ = _report_round(round_id)
+    report_kind = _kind(kind)
+    query_args()
+    suppressed = params.suppress()
+    report_files.request_file(round_, report_kind, suppressed, by_user_id=principal().user_id)
+    db.session.commit()
+    db.session.expire_all()
+    return jsonify(_report_file_out(round_, report_kind, suppressed, report_files.round_fingerprint(round_.id))), 202
+
+
+@api_route(
+    "/rounds/<int:round_id>/report-files/<kind>.pdf",
+    "GET",
+    summary="A prepared PDF of the round; 409 if it is not ready for the round as it is now",
     tag="findings",
     roles=WIDE,
     query_model=SuppressQuery,
     produces=(PDF,),
+    refusals={409: "Not ready for the round as it is now: ask for it with POST and wait"},
+)
+def report_files_download(round_id: int, kind: str):
+    round_ = _report_round(round_id)
+    report_kind = _kind(kind)
+    query_args()
+    suppressed = params.suppress()
+    row = report_files.report_file(round_.id, report_kind, suppressed)
+    if report_files.file_state(row, report_files.round_fingerprint(round_.id)) != report_files.FileState.READY:
+        raise ApiError(
+            409,
+            "The PDF is not ready for the round as it is now: ask for it with POST and wait",
+            {"kind": ["Not ready"]},
+        )
+    assert row is not None and row.stored_file is not None
+    return send_file(
+        storage.open_file(row.stored_file),
+        mimetype=PDF,
+        as_attachment=True,
+        download_name=report_files.file_name(round_, report_kind, suppressed),
+    )
+
+
+@api_route(
+    "/rounds/<int:round_id>/report.pdf",
+    "GET",
+    summary="The full round report as a PDF: the kept one, or prepared now; 409 while a worker is still drawing it",
+    tag="findings",
+    roles=WIDE,
+    query_model=SuppressQuery,
+    produces=(PDF,),
+    refusals={409: "Being prepared by a worker: see /rounds/{round_id}/report-files for its progress"},
 )
 def findings_round_report(round_id: int):
-    from ..reporting.report import round_report_pdf
-
-    p = principal()
-    require(can_view_findings(p) and sees_everything(p))
-    round_ = get_findings_round_or_404(p, round_id)
+    round_ = _report_round(round_id)
     query_args()
-    pdf = round_report_pdf(round_, suppressed=params.suppress())
-    name = f"{exports.file_stem(round_.title)}-report.pdf"
-    return Response(pdf, mimetype=PDF, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    suppressed = params.suppress()
+    row = report_files.request_file(round_, ReportKind.FULL, suppressed, by_user_id=principal().user_id)
+    row_id = row.id
+    db.session.commit()  # an inline job runs here
+    db.session.expire_all()
+    row = db.session.get(ReportFile, row_id)
+    if row is None or report_files.file_state(row, report_files.round_fingerprint(round_.id)) != (
+        report_files.FileState.READY
+    ):
+        progress = f" ({row.progress}% done: {row.stage})" if row is not None else ""
+        raise ApiError(
+            409,
+            f"The report is being prepared{progress}: GET /api/v1/rounds/{round_.id}/report-files shows when it is ready",
+            {"kind": ["Not ready yet"]},
+        )
+    assert row.stored_file is not None
+    return send_file(
+        storage.open_file(row.stored_file),
+        mimetype=PDF,
+        as_attachment=True,
+        download_name=f"{exports.file_stem(round_.title)}-report.pdf",
+    )
 
 
 # -- themes --

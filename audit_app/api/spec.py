@@ -64,6 +64,8 @@ class Operation:
     produces: tuple[str, ...] = ()
     #: other media types the body may come in, as text (the questionnaire import takes YAML)
     accepts: tuple[str, ...] = ()
+    #: further refusals the operation may answer: status -> when (e.g. a file not ready yet: 409)
+    refusals: tuple[tuple[int, str], ...] = ()
 
     @property
     def public(self) -> bool:
@@ -112,6 +114,7 @@ def api_route(
     upload: dict[str, str] | None = None,
     produces: Sequence[str] = (),
     accepts: Sequence[str] = (),
+    refusals: dict[int, str] | None = None,
 ) -> Callable:
     """Register a view on the API blueprint and in the OpenAPI document."""
     if many:
@@ -136,6 +139,7 @@ def api_route(
             upload=upload,
             produces=tuple(produces),
             accepts=tuple(accepts),
+            refusals=tuple((refusals or {}).items()),
         )
 
         @functools.wraps(view)
@@ -334,6 +338,8 @@ def build_spec() -> dict[str, Any]:
         )
         if op.method != "get":
             operation["responses"].setdefault("409", error("Clashes with existing data or the object's state"))
+        for code, when in op.refusals:
+            operation["responses"][str(code)] = error(when)
         operation["responses"]["503"] = error("The database cannot be reached or is too busy; nothing was saved")
         paths.setdefault(path, {})[op.method] = operation
 

@@ -124,6 +124,7 @@ def load_case_audits(partnership_id: int, users: dict[str, User]) -> bool:
             plan_type=rng.choice(PLANS),
         )
     _complete_and_judge(past, users, police, rng, escalated_on=date(2025, 11, 12))
+    _write_up(past, WRITE_UPS["past"], rng, meeting_on=date(2025, 11, 12), period=(date(2024, 9, 1), date(2025, 2, 28)))
 
     # A re-audit six months on: 16 of the cases carried, 5 new ones, judged and reported.
     again = services.plan_round(
@@ -151,6 +152,7 @@ def load_case_audits(partnership_id: int, users: dict[str, User]) -> bool:
             plan_type=rng.choice(PLANS),
         )
     _complete_and_judge(again, users, police, rng, escalated_on=date(2026, 5, 6), better=True)
+    _write_up(again, WRITE_UPS["again"], rng, meeting_on=date(2026, 5, 6), period=(date(2025, 9, 1), date(2026, 2, 28)))
 
     # An open round with returns in every status.
     current = services.plan_round(
@@ -247,6 +249,140 @@ def _complete_and_judge(
             escalated_on=escalated_on if escalated else None,
         )
     services.move_round(round_, RoundStatus.REPORTED)
+
+
+#: the chair's write-up of each reported demo round: meeting, method, report fields and recommendations
+WRITE_UPS: dict[str, dict[str, Any]] = {
+    "past": {
+        "chair": "Dr Amara Okafor, independent chair of the Learning from Practice Group",
+        "attendees": (
+            "Detective Inspector, Exploitation Hub\nHead of Service, Children's Social Care\n"
+            "Named Nurse for Safeguarding, Northbridge University Hospitals\nDesignated Safeguarding Lead, "
+            "Northbridge Academy\nYouth Justice Service Manager\nPartnership Business Manager (notes)"
+        ),
+        "selection_method": "random",
+        "selection_criteria": (
+            "Twenty children drawn at random from those referred for child sexual exploitation concerns between "
+            "September 2024 and February 2025, aged 10 to 25, whatever their plan."
+        ),
+        "executive_summary": (
+            "Twenty children's cases were audited by six agencies. In most cases exploitation was recognised early "
+            "and information was shared the same day, and no child was found to be at immediate risk that had not "
+            "already been acted on.\n"
+            "Practice was weakest after the first response: plans drifted, the child's own words were seldom "
+            "recorded, and supervision rarely showed challenge. Two cases were escalated to the MASH during the "
+            "audit."
+        ),
+        "strengths": (
+            "Quick recognition of risk at the front door, with a strategy discussion within a day in most cases.\n"
+            "Schools and the police shared information promptly and fully.\n"
+            "Return home interviews were completed on time and their findings used in the plan."
+        ),
+        "challenges": (
+            "The voice of the child: their own words are missing from most assessments and reviews.\n"
+            "Health colleagues were invited to fewer than half of the strategy discussions.\n"
+            "Drift after the first month: plans were not reviewed, and disruption of the adults of concern was "
+            "rarely recorded."
+        ),
+        "themes": "Voice of the child; multi-agency strategy discussions; management oversight; drift and delay.",
+        "why_it_matters": (
+            "Children who are exploited often do not see themselves as victims. What protects them is a plan that "
+            "keeps going after the first crisis, built on what they tell us in their own words."
+        ),
+        "what_good_looks_like": (
+            "The child's words are quoted in every assessment and review. Health is at every strategy discussion. "
+            "Supervision records the risk, the challenge and the next step, and the plan is reviewed at least "
+            "monthly while the risk lasts."
+        ),
+        "recommendations": [
+            "Every agency records the child's views in their own words at each assessment and review, checked by "
+            "managers in supervision.",
+            "Children's Social Care invites the named health professional to every strategy discussion about "
+            "exploitation; the business unit reports attendance quarterly.",
+            "Agencies audit supervision records for exploitation cases in six months and report to the Learning "
+            "from Practice Group.",
+            "The partnership re-audits these cases in spring 2026 to test whether practice has improved.",
+        ],
+    },
+    "again": {
+        "chair": "Dr Amara Okafor, independent chair of the Learning from Practice Group",
+        "attendees": (
+            "Detective Sergeant, Exploitation Hub\nTeam Manager, Adolescent Service\nNamed GP for Safeguarding\n"
+            "Safeguarding Lead, Safe Haven Domestic Abuse Service\nPartnership Business Officer (notes)"
+        ),
+        "selection_method": "mixed",
+        "selection_criteria": (
+            "Sixteen cases carried from the autumn 2025 audit to test the recommendations, and five new cases chosen "
+            "purposively from referrals since September 2025 where the child was missing from home."
+        ),
+        "executive_summary": (
+            "Re-auditing sixteen children six months on shows real change: more sections were judged good or "
+            "better, and health attended most strategy discussions. The five new cases show the same early "
+            "strengths.\n"
+            "Recording of the child's voice improved but is still uneven between agencies, and two carried cases "
+            "were judged worse because plans ended while risk remained."
+        ),
+        "strengths": (
+            "Health attendance at strategy discussions rose sharply after the invitation protocol.\n"
+            "Supervision notes now show challenge and a clear next step in most cases."
+        ),
+        "challenges": (
+            "Plans closed while missing episodes continued in two cases.\n"
+            "Youth justice and education records still rarely quote the child."
+        ),
+        "themes": "Voice of the child; ending plans safely; missing from home.",
+        "why_it_matters": (
+            "A re-audit tests whether learning changed practice. Closing a plan while a child keeps going missing "
+            "leaves them exposed to the adults who exploit them."
+        ),
+        "what_good_looks_like": (
+            "A plan ends only when the risk has reduced and the child agrees with the evidence. Every agency's "
+            "record includes what the child said, in their own words."
+        ),
+        "recommendations": [
+            "No exploitation plan closes while missing episodes continue without a multi-agency review.",
+            "Education and youth justice add the child's own words to their recording templates.",
+        ],
+    },
+}
+
+PRACTITIONER_VIEWS = [
+    "The audit was fair; the delay came from waiting for the strategy discussion.",
+    "I had not seen the school's records before; the chronology explained the pattern of missing episodes.",
+    "Caseloads that winter meant supervision was cancelled twice.",
+    "The child trusted the youth worker more than anyone; that relationship should have been used in the plan.",
+]
+
+
+def _write_up(
+    round_: Round, text: dict[str, Any], rng: DemoRandom, *, meeting_on: date, period: tuple[date, date]
+) -> None:
+    """The chair's write-up of a reported round: the meeting, the method, practitioners and the chair's report."""
+    involved = sorted(case_services.round_agency_ids(round_))
+    case_services.save_meeting(
+        round_,
+        case_services.MeetingIn(
+            meeting_on=meeting_on,
+            chair=text["chair"],
+            attendees=text["attendees"],
+            agency_ids=tuple(involved[:-1] or involved),
+            period_from=period[0],
+            period_to=period[1],
+            selection_method=text["selection_method"],
+            selection_criteria=text["selection_criteria"],
+        ),
+    )
+    fields = {name: text[name] for name, _ in case_services.REPORT_FIELDS}
+    case_services.save_chair_report(round_, fields, [(None, rec) for rec in text["recommendations"]])
+    for round_case in round_.cases[:6]:
+        given = {}
+        for agency in round_case.agencies:
+            invited = rng.random() < 0.7
+            attended = invited and rng.random() < 0.6
+            given[agency.id] = case_services.PractitionerIn(
+                invited=invited, attended=attended, view=rng.choice(PRACTITIONER_VIEWS) if attended else ""
+            )
+        case_services.save_practitioners(round_case, given)
 
 
 def _load(demo: Demo) -> None:

@@ -7,6 +7,7 @@ to every agency involved with each of its cases (see ``kinds.py``).
 
 from __future__ import annotations
 
+import enum
 from datetime import date
 
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Agency
 from ..core.audit import Audited
-from ..core.models import TimestampMixin
+from ..core.models import TimestampMixin, enum_type
 from ..core.redaction import register_place
 from ..extensions import db
 from ..questionnaires.models import ScaleLevel
@@ -118,4 +119,134 @@ register_place(
         sa.select(RoundCase.id).join(Round, Round.id == RoundCase.round_id).where(Round.partnership_id == pid)
     ),
     skip={"section_key"},
+)
+
+
+# -- the audit meeting and the chair's report --
+
+
+class SelectionMethod(enum.StrEnum):
+    """How the round's cases were chosen (the criteria are written beside it)."""
+
+    RANDOM = "random"
+    PURPOSIVE = "purposive"
+    MIXED = "mixed"
+
+    @property
+    def label(self) -> str:
+        return SELECTION_LABELS[self]
+
+
+SELECTION_LABELS = {
+    SelectionMethod.RANDOM: "Random sample",
+    SelectionMethod.PURPOSIVE: "Purposive (chosen for what they show)",
+    SelectionMethod.MIXED: "Some random, some purposive",
+}
+
+#: the agencies present at the multi-agency audit meeting
+meeting_agencies = sa.Table(
+    "meeting_agencies",
+    db.metadata,
+    sa.Column("chair_report_id", sa.ForeignKey("chair_reports.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("agency_id", sa.ForeignKey("agencies.id"), primary_key=True),
+)
+
+
+class ChairReport(Audited, TimestampMixin, db.Model):
+    """One per case-audit round: the meeting record, the method (audit period, how cases were chosen) and the
+    chair's written report (the fields the PDF and the learning briefing lead with)."""
+
+    __tablename__ = "chair_reports"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "period_to IS NULL OR period_from IS NULL OR period_to >= period_from", name="period_in_order"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"), unique=True)
+    #: the multi-agency audit meeting
+    meeting_on: Mapped[date | None] = mapped_column()
+    chair: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: who attended, by role and agency (never a child's name)
+    attendees: Mapped[str] = mapped_column(sa.Text, default="")
+    #: the period the audit looked at (e.g. referrals between these dates)
+    period_from: Mapped[date | None] = mapped_column()
+    period_to: Mapped[date | None] = mapped_column()
+    selection_method: Mapped[SelectionMethod | None] = mapped_column(enum_type(SelectionMethod, "selection_method"))
+    selection_criteria: Mapped[str] = mapped_column(sa.Text, default="")
+    #: the chair's report
+    executive_summary: Mapped[str] = mapped_column(sa.Text, default="")
+    strengths: Mapped[str] = mapped_column(sa.Text, default="")
+    challenges: Mapped[str] = mapped_column(sa.Text, default="")
+    themes: Mapped[str] = mapped_column(sa.Text, default="")
+    #: the learning briefing's own parts (what we found and what to do come from the fields above)
+    why_it_matters: Mapped[str] = mapped_column(sa.Text, default="")
+    what_good_looks_like: Mapped[str] = mapped_column(sa.Text, default="")
+
+    round: Mapped[Round] = relationship()
+    agencies_present: Mapped[list[Agency]] = relationship(secondary=meeting_agencies, order_by="Agency.name")
+
+    @property
+    def audit_partnership_id(self) -> int:
+        return self.round.partnership_id
+
+
+class ReportRecommendation(Audited, TimestampMixin, db.Model):
+    """A numbered partnership recommendation of the chair's report."""
+
+    __tablename__ = "report_recommendations"
+    __table_args__ = (
+        sa.UniqueConstraint("round_id", "number"),
+        sa.CheckConstraint("number >= 1", name="number_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column()
+    text: Mapped[str] = mapped_column(sa.Text)
+
+    round: Mapped[Round] = relationship()
+
+    @property
+    def audit_partnership_id(self) -> int:
+        return self.round.partnership_id
+
+
+class PractitionerInvolvement(Audited, TimestampMixin, db.Model):
+    """Whether an agency's practitioner on a case was invited to the audit meeting, came, and what they said."""
+
+    __tablename__ = "practitioner_involvements"
+    __table_args__ = (sa.UniqueConstraint("round_case_id", "agency_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_case_id: Mapped[int] = mapped_column(sa.ForeignKey("round_cases.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    invited: Mapped[bool] = mapped_column(default=False)
+    attended: Mapped[bool] = mapped_column(default=False)
+    #: the practitioner's view of the case and of the audit's findings
+    view: Mapped[str] = mapped_column(sa.Text, default="")
+
+    round_case: Mapped[RoundCase] = relationship()
+    agency: Mapped[Agency] = relationship()
+
+    @property
+    def audit_partnership_id(self) -> int:
+        return self.round_case.round.partnership_id
+
+
+# the chair's report, the meeting record and practitioners' views are typed by people: a reference may be there
+register_place(
+    ChairReport.__table__,
+    lambda pid: ChairReport.__table__.c.round_id.in_(sa.select(Round.id).where(Round.partnership_id == pid)),
+)
+register_place(
+    ReportRecommendation.__table__,
+    lambda pid: ReportRecommendation.__table__.c.round_id.in_(sa.select(Round.id).where(Round.partnership_id == pid)),
+)
+register_place(
+    PractitionerInvolvement.__table__,
+    lambda pid: PractitionerInvolvement.__table__.c.round_case_id.in_(
+        sa.select(RoundCase.id).join(Round, Round.id == RoundCase.round_id).where(Round.partnership_id == pid)
+    ),
 )

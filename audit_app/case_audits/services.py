@@ -15,16 +15,26 @@ import sqlalchemy as sa
 from ..accounts.models import Agency
 from ..core.audit import AuditAction, record_event
 from ..core.errors import ConflictError, DomainError, FieldErrors, NotAllowedError
+from ..core.models import utcnow
 from ..core.permissions import Principal
 from ..core.redaction import redact_everywhere
 from ..extensions import db
 from ..questionnaires import roles
 from ..questionnaires.answers import MAX_TEXT
-from ..questionnaires.models import Scale
+from ..questionnaires.models import QuestionnaireKind, Scale
 from ..rounds.models import Round, RoundStatus
 from ..rounds.services import active_agency_ids, create_returns
 from .cohort import AGE_BANDS, DISABILITY, PLAN_TYPES, SEXES, CohortRow, choice_problem, reference_problem
-from .models import Case, CaseJudgement, RoundCase
+from .models import (
+    Case,
+    CaseJudgement,
+    ChairReport,
+    PractitionerInvolvement,
+    ReportRecommendation,
+    RoundCase,
+    SelectionMethod,
+    round_case_agencies,
+)
 from .permissions import can_redact_case_reference
 
 # -- cases --
@@ -312,3 +322,224 @@ def record_judgement(
         judgement.escalated_on = escalated_on
     db.session.flush()
     return judgement
+
+
+# -- the audit meeting, the method and the chair's report --
+
+#: the chair's report's own text fields, in the order the page and the PDF give them
+REPORT_FIELDS = (
+    ("executive_summary", "Executive summary"),
+    ("strengths", "Key findings: strengths"),
+    ("challenges", "Key findings: challenges"),
+    ("themes", "Themes"),
+    ("why_it_matters", "Why it matters (learning briefing)"),
+    ("what_good_looks_like", "What good looks like (learning briefing)"),
+)
+#: at most this many numbered recommendations
+MAX_RECOMMENDATIONS = 30
+MAX_CHAIR = 200
+
+
+def _require_case_audit(round_: Round) -> None:
+    if round_.kind != QuestionnaireKind.CASE_AUDIT:
+        raise NotAllowedError("Only a case audit has an audit meeting and a chair's report")
+
+
+def get_chair_report(round_: Round) -> ChairReport | None:
+    """The round's meeting record and chair's report, if anything has been written."""
+    return db.session.scalar(sa.select(ChairReport).where(ChairReport.round_id == round_.id))
+
+
+def report_recommendations(round_: Round) -> list[ReportRecommendation]:
+    """The chair's numbered recommendations, in order."""
+    return list(
+        db.session.scalars(
+            sa.select(ReportRecommendation)
+            .where(ReportRecommendation.round_id == round_.id)
+            .order_by(ReportRecommendation.number)
+        )
+    )
+
+
+def _chair_report_for(round_: Round) -> ChairReport:
+    report = get_chair_report(round_)
+    if report is None:
+        report = ChairReport(round_id=round_.id)
+        db.session.add(report)
+        db.session.flush()
+    return report
+
+
+def round_agency_ids(round_: Round) -> set[int]:
+    """The agencies involved with any case of the round."""
+    return set(
+        db.session.scalars(
+            sa.select(round_case_agencies.c.agency_id)
+            .join(RoundCase, RoundCase.id == round_case_agencies.c.round_case_id)
+            .where(RoundCase.round_id == round_.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class MeetingIn:
+    """The meeting record and the method, as given (every field replaces what was there)."""
+
+    meeting_on: date | None = None
+    chair: str = ""
+    attendees: str = ""
+    agency_ids: tuple[int, ...] = ()
+    period_from: date | None = None
+    period_to: date | None = None
+    selection_method: str = ""
+    selection_criteria: str = ""
+
+
+def save_meeting(round_: Round, given: MeetingIn) -> ChairReport:
+    """Record the audit meeting (date, chair, attendees, agencies present) and the method (audit period, how
+    cases were chosen). Every problem is reported at once; nothing is saved unless all is right."""
+    _require_case_audit(round_)
+    problems: dict[str, list[str]] = {}
+    chair = (given.chair or "").strip()
+    if len(chair) > MAX_CHAIR:
+        problems["chair"] = [f"The chair's name and role must be {MAX_CHAIR} characters or fewer"]
+    for name, text in (("attendees", given.attendees), ("selection_criteria", given.selection_criteria)):
+        if len(text or "") > MAX_TEXT:
+            problems[name] = [f"Write {MAX_TEXT:,} characters or fewer"]
+    method = None
+    if given.selection_method:
+        try:
+            method = SelectionMethod(given.selection_method)
+        except ValueError:
+            problems["selection_method"] = [
+                "Choose how the cases were selected: " + ", ".join(m.value for m in SelectionMethod)
+            ]
+    if given.period_from and given.period_to and given.period_to < given.period_from:
+        problems["period_to"] = ["The end of the audit period must be the same as or after its start"]
+    wanted = set(given.agency_ids)
+    unknown = wanted - round_agency_ids(round_)
+    if unknown:
+        problems["agency_ids"] = ["Tick agencies involved with this round's cases only"]
+    if problems:
+        raise FieldErrors(problems, what="meeting fields")
+    report = _chair_report_for(round_)
+    report.meeting_on = given.meeting_on
+    report.chair = chair
+    report.attendees = (given.attendees or "").strip()
+    report.period_from = given.period_from
+    report.period_to = given.period_to
+    report.selection_method = method
+    report.selection_criteria = (given.selection_criteria or "").strip()
+    report.agencies_present = list(db.session.scalars(sa.select(Agency).where(Agency.id.in_(wanted or {-1}))))
+    report.updated_at = utcnow()  # the agencies present live in another table: move the stamp
+    db.session.flush()
+    return report
+
+
+def save_chair_report(
+    round_: Round, texts: dict[str, str], recommendations: list[tuple[int | None, str]]
+) -> tuple[ChairReport, list[ReportRecommendation]]:
+    """Write the chair's report: its text fields, and the numbered recommendations in the order given.
+
+    ``recommendations`` is ``[(id or None, text)]``: an id keeps that recommendation (its text changed), None
+    adds one, a blank text is left out, and a kept recommendation not given is removed. They are numbered 1, 2,
+    3... in the order given. Problems are named ``<field>`` or ``recommendations-<position>`` (from 1)."""
+    _require_case_audit(round_)
+    problems: dict[str, list[str]] = {}
+    known = {name for name, _ in REPORT_FIELDS}
+    for name in sorted(set(texts) - known):
+        problems[name] = [f"No such field; fields: {', '.join(sorted(known))}"]
+    for name in known:
+        if len(texts.get(name) or "") > MAX_TEXT:
+            problems[name] = [f"Write {MAX_TEXT:,} characters or fewer"]
+    existing = {r.id: r for r in report_recommendations(round_)}
+    kept: list[tuple[int | None, str]] = []
+    seen: set[int] = set()
+    for position, (rec_id, text) in enumerate(recommendations, start=1):
+        field = f"recommendations-{position}"
+        text = (text or "").strip()
+        if rec_id is not None and rec_id not in existing:
+            problems[field] = ["No such recommendation in this round's report"]
+            continue
+        if rec_id is not None and rec_id in seen:
+            problems[field] = ["This recommendation is given twice"]
+            continue
+        if rec_id is not None:
+            seen.add(rec_id)
+        if len(text) > MAX_TEXT:
+            problems[field] = [f"Write {MAX_TEXT:,} characters or fewer"]
+        elif text:
+            kept.append((rec_id, text))
+    if len(kept) > MAX_RECOMMENDATIONS:
+        problems["recommendations"] = [f"Give {MAX_RECOMMENDATIONS} recommendations or fewer"]
+    if problems:
+        raise FieldErrors(problems, what="report fields")
+    report = _chair_report_for(round_)
+    for name in known:
+        if name in texts:
+            setattr(report, name, (texts[name] or "").strip())
+    for rec_id, rec in existing.items():
+        if rec_id not in {i for i, _ in kept}:
+            db.session.delete(rec)
+    db.session.flush()
+    # Numbers are unique per round: park the kept ones clear of 1..n first, then number them.
+    parked = []
+    for offset, (rec_id, text) in enumerate(kept, start=1):
+        rec = existing[rec_id] if rec_id is not None else ReportRecommendation(round_id=round_.id, text=text)
+        rec.number = 100_000 + offset
+        rec.text = text
+        db.session.add(rec)
+        parked.append(rec)
+    db.session.flush()
+    for number, rec in enumerate(parked, start=1):
+        rec.number = number
+    report.updated_at = utcnow()
+    db.session.flush()
+    return report, parked
+
+
+@dataclass(frozen=True)
+class PractitionerIn:
+    invited: bool = False
+    attended: bool = False
+    view: str = ""
+
+
+def practitioner_involvement(round_case: RoundCase) -> dict[int, PractitionerInvolvement]:
+    """Each agency's practitioner involvement on a case, by agency id (agencies not yet recorded left out)."""
+    return {
+        p.agency_id: p
+        for p in db.session.scalars(
+            sa.select(PractitionerInvolvement).where(PractitionerInvolvement.round_case_id == round_case.id)
+        )
+    }
+
+
+def save_practitioners(round_case: RoundCase, given: dict[int, PractitionerIn]) -> list[PractitionerInvolvement]:
+    """Record, for each agency on the case, whether its practitioner was invited, attended, and their view.
+    Problems are named ``agency-<id>-<part>``; nothing is saved unless all is right."""
+    _require_case_audit(round_case.round)
+    on_case = {a.id for a in round_case.agencies}
+    problems: dict[str, list[str]] = {}
+    for agency_id, entry in given.items():
+        if agency_id not in on_case:
+            problems[f"agency-{agency_id}"] = ["This agency is not involved with the case"]
+        elif len(entry.view or "") > MAX_TEXT:
+            problems[f"agency-{agency_id}-view"] = [f"Write {MAX_TEXT:,} characters or fewer"]
+        elif entry.attended and not entry.invited:
+            problems[f"agency-{agency_id}-invited"] = ["A practitioner who attended was invited: tick invited too"]
+    if problems:
+        raise FieldErrors(problems, what="practitioner fields")
+    stored = practitioner_involvement(round_case)
+    saved = []
+    for agency_id, entry in given.items():
+        row = stored.get(agency_id)
+        if row is None:
+            row = PractitionerInvolvement(round_case_id=round_case.id, agency_id=agency_id)
+            db.session.add(row)
+        row.invited = bool(entry.invited)
+        row.attended = bool(entry.attended)
+        row.view = (entry.view or "").strip()
+        saved.append(row)
+    db.session.flush()
+    return saved

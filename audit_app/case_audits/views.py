@@ -12,18 +12,25 @@ from flask_login import login_required
 from ..accounts.models import Agency
 from ..accounts.permissions import agency_links_query
 from ..core.errors import DomainError, FieldErrors
-from ..core.forms import REFUSED, ConfirmForm, add_form_error, run_service
+from ..core.forms import REFUSED, ConfirmForm, add_form_error, id_value, run_service
 from ..core.permissions import can_view_history, current_principal
 from ..extensions import db
 from ..questionnaires import answers
+from ..questionnaires.models import QuestionnaireKind
 from ..rounds.forms import first_error
 from ..rounds.models import Return, ReturnStatus, Round, RoundStatus
-from ..rounds.permissions import can_review_returns, can_view_rounds, get_managed_round_or_404
+from ..rounds.permissions import (
+    can_manage_round,
+    can_review_returns,
+    can_view_rounds,
+    get_managed_round_or_404,
+    get_round_or_404,
+)
 from ..rounds.views import round_page
 from . import services
 from .cohort import CohortError, parse_cohort
 from .forms import CarryForm, CaseAgenciesForm, CaseForm, CohortForm, RedactReferenceForm
-from .models import CaseJudgement, RoundCase
+from .models import CaseJudgement, PractitionerInvolvement, RoundCase, SelectionMethod
 from .permissions import (
     can_redact_case_reference,
     can_view_discussion,
@@ -383,3 +390,207 @@ def round_case_remove(round_id: int, round_case_id: int):
     db.session.commit()
     flash(f"Case {reference} removed from the round", "success")
     return redirect(url_for("rounds.round_detail", round_id=round_.id) + "#cases")
+
+
+# -- the audit meeting, the method and the chair's report --
+
+
+def _case_audit_round_or_404(round_id: int) -> Round:
+    """A case-audit round of the partnership, for the roles that see every round (others 403)."""
+    p = current_principal()
+    _require(can_view_rounds(p))
+    round_ = get_round_or_404(p, round_id)
+    if round_.kind != QuestionnaireKind.CASE_AUDIT:
+        abort(404)
+    return round_
+
+
+def _may_write(round_: Round) -> bool:
+    return can_manage_round(current_principal(), round_)
+
+
+def _check_post(round_: Round) -> None:
+    _require(_may_write(round_))
+    if not ConfirmForm().validate_on_submit():
+        abort(400, "The form has expired: go back, reload the page and try again")
+
+
+def _posted_date(name: str, what: str) -> tuple[date | None, str]:
+    """A GOV.UK date from its day, month and year boxes, or why it is not one."""
+    parts = [request.form.get(f"{name}-{part}", "").strip() for part in ("day", "month", "year")]
+    if not any(parts):
+        return None, ""
+    if not all(parts):
+        return None, f"Enter the {what} as day, month and year"
+    try:
+        return date(int(parts[2]), int(parts[1]), int(parts[0])), ""
+    except ValueError:
+        return None, f"Enter a real {what}, like 27 3 2027"
+
+
+@bp.route("/rounds/<int:round_id>/meeting", methods=["GET", "POST"])
+@login_required
+def round_meeting(round_id: int):
+    """The audit meeting (date, chair, attendees, agencies present) and the method (audit period, how the cases
+    were chosen), with each case's practitioners; scrutineers read it."""
+    round_ = _case_audit_round_or_404(round_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        _check_post(round_)
+        dates = {}
+        for name, what in (
+            ("meeting_on", "meeting date"),
+            ("period_from", "start of the period"),
+            ("period_to", "end of the period"),
+        ):
+            dates[name], problem = _posted_date(name, what)
+            if problem:
+                errors[name] = problem
+        agency_ids: list[int] = []
+        for raw in request.form.getlist("agency_ids"):
+            try:
+                agency_ids.append(id_value(raw))
+            except ValueError:
+                errors["agency_ids"] = "Tick agencies involved with this round's cases only"
+        given = services.MeetingIn(
+            meeting_on=dates.get("meeting_on"),
+            chair=request.form.get("chair", ""),
+            attendees=request.form.get("attendees", ""),
+            agency_ids=tuple(agency_ids),
+            period_from=dates.get("period_from"),
+            period_to=dates.get("period_to"),
+            selection_method=request.form.get("selection_method", ""),
+            selection_criteria=request.form.get("selection_criteria", ""),
+        )
+        try:
+            services.save_meeting(round_, given)
+        except FieldErrors as error:
+            for field, problems in error.fields.items():
+                errors.setdefault(field, problems[0])
+        except DomainError as error:
+            errors.setdefault(error.field or "meeting_on", error.message)
+        if errors:
+            db.session.rollback()
+        else:
+            db.session.commit()
+            flash("The meeting record and method are saved", "success")
+            return redirect(url_for("case_audits.round_meeting", round_id=round_.id), 303)
+    report = services.get_chair_report(round_)
+    involved = db.session.scalars(
+        sa.select(Agency).where(Agency.id.in_(services.round_agency_ids(round_) or {-1})).order_by(Agency.name)
+    ).all()
+    involvement = {
+        (p.round_case_id, p.agency_id): p
+        for p in db.session.scalars(
+            sa.select(PractitionerInvolvement)
+            .join(RoundCase, RoundCase.id == PractitionerInvolvement.round_case_id)
+            .where(RoundCase.round_id == round_.id)
+        )
+    }
+    return render_template(
+        "case_audits/round_meeting.html",
+        round=round_,
+        report=report,
+        involved=involved,
+        involvement=involvement,
+        methods=list(SelectionMethod),
+        can_write=_may_write(round_),
+        errors=errors,
+        form_values=request.form if request.method == "POST" else {},
+    ), (400 if errors else 200)
+
+
+@bp.route("/rounds/<int:round_id>/cases/<int:round_case_id>/practitioners", methods=["GET", "POST"])
+@login_required
+def case_practitioners(round_id: int, round_case_id: int):
+    """For one case: whether each agency's practitioner was invited to the audit meeting, came, and their view."""
+    round_ = _case_audit_round_or_404(round_id)
+    round_case = get_round_case_or_404(round_, round_case_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        _check_post(round_)
+        given = {
+            agency.id: services.PractitionerIn(
+                invited=request.form.get(f"agency-{agency.id}-invited") == "yes",
+                attended=request.form.get(f"agency-{agency.id}-attended") == "yes",
+                view=request.form.get(f"agency-{agency.id}-view", ""),
+            )
+            for agency in round_case.agencies
+        }
+        try:
+            services.save_practitioners(round_case, given)
+        except FieldErrors as error:
+            errors = {field: problems[0] for field, problems in error.fields.items()}
+            db.session.rollback()
+        else:
+            db.session.commit()
+            flash(f"Practitioners for case {round_case.case.reference} saved", "success")
+            return redirect(url_for("case_audits.round_meeting", round_id=round_.id) + "#practitioners", 303)
+    return render_template(
+        "case_audits/case_practitioners.html",
+        round=round_,
+        round_case=round_case,
+        involvement=services.practitioner_involvement(round_case),
+        can_write=_may_write(round_),
+        errors=errors,
+        form_values=request.form if request.method == "POST" else {},
+    ), (400 if errors else 200)
+
+
+#: blank boxes offered for new recommendations on the page
+NEW_RECOMMENDATION_BOXES = 3
+
+
+def _chair_figures(round_: Round) -> dict[str, Any]:
+    from ..reporting import findings as f
+    from ..reporting import queries as q
+    from ..reporting.report import key_figures
+
+    main = f.round_findings(round_, parts=frozenset({f.SUMMARY}))
+    judgements = q.panel_case_judgements(round_.id).to_dict("records")
+    return {
+        "figures": key_figures(main, judgements, False),
+        "grades": main.tables["grades"],
+        "panel_grades": main.tables["panel_grades"],
+    }
+
+
+@bp.route("/rounds/<int:round_id>/chair-report", methods=["GET", "POST"])
+@login_required
+def chair_report(round_id: int):
+    """The chair's report: executive summary, key findings, themes, numbered recommendations and the briefing's
+    own parts, each beside the round's figures; scrutineers read it."""
+    round_ = _case_audit_round_or_404(round_id)
+    existing = services.report_recommendations(round_)
+    boxes = [(f"recommendation-{rec.id}", rec.id, rec.text) for rec in existing] + [
+        (f"recommendation-new-{i}", None, "") for i in range(1, NEW_RECOMMENDATION_BOXES + 1)
+    ]
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        _check_post(round_)
+        texts = {name: request.form.get(name, "") for name, _ in services.REPORT_FIELDS}
+        recs = [(rec_id, request.form.get(name, "")) for name, rec_id, _ in boxes]
+        try:
+            services.save_chair_report(round_, texts, recs)
+        except FieldErrors as error:
+            db.session.rollback()
+            for field, problems in error.fields.items():
+                if field.startswith("recommendations-"):
+                    field = boxes[int(field.rpartition("-")[2]) - 1][0]
+                errors.setdefault(field, problems[0])
+        else:
+            db.session.commit()
+            flash("The chair's report is saved", "success")
+            return redirect(url_for("case_audits.chair_report", round_id=round_.id), 303)
+    return render_template(
+        "case_audits/chair_report.html",
+        round=round_,
+        report=services.get_chair_report(round_),
+        fields=services.REPORT_FIELDS,
+        boxes=boxes,
+        recommendations=existing,
+        can_write=_may_write(round_),
+        errors=errors,
+        form_values=request.form if request.method == "POST" else {},
+        **_chair_figures(round_),
+    ), (400 if errors else 200)

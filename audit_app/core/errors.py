@@ -92,6 +92,22 @@ UNIQUE_CONFLICTS: dict[str, tuple[str, str]] = {
         "question_id",
         "Someone else saved this answer at the same moment; reload and try again",
     ),
+    "uq_chair_reports_round_id": (
+        "round_id",
+        "Someone else saved this round's meeting record or chair's report at the same moment; reload and try again",
+    ),
+    "uq_report_recommendations_round_id_number": (
+        "recommendations",
+        "Someone else changed the recommendations at the same moment; reload and try again",
+    ),
+    "uq_practitioner_involvements_round_case_id_agency_id": (
+        "agency_id",
+        "Someone else saved this case's practitioners at the same moment; reload and try again",
+    ),
+    "uq_report_files_round_id_kind_suppressed": (
+        "kind",
+        "Someone else asked for this report at the same moment; reload the page to see its progress",
+    ),
 }
 
 STALE_MESSAGE = (

@@ -185,6 +185,43 @@ def store_file(
     return stored
 
 
+def store_made_file(data: bytes, filename: str, content_type: str, *, partnership_id: int) -> StoredFile:
+    """Keep a file the system made (a drawn report): written like an upload, through a temporary file and a
+    rename, named by its hash; adds (not commits) its :class:`StoredFile` row with no uploader."""
+    if not data:
+        raise ValueError("a made file is never empty")
+    if content_type not in EXTENSIONS:
+        raise ValueError(f"not an allowed type: {content_type}")
+    root = storage_dir()
+    (root / "tmp").mkdir(parents=True, exist_ok=True)
+    sha256 = hashlib.sha256(data).hexdigest()
+    final = _blob_path(sha256)
+    if not final.exists():
+        final.parent.mkdir(exist_ok=True)
+        handle = tempfile.NamedTemporaryFile(dir=root / "tmp", prefix="made-", delete=False)  # noqa: SIM115 - renamed or removed below
+        tmp_path = Path(handle.name)
+        try:
+            with handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp_path, final)
+        except BaseException:
+            tmp_path.unlink(missing_ok=True)
+            raise
+    stored = StoredFile(
+        partnership_id=partnership_id,
+        original_filename=clean_filename(filename),
+        content_type=content_type,
+        size_bytes=len(data),
+        sha256=sha256,
+        uploaded_by_id=None,
+    )
+    db.session.add(stored)
+    db.session.flush()
+    return stored
+
+
 def open_file(stored: StoredFile) -> BinaryIO:
     """The stored content, as a binary stream the caller closes."""
     return _blob_path(stored.sha256).open("rb")

@@ -9,15 +9,19 @@ import tempfile
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, render_template, request, send_file, url_for
-from flask_login import login_required
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
 
+from ..core import clock, storage
+from ..core.forms import ConfirmForm
 from ..core.permissions import current_principal
 from ..extensions import db
-from ..questionnaires.models import Theme
+from ..questionnaires.models import QuestionnaireKind, Theme
 from ..rounds.models import Round, RoundStatus
-from . import charts, exports, params
+from ..rounds.permissions import can_manage_round
+from . import charts, exports, params, report_files
 from . import findings as f
+from .models import ReportFile, ReportKind
 from .params import FILTER_LABELS
 from .permissions import (
     can_view_findings,
@@ -50,6 +54,12 @@ def small_count(value: Any, suppressed: bool) -> Any:
 def present_value(value: Any, empty: str = "\u2013") -> str:
     """Any report or export value as people read it: ``empty`` when missing (never "None" or "nan")."""
     return present(value, empty)
+
+
+@bp.app_template_filter("app_datetime")
+def local_datetime(value: Any) -> str:
+    """A stored (UTC) time as people in England read it: "3 March 2027 at 14:05"."""
+    return value.astimezone(clock.LONDON).strftime("%-d %B %Y at %H:%M")
 
 
 @bp.app_template_filter("finding")
@@ -243,18 +253,102 @@ def round_answers(round_id: int):
     )
 
 
+def _report_round(round_id: int) -> Round:
+    """A round whose report the principal may read and prepare: the partnership-wide roles."""
+    p = current_principal()
+    _require(can_view_findings(p) and sees_everything(p))
+    return get_findings_round_or_404(p, round_id)
+
+
+def _kind_or_404(kind: str) -> ReportKind:
+    try:
+        return ReportKind(kind)
+    except ValueError:
+        abort(404)
+
+
+def _send_report_file(round_: Round, row: ReportFile) -> Response:
+    assert row.stored_file is not None
+    return send_file(
+        storage.open_file(row.stored_file),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=report_files.file_name(round_, row.kind, row.suppressed),
+    )
+
+
+@bp.get("/rounds/<int:round_id>/report")
+@login_required
+def report_page(round_id: int):
+    """The round's PDFs: the chair's report, the full report and the learning briefing, each prepared as a
+    job; this page shows their progress and refreshes itself until they are ready."""
+    round_ = _report_round(round_id)
+    suppressed = params.suppress()
+    fingerprint = report_files.round_fingerprint(round_.id)
+    files = []
+    for kind in ReportKind:
+        row = report_files.report_file(round_.id, kind, suppressed)
+        files.append((kind, row, report_files.file_state(row, fingerprint)))
+    preparing = any(state == report_files.FileState.PREPARING for _, _, state in files)
+    p = current_principal()
+    return render_template(
+        "reporting/report_files.html",
+        round=round_,
+        files=files,
+        FileState=report_files.FileState,
+        state_labels=report_files.FILE_STATE_LABELS,
+        suppressed=suppressed,
+        preparing=preparing,
+        can_write=can_manage_round(p, round_) and round_.kind == QuestionnaireKind.CASE_AUDIT,
+        is_case_audit=round_.kind == QuestionnaireKind.CASE_AUDIT,
+    )
+
+
+@bp.post("/rounds/<int:round_id>/report/<kind>")
+@login_required
+def report_prepare(round_id: int, kind: str):
+    """Ask for a PDF of the round: drawn by a job after this request, unless a current one is kept."""
+    round_ = _report_round(round_id)
+    report_kind = _kind_or_404(kind)
+    if not ConfirmForm().validate_on_submit():
+        abort(400, "The form has expired: go back, reload the page and try again")
+    suppressed = request.form.get("suppress") == "1"
+    report_files.request_file(round_, report_kind, suppressed, by_user_id=current_user.id)
+    db.session.commit()
+    return redirect(url_for("reporting.report_page", round_id=round_.id, suppress="1" if suppressed else None), 303)
+
+
+@bp.get("/rounds/<int:round_id>/report/<kind>.pdf")
+@login_required
+def report_download(round_id: int, kind: str):
+    """A prepared PDF of the round, while it is current; otherwise back to the report page to prepare it."""
+    round_ = _report_round(round_id)
+    report_kind = _kind_or_404(kind)
+    suppressed = params.suppress()
+    row = report_files.report_file(round_.id, report_kind, suppressed)
+    if report_files.file_state(row, report_files.round_fingerprint(round_.id)) != report_files.FileState.READY:
+        flash("That PDF is not ready for the round as it is now: prepare it below", "error")
+        return redirect(url_for("reporting.report_page", round_id=round_.id, suppress="1" if suppressed else None), 303)
+    return _send_report_file(round_, row)  # type: ignore[arg-type]
+
+
 @bp.get("/rounds/<int:round_id>/report.pdf")
 @login_required
 def round_report(round_id: int):
-    """The round report as a PDF: cover, method, return rates, grades, texts, panel judgements."""
-    from .report import round_report_pdf
-
-    p = current_principal()
-    _require(can_view_findings(p) and sees_everything(p))
-    round_ = get_findings_round_or_404(p, round_id)
-    pdf = round_report_pdf(round_, suppressed=params.suppress())
-    name = f"{_stem(round_.title)}-report.pdf"
-    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    """The full round report as a PDF: the kept one if current; otherwise it is prepared as a job, and sent if
+    it is ready by the end of the request (jobs run inline), else the report page shows its progress."""
+    round_ = _report_round(round_id)
+    suppressed = params.suppress()
+    row = report_files.request_file(round_, ReportKind.FULL, suppressed, by_user_id=current_user.id)
+    row_id = row.id
+    db.session.commit()  # an inline job runs here
+    db.session.expire_all()
+    row = db.session.get(ReportFile, row_id)
+    if row is not None and report_files.file_state(row, report_files.round_fingerprint(round_.id)) == (
+        report_files.FileState.READY
+    ):
+        return _send_report_file(round_, row)
+    return redirect(url_for("reporting.report_page", round_id=round_.id, suppress="1" if suppressed else None), 303)
 
 
 # -- across rounds --

@@ -109,6 +109,7 @@ def test_declared_roles_are_what_the_endpoint_allows(client, world, op: Operatio
         "questionnaire_id": version.questionnaire_id,
         "number": version.number,
         "theme_id": round_.theme_id,
+        "kind": "briefing",
         "agency_id": world.police.agency_id,
         "sector_id": world.police.sector_id,
         "user_id": auditor.id,

@@ -568,7 +568,8 @@ def test_pdf_report_holds_each_part(client, known, world):
     reader = PdfReader(io.BytesIO(response.data))
     text = "\n".join(page.extract_text() for page in reader.pages)
     for part in (
-        "Round report",
+        "Multi-agency case audit: full report",
+        "The chair's report",
         "Method",
         "Return rates by agency",
         "Grades given by agencies, by section",
