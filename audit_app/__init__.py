@@ -65,6 +65,8 @@ def register_domains(app: Flask) -> None:
     from .questionnaires import cli as questionnaires_cli
     from .questionnaires import demo as _questionnaires_demo  # noqa: F401
     from .rounds import cli as rounds_cli
+    from .rounds import queues as _rounds_queues  # noqa: F401  (registers its home part)
+    from .case_audits import dashboard as _case_audits_dashboard  # noqa: F401  (registers its home part)
 
     session.init_app(app)  # after core's hooks, which start every request anonymous
     register_cli(app, [*accounts_cli.COMMANDS, *questionnaires_cli.COMMANDS, *rounds_cli.COMMANDS])

@@ -212,6 +212,8 @@ class Return(Audited, TimestampMixin, db.Model):
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     #: the latest note from the QA group (changes requested) or the agency (declined)
     note: Mapped[str] = mapped_column(sa.Text, default="")
+    #: the named auditor of the agency who completes it (set through services.assign_return)
+    assigned_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
 
     __mapper_args__ = {"version_id_col": lock_version}
 
@@ -219,6 +221,7 @@ class Return(Audited, TimestampMixin, db.Model):
     agency: Mapped[Agency] = relationship(lazy="joined")
     round_case: Mapped[RoundCase | None] = relationship()
     submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+    assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])
     answers: Mapped[list[Answer]] = relationship(back_populates="return_", cascade="all, delete-orphan")
     events: Mapped[list[ReturnEvent]] = relationship(order_by="ReturnEvent.id", cascade="all, delete-orphan")
 

@@ -22,7 +22,7 @@ from ..core.permissions import current_principal
 from ..extensions import db
 from ..questionnaires import answers
 from ..questionnaires.models import Questionnaire, QuestionnaireKind, QuestionnaireVersion, VersionStatus
-from . import services
+from . import queues, services
 from .forms import ChaseForm, MoveForm, NoteForm, RoundForm, first_error
 from .kinds import kind_rules
 from .models import EmailKind, Return, ReturnGroup, ReturnStatus, Round, RoundStatus
@@ -62,13 +62,30 @@ def round_list():
     """Every round of the partnership, newest first."""
     p = current_principal()
     _require(can_view_rounds(p))
+    query = rounds_query(p)
+    args: dict[str, str] = {}
+    status, kind = request.args.get("status", "").strip(), request.args.get("kind", "").strip()
+    if status:
+        if status not in RoundStatus.__members__.values():
+            abort(400, "status must be one of: " + ", ".join(s.value for s in RoundStatus))
+        query, args["status"] = query.where(Round.status == RoundStatus(status)), status
+    if kind:
+        if kind not in QuestionnaireKind.__members__.values():
+            abort(400, "kind must be one of: " + ", ".join(k.value for k in QuestionnaireKind))
+        query, args["kind"] = query.where(Round.kind == QuestionnaireKind(kind)), kind
     # Each round's questionnaire and theme come with it: the page's queries do not grow with its rows.
     page = paginate(
-        rounds_query(p).options(
-            joinedload(Round.version).joinedload(QuestionnaireVersion.questionnaire), joinedload(Round.theme)
-        )
+        query.options(joinedload(Round.version).joinedload(QuestionnaireVersion.questionnaire), joinedload(Round.theme))
     )
-    return render_template("rounds/round_list.html", page=page, can_manage=can_manage_rounds(p))
+    return render_template(
+        "rounds/round_list.html",
+        page=page,
+        can_manage=can_manage_rounds(p),
+        filter_args=args,
+        filter_text=" and ".join(
+            ([RoundStatus(status).label.lower()] if status else []) + ([QuestionnaireKind(kind).label.lower()] if kind else [])
+        ),
+    )
 
 
 def _version_choices(partnership_id: int) -> list[tuple[Any, str]]:
@@ -218,19 +235,38 @@ def round_chase(round_id: int):
 @bp.get("/returns")
 @login_required
 def return_list():
-    """'My returns': every return of the user's agencies (all returns for the QA group), a page at a time."""
+    """'My returns': the user's agencies' returns (every return for the QA group), filtered by status (Late
+    among them), round, agency, case and assignment, what needs action first, a page at a time."""
     p = current_principal()
     _require(bool(p.roles))
-    query = (
-        returns_query(p)
-        .where(Round.status != RoundStatus.PLANNING)
-        .options(
-            contains_eager(Return.round),
-            selectinload(Return.round_case),  # its case is joined with it
-        )
-        .order_by(Round.due_on, Return.id)
+    filters, problems = queues.parse_return_filters(request.args)
+    round_choices, agency_choices = queues.filter_choices(p)
+    if problems:
+        return render_template(
+            "rounds/return_list.html",
+            page=None,
+            filters=filters,
+            problems=problems,
+            round_choices=round_choices,
+            agency_choices=agency_choices,
+            status_choices=queues.STATUS_FILTER_LABELS,
+        ), 400
+    query = queues.filtered_returns(p, filters).options(
+        contains_eager(Return.round),
+        selectinload(Return.round_case),  # its case is joined with it
+        selectinload(Return.assigned_to),
     )
-    return render_template("rounds/return_list.html", page=paginate(query))
+    return render_template(
+        "rounds/return_list.html",
+        page=paginate(query),
+        filters=filters,
+        problems={},
+        round_choices=round_choices,
+        agency_choices=agency_choices,
+        status_choices=queues.STATUS_FILTER_LABELS,
+        today=clock.today(),
+        OUTSTANDING=queues.OUTSTANDING,
+    )
 
 
 def _section_states(ret: Return) -> list[tuple[Any, str, int, int]]:
