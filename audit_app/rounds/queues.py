@@ -164,6 +164,8 @@ class Count:
     label: str
     count: int
     args: dict[str, Any]
+    #: the list it opens
+    endpoint: str = "rounds.return_list"
 
 
 def return_counts(p: Principal) -> dict[str, int]:
@@ -239,7 +241,9 @@ def dashboard(p: Principal) -> dict[str, Any]:
             Count("assigned", "Assigned to you", counts["assigned_to_me"], {"assigned": ME}),
             Count("not_started", "To start", counts["not_started"], {"status": "not_started"}),
             Count("in_progress", "In progress", counts["in_progress"], {"status": "in_progress"}),
-            Count("changes_requested", "Changes requested", counts["changes_requested"], {"status": "changes_requested"}),
+            Count(
+                "changes_requested", "Changes requested", counts["changes_requested"], {"status": "changes_requested"}
+            ),
             Count(LATE, "Overdue", counts[LATE], {"status": LATE}),
         ]
         if p.has(Role.AGENCY_LEAD):
@@ -262,7 +266,13 @@ def dashboard(p: Principal) -> dict[str, Any]:
         context["qa_counts"] = [
             Count("submitted", "Awaiting review", counts["submitted"], {"status": "submitted"}),
             Count(LATE, "Late returns", counts[LATE], {"status": LATE}),
-            Count("ready_for_discussion", "Case audits ready for discussion", ready, {"status": "closed", "kind": "case_audit"}),
+            Count(
+                "ready_for_discussion",
+                "Case audits ready for discussion",
+                ready,
+                {"status": "closed", "kind": "case_audit"},
+                "rounds.round_list",
+            ),
             # A "concerns raised" count belongs here once returns carry the "Concern raised" flag.
         ]
     if p.has(Role.ADMIN):
@@ -272,6 +282,7 @@ def dashboard(p: Principal) -> dict[str, Any]:
                 status.label,
                 sum(n for (s, _), n in by_round.items() if s == status.value),
                 {"status": status.value},
+                "rounds.round_list",
             )
             for status in RoundStatus
         ]
