@@ -47,7 +47,7 @@ def _counts(html: str, block: str) -> dict[str, int]:
 
 def _cases(html: str) -> list[str]:
     """The case references of the return list's rows, in order."""
-    return re.findall(r">Case ([\w-]+)</a></td>", html)
+    return re.findall(r'/returns/\d+">([\w-]+)</a></td>', html)
 
 
 # -- the home page --
