@@ -238,7 +238,11 @@ def dashboard(p: Principal) -> dict[str, Any]:
         counts = return_counts(p)
     if agency_roles:
         context["agency_counts"] = [
-            Count("assigned", "Assigned to you", counts["assigned_to_me"], {"assigned": ME}),
+            *(
+                [Count("assigned", "Assigned to you", counts["assigned_to_me"], {"assigned": ME})]
+                if p.has(Role.AUDITOR)
+                else []
+            ),
             Count("not_started", "To start", counts["not_started"], {"status": "not_started"}),
             Count("in_progress", "In progress", counts["in_progress"], {"status": "in_progress"}),
             Count(

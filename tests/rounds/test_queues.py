@@ -88,6 +88,7 @@ def test_a_leads_and_the_qa_groups_counts(client, world, clock):
     login(client, world.user("agency_lead"))
     lead = client.get("/").get_data(as_text=True)
     assert _counts(lead, "lead-counts") == {"ready_for_sign_off": 1}
+    assert "assigned" not in _counts(lead, "agency-counts")  # a lead is not assigned returns
     login(client, world.user("qa_member"))
     qa = client.get("/").get_data(as_text=True)
     # late: the ready-for-sign-off police return and the two hospital returns (the submitted one is in)
@@ -101,6 +102,7 @@ def test_an_admins_rounds_by_state_and_agencies_with_nobody_to_complete_returns(
     make_round(world.partnership.id, title="Planned", agencies=[world.police], cases=1)
     login(client, world.user("admin"))
     html = client.get("/").get_data(as_text=True)
+    assert _counts(html, "admin-qa-counts") == {"submitted": 0, "late": 0, "ready_for_discussion": 0}
     assert _counts(html, "admin-rounds") == {
         "planning": 1,
         "open": 1,
@@ -497,3 +499,34 @@ def test_buttons_that_cannot_be_used_are_not_shown(client, world):
     login(client, world.user("agency_lead"))
     closed = client.get(f"/returns/{ret.id}").get_data(as_text=True)
     assert "Sign off and submit" not in closed and "Decline" not in closed
+
+
+# -- who may assign: role x agency (pure, no database) --
+
+POLICE_ID, HEALTH_ID = 1, 2
+
+
+@pytest.mark.parametrize(
+    ("role", "agency_id", "return_agency_id", "allowed"),
+    [
+        ("admin", None, POLICE_ID, True),
+        ("qa_member", None, POLICE_ID, True),
+        ("agency_lead", POLICE_ID, POLICE_ID, True),
+        ("agency_lead", POLICE_ID, HEALTH_ID, False),
+        ("auditor", POLICE_ID, POLICE_ID, False),
+        ("auditor", POLICE_ID, HEALTH_ID, False),
+        ("scrutineer", None, POLICE_ID, False),
+    ],
+)
+def test_who_may_assign_a_return(role, agency_id, return_agency_id, allowed):
+    from audit_app.core.permissions import Principal
+    from audit_app.core.roles import Role
+    from audit_app.rounds.permissions import can_assign_return
+
+    principal = Principal(
+        user_id=1,
+        partnership_id=1,
+        roles=frozenset({Role(role)}),
+        agency_roles=frozenset({(Role(role), agency_id)}) if agency_id else frozenset(),
+    )
+    assert can_assign_return(principal, Return(agency_id=return_agency_id)) is allowed
