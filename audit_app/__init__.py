@@ -62,12 +62,14 @@ def register_domains(app: Flask) -> None:
     from .accounts import demo as _accounts_demo  # noqa: F401  (registers its demo step)
     from .accounts import history as _accounts_history  # noqa: F401  (registers its histories and home part)
     from .accounts import session
+    from .case_audits import dashboard as _case_audits_dashboard  # noqa: F401  (registers its home part)
     from .case_audits import demo as _case_audits_demo  # noqa: F401
     from .case_audits import history as _case_audits_history  # noqa: F401  (registers a case's history)
     from .core.cli import register_cli
     from .questionnaires import cli as questionnaires_cli
     from .questionnaires import demo as _questionnaires_demo  # noqa: F401
     from .rounds import cli as rounds_cli
+    from .rounds import queues as _rounds_queues  # noqa: F401  (registers its home part)
 
     session.init_app(app)  # after core's hooks, which start every request anonymous
     register_cli(app, [*accounts_cli.COMMANDS, *questionnaires_cli.COMMANDS, *rounds_cli.COMMANDS])

@@ -31,6 +31,8 @@ ADMIN = {"admin"}
 ADMIN_SCRUTINEER = {"admin", "scrutineer"}
 BUILDERS = {"admin", "qa_member"}
 VIEW_ROUNDS = {"admin", "qa_member", "scrutineer"}
+#: who names the auditor completing a return: the QA group and admins, and the leads of its agency
+ASSIGNERS = {"admin", "qa_member", "agency_lead"}
 #: (endpoint, method) pairs narrower than the endpoint's entry: saving answers is for the agency
 METHOD_ACCESS = {
     ("rounds.return_section", "POST"): {"auditor", "agency_lead"},
@@ -101,6 +103,8 @@ ACCESS: dict[str, set[str] | str] = {
     "api.rounds_delete": BUILDERS,
     "api.rounds_moves": BUILDERS,
     "api.returns_decline": {"agency_lead"},
+    "api.returns_assign": ASSIGNERS,
+    "api.rounds_chase": BUILDERS,
     "api.returns_workbook": MEMBERS,
     "api.returns_upload_workbook": {"auditor", "agency_lead"},
     "api.rounds_upload_cohort": BUILDERS,
@@ -164,6 +168,8 @@ ACCESS: dict[str, set[str] | str] = {
     "rounds.return_section": MEMBERS,
     "rounds.return_submit": {"auditor", "agency_lead"},
     "rounds.return_decline": {"agency_lead"},
+    "rounds.return_answers": MEMBERS,
+    "rounds.return_assign": ASSIGNERS,
     "rounds.return_request_changes": BUILDERS,
     "rounds.return_accept": BUILDERS,
     "questionnaires.questionnaire_list": MEMBERS,

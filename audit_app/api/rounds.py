@@ -5,21 +5,25 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
+import sqlalchemy as sa
 from flask import Response, g, jsonify
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StringConstraints
+from sqlalchemy.orm import contains_eager, selectinload
 
 from ..accounts.models import Role
 from ..case_audits import cohort
 from ..case_audits import services as case_services
-from ..core.errors import DomainError
-from ..core.inputs import Id, Int32
+from ..core import clock
+from ..core.errors import DomainError, NotAllowedError
+from ..core.inputs import MAX_ID, Id, Int32
 from ..extensions import db
 from ..questionnaires import answers
 from ..questionnaires.models import QuestionnaireKind, QuestionnaireVersion
-from ..rounds import services
-from ..rounds.models import EmailKind, Return, ReturnStatus, Round, RoundStatus
+from ..rounds import queues, services
+from ..rounds.models import EmailKind, Return, ReturnGroup, ReturnStatus, Round, RoundStatus
 from ..rounds.notifications import queue_round_emails
 from ..rounds.permissions import (
+    can_assign_return,
     can_manage_rounds,
     can_review_returns,
     can_view_rounds,
@@ -27,13 +31,12 @@ from ..rounds.permissions import (
     get_return_or_404,
     get_round_or_404,
     leads_return_agency,
-    returns_query,
     rounds_query,
     works_for_return,
 )
-from .helpers import ApiError, page_of, parse_body, principal, require, uploaded_file
+from .helpers import ApiError, page_of, parse_body, principal, query_args, require, uploaded_file
 from .schemas import Strict
-from .spec import ANY_ROLE, api_route
+from .spec import ANY_ROLE, PageQuery, api_route
 
 BUILDERS = (Role.ADMIN, Role.QA_MEMBER)
 VIEWERS = (Role.ADMIN, Role.QA_MEMBER, Role.SCRUTINEER)
@@ -137,12 +140,16 @@ class MoveIn(Strict):
 class ReturnOut(BaseModel):
     id: int
     round_id: int
+    round_title: str
     agency_id: int
     agency_name: str
     round_case_id: int | None
     case_reference: str | None
     status: ReturnStatus
     status_label: str
+    is_late: bool = Field(description="Outstanding after its round's due date")
+    assigned_to_id: int | None = Field(description="The auditor of the agency named to complete it")
+    assigned_to_name: str | None
     lock_version: int
     submitted_at: datetime | None
     note: str
@@ -158,6 +165,34 @@ class AnswersIn(Strict):
     answers: dict[str, Any] = Field(
         description="Question key -> value (level label, option, list of options, number, ISO date or text)"
     )
+
+
+class ReturnsQuery(PageQuery):
+    """The return list's filters: the same as the returns page's."""
+
+    status: Literal[tuple(queues.STATUS_FILTER_LABELS)] | None = Field(  # type: ignore[valid-type]
+        default=None, description="A return status, or 'late': outstanding after the round's due date"
+    )
+    round_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="Only this round's returns")
+    agency_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="Only this agency's returns")
+    case: Annotated[str, StringConstraints(strip_whitespace=True, max_length=queues.CASE_MAX)] | None = Field(
+        default=None, description="Case reference, whole or in part (any case)"
+    )
+    assigned: Literal["me"] | None = Field(default=None, description="'me': only returns assigned to you")
+
+
+class AssignIn(Strict):
+    assigned_to_id: Id | None = Field(description="An active auditor of the return's agency; null for nobody")
+
+
+class ChaseIn(Strict):
+    agency_id: Id | None = Field(
+        default=None, description="Remind this agency only; leave out to remind every agency with returns outstanding"
+    )
+
+
+class ChaseOut(BaseModel):
+    agencies_emailed: int = Field(description="Agencies with returns outstanding that the reminder goes to")
 
 
 class NoteIn(Strict):
@@ -233,12 +268,18 @@ def _return(ret: Return) -> dict[str, Any]:
     return ReturnOut(
         id=ret.id,
         round_id=ret.round_id,
+        round_title=ret.round.title,
         agency_id=ret.agency_id,
         agency_name=ret.agency.name,
         round_case_id=ret.round_case_id,
         case_reference=ret.round_case.case.reference if ret.round_case else None,
         status=ret.status.value,
         status_label=ret.status.label,
+        is_late=bool(
+            ret.round.due_on and ret.round.due_on < clock.today() and ret.status.group == ReturnGroup.OUTSTANDING
+        ),
+        assigned_to_id=ret.assigned_to_id,
+        assigned_to_name=ret.assigned_to.name if ret.assigned_to else None,
         lock_version=ret.lock_version,
         submitted_at=ret.submitted_at,
         note=ret.note,
@@ -437,22 +478,80 @@ def rounds_moves(round_id: int):
     return jsonify(MovesOut(round_id=round_.id, status=round_.status, moves=moves).model_dump(mode="json"))
 
 
+@api_route(
+    "/rounds/<int:round_id>/chase",
+    "POST",
+    summary="Email a reminder to one agency, or every agency, with returns outstanding (while the round is open)",
+    tag="audits",
+    request_model=ChaseIn,
+    response_model=ChaseOut,
+    roles=BUILDERS,
+)
+def rounds_chase(round_id: int):
+    p = principal()
+    round_ = get_managed_round_or_404(p, round_id)
+    body = parse_body(ChaseIn)
+    if round_.status != RoundStatus.OPEN:
+        raise NotAllowedError("Reminders go only while the round is open")
+    if body.agency_id is not None and not db.session.scalar(
+        sa.select(sa.func.count()).where(Return.round_id == round_.id, Return.agency_id == body.agency_id)
+    ):
+        raise DomainError("Choose an agency with returns in this round", field="agency_id")
+    emailing = queue_round_emails(
+        round_, EmailKind.CHASE, {body.agency_id} if body.agency_id is not None else None
+    )  # sent once this commits
+    db.session.commit()
+    return jsonify(ChaseOut(agencies_emailed=emailing).model_dump(mode="json"))
+
+
 # -- returns --
 
 
 @api_route(
     "/returns",
     "GET",
-    summary="List the returns you may see (your agency's, or all for the QA group)",
+    summary="List the returns you may see (your agency's, or all for the QA group), filtered, what needs action first",
     tag="audits",
     response_model=ReturnOut,
+    query_model=ReturnsQuery,
     many=True,
     roles=ANY_ROLE,
     roles_note=OWN_AGENCY,
 )
 def returns_list():
     p = principal()
-    return page_of(returns_query(p).order_by(Return.id), _return)
+    args = query_args()
+    filters = queues.ReturnFilters(
+        status=args.status,
+        round_id=args.round_id,
+        agency_id=args.agency_id,
+        case=args.case or None,
+        assigned=args.assigned,
+    )
+    query = queues.filtered_returns(p, filters).options(
+        contains_eager(Return.round), selectinload(Return.answers), selectinload(Return.assigned_to)
+    )
+    return page_of(query, _return)
+
+
+@api_route(
+    "/returns/<int:return_id>/assignment",
+    "PUT",
+    summary="Name the auditor of the return's agency who completes it (or nobody)",
+    tag="audits",
+    request_model=AssignIn,
+    response_model=ReturnOut,
+    roles=(Role.ADMIN, Role.QA_MEMBER, Role.AGENCY_LEAD),
+    roles_note="agency leads of the return's agency; while the return is outstanding",
+)
+def returns_assign(return_id: int):
+    p = principal()
+    ret = get_return_or_404(p, return_id)
+    require(can_assign_return(p, ret))
+    body = parse_body(AssignIn)
+    services.assign_return(ret, body.assigned_to_id, by=g.audit_user)
+    db.session.commit()
+    return jsonify(_return(ret))
 
 
 @api_route(

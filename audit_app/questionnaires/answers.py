@@ -546,3 +546,9 @@ def answered(questions: Iterable[Question], answers: Mapping[str, str]) -> list[
 def required_missing(questions: Iterable[Question], answers: Mapping[str, str]) -> list[Question]:
     """Required questions that are asked (pass the applicable ones; conditions are applied here) and not answered."""
     return [q for q in asked(questions, answers) if q.is_required and is_empty(q, answers.get(q.key))]
+
+
+def unanswered(questions: Iterable[Question], answers: Mapping[str, str]) -> list[Question]:
+    """Questions asked (pass the applicable ones; conditions are applied here) and not answered, required or not:
+    a section is complete when none is left (a scale's not-applicable level is an answer)."""
+    return [q for q in asked(questions, answers) if is_empty(q, answers.get(q.key))]

@@ -216,6 +216,8 @@ class Return(Audited, TimestampMixin, db.Model):
     #: when the return's answers first said an immediate safeguarding concern was identified (the QA group
     #: and admins were emailed then); cleared if the answer is changed back. Set only by services.save_answers()
     concern_raised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the named auditor of the agency who completes it (set through services.assign_return)
+    assigned_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
 
     __mapper_args__ = {"version_id_col": lock_version}
 
@@ -223,6 +225,7 @@ class Return(Audited, TimestampMixin, db.Model):
     agency: Mapped[Agency] = relationship(lazy="joined")
     round_case: Mapped[RoundCase | None] = relationship()
     submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+    assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])
     answers: Mapped[list[Answer]] = relationship(back_populates="return_", cascade="all, delete-orphan")
     events: Mapped[list[ReturnEvent]] = relationship(order_by="ReturnEvent.id", cascade="all, delete-orphan")
 

@@ -222,3 +222,88 @@ def send_due_reminders(today: date) -> list[tuple[str, list[str]]]:
             ).all()
             results.append((round_.title, [e.agency.name for e in sent]))
     return results
+
+
+# -- hand-offs: one email to the people the return now waits for --
+
+#: the hand-offs that email someone: status reached -> (who, subject)
+HANDOFFS = {
+    ReturnStatus.READY_FOR_SIGN_OFF: "Ready for your sign-off: {what}",
+    ReturnStatus.SUBMITTED: "Submitted for review: {what}",
+    ReturnStatus.CHANGES_REQUESTED: "Changes requested: {what}",
+}
+
+
+def _emails_of(partnership_ids: list[int], role: Role, agency_id: int | None = None) -> list[str]:
+    query = (
+        sa.select(User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.partnership_id.in_(partnership_ids), Membership.role == role, User.is_active.is_(True))
+    )
+    if agency_id is not None:
+        query = query.where(Membership.agency_id == agency_id)
+    return sorted(set(db.session.scalars(query)))
+
+
+def handoff_recipients(ret: Return, status: ReturnStatus) -> list[str]:
+    """Who a return now waits for: its agency's leads (ready for sign-off), the QA group of the partnership that
+    planned the round (submitted), or the auditor it is assigned to, else its agency's auditors (changes
+    requested)."""
+    if status == ReturnStatus.READY_FOR_SIGN_OFF:
+        return _emails_of([ret.round.partnership_id], Role.AGENCY_LEAD, ret.agency_id)
+    if status == ReturnStatus.SUBMITTED:
+        return _emails_of([ret.round.partnership_id], Role.QA_MEMBER)
+    if status == ReturnStatus.CHANGES_REQUESTED:
+        if ret.assigned_to is not None and ret.assigned_to.is_active:
+            return [ret.assigned_to.email]
+        return _emails_of([ret.round.partnership_id], Role.AUDITOR, ret.agency_id)
+    return []
+
+
+def send_handoff_email(return_id: int, status: str, base_url: str = "") -> str:
+    """Email the people a return now waits for, with a link to it (a job, queued by the status change).
+
+    Returns what became of it: sent, nobody, not_configured or failed (also logged).
+    """
+    import logging
+
+    base = base_url or current_app.config.get("BASE_URL") or "http://localhost"
+    with current_app.test_request_context(base_url=base):
+        ret = db.session.get(Return, return_id)
+        reached = ReturnStatus(status)
+        if ret is None or ret.status != reached:
+            return "moved_on"  # it moved again before the email went: the newer change sends its own
+        recipients = handoff_recipients(ret, reached)
+        what = (f"case {ret.round_case.case.reference}, " if ret.round_case else "") + f"{ret.agency.name}"
+        subject = HANDOFFS[reached].format(what=f"{ret.round.title} ({what})")
+        outcome = EmailOutcome.NOBODY
+        if recipients:
+            link = url_for("rounds.return_answers", return_id=ret.id, _external=True)
+            lines = {
+                ReturnStatus.READY_FOR_SIGN_OFF: "An auditor has completed this return. Check the answers and sign it off.",
+                ReturnStatus.SUBMITTED: "This return has been submitted. Review it: accept it or request changes.",
+                ReturnStatus.CHANGES_REQUESTED: f"The QA group has asked for changes to this return:\n\n{ret.note}",
+            }
+            body = (
+                f"{lines[reached]}\n\nRound: {ret.round.title}\nAgency: {ret.agency.name}\n"
+                + (f"Case: {ret.round_case.case.reference}\n" if ret.round_case else "")
+                + f"\nThe return: {link}\n"
+            )
+            try:
+                outcome = EmailOutcome.SENT if send_email(recipients, subject, body) else EmailOutcome.NOT_CONFIGURED
+            except MailError:
+                outcome = EmailOutcome.FAILED
+        logging.getLogger(__name__).info(
+            "hand-off email for return %s (%s): %s to %d", ret.id, reached.value, outcome.value, len(recipients)
+        )
+        return outcome.value
+
+
+def queue_handoff_email(ret: Return, status: ReturnStatus) -> None:
+    """Email the people the return now waits for once the current change commits (for the hand-offs in
+    ``HANDOFFS``; other moves send nothing)."""
+    from flask import has_request_context, request
+
+    if status in HANDOFFS:
+        base_url = request.host_url if has_request_context() else ""
+        jobs.enqueue(send_handoff_email, ret.id, status.value, base_url)

@@ -64,6 +64,12 @@ def can_sign_off_return(p: Principal, ret: Return) -> bool:
     return leads_return_agency(p, ret) and ret.status.is_editable
 
 
+def can_assign_return(p: Principal, ret: Return) -> bool:
+    """Name the auditor who completes a return: its agency's leads, and the partnership's admins and QA group
+    (the service refuses once the return is no longer outstanding)."""
+    return ret.agency_id in p.agency_ids(Role.AGENCY_LEAD) or p.has(Role.ADMIN, Role.QA_MEMBER)
+
+
 def in_partnership(partnership_id: int | None) -> sa.ColumnElement[bool]:
     """Rounds that count for the partnership (its own and those shared with it)."""
     return Round.id.in_(

@@ -350,8 +350,40 @@ def _event(ret: Return, from_status: ReturnStatus | None, to: ReturnStatus, acto
 
 
 def _move(ret: Return, to: ReturnStatus, actor: User | None, note: str = "") -> None:
+    from .notifications import queue_handoff_email
+
     _event(ret, ret.status, to, actor, note)
     ret.status = to
+    db.session.flush()
+    queue_handoff_email(ret, to)  # sent once this commits, for the hand-offs that have an email
+
+
+def assignable_auditors(ret: Return) -> list[User]:
+    """The active auditors of the return's agency, in the partnerships its round counts for, by name."""
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(
+                Membership.partnership_id.in_(round_partnership_ids(ret.round)),
+                Membership.agency_id == ret.agency_id,
+                Membership.role == Role.AUDITOR,
+                User.is_active.is_(True),
+            )
+            .distinct()
+            .order_by(User.name, User.id)
+        )
+    )
+
+
+def assign_return(ret: Return, user_id: int | None, *, by: User) -> None:
+    """Name the auditor of the return's agency who completes it (``None``: nobody). The change is recorded in
+    the audit trail; the auditor's home page then counts it as assigned to them."""
+    if not ret.status.is_editable:
+        raise NotAllowedError(f"This return is {ret.status.label.lower()}: it can no longer be assigned")
+    if user_id is not None and user_id not in {u.id for u in assignable_auditors(ret)}:
+        raise DomainError(f"Choose an active auditor of {ret.agency.name}", field="assigned_to_id")
+    ret.assigned_to_id = user_id
     db.session.flush()
 
 

@@ -22,12 +22,13 @@ from ..core.permissions import current_principal
 from ..extensions import db
 from ..questionnaires import answers
 from ..questionnaires.models import Questionnaire, QuestionnaireKind, QuestionnaireVersion, VersionStatus
-from . import services
+from . import queues, services
 from .forms import ChaseForm, MoveForm, NoteForm, RoundEditForm, RoundForm, first_error
 from .kinds import kind_rules
 from .models import EmailKind, Return, ReturnGroup, ReturnStatus, Round, RoundStatus
 from .notifications import latest_emails, queue_round_emails
 from .permissions import (
+    can_assign_return,
     can_edit_return,
     can_manage_round,
     can_manage_rounds,
@@ -38,7 +39,6 @@ from .permissions import (
     get_return_or_404,
     get_round_or_404,
     leads_return_agency,
-    returns_query,
     rounds_query,
     works_for_return,
 )
@@ -64,13 +64,31 @@ def round_list():
     """Every round of the partnership, newest first."""
     p = current_principal()
     _require(can_view_rounds(p))
+    query = rounds_query(p)
+    args: dict[str, str] = {}
+    status, kind = request.args.get("status", "").strip(), request.args.get("kind", "").strip()
+    if status:
+        if status not in RoundStatus.__members__.values():
+            abort(400, "status must be one of: " + ", ".join(s.value for s in RoundStatus))
+        query, args["status"] = query.where(Round.status == RoundStatus(status)), status
+    if kind:
+        if kind not in QuestionnaireKind.__members__.values():
+            abort(400, "kind must be one of: " + ", ".join(k.value for k in QuestionnaireKind))
+        query, args["kind"] = query.where(Round.kind == QuestionnaireKind(kind)), kind
     # Each round's questionnaire and theme come with it: the page's queries do not grow with its rows.
     page = paginate(
-        rounds_query(p).options(
-            joinedload(Round.version).joinedload(QuestionnaireVersion.questionnaire), joinedload(Round.theme)
-        )
+        query.options(joinedload(Round.version).joinedload(QuestionnaireVersion.questionnaire), joinedload(Round.theme))
     )
-    return render_template("rounds/round_list.html", page=page, can_manage=can_manage_rounds(p))
+    return render_template(
+        "rounds/round_list.html",
+        page=page,
+        can_manage=can_manage_rounds(p),
+        filter_args=args,
+        filter_text=" and ".join(
+            ([RoundStatus(status).label.lower()] if status else [])
+            + ([QuestionnaireKind(kind).label.lower()] if kind else [])
+        ),
+    )
 
 
 def _version_choices(partnership_id: int) -> list[tuple[Any, str]]:
@@ -146,6 +164,7 @@ def round_page(round_: Round, *, status: int = 200, **overrides: Any):
         for r in returns
         if round_.due_on and clock.today() > round_.due_on and r.status.group == ReturnGroup.OUTSTANDING
     ]
+    owing = {r.agency_id: r.agency for r in returns if r.status.group == ReturnGroup.OUTSTANDING}
     rules = kind_rules(round_.kind)
     context = rules.page_context(round_) if rules.page_context else {}
     context.update(overrides)
@@ -160,6 +179,8 @@ def round_page(round_: Round, *, status: int = 200, **overrides: Any):
         move_label=services.move_label,
         warnings=services.round_warnings(round_) if can_manage_round(p, round_) else [],
         emails=latest_emails(round_),
+        owing_agencies=sorted(owing.values(), key=lambda a: a.name),
+        today=clock.today(),
         ReturnStatus=ReturnStatus,
         **context,
     ), status
@@ -281,6 +302,11 @@ def round_chase(round_id: int):
         flash("Reminders go only while the round is open", "error")
         return redirect(url_for("rounds.round_detail", round_id=round_.id), code=303)
     agency_id = form.agency_id.data
+    if agency_id is not None and not db.session.scalar(
+        sa.select(sa.func.count()).where(Return.round_id == round_.id, Return.agency_id == agency_id)
+    ):
+        flash("Choose an agency with returns in this round", "error")
+        return redirect(url_for("rounds.round_detail", round_id=round_.id), code=303)
     emailing = queue_round_emails(round_, EmailKind.CHASE, {agency_id} if agency_id is not None else None)
     db.session.commit()  # the emails go once this commits
     if emailing:
@@ -296,24 +322,44 @@ def round_chase(round_id: int):
 @bp.get("/returns")
 @login_required
 def return_list():
-    """'My returns': every return of the user's agencies (all returns for the QA group), a page at a time."""
+    """'My returns': the user's agencies' returns (every return for the QA group), filtered by status (Late
+    among them), round, agency, case and assignment, what needs action first, a page at a time."""
     p = current_principal()
     _require(bool(p.roles))
-    query = (
-        returns_query(p)
-        .where(Round.status != RoundStatus.PLANNING)
-        .options(
-            contains_eager(Return.round),
-            selectinload(Return.round_case),  # its case is joined with it
-        )
-        .order_by(Round.due_on, Return.id)
+    filters, problems = queues.parse_return_filters(request.args)
+    round_choices, agency_choices = queues.filter_choices(p)
+    if problems:
+        return render_template(
+            "rounds/return_list.html",
+            page=None,
+            filters=filters,
+            problems=problems,
+            round_choices=round_choices,
+            agency_choices=agency_choices,
+            status_choices=queues.STATUS_FILTER_LABELS,
+        ), 400
+    query = queues.filtered_returns(p, filters).options(
+        contains_eager(Return.round),
+        selectinload(Return.round_case),  # its case is joined with it
+        selectinload(Return.assigned_to),
     )
-    return render_template("rounds/return_list.html", page=paginate(query))
+    return render_template(
+        "rounds/return_list.html",
+        page=paginate(query),
+        filters=filters,
+        problems={},
+        round_choices=round_choices,
+        agency_choices=agency_choices,
+        status_choices=queues.STATUS_FILTER_LABELS,
+        today=clock.today(),
+        OUTSTANDING=queues.OUTSTANDING,
+    )
 
 
 def _section_states(ret: Return) -> list[tuple[Any, str, int, int]]:
-    """(section, state, answered, on the page) for the task list, by the same rule as submission: a required
-    question hidden by its condition is not missing, and one shown by it is."""
+    """(section, state, answered, asked) for the task list. A section is Completed only when every question it
+    asks this agency is answered (a not-applicable level is an answer), by ``answers.unanswered``; a question
+    hidden by its condition is not asked."""
     stored = services.stored_answers(ret)
     sector_key = services.return_sector_key(ret)
     states = []
@@ -321,14 +367,15 @@ def _section_states(ret: Return) -> list[tuple[Any, str, int, int]]:
         questions = services.applicable_questions(ret, section, sector_key=sector_key)
         if not questions:
             continue
+        asked = answers.asked(questions, stored)
         answered = len(answers.answered(questions, stored))
         if answered == 0:
             state = "Not started"
-        elif answers.required_missing(questions, stored):
+        elif answers.unanswered(questions, stored):
             state = "In progress"
         else:
             state = "Completed"
-        states.append((section, state, answered, len(questions)))
+        states.append((section, state, answered, len(asked)))
     return states
 
 
@@ -339,24 +386,100 @@ def return_detail(return_id: int):
     return _return_page(get_return_or_404(current_principal(), return_id))
 
 
-def _return_page(
-    ret: Return, *, note_form: NoteForm | None = None, upload_problems: list[str] | None = None, status: int = 200
-):
-    """The return's page: its task list and what this person may do next (with a refused form's errors)."""
+def _whole_return(ret: Return) -> list[tuple[Any, list[tuple[Any, str]]]]:
+    """Every section the agency is asked, each with its questions asked and their answers as shown."""
+    stored = services.stored_answers(ret)
+    sector_key = services.return_sector_key(ret)
+    whole = []
+    for section in ret.round.version.sections:
+        asked = answers.asked(services.applicable_questions(ret, section, sector_key=sector_key), stored)
+        if asked:
+            whole.append((section, [(q, answers.display(q, stored.get(q.key))) for q in asked]))
+    return whole
+
+
+@bp.get("/returns/<int:return_id>/answers")
+@login_required
+def return_answers(return_id: int):
+    """The whole return on one page ('check your answers'): every section's answers and the history, to sign
+    off or review, and to print."""
+    ret = get_return_or_404(current_principal(), return_id)
+    return _return_page(ret, template="rounds/return_answers.html", whole=_whole_return(ret))
+
+
+@bp.post("/returns/<int:return_id>/assign")
+@login_required
+def return_assign(return_id: int):
+    """Name the auditor of the agency who completes the return (or nobody)."""
     p = current_principal()
+    ret = get_return_or_404(p, return_id)
+    _require(can_assign_return(p, ret))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    raw = (request.form.get("assigned_to_id") or "").strip()
+    user_id = None
+    if raw:
+        user_id = whole_number(raw, low=1)
+        if user_id is None:
+            return _return_page(ret, assign_error="Choose an auditor from the list", status=400)
+    try:
+        services.assign_return(ret, user_id, by=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        if error.field != "assigned_to_id":
+            flash(error.message, "error")
+            return redirect(url_for("rounds.return_detail", return_id=ret.id), code=303)
+        return _return_page(ret, assign_error=error.message, status=400)
+    db.session.commit()
+    flash(f"Assigned to {ret.assigned_to.name}" if ret.assigned_to else "Nobody is assigned now", "success")
+    return redirect(url_for("rounds.return_detail", return_id=ret.id))
+
+
+def _return_page(
+    ret: Return,
+    *,
+    note_form: NoteForm | None = None,
+    upload_problems: list[str] | None = None,
+    assign_error: str | None = None,
+    status: int = 200,
+    template: str = "rounds/return_detail.html",
+    **extra: Any,
+):
+    """The return's page (its task list, or the whole return on one page) and what this person may do next,
+    with a refused form's errors. Buttons that cannot be used are not shown."""
+    p = current_principal()
+    missing = services.missing_answers(ret) if ret.status.is_editable else []
+    can_edit = can_edit_return(p, ret) and ret.round.status == RoundStatus.OPEN
+    can_sign_off = can_sign_off_return(p, ret) and ret.round.status == RoundStatus.OPEN
+    auditors_can_submit = _auditors_can_submit(ret)
+    # An auditor's return already waiting for the lead has nothing left to submit.
+    waiting_for_lead = ret.status == ReturnStatus.READY_FOR_SIGN_OFF and not can_sign_off and not auditors_can_submit
+    can_assign = can_assign_return(p, ret) and ret.status.is_editable
     return render_template(
-        "rounds/return_detail.html",
+        template,
         ret=ret,
         sections=_section_states(ret),
-        missing=services.missing_answers(ret) if ret.status.is_editable else [],
-        can_edit=can_edit_return(p, ret) and ret.round.status == RoundStatus.OPEN,
-        can_sign_off=can_sign_off_return(p, ret),
-        can_review=can_review_returns(p),
-        auditors_can_submit=_auditors_can_submit(ret),
+        missing=missing,
+        can_edit=can_edit,
+        can_submit=can_edit and not missing and not waiting_for_lead,
+        waiting_for_lead=waiting_for_lead,
+        can_sign_off=can_sign_off,
+        can_accept=can_review_returns(p)
+        and ret.status == ReturnStatus.SUBMITTED
+        and ret.round.status in (RoundStatus.OPEN, RoundStatus.CLOSED),
+        can_request_changes=can_review_returns(p)
+        and ret.status == ReturnStatus.SUBMITTED
+        and ret.round.status == RoundStatus.OPEN,
+        can_assign=can_assign,
+        auditors=services.assignable_auditors(ret) if can_assign else [],
+        assign_error=assign_error,
+        auditors_can_submit=auditors_can_submit,
         note_form=note_form or NoteForm(formdata=None),
         form=note_form,
         confirm=ConfirmForm(),
         upload_problems=upload_problems or [],
+        today=clock.today(),
+        **extra,
     ), status
 
 
@@ -408,6 +531,11 @@ def return_section(return_id: int, section_key: str):
         else:
             db.session.commit()
             flash(f"'{section.title}' saved", "success")
+            following = _next_section(ret, section)
+            if request.form.get("then") == "continue":
+                if following is not None:
+                    return redirect(url_for("rounds.return_section", return_id=ret.id, section_key=following.key))
+                return redirect(url_for("rounds.return_answers", return_id=ret.id))
             return redirect(url_for("rounds.return_detail", return_id=ret.id))
     error_list = [
         {"text": errors[q.key], "href": "#" + answers.answer_type(q).error_anchor(f"q-{q.key}")}
@@ -425,7 +553,16 @@ def return_section(return_id: int, section_key: str):
         errors=errors,
         error_list=error_list,
         editable=editable,
+        following=_next_section(ret, section),
     ), status
+
+
+def _next_section(ret: Return, section: Any) -> Any:
+    """The next section after ``section`` that asks this agency anything (None after the last)."""
+    sections = ret.round.version.sections
+    sector_key = services.return_sector_key(ret)
+    later = sections[sections.index(section) + 1 :]
+    return next((s for s in later if services.applicable_questions(ret, s, sector_key=sector_key)), None)
 
 
 @bp.post("/returns/<int:return_id>/submit")
