@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, StrictBool, StringConstraints
 
 from ..accounts.models import Agency
 from ..accounts.permissions import agency_links_query
-from ..case_audits import services
+from ..case_audits import cohort, services
 from ..case_audits.cohort import CohortError, parse_cohort
 from ..case_audits.models import Case, CaseJudgement, RoundCase
 from ..case_audits.permissions import (
@@ -66,11 +66,11 @@ class CaseRoundOut(BaseModel):
 class CaseOut(BaseModel):
     id: int = Field(description="The case's id: stable, whatever its reference becomes")
     reference: str
-    age_band: str
-    sex: str
+    age_band: Literal[("", *cohort.AGE_BANDS)] = Field(description="Empty: not recorded")
+    sex: Literal[("", *cohort.SEXES)] = Field(description="Empty: not recorded")
     ethnicity: str
-    disability: str
-    plan_type: str
+    disability: Literal[("", *cohort.DISABILITY)] = Field(description="Empty: not recorded")
+    plan_type: Literal[("", *cohort.PLAN_TYPES)] = Field(description="Empty: not recorded")
     rounds: list[CaseRoundOut] = Field(description="Every audit of the case, oldest first")
 
 

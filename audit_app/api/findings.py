@@ -487,6 +487,7 @@ def report_files_list(round_id: int):
 @api_route(
     "/rounds/<int:round_id>/report-files/<kind>",
     "POST",
+    path_enums={"kind": [k.value for k in ReportKind]},
     summary="Ask for a PDF of the round: prepared by a job unless one drawn from the round as it is now is kept",
     tag="findings",
     roles=WIDE,
@@ -508,6 +509,7 @@ def report_files_prepare(round_id: int, kind: str):
 @api_route(
     "/rounds/<int:round_id>/report-files/<kind>.pdf",
     "GET",
+    path_enums={"kind": [k.value for k in ReportKind]},
     summary="A prepared PDF of the round; 409 if it is not ready for the round as it is now",
     tag="findings",
     roles=WIDE,

@@ -66,6 +66,8 @@ class Operation:
     accepts: tuple[str, ...] = ()
     #: further refusals the operation may answer: status -> when (e.g. a file not ready yet: 409)
     refusals: tuple[tuple[int, str], ...] = ()
+    #: path parameters that take one of a fixed set of words: name -> the words (documented as an enum)
+    path_enums: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def public(self) -> bool:
@@ -115,6 +117,7 @@ def api_route(
     produces: Sequence[str] = (),
     accepts: Sequence[str] = (),
     refusals: dict[int, str] | None = None,
+    path_enums: dict[str, Sequence[str]] | None = None,
 ) -> Callable:
     """Register a view on the API blueprint and in the OpenAPI document."""
     if many:
@@ -140,6 +143,7 @@ def api_route(
             produces=tuple(produces),
             accepts=tuple(accepts),
             refusals=tuple((refusals or {}).items()),
+            path_enums=tuple((name, tuple(words)) for name, words in (path_enums or {}).items()),
         )
 
         @functools.wraps(view)
@@ -262,6 +266,10 @@ def build_spec() -> dict[str, Any]:
 
     for op in OPERATIONS:
         path, params = _openapi_path(op.rule)
+        for param in params:
+            words = dict(op.path_enums).get(param["name"])
+            if words:
+                param["schema"] = {"type": "string", "enum": list(words)}
         operation: dict[str, Any] = {
             "summary": op.summary,
             "operationId": op.endpoint.split(".", 1)[1],

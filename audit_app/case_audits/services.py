@@ -84,6 +84,7 @@ def redact_case_reference(case: Case, new_reference: str, actor: Principal) -> d
     ).all()
     case_id, partnership_id = case.id, case.partnership_id
     counts = redact_everywhere(partnership_id, old, new, keep=keep)
+    counts["report_files"] = _forget_drawn_reports(partnership_id)
     record_event(
         "Case",
         case_id,
@@ -92,6 +93,30 @@ def redact_case_reference(case: Case, new_reference: str, actor: Principal) -> d
         after={"redacted": "reference", "reference": new},
     )
     return counts
+
+
+def _forget_drawn_reports(partnership_id: int) -> int:
+    """The partnership's drawn PDFs print case references and cannot be rewritten: forget them (their rows,
+    and their content once no row names it) so they are drawn afresh from the redacted data; how many."""
+    from ..core import jobs
+    from ..core.storage import StoredFile, remove_if_unreferenced
+    from ..reporting.models import ReportFile
+
+    rows = db.session.execute(
+        sa.select(ReportFile.id, ReportFile.stored_file_id, StoredFile.sha256)
+        .outerjoin(StoredFile, StoredFile.id == ReportFile.stored_file_id)
+        .join(Round, Round.id == ReportFile.round_id)
+        .where(Round.partnership_id == partnership_id)
+    ).all()
+    if not rows:
+        return 0
+    db.session.execute(sa.delete(ReportFile).where(ReportFile.id.in_([r.id for r in rows])))
+    stored_ids = [r.stored_file_id for r in rows if r.stored_file_id is not None]
+    if stored_ids:
+        db.session.execute(sa.delete(StoredFile).where(StoredFile.id.in_(stored_ids)))
+    for sha256 in {r.sha256 for r in rows if r.sha256}:
+        jobs.enqueue(remove_if_unreferenced, sha256)
+    return len(rows)
 
 
 def add_case(round_: Round, *, agency_ids: list[int], **fields: str) -> RoundCase:

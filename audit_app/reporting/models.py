@@ -74,3 +74,16 @@ class ReportFile(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     stored_file: Mapped[StoredFile | None] = relationship()
+
+
+def _classify_for_redaction() -> None:
+    from ..core.redaction import exempt_table
+
+    exempt_table(
+        ReportFile.__table__,
+        "a drawing's fingerprint, stage and error are the app's own words; the PDFs themselves are forgotten "
+        "on a redaction (case_audits.services._forget_drawn_reports) and drawn again",
+    )
+
+
+_classify_for_redaction()
