@@ -239,8 +239,10 @@ def heatmap(
     """A grid of shares (0-100 %): one row per ``rows`` entry (name, cells), one column per ``columns``
     heading; each cell is (share or None, caption such as "9 of 20"). The darker the cell, the higher the
     share, and the share is printed in it; a cell without one reads ``empty``."""
-    label_w, cell_w, cell_h, head_h, legend_h = 230, 104, 34, 58, 40
-    width = label_w + max(1, len(columns)) * cell_w + 20
+    label_w, cell_w, cell_h, head_h, legend_h = 230, 120, 34, 72, 40
+    # wide enough for the legend (four bands, then the empty cell's words) however few the columns
+    legend_w = len(HEAT) * 92 + 30 + int(len(empty) * 7.5)
+    width = label_w + max(max(1, len(columns)) * cell_w, legend_w) + 20
     height = legend_h + head_h + len(rows) * cell_h + 12
     top = legend_h + head_h
     parts = [
@@ -263,7 +265,7 @@ def heatmap(
     )
     for index, heading in enumerate(columns):
         cx = label_w + index * cell_w + cell_w / 2
-        lines = _wrap(heading, 15, 3)
+        lines = _wrap(heading, 18, 4)
         for line_no, line in enumerate(lines):
             y = legend_h + head_h - 8 - (len(lines) - 1 - line_no) * 14
             parts.append(
