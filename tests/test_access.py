@@ -118,6 +118,7 @@ ACCESS: dict[str, set[str] | str] = {
     "api.findings_round_reaudit_download": VIEW_ROUNDS,
     "api.findings_theme_trend_download": MEMBERS,
     "api.findings_agency_theme_download": MEMBERS,
+    "api.findings_learning_themes_download": MEMBERS,
     "api.findings_round_answers": MEMBERS,
     "api.findings_theme_answers": MEMBERS,
     "api.findings_round_report": VIEW_ROUNDS,
@@ -216,6 +217,7 @@ ACCESS: dict[str, set[str] | str] = {
     "api.findings_round_reaudit": VIEW_ROUNDS,
     "api.findings_theme_trend": MEMBERS,
     "api.findings_agency_theme": MEMBERS,
+    "api.findings_learning_themes": MEMBERS,
 }
 
 

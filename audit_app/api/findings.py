@@ -217,6 +217,28 @@ def findings_agency_theme():
     return _answer(found, scope, params.suppress(), {k: v for k, v in raw.items() if v}, {})
 
 
+@api_route(
+    "/findings/learning-themes",
+    "GET",
+    summary="Learning themes ticked in returns: counts by theme across rounds, and round by round",
+    tag="findings",
+    response_model=FindingsOut,
+    roles=ALL_ROLES,
+    roles_note=OWN_FIGURES,
+    query_model=YearsQuery,
+)
+def findings_learning_themes():
+    p = principal()
+    require(can_view_findings(p))
+    query_args()
+    years, raw, errors = params.years()
+    if errors:
+        raise ApiError(400, "Check the years", {k: [v] for k, v in errors.items()})
+    scope = findings_scope(p)
+    found = f.learning_themes([p.partnership_id], scope, years)
+    return _answer(found, scope, params.suppress(), {k: v for k, v in raw.items() if v}, {})
+
+
 # -- downloads: the same files as the findings pages --
 
 
@@ -344,6 +366,32 @@ def findings_agency_theme_download():
     if years:
         about.append(("Years", f"{years[0]} to {years[1]}"))
     return _file(found, about, "agency-by-theme")
+
+
+@api_route(
+    "/findings/learning-themes/download",
+    "GET",
+    summary="Download the learning themes tables as CSV or XLSX",
+    tag="findings",
+    roles=ALL_ROLES,
+    roles_note=OWN_FIGURES,
+    query_model=YearsDownloadQuery,
+    produces=TABLE_FILES,
+)
+def findings_learning_themes_download():
+    p = principal()
+    require(can_view_findings(p))
+    query_args()
+    years, _raw, errors = params.years()
+    if errors:
+        raise ApiError(400, "Check the years", {k: [v] for k, v in errors.items()})
+    found = f.learning_themes([p.partnership_id], findings_scope(p), years)
+    if params.suppress():
+        found = found.suppressed()
+    about = [("Learning themes", "Themes ticked in returned returns, of the returns that ticked any")]
+    if years:
+        about.append(("Years", f"{years[0]} to {years[1]}"))
+    return _file(found, about, "learning-themes")
 
 
 def _answers_file(stem: str, **kwargs: Any) -> Response:

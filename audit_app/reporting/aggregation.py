@@ -237,6 +237,50 @@ def agency_theme_table(
     return table.rename_axis(index={"question_key": "theme"})
 
 
+def learning_themes(answers: pd.DataFrame, themes: list[str], rounds: list[int]) -> pd.DataFrame:
+    """Learning themes ticked, by theme and round.
+
+    ``answers``: one row per returned answer to the learning themes question: ``round_id``, ``return_id``,
+    ``round_case_id`` (missing for a return without a case) and ``ticked`` (a list of themes).
+    Result indexed by (``theme``, ``round_id``), every theme for every round: ``ticked`` (returns that
+    ticked it), ``cases`` (cases on which any return ticked it), ``answered`` (returns in the round that
+    ticked any theme) and ``ticked_pct`` (of those answering; missing where none answered).
+    """
+    index = pd.MultiIndex.from_product([themes, rounds], names=["theme", "round_id"])
+    frame = answers[answers["ticked"].map(len) > 0]
+    answered = frame.groupby("round_id")["return_id"].nunique()
+    ticks = frame.explode("ticked").rename(columns={"ticked": "theme"})
+    grouped = ticks.groupby(["theme", "round_id"])
+    table = pd.DataFrame(
+        {
+            "ticked": grouped["return_id"].nunique(),
+            "cases": grouped["round_case_id"].nunique(),
+        }
+    )
+    table = table.reindex(index, fill_value=0).astype("int64")
+    table["answered"] = answered.reindex(table.index.get_level_values("round_id"), fill_value=0).to_numpy("int64")
+    table["ticked_pct"] = share(table["ticked"], table["answered"])
+    return table
+
+
+def learning_themes_total(answers: pd.DataFrame, themes: list[str]) -> pd.DataFrame:
+    """Learning themes ticked across every round of ``answers`` (as for :func:`learning_themes`): one row per
+    theme, ``ticked``, ``cases`` (a case counts once per round it is in), ``answered`` and ``ticked_pct``."""
+    frame = answers[answers["ticked"].map(len) > 0]
+    ticks = frame.explode("ticked").rename(columns={"ticked": "theme"})
+    grouped = ticks.groupby("theme")
+    table = pd.DataFrame(
+        {
+            "ticked": grouped["return_id"].nunique(),
+            "cases": ticks.dropna(subset=["round_case_id"]).groupby("theme")["round_case_id"].nunique(),
+        }
+    )
+    table = table.reindex(pd.Index(themes, name="theme")).fillna(0).astype("int64")
+    table["answered"] = frame["return_id"].nunique()
+    table["ticked_pct"] = share(table["ticked"], table["answered"])
+    return table
+
+
 def suppress_small(value: object, threshold: int = 5) -> object:
     """A count from 1 to threshold - 1 becomes "fewer than <threshold>"; others are kept."""
     if isinstance(value, int | float) and not pd.isna(value) and 0 < value < threshold:

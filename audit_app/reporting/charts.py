@@ -211,3 +211,161 @@ def columns(chart_id: str, title: str, points: Sequence[tuple[str, float | None,
     parts.append("</svg>")
     # Every text and attribute above is escaped: the markup is ours.
     return Markup("".join(parts))  # noqa: S704  # nosec B704
+
+
+#: heatmap bands of a share, lightest first: (lowest share in the band, fill, text colour on it).
+#: Each text colour has a contrast of at least 4.5:1 on its fill, and every cell prints its figure.
+HEAT = [
+    (0.0, "#f3f8fc", TEXT),
+    (25.0, "#bcd5ea", TEXT),
+    (50.0, "#5694ca", TEXT),
+    (75.0, "#003078", "#ffffff"),
+]
+NO_FIGURE = "#ffffff"
+
+
+def _band(value: float) -> tuple[float, str, str]:
+    return [band for band in HEAT if value >= band[0]][-1]
+
+
+def heatmap(
+    chart_id: str,
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[tuple[str, Sequence[tuple[float | None, str]]]],
+    *,
+    empty: str = "none",
+) -> Markup:
+    """A grid of shares (0-100 %): one row per ``rows`` entry (name, cells), one column per ``columns``
+    heading; each cell is (share or None, caption such as "9 of 20"). The darker the cell, the higher the
+    share, and the share is printed in it; a cell without one reads ``empty``."""
+    label_w, cell_w, cell_h, head_h, legend_h = 230, 120, 34, 72, 40
+    # wide enough for the legend (four bands, then the empty cell's words) however few the columns
+    legend_w = len(HEAT) * 92 + 30 + int(len(empty) * 7.5)
+    width = label_w + max(max(1, len(columns)) * cell_w, legend_w) + 20
+    height = legend_h + head_h + len(rows) * cell_h + 12
+    top = legend_h + head_h
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{round(width * 1.3)}" '
+        f'role="img" aria-labelledby="{chart_id}-title" class="app-chart" {FONT}>',
+        f'<title id="{chart_id}-title">{escape(title)} (figures in the table below)</title>',
+    ]
+    # legend: the four bands
+    x = label_w
+    for index, (low, fill, _ink) in enumerate(HEAT):
+        high = HEAT[index + 1][0] - 1 if index + 1 < len(HEAT) else 100
+        parts.append(
+            f'<rect x="{x}" y="8" width="16" height="16" fill="{fill}" stroke="{GRID}"/>'
+            f'<text x="{x + 22}" y="21" font-size="12" fill="{TEXT}">{whole_percent(low)}\u2013{whole_percent(high)}%</text>'
+        )
+        x += 92
+    parts.append(
+        f'<rect x="{x}" y="8" width="16" height="16" fill="{NO_FIGURE}" stroke="{GRID}"/>'
+        f'<text x="{x + 22}" y="21" font-size="12" fill="{TEXT}">{escape(empty)}</text>'
+    )
+    for index, heading in enumerate(columns):
+        cx = label_w + index * cell_w + cell_w / 2
+        lines = _wrap(heading, 18, 4)
+        for line_no, line in enumerate(lines):
+            y = legend_h + head_h - 8 - (len(lines) - 1 - line_no) * 14
+            parts.append(
+                f'<text x="{cx:.1f}" y="{y}" font-size="12" text-anchor="middle" fill="{TEXT}">{escape(line)}</text>'
+            )
+    for row, (name, cells) in enumerate(rows):
+        y = top + row * cell_h
+        lines = _wrap(name, 34)
+        for line_no, line in enumerate(lines):
+            offset = cell_h / 2 + 4 - (len(lines) - 1) * 7 + line_no * 14
+            parts.append(
+                f'<text x="{label_w - 8}" y="{y + offset:.1f}" font-size="12" text-anchor="end" '
+                f'fill="{TEXT}">{escape(line)}</text>'
+            )
+        for index, (value, caption) in enumerate(cells):
+            x0 = label_w + index * cell_w
+            heading = columns[index] if index < len(columns) else ""
+            if value is None:
+                fill, ink, figure = NO_FIGURE, TEXT, empty
+                said = f"{escape(name)}, {escape(heading)}: {escape(empty)}"
+            else:
+                _low, fill, ink = _band(whole_percent(value))
+                figure = f"{whole_percent(value)}%"
+                said = f"{escape(name)}, {escape(heading)}: {figure} ({escape(caption)})"
+            parts.append(
+                f"<g><title>{said}</title>"
+                f'<rect x="{x0 + 1}" y="{y + 1}" width="{cell_w - 2}" height="{cell_h - 2}" fill="{fill}" '
+                f'stroke="{GRID}" stroke-width="0.6"/>'
+                f'<text x="{x0 + cell_w / 2:.1f}" y="{y + cell_h / 2 + 4:.1f}" font-size="12" text-anchor="middle" '
+                f'fill="{ink}">{escape(figure)}</text></g>'
+            )
+    parts.append("</svg>")
+    # Every text and attribute above is escaped: the markup is ours.
+    return Markup("".join(parts))  # noqa: S704  # nosec B704
+
+
+def paired_columns(
+    chart_id: str,
+    title: str,
+    series: Sequence[str],
+    points: Sequence[tuple[str, Sequence[tuple[float | None, str]]]],
+) -> Markup:
+    """Columns of a share (0-100 %) per point in time, one beside the other for each of ``series`` (such
+    as the agencies' grades and the panel's): (label, [(value or None, caption) per series]). The series
+    differ by colour and pattern, and each column carries its figure."""
+    colours = ["#1d70b8", "#505a5f"]
+    left, plot_h, top, col_w, inner, gap = 44, 200, 40, 44, 4, 48
+    group_w = len(series) * col_w + (len(series) - 1) * inner
+    width = max(420, left + max(1, len(points)) * (group_w + gap) + 20)
+    height = top + plot_h + 80
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{round(width * 1.3)}" '
+        f'role="img" aria-labelledby="{chart_id}-title" class="app-chart" {FONT}>',
+        f'<title id="{chart_id}-title">{escape(title)} (figures in the tables below)</title>',
+        _patterns(chart_id),
+    ]
+    x = left
+    for index, name in enumerate(series):
+        parts.append(_swatch(chart_id, x, 8, colours[index % len(colours)], index * 2))
+        parts.append(f'<text x="{x + 20}" y="20" font-size="13" fill="{TEXT}">{escape(name)}</text>')
+        x += 26 + int(len(name) * 7.2) + 16
+    for tick in (0, 25, 50, 75, 100):
+        y = top + plot_h - tick * plot_h / 100
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}" stroke="{GRID}" stroke-width="0.6"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="{TEXT}">{tick}%</text>'
+        )
+    for index, (label, values) in enumerate(points):
+        gx = left + gap / 2 + index * (group_w + gap)
+        for s_index, (value, caption) in enumerate(values):
+            x0 = gx + s_index * (col_w + inner)
+            name = series[s_index] if s_index < len(series) else ""
+            if value is None:
+                parts.append(
+                    f"<g><title>{escape(label)}, {escape(name)}: {escape(caption)}</title>"
+                    f'<text x="{x0 + col_w / 2:.1f}" y="{top + plot_h - 4}" font-size="11" text-anchor="middle" '
+                    f'fill="{TEXT}">none</text></g>'
+                )
+                continue
+            h = max(0.0, min(value, 100.0)) * plot_h / 100
+            colour = colours[s_index % len(colours)]
+            pattern = PATTERNS[(s_index * 2) % len(PATTERNS)]
+            overlay = (
+                f'<rect x="{x0:.1f}" y="{top + plot_h - h:.1f}" width="{col_w}" height="{h:.1f}" '
+                f'fill="url(#{chart_id}-{pattern})" opacity="0.45"/>'
+                if pattern
+                else ""
+            )
+            parts.append(
+                f"<g><title>{escape(label)}, {escape(name)}: {whole_percent(value)}% ({escape(caption)})</title>"
+                f'<rect x="{x0:.1f}" y="{top + plot_h - h:.1f}" width="{col_w}" height="{h:.1f}" fill="{colour}"/>'
+                f"{overlay}"
+                f'<text x="{x0 + col_w / 2:.1f}" y="{top + plot_h - h - 4:.1f}" font-size="12" text-anchor="middle" '
+                f'fill="{TEXT}">{whole_percent(value)}%</text></g>'
+            )
+        for line_no, line in enumerate(_wrap(label, 22, 4)):
+            parts.append(
+                f'<text x="{gx + group_w / 2:.1f}" y="{top + plot_h + 16 + line_no * 13}" font-size="11" '
+                f'text-anchor="middle" fill="{TEXT}">{escape(line)}</text>'
+            )
+    parts.append("</svg>")
+    # Every text and attribute above is escaped: the markup is ours.
+    return Markup("".join(parts))  # noqa: S704  # nosec B704

@@ -8,6 +8,8 @@ partnership-wide roles): it goes into every query.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -311,6 +313,7 @@ def round_findings(
         ]
         # Every rated question
         found.add(_question_table(questions, levels, counts, whose))
+        _round_learning_themes(found, round_, agency_ids, filters, whose)
     if agencies_part:
         by_agency_grades = agg.grade_distribution(
             grade_counts, grade_keys, scale.labels, by="agency_id", groups=agency_ids_in_view, good=scale.good
@@ -352,6 +355,10 @@ def round_findings(
     differences = agg.grade_differences(graded, panel)
     found.add(_differences_table(differences, names))
     summary = agg.difference_summary(differences, agency_ids_in_view, by="agency_id")
+    found.charts["panel_agreement"] = [
+        (agency_names[agency_id], [(VERDICTS[k], int(row[k])) for k in ("same", "higher", "lower")])
+        for agency_id, row in summary.iterrows()
+    ]
     found.add(
         Table(
             "panel_agreement",
@@ -375,6 +382,116 @@ def round_findings(
             ],
         )
     )
+    return found
+
+
+def theme_key(label: str) -> str:
+    """A learning theme's stable key, from the option's text ("Voice of the child" -> ``voice_of_the_child``):
+    the same theme ticked in different rounds and questionnaires has the same key."""
+    return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_") or "theme"
+
+
+def _ticked(values: pd.Series) -> pd.Series:
+    """Stored multiple-choice answers (JSON lists) as lists of the themes ticked."""
+    return values.map(lambda v: [t for t in json.loads(v) if isinstance(t, str)] if v else [])
+
+
+def _offered(options: pd.Series) -> list[str]:
+    """The themes the rounds offered, each once, in the order the questionnaires list them."""
+    themes: list[str] = []
+    for listed in options:
+        themes += [t for t in (listed or []) if t not in themes]
+    return themes
+
+
+def _theme_columns(first: list[Column]) -> list[Column]:
+    return [
+        Column("theme", "Learning theme"),
+        key_column("theme_key", "theme"),
+        *first,
+        Column("ticked", "Returns ticking it", "count"),
+        Column("ticked_pct", "Returns ticking it", "pct", of=("ticked", "answered"), empty="no themes ticked"),
+        Column("cases", "Cases", "count"),
+        Column("answered", "Returns that ticked any theme", "count"),
+    ]
+
+
+def _theme_row(theme: str, values: Any) -> dict[str, Any]:
+    return {
+        "theme": theme,
+        "theme_key": theme_key(theme),
+        "ticked": int(values["ticked"]),
+        "ticked_pct": _none(values["ticked_pct"]),
+        "cases": int(values["cases"]),
+        "answered": int(values["answered"]),
+    }
+
+
+def _round_learning_themes(
+    found: Findings, round_: Round, agency_ids: frozenset[int] | None, filters: Filters, whose: str
+) -> None:
+    """The learning themes ticked in a round's returns: one row per theme the questionnaire offers."""
+    offered = q.learning_theme_rounds([round_.partnership_id], None, round_ids=[round_.id])
+    if offered.empty:
+        return  # the questionnaire asks for no learning themes
+    themes = _offered(offered["options"])
+    answers = q.round_learning_themes(round_.id, agency_ids, filters)
+    table = agg.learning_themes(answers.assign(ticked=_ticked(answers["value"])), themes, [round_.id])
+    rows = [_theme_row(theme, table.loc[(theme, round_.id)]) for theme in themes]
+    found.add(Table("learning_themes", f"Learning themes ticked ({whose})", _theme_columns([]), rows))
+    found.charts["learning_themes"] = [
+        (row["theme"], row["ticked_pct"], f"{row['ticked']} of {row['answered']} returns") for row in rows
+    ]
+
+
+def learning_themes(
+    partnership_ids: list[int], agency_ids: frozenset[int] | None = None, years: tuple[int, int] | None = None
+) -> Findings:
+    """The learning themes auditors ticked across rounds: each theme's count over every round in view, and
+    round by round (every round that asks for them, oldest first)."""
+    found = Findings()
+    whose = "all agencies" if agency_ids is None else "your agency"
+    rounds = q.learning_theme_rounds(partnership_ids, agency_ids, years)
+    round_ids = rounds["round_id"].tolist()
+    labels = {row.round_id: _round_label(row) for row in rounds.itertuples()}
+    themes = _offered(rounds["options"])
+    answers = q.learning_theme_answers(partnership_ids, agency_ids, years)
+    answers = answers[answers["round_id"].isin(round_ids)]
+    answers = answers.assign(ticked=_ticked(answers["value"]))
+    total = agg.learning_themes_total(answers, themes)
+    found.add(
+        Table(
+            "learning_themes_overall",
+            f"Learning themes ticked across rounds ({whose})",
+            _theme_columns([]),
+            [_theme_row(theme, total.loc[theme]) for theme in themes],
+        )
+    )
+    by_round = agg.learning_themes(answers, themes, round_ids)
+    found.add(
+        Table(
+            "learning_themes_by_round",
+            "Learning themes ticked, by round",
+            _theme_columns([Column("round", "Round"), key_column("round_id", "round")]),
+            [
+                {**_theme_row(theme, by_round.loc[(theme, round_id)]), "round": labels[round_id], "round_id": round_id}
+                for theme in themes
+                for round_id in round_ids
+            ],
+        )
+    )
+    found.extra["rounds"] = [labels[r] for r in round_ids]
+    found.charts["learning_themes"] = [
+        (
+            theme,
+            [
+                (row["ticked_pct"], f"{row['ticked']} of {row['answered']}")
+                for row in found.tables["learning_themes_by_round"].rows
+                if row["theme"] == theme
+            ],
+        )
+        for theme in themes
+    ]
     return found
 
 
@@ -709,6 +826,27 @@ def theme_trend(partnership_id: int, theme_id: int, agency_ids: frozenset[int] |
     for row in found.tables["trend_by_agency"].rows:
         if not row["graded"]:
             row["good_or_better_pct"] = None
+    # The overall grades the multi-agency panel agreed, beside the agencies' own: for an agency, on its own
+    # cases in the rounds that share the panel's grades with agencies (as on a round's findings)
+    panel_rounds, case_ids = round_ids, None
+    if agency_ids is not None:
+        shown = rounds["shares_answers"].astype(bool) & rounds["status"].isin(
+            [RoundStatus.IN_DISCUSSION.value, RoundStatus.REPORTED.value]
+        )
+        panel_rounds = rounds.loc[shown, "round_id"].tolist()
+        case_ids = q.agency_round_cases(panel_rounds, agency_ids)
+    panel = q.panel_grades(panel_rounds, round_case_ids=case_ids)
+    panel = panel[panel["grade_key"] == OVERALL].assign(is_na=False)
+    panel_trend = agg.trend(panel, round_ids, scale.labels, good=scale.good)
+    found.add(
+        Table(
+            "trend_panel",
+            "Overall grades the multi-agency panel agreed, by round",
+            _grade_columns(scale, _index_columns([ROUND])),
+            _grade_rows(panel_trend, scale, [(ROUND, labels)]),
+        )
+    )
+    found.extra["panel_rounds"] = len(panel_rounds)
     found.extra["scale"] = scale
     return found
 

@@ -15,6 +15,8 @@ What the figures rely on is data, never a key or a label (docs/questionnaire-for
 * questions with the roles ``strengths``, ``development`` and
   ``recommendation`` are the texts collated as strengths, areas for
   development and recommendations;
+* the question with the role ``learning_themes`` (a ``multiple_choice`` question)
+  holds the learning themes a return ticks, each an option of the question;
 * "Good or better" counts the levels marked ``counts_as_good``;
 * only returned answers count: returns that are submitted or accepted.
 """
@@ -359,6 +361,93 @@ def round_texts(round_id: int, agency_ids: frozenset[int] | None = None, filters
     )
 
 
+def round_learning_themes(
+    round_id: int, agency_ids: frozenset[int] | None = None, filters: Filters = Filters()
+) -> pd.DataFrame:
+    """Returned answers to the round's learning themes question: ``round_id``, ``return_id``, ``agency_id``,
+    ``round_case_id``, ``value`` (the ticked options as stored, a JSON list)."""
+    columns = [Return.round_id, Return.id, Return.agency_id, Return.round_case_id, Answer.value]
+    query = _returned_answers(columns, round_id, agency_ids, filters).where(*_learning_themes_question())
+    return _frame(query, ["round_id", "return_id", "agency_id", "round_case_id", "value"])
+
+
+def _learning_themes_question() -> list[sa.ColumnElement[bool]]:
+    """The question whose ticked options are learning themes (a text one has nothing to count)."""
+    return [Question.role == QuestionRole.LEARNING_THEMES, Question.type == QuestionType.MULTIPLE_CHOICE]
+
+
+def _years(years: tuple[int, int] | None) -> list[Any]:
+    if years is None:
+        return []
+    return [sa.extract("year", sa.func.coalesce(Round.opens_on, Round.created_at)).between(*years)]
+
+
+def learning_theme_rounds(
+    partnership_ids: list[int],
+    agency_ids: frozenset[int] | None = None,
+    years: tuple[int, int] | None = None,
+    round_ids: list[int] | None = None,
+) -> pd.DataFrame:
+    """Opened rounds whose questionnaire asks for learning themes (for an agency, those it was asked to
+    return to), oldest first: ``round_id``, ``title``, ``opens_on``, ``created_at``, ``options`` (the themes
+    offered, in the questionnaire's order)."""
+    query = (
+        sa.select(Round.id, Round.title, Round.opens_on, Round.created_at, Question.options)
+        .join(Question, Question.version_id == Round.questionnaire_version_id)
+        .where(
+            in_partnerships(partnership_ids),
+            Round.status != RoundStatus.PLANNING,
+            *_learning_themes_question(),
+            *_years(years),
+        )
+        .order_by(sa.func.coalesce(Round.opens_on, sa.func.date(Round.created_at)), Round.id)
+    )
+    if round_ids is not None:
+        query = query.where(Round.id.in_(round_ids or [-1]))
+    if agency_ids is not None:
+        mine = sa.select(Return.id).where(Return.round_id == Round.id, Return.agency_id.in_(agency_ids or {-1}))
+        query = query.where(mine.exists())
+    return _frame(query, ["round_id", "title", "opens_on", "created_at", "options"])
+
+
+def learning_theme_answers(
+    partnership_ids: list[int], agency_ids: frozenset[int] | None = None, years: tuple[int, int] | None = None
+) -> pd.DataFrame:
+    """Returned answers to the learning themes question in every opened round, as
+    :func:`round_learning_themes` gives them for one."""
+    query = (
+        sa.select(Return.round_id, Return.id, Return.agency_id, Return.round_case_id, Answer.value)
+        .select_from(Answer)
+        .join(Return, Return.id == Answer.return_id)
+        .join(Round, Round.id == Return.round_id)
+        .join(Question, Question.id == Answer.question_id)
+        .where(
+            in_partnerships(partnership_ids),
+            Return.status.in_(RETURNED),
+            Round.status != RoundStatus.PLANNING,
+            *_learning_themes_question(),
+            *_years(years),
+        )
+    )
+    if agency_ids is not None:
+        query = query.where(Return.agency_id.in_(agency_ids or {-1}))
+    return _frame(query, ["round_id", "return_id", "agency_id", "round_case_id", "value"])
+
+
+def agency_round_cases(round_ids: list[int], agency_ids: frozenset[int]) -> list[int]:
+    """The cases of some rounds on which the agencies were asked for a return."""
+    query = (
+        sa.select(Return.round_case_id)
+        .where(
+            Return.round_id.in_(round_ids or [-1]),
+            Return.agency_id.in_(agency_ids or {-1}),
+            Return.round_case_id.is_not(None),
+        )
+        .distinct()
+    )
+    return sorted(db.session.scalars(query))
+
+
 def panel_texts(round_id: int, filters: Filters = Filters()) -> pd.DataFrame:
     """Strengths, areas for development and recommendations agreed by the panel:
     ``section_key`` (``overall`` for the case), ``kind``, ``round_case_id``, ``case``, ``text``."""
@@ -440,9 +529,12 @@ def _overall_grade_counts(by: list[Any], where: list[Any], agency_ids: frozenset
 
 def theme_rounds(partnership_id: int, theme_id: int, agency_ids: frozenset[int] | None = None) -> pd.DataFrame:
     """A theme's opened rounds (for an agency, those it was asked to return to), oldest first:
-    ``round_id``, ``title``, ``opens_on``, ``created_at``, ``status``."""
+    ``round_id``, ``title``, ``opens_on``, ``created_at``, ``status``, ``shares_answers`` (the round shares
+    answers, and so the panel's grades, with agencies in its discussion)."""
     query = (
-        sa.select(Round.id, Round.title, Round.opens_on, Round.created_at, Round.status)
+        sa.select(
+            Round.id, Round.title, Round.opens_on, Round.created_at, Round.status, Round.shares_answers_in_discussion
+        )
         .where(
             in_partnership(partnership_id),
             Round.theme_id == theme_id,
@@ -453,7 +545,7 @@ def theme_rounds(partnership_id: int, theme_id: int, agency_ids: frozenset[int] 
     if agency_ids is not None:
         mine = sa.select(Return.id).where(Return.round_id == Round.id, Return.agency_id.in_(agency_ids or {-1}))
         query = query.where(mine.exists())
-    frame = _frame(query, ["round_id", "title", "opens_on", "created_at", "status"])
+    frame = _frame(query, ["round_id", "title", "opens_on", "created_at", "status", "shares_answers"])
     frame["status"] = frame["status"].map(lambda s: getattr(s, "value", s))
     return frame
 

@@ -42,6 +42,10 @@ SHEET_NAMES = {
     "reaudit_new_cases": "New cases",
     "trend": "Trend",
     "trend_by_agency": "Trend by agency",
+    "trend_panel": "Trend, panel grades",
+    "learning_themes": "Learning themes",
+    "learning_themes_overall": "Learning themes",
+    "learning_themes_by_round": "Learning themes by round",
     "agency_theme": "Agency by theme",
 }
 

@@ -17,7 +17,7 @@ from ..core.forms import ConfirmForm
 from ..core.permissions import current_principal
 from ..extensions import db
 from ..questionnaires.models import QuestionnaireKind, Theme
-from ..rounds.models import Round, RoundStatus
+from ..rounds.models import Return, ReturnGroup, Round, RoundStatus
 from ..rounds.permissions import can_manage_round
 from . import charts, exports, params, report_files
 from . import findings as f
@@ -159,12 +159,17 @@ def _grade_chart(found: f.Findings, suppressed: bool) -> dict[str, Any]:
         (name, rate, f"{returned} of {expected}" if expected else "none asked for")
         for name, rate, returned, expected in found.charts["return_rates"]
     ]
-    return {
+    drawn = {
         "grades": charts.stacked_bars(
             "grades-chart", "Grades given by agencies, by section", found.charts["grades"], scale.colours
         ),
         "rates": charts.bars("rates-chart", "Return rate by agency", rates),
     }
+    if found.charts.get("learning_themes"):
+        drawn["learning_themes"] = charts.bars(
+            "learning-themes-chart", "Share of returns ticking each learning theme", found.charts["learning_themes"]
+        )
+    return drawn
 
 
 @bp.get("/rounds/<int:round_id>/findings")
@@ -178,6 +183,21 @@ def _main_tables(round_: Round, scope: Any, filters: Filters) -> f.Findings:
     return f.round_findings(round_, scope, filters, parts=frozenset({f.SUMMARY}))
 
 
+#: agreement with the panel: the same grade, the agency's higher, the agency's lower
+AGREEMENT_COLOURS = {f.VERDICTS["same"]: "#00703c", f.VERDICTS["higher"]: "#1d70b8", f.VERDICTS["lower"]: "#912b88"}
+
+
+def _agency_chart(found: f.Findings, suppressed: bool) -> dict[str, Any]:
+    compared = [row for row in found.charts.get("panel_agreement", []) if sum(n for _, n in row[1])]
+    if suppressed or not compared:
+        return {}
+    return {
+        "agreement": charts.stacked_bars(
+            "agreement-chart", "How often each agency's grade matched the panel's", compared, AGREEMENT_COLOURS
+        )
+    }
+
+
 def _agency_tables(round_: Round, scope: Any, filters: Filters) -> f.Findings:
     found = f.round_findings(round_, scope, filters, parts=frozenset({f.AGENCIES}))
     order = ("grades_by_agency", "panel_agreement", "panel_vs_agency")
@@ -189,7 +209,9 @@ def _agency_tables(round_: Round, scope: Any, filters: Filters) -> f.Findings:
 @login_required
 def round_findings_agencies(round_id: int):
     """Each agency's grades, and its grades beside the multi-agency panel's."""
-    return _round_page("reporting/round_agencies.html", _agency_tables, round_id=round_id, page="agencies")
+    return _round_page(
+        "reporting/round_agencies.html", _agency_tables, _agency_chart, round_id=round_id, page="agencies"
+    )
 
 
 @bp.get("/rounds/<int:round_id>/findings/texts")
@@ -364,11 +386,17 @@ def index():
     years, raw_years, errors = params.years()
     suppressed = params.suppress()
     found = f.agency_theme([p.partnership_id], scope, years)
+    themes_found = f.learning_themes([p.partnership_id], scope, years)
+    found.tables.update(themes_found.tables)
+    drawn = {} if suppressed else _index_charts(found, themes_found)
     if suppressed:
         found = found.suppressed()
     if errors and request.args.get("download"):
         abort(400, " ".join(errors.values()))
-    about = [("Figures", "Overall grades agencies gave in returned returns, by agency and theme")]
+    about = [
+        ("Figures", "Overall grades agencies gave in returned returns, by agency and theme"),
+        ("Learning themes", "Themes ticked in returned returns, of the returns that ticked any"),
+    ]
     if years:
         about.append(("Years", f"{years[0]} to {years[1]}"))
     download = _download(found, about, "agency-by-theme")
@@ -386,6 +414,7 @@ def index():
         rounds=rounds,
         themes=themes,
         findings=found,
+        charts=drawn,
         years=raw_years,
         errors=errors,
         suppressed=suppressed,
@@ -395,13 +424,64 @@ def index():
     ), (400 if errors else 200)
 
 
+def _index_charts(found: f.Findings, themes_found: f.Findings) -> dict[str, Any]:
+    """The agencies-by-theme table and the learning themes by round, as heatmaps."""
+    drawn: dict[str, Any] = {}
+    table = found.tables["agency_theme"]
+    theme_ids = [dict(c.meta)["theme_id"] for c in table.columns if c.kind == "pct"]
+    if table.rows and theme_ids:
+        drawn["agency_theme"] = charts.heatmap(
+            "agency-theme-chart",
+            "Overall grades good or better, by agency and theme",
+            found.extra["themes"],
+            [
+                (
+                    row["agency"],
+                    [
+                        (row[f"theme_{t}_pct"], f"{row[f'theme_{t}_good']} of {row[f'theme_{t}_graded']}")
+                        for t in theme_ids
+                    ],
+                )
+                for row in table.rows
+            ],
+            empty="none graded",
+        )
+    if themes_found.extra["rounds"] and themes_found.charts["learning_themes"]:
+        drawn["learning_themes"] = charts.heatmap(
+            "learning-themes-chart",
+            "Share of returns ticking each learning theme, by round",
+            themes_found.extra["rounds"],
+            themes_found.charts["learning_themes"],
+            empty="no themes ticked",
+        )
+    return drawn
+
+
 def _trend_chart(found: f.Findings, scope: frozenset[int] | None) -> Any:
-    table = found.tables["trend"]
+    agencies, panel = found.tables["trend"], found.tables["trend_panel"]
     points = [
-        (row["round"], row["good_or_better_pct"], f"{row['good_or_better']} of {row['graded']}") for row in table.rows
+        (
+            row["round"],
+            [
+                (
+                    row["good_or_better_pct"],
+                    f"{row['good_or_better']} of {row['graded']} graded" if row["graded"] else "none graded",
+                ),
+                (
+                    agreed["good_or_better_pct"],
+                    f"{agreed['good_or_better']} of {agreed['graded']} graded" if agreed["graded"] else "none graded",
+                ),
+            ],
+        )
+        for row, agreed in zip(agencies.rows, panel.rows, strict=True)
     ]
     whose = "all agencies" if scope is None else "your agency"
-    return charts.columns("trend-chart", f"Overall grades good or better, by round ({whose})", points)
+    return charts.paired_columns(
+        "trend-chart",
+        f"Overall grades good or better, by round: agencies' own ({whose}) and the panel's",
+        ["Agencies' own grades", "Multi-agency panel"],
+        points,
+    )
 
 
 @bp.get("/themes/<int:theme_id>/trend")
@@ -458,3 +538,38 @@ def findings_url(endpoint: str, query: dict[str, str], **changes: Any) -> str:
         else:
             args[key] = value
     return url_for(endpoint, **args)
+
+
+# -- a round's page (templates/rounds/_return_progress.html) --
+
+#: the groups of return statuses, in the order the progress chart stacks them
+PROGRESS = {
+    ReturnGroup.RETURNED: ("Returned", "#00703c"),
+    ReturnGroup.OUTSTANDING: ("Outstanding", "#d4351c"),
+    ReturnGroup.DECLINED: ("Declined", "#505a5f"),
+}
+
+
+@bp.app_template_global()
+def return_progress(returns: list[Return]) -> dict[str, Any]:
+    """An open round's progress: returns by group, for all agencies and each agency, as a chart and the
+    figures it shows (``rows``: name, then the count in each group)."""
+    by_agency: dict[str, dict[ReturnGroup, int]] = {}
+    total = dict.fromkeys(PROGRESS, 0)
+    for ret in returns:
+        group = ret.status.group
+        total[group] += 1
+        by_agency.setdefault(ret.agency.name, dict.fromkeys(PROGRESS, 0))[group] += 1
+    rows = [("All agencies", total), *sorted(by_agency.items(), key=lambda item: item[0].lower())]
+    bars = [(name, [(PROGRESS[g][0], counts[g]) for g in PROGRESS]) for name, counts in rows]
+    chart = charts.stacked_bars(
+        "progress-chart",
+        "Return progress: returned, outstanding and declined, for all agencies and each agency",
+        bars,
+        dict(PROGRESS.values()),
+    )
+    return {
+        "chart": chart,
+        "headings": [label for label, _ in PROGRESS.values()],
+        "rows": [(name, [counts[g] for g in PROGRESS], sum(counts.values())) for name, counts in rows],
+    }

@@ -9,6 +9,9 @@
 5. The keyboard: the sub-navigation and the scrollable tables are reachable.
 6. An agency's auditor sees their own agency's figures only.
 7. The charts: images with a title, each followed by the table of its figures.
+8. Learning themes, the agencies-by-theme heatmap, the agreement chart, the panel
+   beside the agencies in a theme's trend and an open round's progress, with axe
+   (``SCREENSHOTS=<dir>`` saves each page as a PNG for a look).
 
 The demo rounds are only read, never changed. The admin's session is reused
 (``signed_in``) and never signed out; the QA member and the police auditor
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from collections.abc import Callable
 from urllib.parse import urlparse
@@ -235,7 +239,7 @@ def test_a_sector_filter_narrows_the_return_rates_and_a_bad_value_is_refused(
 def test_suppressing_small_counts_shows_fewer_than_5_and_hides_the_charts(page: Page, signed_in) -> None:
     signed_in(ADMIN_EMAIL)
     _open_round_findings(page)
-    expect(page.locator("svg.app-chart")).to_have_count(2)
+    expect(page.locator("svg.app-chart")).to_have_count(3)
     asked = _headings(page, "return_rates_agency").index("Returns asked for")
     rate = _headings(page, "return_rates_agency").index("Return rate (%)")
     before = {row[0]: row for row in _rows(page, "return_rates_agency")}
@@ -432,7 +436,7 @@ def test_each_chart_is_a_titled_image_followed_by_the_table_of_its_figures(page:
     signed_in(ADMIN_EMAIL)
     _open_round_findings(page)
     charts = page.locator("svg.app-chart")
-    expect(charts).to_have_count(2)
+    expect(charts).to_have_count(3)
     tables = []
     for chart in charts.all():
         expect(chart).to_have_attribute("role", "img")
@@ -454,7 +458,7 @@ def test_each_chart_is_a_titled_image_followed_by_the_table_of_its_figures(page:
         )
         assert following["heading"] and following["region"] == following["heading"], following
         tables.append(following["heading"])
-    assert tables == ["return_rates_agency", "grades"]
+    assert tables == ["return_rates_agency", "grades", "learning_themes"]
 
     # The figures drawn are the table's: "<agency>: 100% (21 of 21)" for each agency.
     headings = _headings(page, "return_rates_agency")
@@ -486,3 +490,69 @@ def test_an_auditor_is_not_told_a_trend_chart_covers_all_agencies(other_browser:
     expect(auditor.get_by_role("heading", level=1)).to_have_text(THEME)
     expect(auditor.locator("[id='trend']")).to_contain_text("(your agency)")
     expect(auditor.locator("#trend-chart-title")).not_to_contain_text("all agencies", timeout=1_000)
+
+
+# -- 8. learning themes and the charts a QA group reads --
+
+
+def _shot(page: Page, name: str) -> None:
+    folder = os.environ.get("SCREENSHOTS")
+    if folder:  # each chart on its own: a whole long page is slow to capture on a busy machine
+        for index, chart in enumerate(page.locator(".app-chart-wrap").all()):
+            chart.screenshot(path=os.path.join(folder, f"{name}-{index + 1}.png"), timeout=60_000)
+
+
+def _chart_cells(page: Page, chart_id: str) -> list[str]:
+    return page.locator(f"svg[aria-labelledby='{chart_id}-title'] g > title").all_text_contents()
+
+
+def test_learning_themes_heatmaps_and_agreement_charts_read_well(page: Page, signed_in, check_a11y: A11y) -> None:
+    signed_in(ADMIN_EMAIL)
+    page.goto("/findings")
+    expect(page.get_by_role("heading", level=2, name="Learning themes")).to_be_visible()
+    overall = _rows(page, "learning_themes_overall")
+    assert overall and all(re.match(r"\d", row[1]) for row in overall), overall
+    # the heatmap of agencies by theme prints each agency's share, as the table does
+    table = {row[0]: row for row in _rows(page, "agency_theme")}
+    cells = _chart_cells(page, "agency-theme-chart")
+    assert len(cells) == len(table) * (len(_headings(page, "agency_theme")) - 1) // 3
+    for cell in cells:
+        agency = cell.split(", ")[0]
+        assert agency in table, cell
+        assert re.search(r": (\d+% \(\d+ of \d+\)|none graded)$", cell), cell
+    assert _chart_cells(page, "learning-themes-chart")
+    expect(page.locator("main")).not_to_contain_text("nan")
+    check_a11y("findings index with heatmaps")
+    _shot(page, "findings-index")
+
+    _open_round_findings(page)
+    themes = _rows(page, "learning_themes")
+    drawn = _chart_cells(page, "learning-themes-chart")
+    assert [cell.split(":")[0] for cell in drawn] == [row[0] for row in themes]
+    check_a11y("round findings with learning themes")
+    _shot(page, "round-findings")
+
+    _subnav(page).get_by_role("link", name="By agency and panel").click()
+    agreement = _chart_cells(page, "agreement-chart")
+    assert agreement and all(re.search(r": (Same|Agency graded (higher|lower)) \d+ of \d+", c) for c in agreement)
+    check_a11y("by agency and panel with the agreement chart")
+    _shot(page, "round-agencies")
+
+    page.goto("/findings")
+    page.get_by_role("link", name=f"{THEME}: grades round by round").click()
+    expect(page.locator("#trend-chart-title")).to_contain_text("the panel's")
+    panel = _rows(page, "trend_panel")
+    assert [row[0] for row in panel] == [row[0] for row in _rows(page, "trend")]
+    expect(page.locator("svg[aria-labelledby='trend-chart-title'] text").first).to_have_text("Agencies' own grades")
+    check_a11y("theme trend with the panel")
+    _shot(page, "theme-trend")
+
+    page.goto("/rounds")
+    page.get_by_role("link", name=OPEN_ROUND, exact=True).click()
+    expect(page.get_by_role("heading", level=2, name="Return progress")).to_be_visible()
+    progress = _chart_cells(page, "progress-chart")
+    assert progress[0].startswith("All agencies: ")
+    page.get_by_text("Return progress as a table").click()
+    expect(page.locator("#progress ~ details table tbody tr").first.locator("th")).to_have_text("All agencies")
+    check_a11y("open round with its progress")
+    _shot(page, "round-progress")
