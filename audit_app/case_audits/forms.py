@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import GovCheckboxesInput, GovFileInput, GovSelect, GovSubmitInput, GovTextInput
-from wtforms import SelectMultipleField, StringField, SubmitField
+from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..core.forms import OptionSelectField, id_value, strip_filter
+from ..core.forms import OptionSelectField, OptionSelectMultipleField, id_value, strip_filter
 from .cohort import AGE_BANDS, DISABILITY, PLAN_TYPES, SEXES
 
 
@@ -43,7 +43,7 @@ class CaseForm(FlaskForm):
     plan_type = OptionSelectField(
         "Plan type", widget=GovSelect(), choices=_blank_first(PLAN_TYPES), coerce=lambda v: v or ""
     )
-    agency_ids = SelectMultipleField(
+    agency_ids = OptionSelectMultipleField(
         "Agencies involved with the case", widget=GovCheckboxesInput(), coerce=id_value, choices=[]
     )
     submit = SubmitField("Add case", widget=GovSubmitInput())
@@ -61,7 +61,7 @@ class CohortForm(FlaskForm):
 class CaseAgenciesForm(FlaskForm):
     """The agencies involved with a case (changed on its own page)."""
 
-    agency_ids = SelectMultipleField(
+    agency_ids = OptionSelectMultipleField(
         "Agencies involved with the case", widget=GovCheckboxesInput(), coerce=id_value, choices=[]
     )
     submit = SubmitField("Save agencies", widget=GovSubmitInput())
@@ -70,4 +70,4 @@ class CaseAgenciesForm(FlaskForm):
 class CarryForm(FlaskForm):
     """Re-audit: the earlier round's cases to carry into this one."""
 
-    round_case_ids = SelectMultipleField("Cases to carry", coerce=id_value, choices=[])
+    round_case_ids = OptionSelectMultipleField("Cases to carry", coerce=id_value, choices=[])
