@@ -506,7 +506,8 @@ def _check(form: Form, pairs: list[tuple[str, Any]], response) -> None:
 
 def names_a_field(summary: _Summary, form: Form, pairs: list[tuple[str, Any]]) -> bool:
     """Whether an error summary points at a field (a link to it) or names one: by its label, legend or
-    button text, or by its name (a name of three letters or more as a word, any name followed by a colon)."""
+    button text, or by its name (quoted, a name of three letters or more as a word, any name followed by a
+    colon)."""
     names = {name for name, _ in pairs} | set(form.fields)
     if any(link in summary.ids or link in names or link.split("-")[0] in names for link in summary.links):
         return True
@@ -515,7 +516,9 @@ def names_a_field(summary: _Summary, form: Form, pairs: list[tuple[str, Any]]) -
     if any(label.lower() in lowered for label in form.labels if len(label) >= 3):
         return True
     return any(
-        re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])" + ("" if len(name) >= 3 else ":"), text) for name in names
+        f"'{name}'" in text
+        or re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])" + ("" if len(name) >= 3 else ":"), text)
+        for name in names
     )
 
 
