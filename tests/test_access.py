@@ -7,23 +7,16 @@ can skip the check.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import sqlalchemy as sa
 
-from audit_app import create_app
 from audit_app.accounts import services
-from audit_app.accounts.models import Agency, ApiToken, Membership, User
+from audit_app.accounts.models import Agency, ApiToken, User
 from audit_app.core.audit import system_actor
 from audit_app.extensions import db
-from audit_app.questionnaires import services as questionnaire_services
-from audit_app.rounds.models import Return, RoundStatus
 from tests.conftest import login, module_setup, sector
-from tests.factories import World, api_token, build_world, load_world, make_questionnaire, make_round, world_ids
-from tests.questionnaires.test_questionnaire_spec import EXAMPLE
-
-LIBRARY_KEY = sorted(p.stem for p in questionnaire_services.LIBRARY_DIR.glob("*.yaml"))[0]
+from tests.factories import World, load_world
+from tests.routes import ROUTES, build_route_world, fill_url
 
 ROLES = ["anonymous", "admin", "qa_member", "agency_lead", "auditor", "scrutineer", "other_partnership"]
 MEMBERS = {"admin", "qa_member", "agency_lead", "auditor", "scrutineer"}
@@ -221,31 +214,10 @@ ACCESS: dict[str, set[str] | str] = {
 }
 
 
-def _routes() -> list[tuple[str, str, str]]:
-    app = create_app("test")
-    routes = []
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static":
-            continue
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            routes.append((rule.endpoint, rule.rule, method))
-    return sorted(routes)
-
-
-ROUTES = _routes()
-
-
 def test_every_route_is_in_the_table():
     endpoints = {endpoint for endpoint, _, _ in ROUTES}
     assert endpoints - set(ACCESS) == set(), "add these endpoints to ACCESS"
     assert set(ACCESS) - endpoints == set(), "these endpoints no longer exist"
-
-
-def _url(rule: str, ids: dict[str, object]) -> str:
-    def value(match: re.Match) -> str:
-        return str(ids[match.group(2)])
-
-    return re.sub(r"<(?:(\w+):)?(\w+)>", value, rule)
 
 
 # -- the world, built once for the module (see "data built once per module" in conftest) --
@@ -255,49 +227,7 @@ def _url(rule: str, ids: dict[str, object]) -> str:
 def access_data(app, module_connection) -> dict:
     """The world, an open round with one police return, and an API token per person: ids and secrets."""
     with module_setup(app, module_connection):
-        world = build_world()
-        with system_actor("test:setup"):
-            token, _ = services.create_api_token(world.user("auditor"), world.partnership.id, "auditor's")
-            version = make_questionnaire(world.partnership.id, EXAMPLE, publish=False)
-            published = make_questionnaire(world.partnership.id, EXAMPLE, key="published_one")
-            round_ = make_round(
-                world.partnership.id,
-                version=published,
-                title="Access round",
-                agencies=[world.police],
-                cases=["CS-ACCESS"],
-                status=RoundStatus.OPEN,
-            )
-            db.session.commit()
-        police_return = db.session.scalar(sa.select(Return).where(Return.round_id == round_.id))
-        auditor_membership = db.session.scalar(
-            sa.select(Membership).where(Membership.user_id == world.user("auditor").id)
-        )
-        ids = {
-            "questionnaire_id": version.questionnaire_id,
-            "number": version.number,
-            "section_id": version.sections[0].id,
-            "question_id": version.questions[0].id,
-            "library_key": LIBRARY_KEY,
-            "round_id": round_.id,
-            "return_id": police_return.id,
-            "section_key": "recognition",
-            "round_case_id": round_.cases[0].id,
-            "case_id": round_.cases[0].case_id,
-            "agency_id": world.police.agency_id,
-            "sector_id": world.police.sector_id,
-            "user_id": world.user("auditor").id,
-            "membership_id": auditor_membership.id,
-            "token_id": token.id,
-            "entity_type": "agency",
-            "entity_id": world.police.agency_id,
-            "token": "not-a-valid-token",
-            "theme_id": round_.theme_id,
-            "to": "closed",
-            "kind": "briefing",
-        }
-        secrets = {name: api_token(user, name="access test") for name, user in world.users.items()}
-        return {"world": world_ids(world), "ids": ids, "secrets": secrets}
+        return build_route_world()
 
 
 @pytest.fixture()
@@ -314,7 +244,7 @@ def world(db_session, access_data) -> World:
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("endpoint", "rule", "method"), ROUTES, ids=[f"{m} {r}" for _, r, m in ROUTES])
 def test_route_access(client, access_data, role, endpoint, rule, method):
-    url = _url(rule, access_data["ids"])
+    url = fill_url(rule, access_data["ids"])
     is_api = url.startswith("/api/")
     has_object = "<int:" in rule  # ids of this partnership's objects
     person = {"anonymous": None, "other_partnership": "other_admin"}.get(role, role)

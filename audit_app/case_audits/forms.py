@@ -12,10 +12,10 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovSubmitInput,
     GovTextInput,
 )
-from wtforms import BooleanField, SelectMultipleField, StringField, SubmitField
+from wtforms import BooleanField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from ..core.forms import OptionSelectField, id_value, strip_filter
+from ..core.forms import OptionSelectField, OptionSelectMultipleField, id_value, strip_filter
 from .cohort import AGE_BANDS, DISABILITY, PLAN_TYPES, SEXES, reference_problem
 
 
@@ -50,7 +50,7 @@ class CaseForm(FlaskForm):
     plan_type = OptionSelectField(
         "Plan type", widget=GovSelect(), choices=_blank_first(PLAN_TYPES), coerce=lambda v: v or ""
     )
-    agency_ids = SelectMultipleField(
+    agency_ids = OptionSelectMultipleField(
         "Agencies involved with the case", widget=GovCheckboxesInput(), coerce=id_value, choices=[]
     )
     submit = SubmitField("Add case", widget=GovSubmitInput())
@@ -68,7 +68,7 @@ class CohortForm(FlaskForm):
 class CaseAgenciesForm(FlaskForm):
     """The agencies involved with a case (changed on its own page)."""
 
-    agency_ids = SelectMultipleField(
+    agency_ids = OptionSelectMultipleField(
         "Agencies involved with the case", widget=GovCheckboxesInput(), coerce=id_value, choices=[]
     )
     submit = SubmitField("Save agencies", widget=GovSubmitInput())
@@ -77,7 +77,7 @@ class CaseAgenciesForm(FlaskForm):
 class CarryForm(FlaskForm):
     """Re-audit: the earlier round's cases to carry into this one."""
 
-    round_case_ids = SelectMultipleField("Cases to carry", coerce=id_value, choices=[])
+    round_case_ids = OptionSelectMultipleField("Cases to carry", coerce=id_value, choices=[])
 
 
 class RedactReferenceForm(FlaskForm):

@@ -258,7 +258,7 @@ def round_carry_cases(round_id: int):
         if "csrf_token" in form.errors:
             abort(400, first_error(form))
         if form.round_case_ids.raw_data:
-            abort(400, "Choose cases of the earlier round")
+            abort(400, "Carry the chosen cases: tick only cases of the earlier round")
     if not form.round_case_ids.data:
         flash("Choose at least one case to carry", "error")
         return redirect(url_for("rounds.round_detail", round_id=round_.id) + "#carry", code=303)

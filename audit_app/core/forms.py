@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from flask import abort, flash, redirect
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
-from wtforms import DateField, RadioField, SelectField, SubmitField
+from wtforms import DateField, RadioField, SelectField, SelectMultipleField, SubmitField
 from wtforms.validators import ValidationError
 
 from ..extensions import db
@@ -95,6 +95,10 @@ class OptionSelectField(_PlainChoiceErrors, SelectField):
             self.data = self.coerce(value)
         except (ValueError, TypeError):
             self.data = None
+
+
+class OptionSelectMultipleField(_PlainChoiceErrors, SelectMultipleField):
+    """Checkboxes or a multiple select whose refusals say what to do ("could not be coerced" never shows)."""
 
 
 class OptionRadioField(_PlainChoiceErrors, RadioField):

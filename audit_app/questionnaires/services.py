@@ -6,6 +6,8 @@ Every change to a draft is checked by the same rules as an import
 
 from __future__ import annotations
 
+import copy
+import functools
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -297,11 +299,18 @@ def _next_number(questionnaire: Questionnaire) -> int:
 # -- the library --
 
 
+@functools.lru_cache(maxsize=64)
+def _library_file(path: Path, mtime_ns: int) -> dict[str, Any]:
+    """One library file, parsed once per process and version of the file (parsing the library took
+    seconds on every library page and every "use this questionnaire")."""
+    return parse_text(path.read_text(encoding="utf-8"))
+
+
 def library() -> list[dict[str, Any]]:
     """The shipped questionnaires: key, title, kind, theme, description, file name."""
     items = []
     for path in sorted(LIBRARY_DIR.glob("*.yaml")):
-        data = parse_text(path.read_text(encoding="utf-8"))
+        data = copy.deepcopy(_library_file(path, path.stat().st_mtime_ns))  # callers may change their copy
         items.append(
             {
                 "file": path.name,

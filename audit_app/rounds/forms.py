@@ -120,7 +120,7 @@ class MoveForm(FlaskForm):
     to = SelectField(
         "Move to",
         choices=[(status.value, status.label) for status in RoundStatus],
-        validators=[DataRequired("Unknown round status")],
+        validators=[DataRequired("choose one of the round's statuses")],
     )
 
 
@@ -137,5 +137,7 @@ def first_error(form: FlaskForm) -> str:
     for name, messages in form.errors.items():
         if name == "csrf_token":
             return "The form had expired or was not sent from this service. Reload the page and try again."
-        return f"{name}: {messages[0]}" if name != "to" else messages[0]
+        field = getattr(form, name, None)
+        label = field.label.text if field is not None and getattr(field, "label", None) else name
+        return f"{label}: {messages[0]}"
     return "The request is not valid"

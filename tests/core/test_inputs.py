@@ -30,6 +30,7 @@ def test_a_nul_in_a_form_field_is_refused_before_the_view(client, world):
     response = client.post("/admin/sectors/new", data={"name": "Hou\x00sing"})
     assert response.status_code == 400
     assert f"&#39;name&#39; {UNSTORABLE}" in response.get_data(as_text=True)
+    assert "govuk-error-summary" in response.get_data(as_text=True)  # a refusal is a GOV.UK error summary
     assert _sector_count() == before
 
 

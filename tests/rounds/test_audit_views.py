@@ -560,3 +560,19 @@ def test_cohort_row_numbers_count_blank_lines(world):
             agency_names={"North Police"},
         )
     assert str(info.value.problems[0]).startswith("row 5, reference:")
+
+
+def test_refused_choices_and_moves_name_their_field_in_plain_words(client, world, version):
+    """Found by the form fuzzer: a tampered checkbox showed WTForms' "could not be coerced" under the raw key
+    ``agency_ids``, and a tampered move button "Unknown round status" without naming anything."""
+    round_ = _plan(client, world, version)
+    client.post(f"/rounds/{round_.id}/cases", data={"reference": "CS-1", "agency_ids": [str(world.police.agency_id)]})
+    case = round_.cases[0]
+    refused = client.post(f"/rounds/{round_.id}/cases/{case.id}/agencies", data={"agency_ids": ["x", "2147483648"]})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "govuk-error-summary" in page
+    assert "Select one of the options in the list" in page
+    assert "could not be coerced" not in page and "agency_ids:" not in page
+    moved = client.post(f"/rounds/{round_.id}/status", data={"to": ""})
+    assert moved.status_code == 400
+    assert "govuk-error-summary" in moved.data.decode() and "Move to: choose one of the round" in moved.data.decode()

@@ -1,0 +1,97 @@
+"""Every route of the app, and a world with a real object behind each of its URL arguments.
+
+Shared by the access table (``tests/test_access.py``) and the form fuzzer (``tests/test_form_fuzz.py``):
+both visit every route as every role, so both need the same routes and the same ids to fill them with.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+
+from audit_app import create_app
+from audit_app.accounts import services
+from audit_app.accounts.models import Membership
+from audit_app.core.audit import system_actor
+from audit_app.extensions import db
+from audit_app.questionnaires import services as questionnaire_services
+from audit_app.rounds.models import Return, RoundStatus
+from tests.factories import api_token, build_world, make_questionnaire, make_round, world_ids
+from tests.questionnaires.test_questionnaire_spec import EXAMPLE
+
+LIBRARY_KEY = sorted(p.stem for p in questionnaire_services.LIBRARY_DIR.glob("*.yaml"))[0]
+
+
+def _routes() -> list[tuple[str, str, str]]:
+    app = create_app("test")
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            routes.append((rule.endpoint, rule.rule, method))
+    return sorted(routes)
+
+
+#: (endpoint, rule, method) for every route of the URL map but static files
+ROUTES = _routes()
+
+
+def fill_url(rule: str, ids: dict[str, object]) -> str:
+    """The URL of ``rule`` with each ``<converter:name>`` replaced by ``ids[name]``."""
+
+    def value(match: re.Match) -> str:
+        return str(ids[match.group(2)])
+
+    return re.sub(r"<(?:(\w+):)?(\w+)>", value, rule)
+
+
+def build_route_world() -> dict[str, Any]:
+    """The world, an open round with one police return, and an API token per person, committed.
+
+    Returns ids and secrets (never ORM objects): ``world`` (``world_ids``), ``ids`` (a value for every URL
+    argument name of the URL map) and ``secrets`` (an API token per person).
+    """
+    world = build_world()
+    with system_actor("test:setup"):
+        token, _ = services.create_api_token(world.user("auditor"), world.partnership.id, "auditor's")
+        version = make_questionnaire(world.partnership.id, EXAMPLE, publish=False)
+        published = make_questionnaire(world.partnership.id, EXAMPLE, key="published_one")
+        round_ = make_round(
+            world.partnership.id,
+            version=published,
+            title="Access round",
+            agencies=[world.police],
+            cases=["CS-ACCESS"],
+            status=RoundStatus.OPEN,
+        )
+        db.session.commit()
+    police_return = db.session.scalar(sa.select(Return).where(Return.round_id == round_.id))
+    auditor_membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == world.user("auditor").id))
+    ids = {
+        "questionnaire_id": version.questionnaire_id,
+        "number": version.number,
+        "section_id": version.sections[0].id,
+        "question_id": version.questions[0].id,
+        "library_key": LIBRARY_KEY,
+        "round_id": round_.id,
+        "return_id": police_return.id,
+        "section_key": "recognition",
+        "round_case_id": round_.cases[0].id,
+        "case_id": round_.cases[0].case_id,
+        "agency_id": world.police.agency_id,
+        "sector_id": world.police.sector_id,
+        "user_id": world.user("auditor").id,
+        "membership_id": auditor_membership.id,
+        "token_id": token.id,
+        "entity_type": "agency",
+        "entity_id": world.police.agency_id,
+        "token": "not-a-valid-token",
+        "theme_id": round_.theme_id,
+        "to": "closed",
+        "kind": "briefing",
+    }
+    secrets = {name: api_token(user, name="access test") for name, user in world.users.items()}
+    return {"world": world_ids(world), "ids": ids, "secrets": secrets}
