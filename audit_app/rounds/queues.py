@@ -26,6 +26,8 @@ from .permissions import PARTNERSHIP_WIDE, in_partnership, returns_query
 
 #: the status filter's extra value: outstanding returns of a round whose due date has passed
 LATE = "late"
+#: the status filter's value for returns that raised an immediate safeguarding concern
+CONCERN = "concern"
 #: the assignment filter's value for "assigned to me"
 ME = "me"
 #: the longest case reference a filter takes (a case's reference is at most 40 characters)
@@ -33,9 +35,10 @@ CASE_MAX = 40
 
 OUTSTANDING = ReturnStatus.in_group(ReturnGroup.OUTSTANDING)
 
-STATUS_FILTER_LABELS: dict[str, str] = {LATE: "Late (past the due date, not returned)"} | {
-    status.value: status.label for status in ReturnStatus
-}
+STATUS_FILTER_LABELS: dict[str, str] = {
+    LATE: "Late (past the due date, not returned)",
+    CONCERN: "Concern raised (an immediate safeguarding concern)",
+} | {status.value: status.label for status in ReturnStatus}
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ def filtered_returns(p: Principal, filters: ReturnFilters) -> sa.Select:
     query = returns_query(p).where(Round.status != RoundStatus.PLANNING)
     if filters.status == LATE:
         query = query.where(_is_late())
+    elif filters.status == CONCERN:
+        query = query.where(Return.concern_raised_at.is_not(None))
     elif filters.status:
         query = query.where(Return.status == ReturnStatus(filters.status))
     if filters.round_id is not None:
@@ -126,15 +131,17 @@ def filtered_returns(p: Principal, filters: ReturnFilters) -> sa.Select:
 
 
 def action_order(p: Principal) -> list[Any]:
-    """What needs this person first: for the QA group, returns waiting for review, then late ones; for an
+    """What needs this person first: for the QA group, returns that raised a concern, then those waiting for
+    review, then late ones; for an
     agency, returns sent back, then (for its lead) those awaiting sign-off, then late, then in progress and
     not started; then the earliest due date; the returned and declined last."""
     if p.has(*PARTNERSHIP_WIDE):
         rank = sa.case(
-            (Return.status == ReturnStatus.SUBMITTED, 0),
-            (_is_late(), 1),
-            (Return.status.in_(OUTSTANDING), 2),
-            else_=3,
+            (Return.concern_raised_at.is_not(None), 0),
+            (Return.status == ReturnStatus.SUBMITTED, 1),
+            (_is_late(), 2),
+            (Return.status.in_(OUTSTANDING), 3),
+            else_=4,
         )
     else:
         lead_agencies = sorted(p.agency_ids(Role.AGENCY_LEAD)) or [-1]
@@ -170,17 +177,26 @@ def return_counts(p: Principal) -> dict[str, int]:
     one grouped query, whatever the number of returns."""
     late = sa.case((_is_late(), 1), else_=0)
     mine = sa.case((Return.assigned_to_id == (p.user_id or -1), 1), else_=0)
+    concern = sa.case((Return.concern_raised_at.is_not(None), 1), else_=0)
     base = returns_query(p).where(Round.status != RoundStatus.PLANNING)
     rows = db.session.execute(
-        base.with_only_columns(Return.status, late.label("late"), mine.label("mine"), sa.func.count())
-        .group_by(Return.status, late, mine)
+        base.with_only_columns(
+            Return.status, late.label("late"), mine.label("mine"), concern.label("concern"), sa.func.count()
+        )
+        .group_by(Return.status, late, mine, concern)
         .order_by(None)
     ).all()
-    counts: dict[str, int] = {status.value: 0 for status in ReturnStatus} | {LATE: 0, "assigned_to_me": 0}
-    for status, is_late, is_mine, number in rows:
+    counts: dict[str, int] = {status.value: 0 for status in ReturnStatus} | {
+        LATE: 0,
+        CONCERN: 0,
+        "assigned_to_me": 0,
+    }
+    for status, is_late, is_mine, has_concern, number in rows:
         counts[ReturnStatus(status).value] += number
         if is_late:
             counts[LATE] += number
+        if has_concern:
+            counts[CONCERN] += number
         if is_mine and ReturnStatus(status).group == ReturnGroup.OUTSTANDING:
             counts["assigned_to_me"] += number
     return counts
@@ -265,6 +281,7 @@ def dashboard(p: Principal) -> dict[str, Any]:
             if status == RoundStatus.CLOSED.value and kind == QuestionnaireKind.CASE_AUDIT.value
         )
         context["qa_counts"] = [
+            Count(CONCERN, "Concerns raised", counts[CONCERN], {"status": CONCERN}),
             Count("submitted", "Awaiting review", counts["submitted"], {"status": "submitted"}),
             Count(LATE, "Late returns", counts[LATE], {"status": LATE}),
             Count(
@@ -274,7 +291,6 @@ def dashboard(p: Principal) -> dict[str, Any]:
                 {"status": "closed", "kind": "case_audit"},
                 "rounds.round_list",
             ),
-            # A "concerns raised" count belongs here once returns carry the "Concern raised" flag.
         ]
     if p.has(Role.ADMIN):
         context["admin_round_counts"] = [

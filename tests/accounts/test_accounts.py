@@ -392,3 +392,26 @@ def test_blank_text_is_refused_after_trimming(admin, world, url, data, message):
     response = admin.post(url, data=data)
     assert response.status_code == 400
     assert message in response.data
+
+
+def test_a_person_s_history_never_names_people_of_another_partnership(admin, world, shared_user):
+    """The auditor also works in the south: a change recorded there (by the south's admin) shows in the north's
+    history of the person as made in another partnership, never with the south admin's email."""
+    from audit_app.core.audit import AuditEvent
+
+    db.session.add(
+        AuditEvent(
+            actor_id=world.user("other_admin").id,
+            actor_label=world.user("other_admin").email,
+            partnership_id=world.other_partnership.id,
+            entity_type="User",
+            entity_id=shared_user.id,
+            action="update",
+            before={"name": shared_user.name},
+            after={"name": "Renamed in the south"},
+        )
+    )
+    db.session.commit()
+    page = admin.get(f"/history/user/{shared_user.id}").get_data(as_text=True)
+    assert "Renamed in the south" in page and "Someone in another partnership" in page
+    assert world.user("other_admin").email not in page
