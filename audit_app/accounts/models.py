@@ -86,7 +86,11 @@ class PartnershipAgency(Audited, TimestampMixin, db.Model):
     """An agency's membership of one partnership, with its sector there."""
 
     __tablename__ = "partnership_agencies"
-    __table_args__ = (sa.UniqueConstraint("partnership_id", "agency_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("partnership_id", "agency_id"),
+        # stored in capitals (services.set_short_code), so unique ignoring case; NULL: no code
+        sa.UniqueConstraint("partnership_id", "short_code"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"), index=True)
@@ -94,6 +98,9 @@ class PartnershipAgency(Audited, TimestampMixin, db.Model):
     sector_id: Mapped[int] = mapped_column(sa.ForeignKey("sectors.id"), index=True)
     #: an inactive agency keeps its records but gets no new work
     is_active: Mapped[bool] = mapped_column(default=True)
+    #: the partnership's own short code for the agency ("MPS", "GOSH"), matched by cohort files; per
+    #: partnership because one agency serving several partnerships is known by different codes in each
+    short_code: Mapped[str | None] = mapped_column(sa.String(20))
 
     agency: Mapped[Agency] = relationship(back_populates="links", lazy="joined")
     sector: Mapped[Sector] = relationship(lazy="joined")

@@ -10,15 +10,16 @@ import sqlalchemy as sa
 from flask import jsonify
 from pydantic import BaseModel, Field, StrictBool, StringConstraints
 
-from ..accounts.permissions import agency_links_query
 from ..case_audits import services
 from ..case_audits.cohort import CohortError, parse_cohort
 from ..case_audits.models import CaseJudgement, RoundCase
 from ..case_audits.permissions import can_view_discussion, get_partnership_round_case_or_404
+from ..case_audits.views import cohort_template_response
 from ..core.errors import DomainError, FieldErrors, NotAllowedError
 from ..core.inputs import Id
 from ..extensions import db
 from ..questionnaires.answers import MAX_TEXT
+from ..reporting.exports import XLSX_MIMETYPE
 from ..rounds.models import RoundStatus
 from ..rounds.permissions import can_review_returns, get_managed_round_or_404
 from .helpers import ApiError, parse_body, principal, require, uploaded_file
@@ -52,12 +53,9 @@ def rounds_upload_cohort(round_id: int):
     data = upload.read(MAX_COHORT_BYTES + 1)
     if len(data) > MAX_COHORT_BYTES:
         raise ApiError(400, "The file is too large", {"file": ["The file must be 2 MB or smaller"]})
-    names = {
-        link.agency.name
-        for link in db.session.scalars(agency_links_query(round_.partnership_id, active_only=True)).unique()
-    }
+    names, codes = services.cohort_agencies(round_.partnership_id)
     try:
-        rows = parse_cohort(data, upload.filename or "", agency_names=names)
+        rows = parse_cohort(data, upload.filename or "", agency_names=names, agency_codes=codes)
         services.import_cohort(round_, rows)
     except CohortError as error:
         db.session.rollback()
@@ -72,6 +70,21 @@ def rounds_upload_cohort(round_id: int):
         raise ApiError(error.status_code, error.message, {"file": [error.message]}) from None
     db.session.commit()
     return jsonify(_round(round_)), 201
+
+
+@api_route(
+    "/rounds/<int:round_id>/cohort-template",
+    "GET",
+    summary="Download the cohort template (Excel): its columns, the values each takes and the agencies",
+    tag="audits",
+    roles=BUILDERS,
+    produces=(XLSX_MIMETYPE,),
+)
+def rounds_cohort_template(round_id: int):
+    """The same file as the round page's "Download the cohort template" link."""
+    p = principal()
+    round_ = get_managed_round_or_404(p, round_id)
+    return cohort_template_response(round_.partnership_id)
 
 
 # -- re-audits --
