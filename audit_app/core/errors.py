@@ -63,6 +63,10 @@ UNIQUE_CONFLICTS: dict[str, tuple[str, str]] = {
     "uq_sectors_partnership_id_key": ("key", "A sector with this key already exists"),
     "uq_sectors_partnership_id_name": ("name", "A sector with this name already exists"),
     "uq_partnership_agencies_partnership_id_agency_id": ("agency_id", "This agency is already in the partnership"),
+    "uq_partnership_agencies_partnership_id_short_code": (
+        "short_code",
+        "Short code: another agency of the partnership already has this code",
+    ),
     "uq_cases_partnership_id_reference": ("reference", "A case with this reference already exists"),
     "uq_round_cases_round_id_case_id": ("reference", "This case is already in the round"),
     "uq_case_judgements_round_case_id_section_key": ("section_key", "This section already has a judgement"),
