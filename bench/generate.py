@@ -227,16 +227,17 @@ SEXES = ["Female", "Male", "Another", "Not known"]
 SEX_WEIGHTS = [52, 45, 1, 2]
 PLAN_TYPES = ["Early help", "Child in need", "Child protection", "Looked after", "Care leaver", "None", "Not known"]
 PLAN_WEIGHTS = [12, 25, 33, 20, 4, 4, 2]
+#: 2021 Census category keys (audit_app/case_audits/cohort.py ETHNICITIES); "" is not recorded
 ETHNICITIES = [
-    "White British",
-    "White other",
-    "Black Caribbean",
-    "Black African",
-    "Mixed White and Black Caribbean",
-    "Asian British Pakistani",
-    "Asian British Indian",
-    "Gypsy or Irish Traveller",
-    "Not known",
+    "white_british",
+    "white_other",
+    "black_caribbean",
+    "black_african",
+    "mixed_white_black_caribbean",
+    "asian_pakistani",
+    "asian_indian",
+    "white_gypsy_traveller",
+    "",
 ]
 ETHNICITY_WEIGHTS = [62, 6, 4, 4, 6, 7, 4, 2, 5]
 OFSTED = ["Outstanding", "Good", "Requires improvement", "Inadequate"]

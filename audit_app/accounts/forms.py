@@ -91,6 +91,13 @@ class AgencyForm(FlaskForm):
     sector_id = OptionSelectField(
         "Sector", widget=GovSelect(), coerce=_coerce_optional_int, validators=[InputRequired("Select a sector")]
     )
+    short_code = StringField(
+        "Short code (optional)",
+        widget=GovTextInput(),
+        filters=[strip_filter],
+        description="The partnership's own abbreviation, such as MPS or GOSH. Cohort files may name the agency by it.",
+        validators=[Length(max=20, message="Short code must be 20 characters or fewer")],
+    )
     submit = SubmitField("Save agency", widget=GovSubmitInput())
 
 

@@ -134,6 +134,8 @@ class PartnershipAgency(Audited, TimestampMixin, db.Model):
         # An agency has no partnership column, so its name's uniqueness in each partnership it serves
         # is held here, on a copy of its name key kept by Agency._keep_name_keys.
         sa.UniqueConstraint("partnership_id", "agency_name_key"),
+        # stored in capitals (services.set_short_code), so unique ignoring case; NULL: no code
+        sa.UniqueConstraint("partnership_id", "short_code"),
     )
     __audit_ignore__ = frozenset({"updated_at", "agency_name_key"})
 
@@ -145,6 +147,9 @@ class PartnershipAgency(Audited, TimestampMixin, db.Model):
     sector_id: Mapped[int] = mapped_column(sa.ForeignKey("sectors.id"), index=True)
     #: an inactive agency keeps its records but gets no new work
     is_active: Mapped[bool] = mapped_column(default=True)
+    #: the partnership's own short code for the agency ("MPS", "GOSH"), matched by cohort files; per
+    #: partnership because one agency serving several partnerships is known by different codes in each
+    short_code: Mapped[str | None] = mapped_column(sa.String(20))
 
     agency: Mapped[Agency] = relationship(back_populates="links", lazy="joined")
     sector: Mapped[Sector] = relationship(lazy="joined")

@@ -252,27 +252,65 @@ def _check_sector(partnership_id: int, sector: Sector | None) -> Sector:
     return sector
 
 
-def create_agency(partnership_id: int, name: str, sector: Sector | None) -> PartnershipAgency:
+SHORT_CODE = re.compile(r"^[A-Z0-9][A-Z0-9&'._/ -]{0,19}\Z")
+
+
+def _clean_short_code(partnership_id: int, code: str, exclude_link_id: int | None) -> str | None:
+    """A short code as stored (capitals; None for none), refused if malformed or another agency's here."""
+    code = " ".join((code or "").replace("\u2019", "'").split()).upper()
+    if not code:
+        return None
+    if not SHORT_CODE.match(code):
+        raise DomainError(
+            "Short code: up to 20 letters, digits, spaces and & ' . _ / -, starting with a letter or digit",
+            field="short_code",
+        )
+    query = sa.select(PartnershipAgency.id).where(
+        PartnershipAgency.partnership_id == partnership_id, PartnershipAgency.short_code == code
+    )
+    if exclude_link_id is not None:
+        query = query.where(PartnershipAgency.id != exclude_link_id)
+    if db.session.scalar(query.limit(1)) is not None:
+        raise ConflictError("Short code: another agency of the partnership already has this code", field="short_code")
+    return code
+
+
+def set_short_code(link: PartnershipAgency, code: str) -> None:
+    """The partnership's short code for the agency (cohort files may name it by this); blank removes it."""
+    link.short_code = _clean_short_code(link.partnership_id, code, link.id)
+    db.session.flush()
+
+
+def create_agency(partnership_id: int, name: str, sector: Sector | None, short_code: str = "") -> PartnershipAgency:
     """A new agency, member of ``partnership_id`` in ``sector``."""
     name = name.strip()
     sector = _check_sector(partnership_id, sector)
     _check_agency_name_free(partnership_id, [], name)
+    code = _clean_short_code(partnership_id, short_code, None)
     agency = Agency(name=name)
     agency.audit_partnership_id = partnership_id
     db.session.add(agency)
     db.session.flush()
     link = PartnershipAgency(
-        partnership_id=partnership_id, agency_id=agency.id, sector_id=sector.id, agency_name_key=name_key(name)
+        partnership_id=partnership_id,
+        agency_id=agency.id,
+        sector_id=sector.id,
+        agency_name_key=name_key(name),
+        short_code=code,
     )
     db.session.add(link)
     db.session.flush()
     return link
 
 
-def update_agency(link: PartnershipAgency, name: str, sector: Sector | None) -> None:
-    """Rename (keeping the old name on record) and/or move to another sector."""
+def update_agency(link: PartnershipAgency, name: str, sector: Sector | None, short_code: str | None = None) -> None:
+    """Rename (keeping the old name on record), move to another sector and/or set the short code (None: keep)."""
     name = name.strip()
     sector = _check_sector(link.partnership_id, sector)
+    if short_code is not None:
+        code = _clean_short_code(link.partnership_id, short_code, link.id)
+        if code != link.short_code:
+            link.short_code = code
     agency = link.agency
     if name != agency.name:
         partnerships = [other.partnership_id for other in agency.links]

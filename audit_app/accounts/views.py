@@ -348,7 +348,10 @@ def agency_create():
     if form.validate_on_submit():
         try:
             link = services.create_agency(
-                partnership_id, form.name.data, _sector_from(form.sector_id.data, partnership_id)
+                partnership_id,
+                form.name.data,
+                _sector_from(form.sector_id.data, partnership_id),
+                short_code=form.short_code.data or "",
             )
         except DomainError as error:
             add_form_error(form, error.message, error.field)
@@ -413,11 +416,19 @@ def agency_edit(agency_id: int):
     partnership_id = _partnership_id()
     link = get_agency_link_or_404(partnership_id, agency_id)
     _require(can_manage_accounts(current_principal()))
-    form = AgencyForm(obj=link.agency, data={"sector_id": link.sector_id} if request.method == "GET" else None)
+    form = AgencyForm(
+        obj=link.agency,
+        data={"sector_id": link.sector_id, "short_code": link.short_code or ""} if request.method == "GET" else None,
+    )
     _sector_choices(form.sector_id, partnership_id)
     if form.validate_on_submit():
         try:
-            services.update_agency(link, form.name.data, _sector_from(form.sector_id.data, partnership_id))
+            services.update_agency(
+                link,
+                form.name.data,
+                _sector_from(form.sector_id.data, partnership_id),
+                short_code=form.short_code.data or "",
+            )
         except DomainError as error:
             add_form_error(form, error.message, error.field)
         else:

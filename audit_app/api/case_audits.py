@@ -12,7 +12,6 @@ from flask import abort, jsonify
 from pydantic import BaseModel, Field, StrictBool, StringConstraints
 
 from ..accounts.models import Agency
-from ..accounts.permissions import agency_links_query
 from ..case_audits import cohort, services
 from ..case_audits.cohort import CohortError, parse_cohort
 from ..case_audits.models import Case, CaseJudgement, RoundCase
@@ -23,12 +22,14 @@ from ..case_audits.permissions import (
     get_partnership_round_case_or_404,
     get_round_case_or_404,
 )
+from ..case_audits.views import cohort_template_response
 from ..core.errors import DomainError, FieldErrors, NotAllowedError
 from ..core.inputs import Id
 from ..core.roles import Role
 from ..extensions import db
 from ..questionnaires.answers import MAX_TEXT
 from ..questionnaires.models import QuestionnaireKind
+from ..reporting.exports import XLSX_MIMETYPE
 from ..rounds import services as round_services
 from ..rounds.models import Round, RoundStatus
 from ..rounds.permissions import (
@@ -68,7 +69,9 @@ class CaseOut(BaseModel):
     reference: str
     age_band: Literal[("", *cohort.AGE_BANDS)] = Field(description="Empty: not recorded")
     sex: Literal[("", *cohort.SEXES)] = Field(description="Empty: not recorded")
-    ethnicity: str
+    ethnicity: Literal[("", *cohort.ETHNICITIES)] = Field(
+        description="A 2021 Census category's key; empty: not recorded"
+    )
     disability: Literal[("", *cohort.DISABILITY)] = Field(description="Empty: not recorded")
     plan_type: Literal[("", *cohort.PLAN_TYPES)] = Field(description="Empty: not recorded")
     rounds: list[CaseRoundOut] = Field(description="Every audit of the case, oldest first")
@@ -162,12 +165,9 @@ def rounds_upload_cohort(round_id: int):
     data = upload.read(MAX_COHORT_BYTES + 1)
     if len(data) > MAX_COHORT_BYTES:
         raise ApiError(400, "The file is too large", {"file": ["The file must be 2 MB or smaller"]})
-    names = {
-        link.agency.name
-        for link in db.session.scalars(agency_links_query(round_.partnership_id, active_only=True)).unique()
-    }
+    names, codes = services.cohort_agencies(round_.partnership_id)
     try:
-        rows = parse_cohort(data, upload.filename or "", agency_names=names)
+        rows = parse_cohort(data, upload.filename or "", agency_names=names, agency_codes=codes)
         services.import_cohort(round_, rows)
     except CohortError as error:
         db.session.rollback()
@@ -182,6 +182,21 @@ def rounds_upload_cohort(round_id: int):
         raise ApiError(error.status_code, error.message, {"file": [error.message]}) from None
     db.session.commit()
     return jsonify(_round(round_)), 201
+
+
+@api_route(
+    "/rounds/<int:round_id>/cohort-template",
+    "GET",
+    summary="Download the cohort template (Excel): its columns, the values each takes and the agencies",
+    tag="audits",
+    roles=BUILDERS,
+    produces=(XLSX_MIMETYPE,),
+)
+def rounds_cohort_template(round_id: int):
+    """The same file as the round page's "Download the cohort template" link."""
+    p = principal()
+    round_ = get_managed_round_or_404(p, round_id)
+    return cohort_template_response(round_.partnership_id)
 
 
 # -- re-audits --

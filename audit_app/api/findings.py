@@ -16,7 +16,7 @@ from flask import Response, jsonify, send_file, url_for
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..accounts.models import Role
-from ..case_audits.cohort import AGE_BANDS, PLAN_TYPES
+from ..case_audits.cohort import AGE_BANDS, DISABILITY, ETHNICITIES, PLAN_TYPES, SEXES
 from ..core import storage
 from ..extensions import db
 from ..questionnaires.models import Theme
@@ -54,6 +54,13 @@ class FilterQuery(SuppressQuery):
     sector: str | None = Field(default=None, description="Sector key: only returns of that sector's agencies")
     plan_type: Literal[tuple(PLAN_TYPES)] | None = Field(default=None, description="Only cases with this plan type")
     age_band: Literal[tuple(AGE_BANDS)] | None = Field(default=None, description="Only cases in this age band")
+    sex: Literal[tuple(SEXES)] | None = Field(default=None, description="Only cases of this sex")
+    ethnicity: Literal[tuple(ETHNICITIES)] | None = Field(
+        default=None, description="Only cases of this 2021 Census ethnicity (a category key, as on the case)"
+    )
+    disability: Literal[tuple(DISABILITY)] | None = Field(
+        default=None, description="Only cases with this disability answer"
+    )
 
 
 class YearsQuery(SuppressQuery):

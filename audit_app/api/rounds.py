@@ -127,7 +127,12 @@ class CaseIn(Strict):
     reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
     age_band: Literal[("", *cohort.AGE_BANDS)] = Field(default="", description="Empty: not recorded")
     sex: Literal[("", *cohort.SEXES)] = Field(default="", description="Empty: not recorded")
-    ethnicity: Annotated[str, StringConstraints(max_length=60)] = ""
+    ethnicity: Literal[("", *cohort.ETHNICITIES)] = Field(
+        default="",
+        description="A 2021 Census category key (labels: "
+        + "; ".join(f"{k} = {v}" for k, v in cohort.ETHNICITIES.items())
+        + "). Empty: not recorded",
+    )
     disability: Literal[("", *cohort.DISABILITY)] = Field(default="", description="Empty: not recorded")
     plan_type: Literal[("", *cohort.PLAN_TYPES)] = Field(default="", description="Empty: not recorded")
     agency_ids: list[Id] = Field(min_length=1, description="The agencies involved with the case")
@@ -244,6 +249,12 @@ def _round(r: Round) -> dict[str, Any]:
             {
                 "id": rc.id,
                 "reference": rc.case.reference,
+                "age_band": rc.case.age_band,
+                "sex": rc.case.sex,
+                "ethnicity": rc.case.ethnicity,
+                "ethnicity_label": rc.case.ethnicity_label,
+                "disability": rc.case.disability,
+                "plan_type": rc.case.plan_type,
                 "agency_ids": [a.id for a in rc.agencies],
                 "previous_round_case_id": rc.previous_round_case_id,
                 "concern_raised": rc.id in concerns,

@@ -41,16 +41,27 @@ class AgencyOut(BaseModel):
     sector: SectorOut
     is_active: bool
     previous_names: list[str]
+    short_code: str | None = Field(description="The partnership's short code for the agency (capitals), or null")
+
+
+SHORT_CODE_DOC = (
+    "The partnership's own short code (up to 20 characters; stored in capitals, unique in the partnership "
+    "ignoring case); cohort files may name the agency by it. Empty: none"
+)
 
 
 class AgencyIn(Strict):
     name: Name200
     sector_id: Id
+    short_code: Annotated[str, StringConstraints(max_length=20)] = Field(default="", description=SHORT_CODE_DOC)
 
 
 class AgencyPatch(Strict):
     name: Name200 | None = None
     sector_id: Id | None = None
+    short_code: Annotated[str, StringConstraints(max_length=20)] | None = Field(
+        default=None, description=SHORT_CODE_DOC + "; omitted: unchanged"
+    )
     is_active: StrictBool | None = None
 
 

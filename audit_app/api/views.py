@@ -54,6 +54,7 @@ def _agency(link: PartnershipAgency) -> dict:
         sector=SectorOut(id=link.sector.id, key=link.sector.key, name=link.sector.name),
         is_active=link.is_active,
         previous_names=[n.name for n in link.agency.previous_names],
+        short_code=link.short_code,
     ).model_dump(mode="json")
 
 
@@ -206,7 +207,9 @@ def agencies_create():
     p = principal()
     require(can_manage_accounts(p))
     body = parse_body(AgencyIn)
-    link = services.create_agency(p.partnership_id, body.name, _sector_in(p.partnership_id, body.sector_id))
+    link = services.create_agency(
+        p.partnership_id, body.name, _sector_in(p.partnership_id, body.sector_id), short_code=body.short_code
+    )
     db.session.commit()
     return jsonify(_agency(link)), 201
 
@@ -242,9 +245,11 @@ def agencies_update(agency_id: int):
     link = get_agency_link_or_404(p.partnership_id, agency_id)
     require(can_manage_accounts(p))
     body = parse_body(AgencyPatch)
-    if body.name is not None or body.sector_id is not None:
+    if body.name is not None or body.sector_id is not None or body.short_code is not None:
         sector = _sector_in(p.partnership_id, body.sector_id) if body.sector_id is not None else link.sector
-        services.update_agency(link, body.name if body.name is not None else link.agency.name, sector)
+        services.update_agency(
+            link, body.name if body.name is not None else link.agency.name, sector, short_code=body.short_code
+        )
     if body.is_active is not None and body.is_active != link.is_active:
         services.set_agency_active(link, body.is_active)
     db.session.commit()

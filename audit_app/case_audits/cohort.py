@@ -43,6 +43,133 @@ AGE_BANDS = ["Under 1", "1-4", "5-9", "10-14", "15-17", "18-25"]
 SEXES = ["Female", "Male", "Another", "Not known"]
 DISABILITY = ["Yes", "No", "Not known"]
 PLAN_TYPES = ["Early help", "Child in need", "Child protection", "Looked after", "Care leaver", "None", "Not known"]
+#: the 2021 Census ethnic groups (England and Wales): 19 categories under 5 groups, stored by key.
+#: "" is "Not recorded"; "not_stated" is a child or family who chose not to say.
+ETHNIC_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
+    (
+        "Asian, Asian British or Asian Welsh",
+        [
+            ("asian_bangladeshi", "Bangladeshi"),
+            ("asian_chinese", "Chinese"),
+            ("asian_indian", "Indian"),
+            ("asian_pakistani", "Pakistani"),
+            ("asian_other", "Other Asian"),
+        ],
+    ),
+    (
+        "Black, Black British, Black Welsh, Caribbean or African",
+        [("black_african", "African"), ("black_caribbean", "Caribbean"), ("black_other", "Other Black")],
+    ),
+    (
+        "Mixed or Multiple ethnic groups",
+        [
+            ("mixed_white_asian", "White and Asian"),
+            ("mixed_white_black_african", "White and Black African"),
+            ("mixed_white_black_caribbean", "White and Black Caribbean"),
+            ("mixed_other", "Other Mixed or Multiple ethnic groups"),
+        ],
+    ),
+    (
+        "White",
+        [
+            ("white_british", "English, Welsh, Scottish, Northern Irish or British"),
+            ("white_irish", "Irish"),
+            ("white_gypsy_traveller", "Gypsy or Irish Traveller"),
+            ("white_roma", "Roma"),
+            ("white_other", "Other White"),
+        ],
+    ),
+    ("Other ethnic group", [("other_arab", "Arab"), ("other_any", "Any other ethnic group")]),
+]
+NOT_STATED = "not_stated"
+#: key -> label as people read it ("White: Irish"); "" is not recorded
+ETHNICITIES: dict[str, str] = {
+    key: f"{group}: {label}" for group, members in ETHNIC_GROUPS for key, label in members
+} | {NOT_STATED: "Not stated (chose not to say)"}
+#: key -> the category's short name within its group ("Irish"), for tables and cohort files
+ETHNICITY_SHORT: dict[str, str] = {key: label for _group, members in ETHNIC_GROUPS for key, label in members} | {
+    NOT_STATED: "Not stated"
+}
+#: common ways of writing a category in a case system's export, beside its key, label and short name
+ETHNICITY_SYNONYMS: dict[str, str] = {
+    "white british": "white_british",
+    "british": "white_british",
+    "white english": "white_british",
+    "white irish": "white_irish",
+    "white other": "white_other",
+    "any other white background": "white_other",
+    "gypsy/roma": "white_gypsy_traveller",
+    "traveller of irish heritage": "white_gypsy_traveller",
+    "black african": "black_african",
+    "black caribbean": "black_caribbean",
+    "black other": "black_other",
+    "any other black background": "black_other",
+    "asian indian": "asian_indian",
+    "asian british indian": "asian_indian",
+    "asian pakistani": "asian_pakistani",
+    "asian british pakistani": "asian_pakistani",
+    "asian bangladeshi": "asian_bangladeshi",
+    "asian british bangladeshi": "asian_bangladeshi",
+    "asian chinese": "asian_chinese",
+    "asian other": "asian_other",
+    "any other asian background": "asian_other",
+    "mixed white and black caribbean": "mixed_white_black_caribbean",
+    "mixed white and black african": "mixed_white_black_african",
+    "mixed white and asian": "mixed_white_asian",
+    "mixed other": "mixed_other",
+    "any other mixed background": "mixed_other",
+    "other ethnic group": "other_any",
+    "any other ethnic group": "other_any",
+    "prefer not to say": NOT_STATED,
+    "refused": NOT_STATED,
+    "declined": NOT_STATED,
+    "information not yet obtained": "",
+    "not known": "",
+    "not recorded": "",
+    "unknown": "",
+}
+
+
+def _fold(text: str) -> str:
+    """Lower case, curly quotes straight, punctuation and runs of spaces as one space."""
+    text = text.replace("\u2019", "'").replace("\u2018", "'").lower()
+    return " ".join(re.sub(r"[^a-z0-9']+", " ", text).split())
+
+
+_ETHNICITY_LOOKUP: dict[str, str] = (
+    {_fold(k): k for k in ETHNICITIES}
+    | {_fold(label): key for key, label in ETHNICITIES.items()}
+    | {_fold(label): key for key, label in ETHNICITY_SHORT.items()}
+    | {_fold(text): key for text, key in ETHNICITY_SYNONYMS.items()}
+)
+
+
+def ethnicity_key(text: str) -> str | None:
+    """The category key for a written ethnicity (its key, label, short name or a common synonym), "" for not
+    recorded, or None if it is not recognised."""
+    if not (text or "").strip():
+        return ""
+    return _ETHNICITY_LOOKUP.get(_fold(text))
+
+
+def ethnicity_label(key: str) -> str:
+    """How a stored ethnicity reads: the category's label, or "Not recorded"."""
+    return ETHNICITIES.get(key or "", "Not recorded")
+
+
+#: each case field's values in their order, value -> label (for filters and tables)
+CASE_FIELD_CHOICES: dict[str, dict[str, str]] = {
+    "plan_type": {v: v for v in PLAN_TYPES},
+    "age_band": {v: v for v in AGE_BANDS},
+    "sex": {v: v for v in SEXES},
+    "ethnicity": ETHNICITIES,
+    "disability": {v: v for v in DISABILITY},
+}
+
+ETHNICITY_PROBLEM = (
+    "Ethnicity must be a 2021 Census category (such as 'White: Irish', 'Irish' or 'white_irish'), "
+    "'Not stated' or blank for not recorded; the template lists them all"
+)
 COLUMNS = ["reference", "age_band", "sex", "ethnicity", "disability", "plan_type", "agencies"]
 REQUIRED_COLUMNS = {"reference", "agencies"}
 MAX_ROWS = 500
@@ -160,13 +287,33 @@ class CohortError(Exception):
         self.problems = problems
 
 
+def decode_csv(data: bytes) -> str:
+    """A CSV's text as Excel saves it: UTF-8 (with or without a byte order mark), UTF-16 ("Unicode text", which
+    always starts with a byte order mark) or Windows-1252 ("CSV (Comma delimited)" on a Windows PC)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise CohortError([CohortProblem(0, "file", "the file says it is UTF-16 text but is not")]) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise CohortError(
+            [CohortProblem(0, "file", "the CSV file could not be read as text: save it as CSV UTF-8 from Excel")]
+        ) from None
+
+
 def _rows_from_csv(data: bytes) -> list[list[str] | CohortProblem]:
     """The CSV's records; one that cannot be read (a cell past the csv module's size limit) is a problem in its place."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise CohortError([CohortProblem(0, "file", "the CSV file must be UTF-8 text")]) from None
-    reader = csv.reader(io.StringIO(text))
+    text = decode_csv(data)
+    first = text.lstrip().split("\n", 1)[0]
+    # Excel's "Unicode text" is tab-separated.
+    delimiter = "\t" if "\t" in first and "," not in first else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     rows: list[list[str] | CohortProblem] = []
     header: list[str] | None = None
     while True:
@@ -190,7 +337,8 @@ def _longest_column(text: str, line_num: int, header: list[str] | None) -> str:
     lines = text.splitlines()
     if not 1 <= line_num <= len(lines):
         return "row"
-    pieces = lines[line_num - 1].split(",")
+    line = lines[line_num - 1]
+    pieces = line.split("\t" if "\t" in line and "," not in line else ",")
     index = max(range(len(pieces)), key=lambda i: len(pieces[i]))
     if header and index < len(header) and header[index]:
         return header[index]
@@ -215,8 +363,20 @@ def _rows_from_xlsx(data: bytes) -> list[list[str] | CohortProblem]:
     return rows
 
 
-def parse_cohort(data: bytes, filename: str, *, agency_names: set[str]) -> list[CohortRow]:
-    """Every row of a cohort file (CSV or XLSX), or CohortError listing every problem by row and column."""
+def agency_fold(text: str) -> str:
+    """An agency name or short code as the cohort matches it: case, curly apostrophes and spacing ignored."""
+    text = unicodedata.normalize("NFKC", text).replace("\u2019", "'").replace("\u2018", "'").replace("\u02bc", "'")
+    return " ".join(text.casefold().split())
+
+
+def parse_cohort(
+    data: bytes, filename: str, *, agency_names: set[str], agency_codes: dict[str, str] | None = None
+) -> list[CohortRow]:
+    """Every row of a cohort file (CSV or XLSX), or CohortError listing every problem by row and column.
+
+    ``agency_names`` are the active agencies' names; ``agency_codes`` maps each partnership short code to its
+    agency's name. Each row's ``agencies`` are names from ``agency_names``; ``ethnicity`` is a category key.
+    """
     name = filename.lower()
     if name.endswith(".csv"):
         rows = _rows_from_csv(data)
@@ -243,7 +403,10 @@ def parse_cohort(data: bytes, filename: str, *, agency_names: set[str]) -> list[
         raise CohortError(problems)
     if len(numbered) - 1 > MAX_ROWS:
         raise CohortError([CohortProblem(0, "file", f"at most {MAX_ROWS} cases in one file")])
-    lower_agencies = {a.lower(): a for a in agency_names}
+    lookup = {agency_fold(name): name for name in agency_names}
+    # A short code never shadows a name: names are matched first.
+    for code, name in (agency_codes or {}).items():
+        lookup.setdefault(agency_fold(code), name)
     parsed: list[CohortRow] = []
     seen: dict[str, int] = {}
     for offset, raw in numbered[1:]:
@@ -275,17 +438,60 @@ def parse_cohort(data: bytes, filename: str, *, agency_names: set[str]) -> list[
             message = choice_problem(getattr(row, column), allowed, what)
             if message:
                 problems.append(CohortProblem(offset, column, message))
-        if len(row.ethnicity) > 60:
-            problems.append(CohortProblem(offset, "ethnicity", "60 characters at most"))
+        key = ethnicity_key(row.ethnicity)
+        if key is None:
+            problems.append(CohortProblem(offset, "ethnicity", ETHNICITY_PROBLEM))
+        else:
+            row.ethnicity = key
         names = [n.strip() for n in values.get("agencies", "").split(";") if n.strip()]
         if not names:
             problems.append(CohortProblem(offset, "agencies", "name at least one agency involved with the case"))
         for name in names:
-            if name.lower() not in lower_agencies:
-                problems.append(CohortProblem(offset, "agencies", f"no active agency called '{name}'"))
-            else:
-                row.agencies.append(lower_agencies[name.lower()])
+            matched = lookup.get(agency_fold(name))
+            if matched is None:
+                problems.append(
+                    CohortProblem(offset, "agencies", f"no active agency called '{name}' (nor with that short code)")
+                )
+            elif matched not in row.agencies:
+                row.agencies.append(matched)
         parsed.append(row)
     if problems:
         raise CohortError(problems)
     return parsed
+
+
+def cohort_template(agencies: list[tuple[str, str]]) -> bytes:
+    """An Excel cohort file to fill in: the columns on the first sheet, and on a second the values each column
+    takes, with the partnership's active agencies (name, short code). The upload reads only the first sheet."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Cases"
+    sheet.append(COLUMNS)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for column, width in zip("ABCDEFG", (18, 12, 12, 30, 12, 18, 50), strict=True):
+        sheet.column_dimensions[column].width = width
+    values = workbook.create_sheet("Values")
+    values.append(["column", "value", "meaning"])
+    for cell in values[1]:
+        cell.font = Font(bold=True)
+    values.append(["reference", "", "The case number in your system, or a pseudonym such as Child K; never a name"])
+    for column, allowed in (("age_band", AGE_BANDS), ("sex", SEXES), ("disability", DISABILITY)):
+        for value in allowed:
+            values.append([column, value, ""])
+    for key, label in ETHNICITIES.items():
+        values.append(["ethnicity", ETHNICITY_SHORT[key], label])
+    values.append(["ethnicity", "", "Blank: not recorded"])
+    for value in PLAN_TYPES:
+        values.append(["plan_type", value, ""])
+    for name, code in agencies:
+        values.append(["agencies", name, f"short code {code}" if code else ""])
+    values.append(["agencies", "", "Several agencies: separate them with ; (a name or its short code)"])
+    for column, width in zip("ABC", (14, 55, 70), strict=True):
+        values.column_dimensions[column].width = width
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

@@ -25,13 +25,19 @@ from .demo_texts import DemoRandom
 AGE_BANDS = ["10-14", "15-17", "15-17", "10-14", "18-25"]
 SEXES = ["Female", "Female", "Male", "Female", "Male"]
 PLANS = ["Child in need", "Child protection", "Looked after", "Early help"]
+#: 2021 Census category keys (cohort.ETHNICITIES), "" for not recorded
 ETHNICITIES = [
-    "White British",
-    "Black Caribbean",
-    "Mixed White and Black Caribbean",
-    "Asian British Pakistani",
-    "White Irish",
-    "Not known",
+    "white_british",
+    "white_british",
+    "black_caribbean",
+    "black_african",
+    "mixed_white_black_caribbean",
+    "asian_pakistani",
+    "asian_bangladeshi",
+    "white_irish",
+    "white_other",
+    "not_stated",
+    "",
 ]
 GRADE_WEIGHTS = {"Outstanding": 1, "Good": 5, "Requires improvement": 4, "Inadequate": 1}
 

@@ -13,10 +13,10 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import BooleanField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..core.forms import OptionSelectField, OptionSelectMultipleField, id_value, strip_filter
-from .cohort import AGE_BANDS, DISABILITY, PLAN_TYPES, SEXES, reference_problem
+from .cohort import AGE_BANDS, DISABILITY, ETHNICITIES, PLAN_TYPES, SEXES, reference_problem
 
 
 def _blank_first(values: list[str]) -> list[tuple[str, str]]:
@@ -38,11 +38,12 @@ class CaseForm(FlaskForm):
         "Age band", widget=GovSelect(), choices=_blank_first(AGE_BANDS), coerce=lambda v: v or ""
     )
     sex = OptionSelectField("Sex", widget=GovSelect(), choices=_blank_first(SEXES), coerce=lambda v: v or "")
-    ethnicity = StringField(
+    ethnicity = OptionSelectField(
         "Ethnicity",
-        widget=GovTextInput(),
-        filters=[strip_filter],
-        validators=[Optional(), Length(max=60, message="Ethnicity must be 60 characters or fewer")],
+        widget=GovSelect(),
+        description="The 2021 Census categories.",
+        choices=[("", "Not recorded"), *list(ETHNICITIES.items())],
+        coerce=lambda v: v or "",
     )
     disability = OptionSelectField(
         "Disability", widget=GovSelect(), choices=_blank_first(DISABILITY), coerce=lambda v: v or ""
@@ -60,7 +61,7 @@ class CohortForm(FlaskForm):
     file = FileField(
         "Cohort file (CSV or Excel)",
         widget=GovFileInput(),
-        description="Columns: reference, age_band, sex, ethnicity, disability, plan_type, agencies (names separated by ;). Reference and agencies are required.",
+        description="Columns: reference, age_band, sex, ethnicity, disability, plan_type, agencies (names or short codes separated by ;). Reference and agencies are required. Download the template for the values each column takes.",
     )
     submit = SubmitField("Upload cohort", widget=GovSubmitInput())
 

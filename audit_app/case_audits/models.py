@@ -33,9 +33,16 @@ class Case(Audited, TimestampMixin, db.Model):
     reference: Mapped[str] = mapped_column(sa.String(40))
     age_band: Mapped[str] = mapped_column(sa.String(20), default="")
     sex: Mapped[str] = mapped_column(sa.String(20), default="")
+    #: a 2021 Census category key (cohort.ETHNICITIES), "not_stated", or "" for not recorded
     ethnicity: Mapped[str] = mapped_column(sa.String(60), default="")
     disability: Mapped[str] = mapped_column(sa.String(20), default="")
     plan_type: Mapped[str] = mapped_column(sa.String(40), default="")
+
+    @property
+    def ethnicity_label(self) -> str:
+        from .cohort import ethnicity_label
+
+        return ethnicity_label(self.ethnicity)
 
 
 #: which agencies were involved with a case in a round (returns are made from this on opening)

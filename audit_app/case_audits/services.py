@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..accounts.models import Agency
+from ..accounts.permissions import agency_links_query
 from ..core.audit import AuditAction, record_event
 from ..core.errors import ConflictError, DomainError, FieldErrors, NotAllowedError
 from ..core.models import utcnow
@@ -24,7 +25,17 @@ from ..questionnaires.answers import MAX_TEXT
 from ..questionnaires.models import QuestionnaireKind, Scale
 from ..rounds.models import Round, RoundStatus
 from ..rounds.services import active_agency_ids, create_returns
-from .cohort import AGE_BANDS, DISABILITY, PLAN_TYPES, SEXES, CohortRow, choice_problem, reference_problem
+from .cohort import (
+    AGE_BANDS,
+    DISABILITY,
+    ETHNICITIES,
+    PLAN_TYPES,
+    SEXES,
+    CohortRow,
+    choice_problem,
+    cohort_template,
+    reference_problem,
+)
 from .models import (
     Case,
     CaseJudgement,
@@ -53,8 +64,10 @@ def _check_case_fields(fields: dict[str, str]) -> None:
         message = choice_problem(fields.get(name, ""), allowed, what)
         if message:
             raise DomainError(message, field=name)
-    if len(fields.get("ethnicity", "")) > 60:
-        raise DomainError("Ethnicity must be 60 characters or fewer", field="ethnicity")
+    if fields.get("ethnicity", "") and fields["ethnicity"] not in ETHNICITIES:
+        raise DomainError(
+            "Ethnicity: choose a 2021 Census category, 'Not stated', or leave it not recorded", field="ethnicity"
+        )
 
 
 def redact_case_reference(case: Case, new_reference: str, actor: Principal) -> dict[str, int]:
@@ -182,6 +195,22 @@ def remove_case(round_case: RoundCase) -> None:
     db.session.flush()
     db.session.delete(round_case)
     db.session.flush()
+
+
+def cohort_agencies(partnership_id: int) -> tuple[set[str], dict[str, str]]:
+    """The partnership's active agencies a cohort file may name: their names, and short code -> name."""
+    links = db.session.scalars(agency_links_query(partnership_id, active_only=True)).unique().all()
+    return {link.agency.name for link in links}, {
+        link.short_code: link.agency.name for link in links if link.short_code
+    }
+
+
+def cohort_template_file(partnership_id: int) -> bytes:
+    """The Excel cohort template, listing the partnership's active agencies with their short codes."""
+    links = db.session.scalars(agency_links_query(partnership_id, active_only=True)).unique().all()
+    return cohort_template(
+        sorted(((link.agency.name, link.short_code or "") for link in links), key=lambda a: a[0].lower())
+    )
 
 
 def import_cohort(round_: Round, rows: list[CohortRow]) -> list[RoundCase]:

@@ -6,8 +6,9 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
+from govuk_frontend_wtf.main import wtforms_errors
 
 from ..accounts.models import Agency
 from ..accounts.permissions import agency_links_query
@@ -97,7 +98,7 @@ def round_add_case(round_id: int):
             db.session.commit()
             flash(f"Case {form.reference.data} added", "success")
             return redirect(url_for("rounds.round_detail", round_id=round_.id) + "#cases")
-    return round_page(round_, case_form=form, status=400)
+    return round_page(round_, case_form=form, error_summary=wtforms_errors(form), status=400)
 
 
 @bp.post("/rounds/<int:round_id>/cohort")
@@ -117,12 +118,9 @@ def round_upload_cohort(round_id: int):
             if len(data) > MAX_COHORT_BYTES:
                 add_form_error(form, "The file must be 2 MB or smaller", "file")
             else:
-                names = {
-                    link.agency.name
-                    for link in db.session.scalars(agency_links_query(round_.partnership_id, active_only=True)).unique()
-                }
+                names, codes = services.cohort_agencies(round_.partnership_id)
                 try:
-                    rows = parse_cohort(data, upload.filename, agency_names=names)
+                    rows = parse_cohort(data, upload.filename, agency_names=names, agency_codes=codes)
                     services.import_cohort(round_, rows)
                 except CohortError as error:
                     db.session.rollback()
@@ -135,7 +133,28 @@ def round_upload_cohort(round_id: int):
                     db.session.commit()
                     flash(f"{len(rows)} cases added from {upload.filename}", "success")
                     return redirect(url_for("rounds.round_detail", round_id=round_.id) + "#cases")
-    return round_page(round_, cohort_form=form, cohort_problems=problems, status=400)
+    summary = wtforms_errors(form)
+    # Every row's problem in the summary at the top too, each a link to the list beside the form.
+    summary["errorList"] += [{"text": problem, "href": "#cohort-problems"} for problem in problems]
+    return round_page(round_, cohort_form=form, cohort_problems=problems, error_summary=summary, status=400)
+
+
+@bp.get("/rounds/<int:round_id>/cohort-template.xlsx")
+@login_required
+def round_cohort_template(round_id: int):
+    """The cohort file to fill in: its columns, the values they take and the partnership's agencies."""
+    p = current_principal()
+    round_ = get_managed_round_or_404(p, round_id)
+    return cohort_template_response(round_.partnership_id)
+
+
+def cohort_template_response(partnership_id: int) -> Response:
+    """The cohort template as an Excel download (the page and the API share it)."""
+    return Response(
+        services.cohort_template_file(partnership_id),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="cohort-template.xlsx"'},
+    )
 
 
 # -- the multi-agency discussion --

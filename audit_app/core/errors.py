@@ -71,6 +71,10 @@ UNIQUE_CONFLICTS: dict[str, tuple[str, str]] = {
         "An agency with this name already exists in the partnership (names differing only in capitals or spaces "
         "are the same)",
     ),
+    "uq_partnership_agencies_partnership_id_short_code": (
+        "short_code",
+        "Short code: another agency of the partnership already has this code",
+    ),
     "uq_cases_partnership_id_reference": ("reference", "A case with this reference already exists"),
     "uq_round_cases_round_id_case_id": ("reference", "This case is already in the round"),
     "uq_case_judgements_round_case_id_section_key": ("section_key", "This section already has a judgement"),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,8 +12,8 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import login_required
 
 from ..extensions import db
-from .audit import AuditEvent
-from .inputs import MAX_ID, whole_number
+from .audit import ACTION_LABELS, AuditEvent
+from .pagination import paginate
 from .permissions import Principal, can_view_history, current_principal
 
 bp = Blueprint("core", __name__)
@@ -79,39 +81,164 @@ def history(entity_type: str, entity_id: int):
     return render_template("core/history.html", label=label, entity_type=entity_type, events=events)
 
 
+def _words(name: str) -> str:
+    """ "PartnershipAgency" -> "Partnership agency"; "sector_id" -> "Sector"; "is_active" -> "Active"."""
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").strip()
+    words = [w for w in name.split() if w.lower() not in ("id", "is", "has")] or name.split()
+    text = " ".join(words).lower()
+    return text[:1].upper() + text[1:]
+
+
+#: the actions as people read them: one list, the audit trail's own (core.audit.ACTION_LABELS)
+ACTIONS = {action.value: label for action, label in ACTION_LABELS.items()}
+
+
+@bp.app_template_filter("audit_entity")
+def audit_entity(entity_type: str) -> str:
+    """What kind of record an event is about, in words."""
+    return _words(entity_type)
+
+
+@bp.app_template_filter("audit_action")
+def audit_action(action: str) -> str:
+    return ACTIONS.get(action, action.capitalize())
+
+
+@bp.app_template_filter("audit_field")
+def audit_field(name: str) -> str:
+    return _words(name)
+
+
+@bp.app_template_filter("audit_value")
+def audit_value(value: Any) -> str:
+    """A recorded value as people read it: yes/no, empty as a dash, never "None"."""
+    if value is None or value == "":
+        return "\u2013"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list):
+        return "; ".join(audit_value(v) for v in value) or "\u2013"
+    return str(value)
+
+
+#: the columns that name a record, in the order tried
+NAMING_COLUMNS = ("name", "title", "reference", "label", "email", "key")
+
+
+def _own_name(obj: Any) -> str | None:
+    for column in NAMING_COLUMNS:
+        value = getattr(obj, column, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _record_name(obj: Any) -> str | None:
+    """A record's name as people know it: its own name, title or reference, or else that of the first record it
+    belongs to (an agency's membership of a partnership is named by the agency)."""
+    own = _own_name(obj)
+    if own is not None:
+        return own
+    for relationship in sa.inspect(type(obj)).relationships:
+        if relationship.direction.name == "MANYTOONE":
+            parent = getattr(obj, relationship.key, None)
+            name = _own_name(parent) if parent is not None else None
+            if name is not None:
+                return name
+    return None
+
+
+def record_names(events: list[AuditEvent]) -> dict[tuple[str, int], str]:
+    """(entity type, id) -> the record's name today, for the events shown; a deleted record is named from its
+    last snapshot. Found through the mapped classes, so core names no domain."""
+    classes = {mapper.class_.__name__: mapper.class_ for mapper in db.Model.registry.mappers}
+    wanted: dict[str, set[int]] = {}
+    for event in events:
+        wanted.setdefault(event.entity_type, set()).add(event.entity_id)
+    names: dict[tuple[str, int], str] = {}
+    for entity_type, ids in wanted.items():
+        cls = classes.get(entity_type)
+        if cls is None:
+            continue
+        primary = sa.inspect(cls).primary_key[0]
+        for obj in db.session.scalars(sa.select(cls).where(primary.in_(ids))).unique():
+            name = _record_name(obj)
+            if name is not None:
+                names[(entity_type, getattr(obj, primary.key))] = name
+    for event in events:
+        key = (event.entity_type, event.entity_id)
+        if key not in names:
+            snapshot = event.before or event.after or {}
+            name = next((snapshot[c] for c in NAMING_COLUMNS if isinstance(snapshot.get(c), str) and snapshot[c]), None)
+            if name:
+                names[key] = name
+    return names
+
+
+def _date_arg(name: str, label: str, errors: dict[str, str]) -> date | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = f"{label}: enter a date such as 2026-11-30"
+        return None
+
+
 @bp.get("/audit-log")
 @login_required
 def audit_log():
-    """The partnership's whole audit trail, newest first, a page at a time."""
+    """The partnership's whole audit trail, newest first, a page at a time, filtered by kind, person and date."""
     principal = current_principal()
     if not can_view_history(principal):
         abort(403)
-    page_number = whole_number(request.args.get("page", "1"))
-    if page_number is None:
-        abort(400, f"page must be a whole number from 1 to {MAX_ID}")
-    entity_type = request.args.get("type") or None
-    query = sa.select(AuditEvent).where(AuditEvent.partnership_id == principal.partnership_id)
+    mine = AuditEvent.partnership_id == principal.partnership_id
+    types = db.session.scalars(
+        sa.select(AuditEvent.entity_type).where(mine).distinct().order_by(AuditEvent.entity_type)
+    ).all()
+    people = (
+        db.session.execute(sa.select(AuditEvent.actor_label).where(mine).distinct().order_by(AuditEvent.actor_label))
+        .scalars()
+        .all()
+    )
+    errors: dict[str, str] = {}
+    entity_type = request.args.get("type", "").strip()
+    if entity_type and entity_type not in types:
+        errors["type"] = "Show changes to: choose one of the kinds listed"
+        entity_type = ""
+    person = request.args.get("person", "").strip()
+    if person and person not in people:
+        errors["person"] = "Made by: choose one of the people listed"
+        person = ""
+    since = _date_arg("from", "From", errors)
+    until = _date_arg("to", "To", errors)
+    if since and until and since > until:
+        errors["to"] = "To: must be the same as or after the from date"
+        until = None
+    query = sa.select(AuditEvent).where(mine)
     if entity_type:
         query = query.where(AuditEvent.entity_type == entity_type)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    events = db.session.scalars(
-        query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((page_number - 1) * PAGE_SIZE)
-    ).all()
-    types = db.session.scalars(
-        sa.select(AuditEvent.entity_type)
-        .where(AuditEvent.partnership_id == principal.partnership_id)
-        .distinct()
-        .order_by(AuditEvent.entity_type)
-    ).all()
-    pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+    if person:
+        query = query.where(AuditEvent.actor_label == person)
+    if since:
+        query = query.where(AuditEvent.occurred_at >= datetime.combine(since, time.min, tzinfo=UTC))
+    if until:
+        query = query.where(AuditEvent.occurred_at < datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC))
+    events = paginate(query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()), per_page=PAGE_SIZE)
+    args = {k: v for k, v in (("type", entity_type), ("person", person)) if v}
+    args |= {k: v.isoformat() for k, v in (("from", since), ("to", until)) if v}
+    if events.per_page != PAGE_SIZE:
+        args["per_page"] = str(events.per_page)
     return render_template(
         "core/audit_log.html",
         events=events,
-        page=page_number,
-        pages=pages,
-        total=total,
+        names=record_names(events.items),
         types=types,
+        people=people,
         entity_type=entity_type,
-    )
+        person=person,
+        raw={name: request.args.get(name, "") for name in ("from", "to")},
+        args=args,
+        errors=errors,
+    ), 400 if errors else 200

@@ -8,10 +8,29 @@ from __future__ import annotations
 
 from flask import abort, request
 
+from ..case_audits.cohort import CASE_FIELD_CHOICES
 from ..rounds.models import Round
 from .queries import Filters, round_filter_choices
 
-FILTER_LABELS = {"sector": "Sector", "plan_type": "Plan type", "age_band": "Age band"}
+FILTER_LABELS = {
+    "sector": "Sector",
+    "plan_type": "Plan type",
+    "age_band": "Age band",
+    "sex": "Sex",
+    "ethnicity": "Ethnicity",
+    "disability": "Disability",
+}
+
+
+def filter_rows(filters: Filters, choices: dict[str, list] | None = None) -> list[tuple[str, str]]:
+    """The filters set, as people read them: (label, value's label), never a key."""
+    rows = []
+    for name, value in filters.as_args().items():
+        shown = dict(choices.get(name, [])) if choices else {}
+        if name in CASE_FIELD_CHOICES:
+            shown = CASE_FIELD_CHOICES[name] | shown
+        rows.append((FILTER_LABELS[name], shown.get(value, value)))
+    return rows
 
 
 def suppress() -> bool:

@@ -32,6 +32,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ..accounts.models import Agency, PartnershipAgency, Sector
+from ..case_audits.cohort import CASE_FIELD_CHOICES
 from ..case_audits.models import Case, CaseJudgement, RoundCase
 from ..extensions import db
 from ..questionnaires import answers
@@ -57,15 +58,30 @@ class Filters:
     sector: str = ""
     plan_type: str = ""
     age_band: str = ""
+    sex: str = ""
+    #: a 2021 Census category key (case_audits.cohort.ETHNICITIES)
+    ethnicity: str = ""
+    disability: str = ""
 
     @property
     def active(self) -> bool:
-        return bool(self.sector or self.plan_type or self.age_band)
+        return any(self.as_args().values())
 
     def as_args(self) -> dict[str, str]:
-        return {
-            k: v for k, v in (("sector", self.sector), ("plan_type", self.plan_type), ("age_band", self.age_band)) if v
-        }
+        return {k: v for k in ("sector", *CASE_FILTERS) if (v := getattr(self, k))}
+
+
+#: the filters that narrow by a field of the case (the Case column of the same name)
+CASE_FILTERS = ("plan_type", "age_band", "sex", "ethnicity", "disability")
+
+
+def _case_filtered(query: sa.Select, filters: Filters) -> sa.Select:
+    """Narrow a query that joins Case by the case filters set."""
+    for name in CASE_FILTERS:
+        value = getattr(filters, name)
+        if value:
+            query = query.where(getattr(Case, name) == value)
+    return query
 
 
 def _frame(query: sa.Select, columns: list[str]) -> pd.DataFrame:
@@ -89,11 +105,7 @@ def _scoped(query: sa.Select, agency_ids: frozenset[int] | None, filters: Filter
         query = query.where(Return.agency_id.in_(agency_ids or {-1}))
     if filters.sector:
         query = query.where(Sector.key == filters.sector)
-    if filters.plan_type:
-        query = query.where(Case.plan_type == filters.plan_type)
-    if filters.age_band:
-        query = query.where(Case.age_band == filters.age_band)
-    return query
+    return _case_filtered(query, filters)
 
 
 def _grade_key() -> sa.ColumnElement[str]:
@@ -134,22 +146,25 @@ def _returned_answers(
 
 
 def round_filter_choices(round_id: int, agency_ids: frozenset[int] | None) -> dict[str, list[tuple[str, str]]]:
-    """The sectors, plan types and age bands present in a round, for its filters."""
+    """The sectors and case fields (plan type, age band, sex, ethnicity, disability) present in a round, for its
+    filters: (value, label) pairs in the order the choice lists give."""
     base = (
-        sa.select(Sector.key, Sector.name, Case.plan_type, Case.age_band)
+        sa.select(Sector.key, Sector.name, *[getattr(Case, name) for name in CASE_FILTERS])
         .select_from(Return)
         .join(Round, Round.id == Return.round_id)
         .outerjoin(RoundCase, RoundCase.id == Return.round_case_id)
         .outerjoin(Case, Case.id == RoundCase.case_id)
     )
     query = _scoped(_membership_join(base), agency_ids, Filters()).where(Return.round_id == round_id).distinct()
-    frame = _frame(query, ["sector_key", "sector", "plan_type", "age_band"])
+    frame = _frame(query, ["sector_key", "sector", *CASE_FILTERS])
     sectors = sorted({(k, n) for k, n in zip(frame["sector_key"], frame["sector"], strict=True)}, key=lambda s: s[1])
-    return {
-        "sector": sectors,
-        "plan_type": [(v, v) for v in sorted({v for v in frame["plan_type"] if v})],
-        "age_band": [(v, v) for v in sorted({v for v in frame["age_band"] if v})],
-    }
+    choices: dict[str, list[tuple[str, str]]] = {"sector": sectors}
+    for name in CASE_FILTERS:
+        present = {v for v in frame[name] if isinstance(v, str) and v}
+        order = CASE_FIELD_CHOICES[name]
+        # values outside today's list (kept from before it) come last, as stored
+        choices[name] = [(v, order[v]) for v in order if v in present] + [(v, v) for v in sorted(present - set(order))]
+    return choices
 
 
 def round_returns(
@@ -308,10 +323,7 @@ def panel_grades(round_ids: list[int], filters: Filters = Filters(), round_case_
         .where(RoundCase.round_id.in_(round_ids or [-1]), CaseJudgement.section_key != OVERALL)
         .order_by(Case.reference, CaseJudgement.id)
     )
-    if filters.plan_type:
-        query = query.where(Case.plan_type == filters.plan_type)
-    if filters.age_band:
-        query = query.where(Case.age_band == filters.age_band)
+    query = _case_filtered(query, filters)
     if round_case_ids is not None:
         query = query.where(RoundCase.id.in_(round_case_ids))
     frame = _frame(
@@ -465,10 +477,7 @@ def panel_texts(round_id: int, filters: Filters = Filters()) -> pd.DataFrame:
         .where(RoundCase.round_id == round_id)
         .order_by(Case.reference, CaseJudgement.id)
     )
-    if filters.plan_type:
-        query = query.where(Case.plan_type == filters.plan_type)
-    if filters.age_band:
-        query = query.where(Case.age_band == filters.age_band)
+    query = _case_filtered(query, filters)
     rows = []
     for section_key, round_case_id, case, *texts in db.session.execute(query):
         for kind, text in zip(("strengths", "development", "recommendations"), texts, strict=True):

@@ -22,7 +22,7 @@ from ..rounds.permissions import can_manage_round
 from . import charts, exports, params, report_files
 from . import findings as f
 from .models import ReportFile, ReportKind
-from .params import FILTER_LABELS
+from .params import filter_rows
 from .permissions import (
     can_view_findings,
     findings_rounds_query,
@@ -109,7 +109,7 @@ def _about(round_: Round, filters: Filters, scope: frozenset[int] | None, suppre
         ("Agencies", "All agencies" if scope is None else "Your agency's returns only"),
         ("Counted", "Answers in returns that were submitted or accepted; not applicable answers apart"),
     ]
-    about += [(FILTER_LABELS[k], v) for k, v in filters.as_args().items()]
+    about += filter_rows(filters)
     if suppressed:
         about.append(("Small counts", "Counts from 1 to 4 are shown as \u201cfewer than 5\u201d"))
     return about

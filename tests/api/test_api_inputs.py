@@ -134,7 +134,9 @@ def test_url_ids_past_the_integer_range_are_404(api, world):
 # -- closed sets are declared as enums in the OpenAPI document (issue 10, defect 12) --
 
 #: property and parameter names that always hold one of a fixed set of values
-CLOSED_SET_NAMES = {"status", "kind", "role", "scope", "format", "sex", "age_band", "plan_type", "disability", "rag"}
+CLOSED_SET_NAMES = {
+    "status", "kind", "role", "scope", "format", "sex", "age_band", "plan_type", "disability", "ethnicity", "rag",
+}  # fmt: skip
 CLOSED_SET_SUFFIXES = ("_status", "_kind", "_role", "_rag")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError
@@ -164,3 +166,50 @@ def test_there_is_no_route_that_writes_events(app):
         if ("history" in rule.rule or "audit" in rule.rule) and rule.methods & {"POST", "PUT", "PATCH", "DELETE"}
     ]
     assert writers == []
+
+
+def test_the_audit_log_reads_as_a_record_for_people_and_filters(client, world):
+    from audit_app.core.audit import AuditEvent
+
+    login(client, world.user("admin"))
+    page = client.get("/audit-log").data.decode()
+    assert "Partnership agency: North Police" in page and "Created" in page
+    assert ">PartnershipAgency" not in page and "is_active" not in page and ">None<" not in page
+    events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.partnership_id == world.partnership.id)).all()
+    person = events[0].actor_label
+    only = client.get("/audit-log", query_string={"person": person, "type": "Agency"})
+    assert only.status_code == 200
+    shown = only.data.decode()
+    expected = sum(1 for e in events if e.actor_label == person and e.entity_type == "Agency")
+    assert f"{expected} recorded change" in shown and "that match the filters" in shown
+    today = events[0].occurred_at.date().isoformat()
+    assert f"{len(events)} recorded changes" in client.get(f"/audit-log?from={today}&to={today}").data.decode()
+    assert "0 recorded changes" in client.get("/audit-log?from=2001-01-01&to=2001-01-02").data.decode()
+    bad = client.get("/audit-log?from=31/12/2026&to=2001-01-01&person=nobody&type=Nothing")
+    assert bad.status_code == 400
+    text = bad.data.decode()
+    for message in (
+        "From: enter a date such as 2026-11-30",
+        "Made by: choose one of the people listed",
+        "Show changes to: choose one of the kinds listed",
+    ):
+        assert message in text
+    assert client.get("/audit-log?from=2026-02-01&to=2026-01-01").status_code == 400
+
+
+def test_the_audit_log_pages_show_a_window_not_every_number(client, world):
+    from audit_app.accounts import services as accounts
+    from audit_app.core.audit import system_actor
+
+    with system_actor("test:setup"):
+        for n in range(30):
+            accounts.set_short_code(world.police, f"NP{n}")  # one change each
+    db.session.commit()
+    login(client, world.user("admin"))
+    total = client.get("/audit-log?per_page=1").data.decode()
+    assert "govuk-pagination" in total, total[total.find("recorded change") - 20 : total.find("recorded change") + 200]
+    assert "page=2" in total and "govuk-pagination__item--ellipsis" in total
+    middle = client.get("/audit-log?per_page=1&page=15").data.decode()
+    numbers = re.findall(r'class="govuk-link govuk-pagination__link" href="[^"]*?[?&]page=(\d+)', middle)
+    assert {"1", "13", "14", "15", "16", "17"} <= set(numbers) and "5" not in numbers and len(set(numbers)) <= 7
+    assert client.get("/audit-log?page=100000").status_code == 404

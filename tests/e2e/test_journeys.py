@@ -204,7 +204,7 @@ def _agency_history(page: Page) -> None:
     page.locator("#agencies").get_by_role("link", name="Northbridge Academy").click()
     page.get_by_role("link", name="View the history of this agency").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Northbridge Academy")
-    expect(page.locator("#events tbody tr").first).to_contain_text("create")
+    expect(page.locator("#events tbody tr").first).to_contain_text("Created")
 
 
 def _audit_log_filtered(page: Page) -> None:
