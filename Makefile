@@ -76,6 +76,7 @@ db-check: $(VENV)/.runtime
 # FRESH=1 regenerates the benchmark databases; BENCH_ARGS passes more options to bench/run.py
 bench: $(VENV)/.dev
 	$(BIN)/python bench/run.py $(if $(FRESH),--fresh,) $(BENCH_ARGS)
+	$(BIN)/python bench/report_pdf.py
 
 # the benchmark at its smallest size (SQLite, 5 runs each, under a minute), so CI notices when it breaks;
 # it writes its results to a temporary file, never bench/results.md
