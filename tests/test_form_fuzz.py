@@ -527,7 +527,8 @@ def names_a_field(summary: _Summary, form: Form, pairs: list[tuple[str, Any]]) -
 
 def build_places(data: dict[str, Any]) -> list[dict[str, Any]]:
     """Objects in states whose pages show forms the world's own do not, as ids to lay over the world's:
-    a re-audit in planning (carry and remove cases), a submitted return (accept, ask for changes), a published
+    a re-audit in planning (carry and remove cases), a submitted return (accept, ask for changes), a complete
+    return (submit), a published
     questionnaire (retire, new draft)."""
     world = load_world(data["world"])
     base = db.session.get(Round, data["ids"]["round_id"])
@@ -550,10 +551,22 @@ def build_places(data: dict[str, Any]) -> list[dict[str, Any]]:
         )
         submitted = returns_of(submitted_round)[0]
         make_return_answered(submitted, world.user("agency_lead"), submit=True)
+        # a complete return not yet submitted: its page offers the submit button (only usable buttons show)
+        complete_round = make_round(
+            world.partnership.id,
+            version=base.version,
+            title="Complete round",
+            agencies=[world.police],
+            cases=["CS-COMPLETE"],
+            status=RoundStatus.OPEN,
+        )
+        complete = returns_of(complete_round)[0]
+        make_return_answered(complete, world.user("auditor"))
         db.session.commit()
     return [
         {"round_id": reaudit.id, "round_case_id": reaudit.cases[0].id, "case_id": reaudit.cases[0].case_id},
         {"round_id": submitted_round.id, "return_id": submitted.id},
+        {"round_id": complete_round.id, "return_id": complete.id},
         {"questionnaire_id": base.version.questionnaire_id, "number": base.version.number},
     ]
 

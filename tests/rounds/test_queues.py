@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from audit_app.core.audit import AuditEvent, system_actor
 from audit_app.extensions import db
+from audit_app.questionnaires import answers
 from audit_app.rounds import services
 from audit_app.rounds.models import AgencyEmail, Return, ReturnStatus, RoundStatus
 from tests.conftest import login
@@ -92,7 +93,7 @@ def test_a_leads_and_the_qa_groups_counts(client, world, clock):
     login(client, world.user("qa_member"))
     qa = client.get("/").get_data(as_text=True)
     # late: the ready-for-sign-off police return and the two hospital returns (the submitted one is in)
-    assert _counts(qa, "qa-counts") == {"submitted": 1, "late": 3, "ready_for_discussion": 0}
+    assert _counts(qa, "qa-counts") == {"concern": 0, "submitted": 1, "late": 3, "ready_for_discussion": 0}
     assert 'href="/rounds?status=closed&amp;kind=case_audit"' in qa
     assert "agency-counts" not in qa and "admin-rounds" not in qa
 
@@ -102,7 +103,7 @@ def test_an_admins_rounds_by_state_and_agencies_with_nobody_to_complete_returns(
     make_round(world.partnership.id, title="Planned", agencies=[world.police], cases=1)
     login(client, world.user("admin"))
     html = client.get("/").get_data(as_text=True)
-    assert _counts(html, "admin-qa-counts") == {"submitted": 0, "late": 0, "ready_for_discussion": 0}
+    assert _counts(html, "admin-qa-counts") == {"concern": 0, "submitted": 0, "late": 0, "ready_for_discussion": 0}
     assert _counts(html, "admin-rounds") == {
         "planning": 1,
         "open": 1,
@@ -417,7 +418,9 @@ def test_the_whole_return_on_one_page_for_the_lead_and_the_qa_group(client, worl
     sections = [s for s in ret.round.version.sections if services.applicable_questions(ret, s)]
     for section in sections:
         assert f'id="section-{section.key}"' in html
-    assert html.count("govuk-summary-list__row") == len(given)
+    stored = services.stored_answers(ret)
+    asked = [q for q in services.applicable_questions(ret) if answers.shown(q, stored)]  # show-if conditions met
+    assert html.count("govuk-summary-list__row") == len(asked)
     assert "Seen and recorded" in html and "Ready for sign-off" in html
     assert "Sign off and submit" in html and 'id="events"' in html
     assert "None" not in html.replace("govuk-!-display-none-print", "")
