@@ -64,8 +64,9 @@ FUZZ_SETTINGS = settings(
 
 #: the roles that fetch pages, in the order a form's poster is chosen (the first allowed one that saw it)
 FETCH_ROLES = ["admin", "qa_member", "agency_lead", "auditor", "scrutineer", "anonymous"]
-#: who fetches the pages of the objects in other states (``build_places``): the forms they add are the admin's
-PLACES_ROLE = "admin"
+#: who fetch the pages of the objects in other states (``build_places``): the admin, and the police auditor,
+#: the only one offered a complete return's submit button
+PLACES_ROLES = {"admin", "auditor"}
 #: what a page may answer a posted form with (docs/api.md and README: pages answer these)
 DOCUMENTED = {200, 302, 303, 400, 403, 404, 409, 413, 415, 422}
 #: POST endpoints of pages no page of the world shows a form for, and why
@@ -245,7 +246,8 @@ WEB_POSTS = sorted({endpoint for endpoint, rule, method in ROUTES if method == "
 def discover_forms(app, data: dict[str, Any]) -> list[Form]:
     """Every distinct POST form of every GET page, fetched as each role that may see the page.
 
-    Each page is fetched with the world's ids, and again, as an admin, with each of ``data["places"]`` (ids of
+    Each page is fetched with the world's ids, and again, as an admin and an auditor, with each of
+    ``data["places"]`` (ids of
     objects in other states) laid over them where that changes its URL.
     """
     forms: dict[tuple, Form] = {}
@@ -259,7 +261,7 @@ def discover_forms(app, data: dict[str, Any]) -> list[Form]:
                 continue
             if DOWNLOAD.search(rule):
                 continue  # a file (a PDF report, a workbook): never a page with a form
-            for place in [{}, *(data["places"] if role == PLACES_ROLE else [])]:
+            for place in [{}, *(data["places"] if role in PLACES_ROLES else [])]:
                 url = fill_url(rule, {**data["ids"], **place})
                 if url not in urls:
                     urls.append(url)
