@@ -31,7 +31,7 @@ from ..rounds.views import round_page
 from . import services
 from .cohort import CohortError, parse_cohort
 from .forms import CarryForm, CaseAgenciesForm, CaseForm, CohortForm, RedactReferenceForm
-from .models import CaseJudgement, PractitionerInvolvement, RoundCase, SelectionMethod
+from .models import Case, CaseJudgement, PractitionerInvolvement, RoundCase, SelectionMethod
 from .permissions import (
     can_redact_case_reference,
     can_view_discussion,
@@ -187,6 +187,33 @@ def _discussion_data(round_case: Any) -> dict[str, Any]:
     }
 
 
+def _case_navigator(round_case: Any) -> dict[str, Any]:
+    """For the QA group in a live meeting: every case of the round in order, each with its agreed overall grade
+    (or "Not graded yet"), and the cases before and after this one. Two queries, whatever the round's size."""
+    from ..questionnaires.models import ScaleLevel
+
+    rows = db.session.execute(
+        sa.select(RoundCase.id, Case.reference, ScaleLevel.label)
+        .join(Case, Case.id == RoundCase.case_id)
+        .outerjoin(
+            CaseJudgement,
+            sa.and_(CaseJudgement.round_case_id == RoundCase.id, CaseJudgement.section_key == ""),
+        )
+        .outerjoin(ScaleLevel, ScaleLevel.id == CaseJudgement.grade_level_id)
+        .where(RoundCase.round_id == round_case.round_id)
+        .order_by(RoundCase.id)
+    ).all()
+    cases = [{"id": rc_id, "reference": ref, "grade": grade} for rc_id, ref, grade in rows]
+    at = next((i for i, c in enumerate(cases) if c["id"] == round_case.id), 0)
+    return {
+        "nav_cases": cases,
+        "nav_position": at + 1,
+        "nav_previous": cases[at - 1] if at > 0 else None,
+        "nav_next": cases[at + 1] if at + 1 < len(cases) else None,
+        "nav_graded": sum(1 for c in cases if c["grade"]),
+    }
+
+
 @bp.route("/rounds/<int:round_id>/cases/<int:round_case_id>/discussion", methods=["GET", "POST"])
 @login_required
 def case_discussion(round_id: int, round_case_id: int):
@@ -247,6 +274,7 @@ def case_discussion(round_id: int, round_case_id: int):
         errors=errors,
         form_values=request.form if request.method == "POST" else {},
         **_discussion_data(round_case),
+        **(_case_navigator(round_case) if can_view_rounds(p) else {}),
     ), status
 
 

@@ -1,0 +1,52 @@
+"""The discussion page in a live meeting: where the case sits in the round, the cases either side, every case's
+agreed grade, and the sections of the page (issue 11)."""
+
+from __future__ import annotations
+
+from audit_app.case_audits import services as case_services
+from audit_app.core.audit import system_actor
+from audit_app.extensions import db
+from audit_app.rounds.models import RoundStatus
+from tests.conftest import login
+from tests.factories import make_questionnaire, make_round
+from tests.questionnaires.test_questionnaire_spec import EXAMPLE
+
+
+def test_the_panel_moves_from_case_to_case_and_sees_which_are_graded(client, world, count_queries):
+    version = make_questionnaire(world.partnership.id, EXAMPLE)
+    round_ = make_round(
+        world.partnership.id,
+        version=version,
+        agencies=[world.police],
+        cases=["CS-1", "CS-2", "CS-3"],
+        status=RoundStatus.CLOSED,
+    )
+    first, second, third = round_.cases
+    grade = case_services.judgement_scale_levels(round_)[0].label
+    with system_actor("test"):
+        case_services.record_judgement(first, section_key="", grade=grade)
+    db.session.commit()
+    login(client, world.user("qa_member"))
+    page = client.get(f"/rounds/{round_.id}/cases/{second.id}/discussion").get_data(as_text=True)
+    assert 'aria-label="Cases in this round"' in page
+    assert "Case 2 of 3" in page and "1 of 3 graded by the panel" in page
+    assert f'href="/rounds/{round_.id}/cases/{first.id}/discussion" rel="prev"' in page
+    assert f'href="/rounds/{round_.id}/cases/{third.id}/discussion" rel="next"' in page
+    assert f"CS-1</a>: {grade}" in page and '<strong aria-current="page">CS-2</strong>: Not graded yet' in page
+    assert 'href="#overall"' in page and 'href="#section-recognition"' in page
+    last = client.get(f"/rounds/{round_.id}/cases/{third.id}/discussion").get_data(as_text=True)
+    assert 'rel="next"' not in last and 'rel="prev"' in last
+    # the navigator costs the same few queries however many cases the round has (each count after a warm-up)
+    client.get(f"/rounds/{round_.id}/cases/{second.id}/discussion")
+    with count_queries() as small:
+        client.get(f"/rounds/{round_.id}/cases/{second.id}/discussion")
+    with system_actor("test"):
+        round_.status = RoundStatus.OPEN
+        for n in range(4, 12):
+            case_services.add_case(round_, agency_ids=[world.police.agency_id], reference=f"CS-{n}")
+        round_.status = RoundStatus.CLOSED
+    db.session.commit()
+    client.get(f"/rounds/{round_.id}/cases/{second.id}/discussion")
+    with count_queries() as large:
+        client.get(f"/rounds/{round_.id}/cases/{second.id}/discussion")
+    assert large.count == small.count
