@@ -15,6 +15,7 @@ from ..accounts.permissions import agency_links_query
 from ..core.errors import DomainError, FieldErrors
 from ..core.forms import REFUSED, ConfirmForm, add_form_error, id_value, run_service
 from ..core.permissions import can_view_history, current_principal
+from ..core.views import add_audit_filter_part, register_audit_filter
 from ..extensions import db
 from ..questionnaires import answers
 from ..questionnaires.models import QuestionnaireKind
@@ -641,3 +642,52 @@ def chair_report(round_id: int):
         form_values=request.form if request.method == "POST" else {},
         **_chair_figures(round_),
     ), (400 if errors else 200)
+
+
+# -- the audit log, filtered to one case (and a round's cases and judgements, for the round filter) --
+
+
+def _case_choices(partnership_id: int) -> list[tuple[int, str]]:
+    rows = db.session.execute(
+        sa.select(Case.id, Case.reference).where(Case.partnership_id == partnership_id).order_by(Case.reference)
+    )
+    return [(case_id, reference) for case_id, reference in rows]
+
+
+def _events_of_round_cases(round_cases: Any) -> Any:
+    """Events of these round cases, their judgements, their returns and the returns' answers."""
+    from ..core.audit import AuditEvent
+    from ..rounds.models import Answer
+
+    returns = sa.select(Return.id).where(Return.round_case_id.in_(round_cases))
+    return sa.or_(
+        sa.and_(AuditEvent.entity_type == "RoundCase", AuditEvent.entity_id.in_(round_cases)),
+        sa.and_(
+            AuditEvent.entity_type == "CaseJudgement",
+            AuditEvent.entity_id.in_(sa.select(CaseJudgement.id).where(CaseJudgement.round_case_id.in_(round_cases))),
+        ),
+        sa.and_(AuditEvent.entity_type == "Return", AuditEvent.entity_id.in_(returns)),
+        sa.and_(
+            AuditEvent.entity_type == "Answer",
+            AuditEvent.entity_id.in_(sa.select(Answer.id).where(Answer.return_id.in_(returns))),
+        ),
+    )
+
+
+def _case_events(case_id: int) -> Any:
+    from ..core.audit import AuditEvent
+
+    round_cases = sa.select(RoundCase.id).where(RoundCase.case_id == case_id)
+    return sa.or_(
+        sa.and_(AuditEvent.entity_type == "Case", AuditEvent.entity_id == case_id),
+        _events_of_round_cases(round_cases),
+    )
+
+
+def _round_case_events(round_id: int) -> Any:
+    return _events_of_round_cases(sa.select(RoundCase.id).where(RoundCase.round_id == round_id))
+
+
+register_audit_filter("case", label="Case", blank="Any case", choices=_case_choices)
+add_audit_filter_part("case", _case_events)
+add_audit_filter_part("round", _round_case_events)

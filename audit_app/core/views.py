@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from flask_login import login_required
 
 from ..extensions import db
 from .audit import ACTION_LABELS, AuditEvent
+from .clock import LONDON
 from .pagination import paginate
 from .permissions import Principal, can_view_history, current_principal
 
@@ -37,6 +39,40 @@ def register_history(entity_type: str, resolve: Callable[[int, int], tuple[str, 
     """``/history/<entity_type>/<id>``: ``resolve(id, partnership_id)`` loads the object in scope (or 404s) and
     says which audit events are its history."""
     _HISTORIES[entity_type] = resolve
+
+
+@dataclass
+class AuditFilter:
+    """A filter of the audit log by an object of a domain (a round, a case): the choices a partnership has,
+    and the conditions, from each domain that records events about it, that pick its events."""
+
+    label: str
+    blank: str
+    choices: Callable[[int], list[tuple[int, str]]]
+    parts: list[Callable[[int], Any]] = field(default_factory=list)
+
+
+#: filter name (the query parameter) -> the filter, in the order they show
+_AUDIT_FILTERS: dict[str, AuditFilter] = {}
+
+
+def register_audit_filter(
+    name: str, *, label: str, blank: str, choices: Callable[[int], list[tuple[int, str]]]
+) -> None:
+    """``?<name>=<id>`` filters the audit log to one object; ``choices(partnership_id)`` lists them."""
+    _AUDIT_FILTERS.setdefault(name, AuditFilter(label, blank, choices, _PENDING_PARTS.pop(name, [])))
+
+
+#: parts added before their filter was registered (whichever package is imported first)
+_PENDING_PARTS: dict[str, list[Callable[[int], Any]]] = {}
+
+
+def add_audit_filter_part(name: str, condition: Callable[[int], Any]) -> None:
+    """A domain says which events belong to the object ``name`` filters by: ``condition(object_id)``."""
+    if name in _AUDIT_FILTERS:
+        _AUDIT_FILTERS[name].parts.append(condition)
+    else:
+        _PENDING_PARTS.setdefault(name, []).append(condition)
 
 
 def events_of(entity_type: str, entity_id: int) -> Any:
@@ -216,17 +252,33 @@ def audit_log():
     if since and until and since > until:
         errors["to"] = "To: must be the same as or after the from date"
         until = None
+    chosen: dict[str, int] = {}
+    object_choices: dict[str, list[tuple[int, str]]] = {}
+    for name, audit_filter in _AUDIT_FILTERS.items():
+        object_choices[name] = audit_filter.choices(principal.partnership_id)
+        raw_id = request.args.get(name, "").strip()
+        if raw_id:
+            if raw_id.isdigit() and int(raw_id) in {value for value, _ in object_choices[name]}:
+                chosen[name] = int(raw_id)
+            else:
+                errors[name] = f"{audit_filter.label}: choose one of those listed"
     query = sa.select(AuditEvent).where(mine)
+    for name, object_id in chosen.items():
+        query = query.where(sa.or_(*(part(object_id) for part in _AUDIT_FILTERS[name].parts)))
     if entity_type:
         query = query.where(AuditEvent.entity_type == entity_type)
     if person:
         query = query.where(AuditEvent.actor_label == person)
     if since:
-        query = query.where(AuditEvent.occurred_at >= datetime.combine(since, time.min, tzinfo=UTC))
+        # the dates are days in England (GMT or BST), as the people filtering mean them
+        query = query.where(AuditEvent.occurred_at >= datetime.combine(since, time.min, tzinfo=LONDON))
     if until:
-        query = query.where(AuditEvent.occurred_at < datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC))
+        query = query.where(
+            AuditEvent.occurred_at < datetime.combine(until + timedelta(days=1), time.min, tzinfo=LONDON)
+        )
     events = paginate(query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()), per_page=PAGE_SIZE)
     args = {k: v for k, v in (("type", entity_type), ("person", person)) if v}
+    args |= {name: str(object_id) for name, object_id in chosen.items()}
     args |= {k: v.isoformat() for k, v in (("from", since), ("to", until)) if v}
     if events.per_page != PAGE_SIZE:
         args["per_page"] = str(events.per_page)
@@ -238,6 +290,9 @@ def audit_log():
         people=people,
         entity_type=entity_type,
         person=person,
+        object_filters=[
+            (name, f.label, f.blank, object_choices[name], chosen.get(name)) for name, f in _AUDIT_FILTERS.items()
+        ],
         raw={name: request.args.get(name, "") for name in ("from", "to")},
         args=args,
         errors=errors,

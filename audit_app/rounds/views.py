@@ -19,6 +19,7 @@ from ..core.forms import REFUSED, ConfirmForm, add_form_error, run_service
 from ..core.inputs import whole_number
 from ..core.pagination import paginate
 from ..core.permissions import current_principal
+from ..core.views import add_audit_filter_part, register_audit_filter
 from ..extensions import db
 from ..questionnaires import answers
 from ..questionnaires.models import Questionnaire, QuestionnaireKind, QuestionnaireVersion, VersionStatus
@@ -738,3 +739,32 @@ def return_upload_workbook(return_id: int):
             flash(f"{given} answers saved from {upload.filename}", "success")
             return redirect(url_for("rounds.return_detail", return_id=ret.id))
     return _return_page(ret, upload_problems=problems, status=status)
+
+
+# -- the audit log, filtered to one round: the round, its returns and their answers (case audits add their own) --
+
+
+def _round_choices(partnership_id: int) -> list[tuple[int, str]]:
+    rows = db.session.execute(
+        sa.select(Round.id, Round.title).where(Round.partnership_id == partnership_id).order_by(Round.title, Round.id)
+    )
+    return [(round_id, title) for round_id, title in rows]
+
+
+def _round_events(round_id: int) -> Any:
+    from ..core.audit import AuditEvent
+    from .models import Answer
+
+    returns = sa.select(Return.id).where(Return.round_id == round_id)
+    return sa.or_(
+        sa.and_(AuditEvent.entity_type == "Round", AuditEvent.entity_id == round_id),
+        sa.and_(AuditEvent.entity_type == "Return", AuditEvent.entity_id.in_(returns)),
+        sa.and_(
+            AuditEvent.entity_type == "Answer",
+            AuditEvent.entity_id.in_(sa.select(Answer.id).where(Answer.return_id.in_(returns))),
+        ),
+    )
+
+
+register_audit_filter("round", label="Round", blank="Any round", choices=_round_choices)
+add_audit_filter_part("round", _round_events)

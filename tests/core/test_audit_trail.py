@@ -213,3 +213,44 @@ def test_the_audit_log_pages_show_a_window_not_every_number(client, world):
     numbers = re.findall(r'class="govuk-link govuk-pagination__link" href="[^"]*?[?&]page=(\d+)', middle)
     assert {"1", "13", "14", "15", "16", "17"} <= set(numbers) and "5" not in numbers and len(set(numbers)) <= 7
     assert client.get("/audit-log?page=100000").status_code == 404
+
+
+def test_the_audit_log_filters_to_one_round_or_one_case(client, world):
+    """A round's events are the round's, its cases', its returns' and their answers'; a case's follow it across
+    rounds (issue 11: the audit log filters by round and case)."""
+    from audit_app.rounds.models import Answer, Return, RoundStatus
+    from tests.factories import make_questionnaire, make_return_answered, make_round, returns_of
+    from tests.questionnaires.test_questionnaire_spec import EXAMPLE
+
+    version = make_questionnaire(world.partnership.id, EXAMPLE)
+    first = make_round(world.partnership.id, version=version, title="Round Alpha", agencies=[world.police],
+                       cases=["CS-ALPHA"], status=RoundStatus.OPEN)  # fmt: skip
+    second = make_round(world.partnership.id, version=version, title="Round Beta", agencies=[world.police],
+                        cases=["CS-BETA"], status=RoundStatus.OPEN)  # fmt: skip
+    make_return_answered(returns_of(first)[0], world.user("auditor"), limit=2)
+    db.session.commit()
+    login(client, world.user("admin"))
+
+    def count(**conditions) -> int:
+        return db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(*conditions.values()))
+
+    returns = sa.select(Return.id).where(Return.round_id == first.id)
+    answers = sa.select(Answer.id).where(Answer.return_id.in_(returns))
+    expected = (
+        count(a=AuditEvent.entity_type == "Round", b=AuditEvent.entity_id == first.id)
+        + count(a=AuditEvent.entity_type == "Return", b=AuditEvent.entity_id.in_(returns))
+        + count(a=AuditEvent.entity_type == "Answer", b=AuditEvent.entity_id.in_(answers))
+        + count(a=AuditEvent.entity_type == "RoundCase", b=AuditEvent.entity_id == first.cases[0].id)
+    )
+    assert expected >= 5  # the round, its case, its return, two answers at least
+    page = client.get("/audit-log", query_string={"round": first.id}).get_data(as_text=True)
+    table = page[page.index('id="events"') :]  # the filter's own list names every round
+    assert f"{expected} recorded change" in page and "Round Alpha" in table and "Round Beta" not in table
+    assert 'name="round"' in page and 'name="case"' in page
+    case_page = client.get("/audit-log", query_string={"case": second.cases[0].case_id}).get_data(as_text=True)
+    assert "Round Alpha" not in case_page[case_page.index('id="events"') :] and "that match the filters" in case_page
+    assert "0 recorded changes" not in case_page
+    bad = client.get("/audit-log", query_string={"round": 999999, "case": "x"})
+    assert bad.status_code == 400
+    assert "Round: choose one of those listed" in bad.get_data(as_text=True)
+    assert "Case: choose one of those listed" in bad.get_data(as_text=True)
