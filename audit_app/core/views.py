@@ -114,7 +114,9 @@ def history(entity_type: str, entity_id: int):
     events = db.session.scalars(
         sa.select(AuditEvent).where(sa.or_(*conditions)).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
     ).all()
-    return render_template("core/history.html", label=label, entity_type=entity_type, events=events)
+    return render_template(
+        "core/history.html", label=label, entity_type=entity_type, events=events, values=value_names(events)
+    )
 
 
 def _words(name: str) -> str:
@@ -211,6 +213,40 @@ def record_names(events: list[AuditEvent]) -> dict[tuple[str, int], str]:
     return names
 
 
+def value_names(events: list[AuditEvent]) -> dict[tuple[str, int], str]:
+    """(field, id) -> the name of the record a recorded ``*_id`` value points to ("sector_id": 3 -> "Health"),
+    found through the recorded class's foreign keys, so the log never shows a bare id where a name exists."""
+    mappers = list(db.Model.registry.mappers)
+    classes = {mapper.class_.__name__: mapper.class_ for mapper in mappers}
+    by_table = {mapper.local_table.name: mapper.class_ for mapper in mappers}
+    wanted: dict[Any, set[int]] = {}
+    pointers: list[tuple[str, int, Any]] = []
+    for event in events:
+        cls = classes.get(event.entity_type)
+        if cls is None:
+            continue
+        table = sa.inspect(cls).local_table
+        for snapshot in (event.before or {}, event.after or {}):
+            for key, value in snapshot.items():
+                if not key.endswith("_id") or isinstance(value, bool) or not isinstance(value, int):
+                    continue
+                column = table.c.get(key)
+                if column is None or not column.foreign_keys:
+                    continue
+                target = by_table.get(next(iter(column.foreign_keys)).column.table.name)
+                if target is not None:
+                    wanted.setdefault(target, set()).add(value)
+                    pointers.append((key, value, target))
+    found: dict[tuple[Any, int], str] = {}
+    for target, ids in wanted.items():
+        primary = sa.inspect(target).primary_key[0]
+        for obj in db.session.scalars(sa.select(target).where(primary.in_(ids))).unique():
+            name = _record_name(obj)
+            if name is not None:
+                found[(target, getattr(obj, primary.key))] = name
+    return {(key, value): found[(target, value)] for key, value, target in pointers if (target, value) in found}
+
+
 def _date_arg(name: str, label: str, errors: dict[str, str]) -> date | None:
     raw = request.args.get(name, "").strip()
     if not raw:
@@ -286,6 +322,7 @@ def audit_log():
         "core/audit_log.html",
         events=events,
         names=record_names(events.items),
+        values=value_names(events.items),
         types=types,
         people=people,
         entity_type=entity_type,

@@ -254,3 +254,13 @@ def test_the_audit_log_filters_to_one_round_or_one_case(client, world):
     assert bad.status_code == 400
     assert "Round: choose one of those listed" in bad.get_data(as_text=True)
     assert "Case: choose one of those listed" in bad.get_data(as_text=True)
+
+
+def test_recorded_ids_read_as_the_names_of_what_they_point_to(client, world):
+    """An agency's link records its sector by id; the log shows the sector's name there, never "Sector id: 3"."""
+    login(client, world.user("admin"))
+    page = client.get("/audit-log", query_string={"type": "PartnershipAgency"}).get_data(as_text=True)
+    table = page[page.index('id="events"') :]
+    sector_name = world.police.sector.name
+    assert f"Sector: {sector_name}" in table or f"Sector id: {sector_name}" in table, table[:2000]
+    assert not re.search(r"Sector(?: id)?: \d+\n", table)
