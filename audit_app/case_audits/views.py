@@ -265,7 +265,12 @@ def case_discussion(round_id: int, round_case_id: int):
         else:
             db.session.commit()
             flash("Multi-agency judgement saved", "success")
-            return redirect(url_for("case_audits.case_discussion", round_id=round_.id, round_case_id=round_case.id))
+            back = url_for("case_audits.case_discussion", round_id=round_.id, round_case_id=round_case.id)
+            then = form.get("then", "")
+            # a section's own button brings the panel back to that section (known keys only: never a raw anchor)
+            if then.startswith("section-") and then[len("section-") :] in {s.key for s in round_.version.sections}:
+                back += "#" + then
+            return redirect(back)
     return render_template(
         "case_audits/case_discussion.html",
         round=round_,

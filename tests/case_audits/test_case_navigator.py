@@ -51,3 +51,32 @@ def test_the_panel_moves_from_case_to_case_and_sees_which_are_graded(client, wor
         client.get(f"/rounds/{round_.id}/cases/{second.id}/discussion")
     # (a fresh PostgreSQL connection adds its SET statements: a little slack, far below one query per case)
     assert large.count <= small.count + 2
+
+
+def test_a_section_s_own_save_keeps_everything_and_comes_back_to_it(client, world):
+    version = make_questionnaire(world.partnership.id, EXAMPLE)
+    round_ = make_round(
+        world.partnership.id, version=version, agencies=[world.police], cases=["CS-1"], status=RoundStatus.CLOSED
+    )
+    round_case = round_.cases[0]
+    grade = case_services.judgement_scale_levels(round_)[0].label
+    login(client, world.user("qa_member"))
+    url = f"/rounds/{round_.id}/cases/{round_case.id}/discussion"
+    page = client.get(url).get_data(as_text=True)
+    assert 'name="then" value="section-recognition"' in page
+    saved = client.post(
+        url,
+        data={
+            "section-recognition-grade": grade,
+            "case-strengths": "Typed for the case",
+            "then": "section-recognition",
+        },
+    )
+    assert saved.status_code == 302 and saved.location.endswith("#section-recognition")
+    from audit_app.case_audits.models import CaseJudgement
+
+    judgements = {j.section_key: j for j in db.session.query(CaseJudgement).filter_by(round_case_id=round_case.id)}
+    assert judgements["recognition"].grade.label == grade and judgements[""].strengths == "Typed for the case"
+    # an anchor that is not a section of the page is never echoed back
+    odd = client.post(url, data={"then": "section-<script>"})
+    assert odd.status_code == 302 and "#" not in odd.location
