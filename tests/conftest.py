@@ -297,3 +297,32 @@ def count_queries(db_session):
             sa.event.remove(engine, "before_cursor_execute", counter)
 
     return _counting
+
+
+@contextmanager
+def own_database(tmp_path: Path, suffix: str) -> Iterator[Flask]:
+    """An app on a fresh database of its own (PostgreSQL when TEST_DATABASE_URL is set), not yet migrated; its
+    commits are real, and the database is dropped afterwards. For migration and race tests."""
+    test_url = os.environ.get("TEST_DATABASE_URL")
+    maintenance = None
+    if test_url:
+        url = sa.engine.make_url(test_url).set(drivername="postgresql+psycopg")
+        url = url.set(database=f"{url.database}_{suffix}")
+        maintenance = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with maintenance.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{url.database}"')
+        database_url = url.render_as_string(hide_password=False)
+    else:
+        database_url = f"sqlite:///{tmp_path / f'{suffix}.db'}"
+    app = create_app("test", SQLALCHEMY_DATABASE_URI=database_url, MAIL_SERVER=None)
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if maintenance is not None:
+            with maintenance.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+            maintenance.dispose()

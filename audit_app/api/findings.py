@@ -360,19 +360,28 @@ def findings_theme_trend_download(theme_id: int):
     produces=TABLE_FILES,
 )
 def findings_agency_theme_download():
+    return _years_file(
+        f.agency_theme,
+        ("Figures", "Overall grades agencies gave in returned returns, by agency and theme"),
+        "agency-by-theme",
+    )
+
+
+def _years_file(build: Any, about: tuple[str, str], stem: str) -> Response:
+    """A partnership-wide table over the years asked for (own agency's figures for agency users), as a file."""
     p = principal()
     require(can_view_findings(p))
     query_args()
     years, _raw, errors = params.years()
     if errors:
         raise ApiError(400, "Check the years", {k: [v] for k, v in errors.items()})
-    found = f.agency_theme([p.partnership_id], findings_scope(p), years)
+    found = build([p.partnership_id], findings_scope(p), years)
     if params.suppress():
         found = found.suppressed()
-    about = [("Figures", "Overall grades agencies gave in returned returns, by agency and theme")]
+    rows = [about]
     if years:
-        about.append(("Years", f"{years[0]} to {years[1]}"))
-    return _file(found, about, "agency-by-theme")
+        rows.append(("Years", f"{years[0]} to {years[1]}"))
+    return _file(found, rows, stem)
 
 
 @api_route(
@@ -386,19 +395,11 @@ def findings_agency_theme_download():
     produces=TABLE_FILES,
 )
 def findings_learning_themes_download():
-    p = principal()
-    require(can_view_findings(p))
-    query_args()
-    years, _raw, errors = params.years()
-    if errors:
-        raise ApiError(400, "Check the years", {k: [v] for k, v in errors.items()})
-    found = f.learning_themes([p.partnership_id], findings_scope(p), years)
-    if params.suppress():
-        found = found.suppressed()
-    about = [("Learning themes", "Themes ticked in returned returns, of the returns that ticked any")]
-    if years:
-        about.append(("Years", f"{years[0]} to {years[1]}"))
-    return _file(found, about, "learning-themes")
+    return _years_file(
+        f.learning_themes,
+        ("Learning themes", "Themes ticked in returned returns, of the returns that ticked any"),
+        "learning-themes",
+    )
 
 
 def _answers_file(stem: str, **kwargs: Any) -> Response:

@@ -3,25 +3,21 @@ the pages, the API and the database; and the migration that brings it refuses to
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from flask import Flask, current_app
+from flask import current_app
 from flask_migrate import upgrade
 from sqlalchemy.exc import IntegrityError
 
-from audit_app import create_app
 from audit_app.accounts import services
 from audit_app.accounts.models import Agency, PartnershipAgency, Sector, name_key
 from audit_app.core.audit import AuditEvent, system_actor
 from audit_app.core.errors import ConflictError
 from audit_app.extensions import db
-from tests.conftest import login
+from tests.conftest import login, own_database
 from tests.factories import sector
 
 SAME_NAMES = ["north police", "  NORTH   Police ", "North\tpolice"]
@@ -162,34 +158,6 @@ BEFORE, AFTER = "a7c356412264", "2830f734d44e"
 NOW = "2026-01-01 00:00:00"
 
 
-@contextmanager
-def _database(tmp_path: Path, suffix: str) -> Iterator[Flask]:
-    """An app on a fresh database of its own (PostgreSQL when TEST_DATABASE_URL is set), not yet migrated."""
-    test_url = os.environ.get("TEST_DATABASE_URL")
-    maintenance = None
-    if test_url:
-        url = sa.engine.make_url(test_url).set(drivername="postgresql+psycopg")
-        url = url.set(database=f"{url.database}_{suffix}")
-        maintenance = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with maintenance.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-            conn.exec_driver_sql(f'CREATE DATABASE "{url.database}"')
-        database_url = url.render_as_string(hide_password=False)
-    else:
-        database_url = f"sqlite:///{tmp_path / f'{suffix}.db'}"
-    app = create_app("test", SQLALCHEMY_DATABASE_URI=database_url, MAIL_SERVER=None)
-    try:
-        yield app
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if maintenance is not None:
-            with maintenance.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-            maintenance.dispose()
-
-
 def _old_world(agencies: list[tuple[int, str, list[int]]], sectors: list[tuple[int, str]]) -> None:
     """Two partnerships (1 North, 2 South) as the schema before the migration held them; agencies as
     (id, name, partnerships it serves), sectors as (partnership, name)."""
@@ -226,7 +194,7 @@ def _old_world(agencies: list[tuple[int, str, list[int]]], sectors: list[tuple[i
 
 
 def test_the_migration_stops_over_duplicate_names_and_changes_nothing(tmp_path: Path):
-    with _database(tmp_path, "dupnames") as app, app.app_context():
+    with own_database(tmp_path, "dupnames") as app, app.app_context():
         upgrade(revision=BEFORE)
         _old_world(
             agencies=[
@@ -251,7 +219,7 @@ def test_the_migration_stops_over_duplicate_names_and_changes_nothing(tmp_path: 
 
 
 def test_the_migration_fills_the_keys_and_shares_past_events_without_people(tmp_path: Path):
-    with _database(tmp_path, "sharedpast") as app, app.app_context():
+    with own_database(tmp_path, "sharedpast") as app, app.app_context():
         upgrade(revision=BEFORE)
         _old_world(
             agencies=[(10, "North  Police", [1, 2]), (11, "North Hospital", [1])],

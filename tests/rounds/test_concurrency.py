@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import upgrade
 
-from audit_app import create_app
 from audit_app.accounts import services as accounts
 from audit_app.accounts.models import Agency, Membership, PartnershipAgency, Role, Sector, User
 from audit_app.case_audits import services as case_services
@@ -31,37 +30,17 @@ from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaires
 from audit_app.rounds import services
 from audit_app.rounds.models import Return, ReturnEvent, ReturnStatus, RoundStatus
+from tests.conftest import own_database
 from tests.questionnaires.test_questionnaire_spec import EXAMPLE
 
 
 @contextmanager
 def _committed_app(tmp_path: Path, suffix: str) -> Iterator[Flask]:
     """An app on a fresh database of its own, upgraded to head, whose commits are real."""
-    test_url = os.environ.get("TEST_DATABASE_URL")
-    maintenance = None
-    if test_url:
-        url = sa.engine.make_url(test_url).set(drivername="postgresql+psycopg")
-        url = url.set(database=f"{url.database}_{suffix}")
-        maintenance = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with maintenance.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-            conn.exec_driver_sql(f'CREATE DATABASE "{url.database}"')
-        database_url = url.render_as_string(hide_password=False)
-    else:
-        database_url = f"sqlite:///{tmp_path / f'{suffix}.db'}"
-    app = create_app("test", SQLALCHEMY_DATABASE_URI=database_url, MAIL_SERVER=None)
-    with app.app_context():
-        upgrade()
-    try:
-        yield app
-    finally:
+    with own_database(tmp_path, suffix) as app:
         with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if maintenance is not None:
-            with maintenance.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-            maintenance.dispose()
+            upgrade()
+        yield app
 
 
 @pytest.fixture()
