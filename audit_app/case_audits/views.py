@@ -265,12 +265,21 @@ def case_discussion(round_id: int, round_case_id: int):
         else:
             db.session.commit()
             flash("Multi-agency judgement saved", "success")
-            back = url_for("case_audits.case_discussion", round_id=round_.id, round_case_id=round_case.id)
             then = form.get("then", "")
-            # a section's own button brings the panel back to that section (known keys only: never a raw anchor)
-            if then.startswith("section-") and then[len("section-") :] in {s.key for s in round_.version.sections}:
-                back += "#" + then
-            return redirect(back)
+            # a section's own button brings the panel back to that section, its answers open (known keys only:
+            # never a raw anchor); answers shown in full stay shown
+            then_key = then[len("section-") :] if then.startswith("section-") else ""
+            then_key = then_key if then_key in {s.key for s in round_.version.sections} else ""
+            back = url_for(
+                "case_audits.case_discussion",
+                round_id=round_.id,
+                round_case_id=round_case.id,
+                answers="all" if form.get("answers") == "all" else None,
+                open=then_key or None,
+            )
+            return redirect(back + (f"#section-{then_key}" if then_key else ""))
+    section_keys = {s.key for s in round_.version.sections}
+    show_answers = (request.form if request.method == "POST" else request.args).get("answers") == "all"
     return render_template(
         "case_audits/case_discussion.html",
         round=round_,
@@ -279,6 +288,8 @@ def case_discussion(round_id: int, round_case_id: int):
         can_record=can_record,
         errors=errors,
         form_values=request.form if request.method == "POST" else {},
+        show_answers=show_answers,
+        open_section=request.args.get("open") if request.args.get("open") in section_keys else "",
         **_discussion_data(round_case),
         **(_case_navigator(round_case) if can_view_rounds(p) else {}),
     ), status

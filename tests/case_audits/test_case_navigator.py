@@ -72,7 +72,11 @@ def test_a_section_s_own_save_keeps_everything_and_comes_back_to_it(client, worl
             "then": "section-recognition",
         },
     )
-    assert saved.status_code == 302 and saved.location.endswith("#section-recognition")
+    assert saved.status_code == 302 and saved.location.endswith("?open=recognition#section-recognition")
+    # back on the page, the section just saved has its answers open; the others stay folded
+    back = client.get(saved.location).get_data(as_text=True)
+    assert '<details class="govuk-details app-section-answers" id="answers-recognition" open>' in back
+    assert back.count("app-section-answers") == len(version.sections) and back.count(" open>") == 1
     from audit_app.case_audits.models import CaseJudgement
 
     judgements = {j.section_key: j for j in db.session.query(CaseJudgement).filter_by(round_case_id=round_case.id)}
@@ -80,3 +84,26 @@ def test_a_section_s_own_save_keeps_everything_and_comes_back_to_it(client, worl
     # an anchor that is not a section of the page is never echoed back
     odd = client.post(url, data={"then": "section-<script>"})
     assert odd.status_code == 302 and "#" not in odd.location
+
+
+def test_the_answers_fold_away_and_can_all_be_shown_for_reading_or_printing(client, world):
+    """No 20,000-pixel page: each section's answer table is folded until the panel opens it (issue 11)."""
+    version = make_questionnaire(world.partnership.id, EXAMPLE)
+    round_ = make_round(
+        world.partnership.id, version=version, agencies=[world.police], cases=["CS-1"], status=RoundStatus.CLOSED
+    )
+    login(client, world.user("qa_member"))
+    url = f"/rounds/{round_.id}/cases/{round_.cases[0].id}/discussion"
+    folded = client.get(url).get_data(as_text=True)
+    sections = len(version.sections)
+    assert folded.count('class="govuk-details app-section-answers"') == sections
+    assert 'app-section-answers" id="answers-recognition" >' in folded and "Show every section's answers" in folded
+    shown = client.get(url + "?answers=all").get_data(as_text=True)
+    assert shown.count('app-section-answers" id="answers-') == sections and shown.count(" open>") == sections
+    assert '<input type="hidden" name="answers" value="all">' in shown
+    # a save from the page with every answer shown comes back to it with every answer shown
+    saved = client.post(url, data={"answers": "all"})
+    assert saved.status_code == 302 and "answers=all" in saved.location
+    # an unknown section to open is ignored, never echoed
+    odd = client.get(url + "?open=<script>").get_data(as_text=True)
+    assert " open>" not in odd and "?open=" not in odd

@@ -431,7 +431,10 @@ def test_qa_member_sends_a_return_back_accepts_it_and_records_the_multi_agency_j
     # The discussion: every agency's answers side by side, and the agreed grades.
     page.get_by_role("link", name=f"Discussion of case {reference}").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Case {reference}: multi-agency discussion")
-    recognition = page.locator("h2#section-recognition + .app-table-scroll table")
+    # each section's answers are folded away (a short page for a live meeting); the panel opens the one it discusses
+    recognition = page.locator("h2#section-recognition + details table")
+    expect(recognition).to_be_hidden()
+    page.locator("h2#section-recognition + details summary").click()
     expect(recognition.get_by_role("columnheader")).to_contain_text([POLICE])
     expect(recognition.get_by_role("row").filter(has_text=RECOGNITION_GRADE)).to_contain_text("Requires improvement")
     section_grade = page.get_by_label(f"Agreed multi-agency grade for {RECOGNITION}", exact=True)
@@ -496,3 +499,29 @@ def test_admin_redacts_a_wrongly_entered_case_reference(signed_in, check_a11y) -
     expect(page.locator("#events tbody tr").first).to_contain_text("Reference redacted")
     expect(page.locator("main")).not_to_contain_text(reference)
     check_a11y("a case's recorded changes after a redaction")
+
+
+def test_a_demo_discussion_page_stays_short_until_the_panel_opens_the_answers(page: Page, check_a11y: A11y) -> None:
+    """No 20,000-pixel page in a live meeting: on the demo's re-audit (21 cases, three agencies, eight sections of
+    long answers) each section's answers are folded until opened; every answer can still be shown at once."""
+    sign_in(page, QA_EMAIL)
+    page.get_by_role("link", name="Rounds", exact=True).first.click()
+    page.get_by_role("link", name="CSE re-audit, spring 2026").click()
+    page.get_by_role("link", name=re.compile(r"^Discussion of case ")).first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("multi-agency discussion")
+    height = lambda: page.evaluate("document.documentElement.scrollHeight")  # noqa: E731
+    folded = height()
+    assert folded < 6000, folded
+    tables = page.locator("details.app-section-answers table")
+    assert tables.count() >= 8
+    expect(tables.first).to_be_hidden()
+    # the panel opens the section it is discussing, by keyboard
+    page.locator("details.app-section-answers summary").first.focus()
+    page.keyboard.press("Enter")
+    expect(tables.first).to_be_visible()
+    expect(tables.nth(1)).to_be_hidden()
+    check_a11y("case discussion with one section open")
+    page.get_by_role("link", name="Show every section's answers").click()
+    for n in range(tables.count()):
+        expect(tables.nth(n)).to_be_visible()
+    assert height() > 2 * folded
