@@ -132,6 +132,7 @@ def register_extensions(app: Flask) -> None:
 
     # Import every model so the metadata (and so migrations) see them all.
     from .accounts import models as _accounts  # noqa: F401
+    from .actions import models as _actions  # noqa: F401
     from .case_audits import kinds as _case_audit_kind  # noqa: F401  (registers the case-audit rules)
     from .case_audits import models as _case_audits  # noqa: F401
     from .core import audit as _audit  # noqa: F401

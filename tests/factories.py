@@ -12,12 +12,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from audit_app.accounts import services as accounts
 from audit_app.accounts.models import Partnership, PartnershipAgency, Role, Sector, User
+from audit_app.actions import services as action_services
+from audit_app.actions.models import Action, Recommendation
 from audit_app.case_audits import services as case_services
 from audit_app.core.audit import system_actor
 from audit_app.extensions import db
@@ -274,3 +277,64 @@ def make_return_answered(
         if submit:
             rounds.submit_return(ret, by=by, as_lead=True)
     return ret
+
+
+# -- recommendations and actions --
+
+
+def make_recommendation(
+    partnership_id: int,
+    text: str = "Review how strategy discussions include health.",
+    *,
+    round_: Round | None = None,
+    description: str = "Board challenge",
+    agencies: Iterable[PartnershipAgency | int] = (),
+    themes: Iterable[str] = (),
+) -> Recommendation:
+    """A recommendation of ``round_``, or of another source described as ``description``."""
+    with system_actor(SETUP):
+        return action_services.create_recommendation(
+            partnership_id,
+            action_services.RecommendationIn(
+                source="round" if round_ is not None else "other",
+                round_id=round_.id if round_ is not None else None,
+                source_description="" if round_ is not None else description,
+                text=text,
+                agency_ids=[_agency_id(a) for a in agencies],
+                themes=list(themes),
+            ),
+        )
+
+
+def make_action(
+    rec: Recommendation,
+    title: str = "Add health to the strategy discussion invitation list",
+    *,
+    owner: User | None = None,
+    owner_name: str = "",
+    agency: PartnershipAgency | int | None = None,
+    due_on: date | None = None,
+) -> Action:
+    """An action under ``rec``, owned by ``owner`` (or a named person), due in a month unless ``due_on``."""
+    from audit_app.core import clock
+
+    with system_actor(SETUP):
+        return action_services.add_action(
+            rec,
+            action_services.ActionIn(
+                title=title,
+                owner_user_id=owner.id if owner is not None else None,
+                owner_name="" if owner is not None else (owner_name or "Named Person"),
+                owner_agency_id=_agency_id(agency) if agency is not None else None,
+                due_on=due_on or clock.today() + timedelta(days=30),
+            ),
+        )
+
+
+def principal_of(user: User, partnership_id: int):
+    """The principal ``user`` acts as in ``partnership_id`` (as a signed-in request builds it)."""
+    from audit_app.accounts.models import Membership
+    from audit_app.accounts.session import build_principal
+
+    memberships = list(db.session.scalars(sa.select(Membership).where(Membership.user_id == user.id)))
+    return build_principal(user.id, partnership_id, memberships)

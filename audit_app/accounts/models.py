@@ -37,6 +37,10 @@ class Partnership(Audited, TimestampMixin, db.Model):
     qa_group_name: Mapped[str] = mapped_column(sa.String(200), default="Quality assurance group")
     #: auditors may submit returns themselves, without an agency lead's sign-off
     auditors_can_submit: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: an action's owner is reminded this many days before its due date (0: no reminder)
+    action_remind_days_before: Mapped[int] = mapped_column(default=7, server_default="7")
+    #: while an action is overdue, its owner is reminded every this many days (0: never)
+    action_overdue_every_days: Mapped[int] = mapped_column(default=7, server_default="7")
 
     @property
     def audit_partnership_id(self) -> int:
