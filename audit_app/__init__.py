@@ -144,6 +144,8 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
+    from .actions.plan_views import bp as plan_bp
+    from .actions.views import bp as actions_bp
     from .api import bp as api_bp
     from .case_audits.views import bp as case_audits_bp
     from .core.views import bp as core_bp
@@ -158,6 +160,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(rounds_bp)
     app.register_blueprint(case_audits_bp)
     app.register_blueprint(reporting_bp)
+    app.register_blueprint(actions_bp)
+    app.register_blueprint(plan_bp)
 
 
 def _render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

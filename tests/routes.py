@@ -6,6 +6,7 @@ both visit every route as every role, so both need the same routes and the same 
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
@@ -14,11 +15,20 @@ import sqlalchemy as sa
 from audit_app import create_app
 from audit_app.accounts import services
 from audit_app.accounts.models import Membership
+from audit_app.actions import services as action_services
 from audit_app.core.audit import system_actor
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaire_services
 from audit_app.rounds.models import Return, RoundStatus
-from tests.factories import api_token, build_world, make_questionnaire, make_round, world_ids
+from tests.factories import (
+    api_token,
+    build_world,
+    make_action,
+    make_questionnaire,
+    make_recommendation,
+    make_round,
+    world_ids,
+)
 from tests.questionnaires.test_questionnaire_spec import EXAMPLE
 
 LIBRARY_KEY = sorted(p.stem for p in questionnaire_services.LIBRARY_DIR.glob("*.yaml"))[0]
@@ -67,6 +77,16 @@ def build_route_world() -> dict[str, Any]:
             cases=["CS-ACCESS"],
             status=RoundStatus.OPEN,
         )
+        # the action plan: a recommendation of the round addressed to police, an action the police auditor
+        # owns, and a piece of evidence of impact with a file
+        recommendation = make_recommendation(world.partnership.id, round_=round_, agencies=[world.police])
+        action = make_action(recommendation, owner=world.user("auditor"), agency=world.police)
+        evidence = action_services.add_evidence(
+            action,
+            action_services.EvidenceIn(description="Health attends strategy discussions"),
+            [(io.BytesIO(b"Attendance rose from 4 in 10 to 9 in 10.\n"), "attendance.txt")],
+            by=world.user("auditor").id,
+        )
         db.session.commit()
     police_return = db.session.scalar(sa.select(Return).where(Return.round_id == round_.id))
     auditor_membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == world.user("auditor").id))
@@ -92,6 +112,10 @@ def build_route_world() -> dict[str, Any]:
         "theme_id": round_.theme_id,
         "to": "closed",
         "kind": "briefing",
+        "recommendation_id": recommendation.id,
+        "action_id": action.id,
+        "evidence_id": evidence.id,
+        "file_id": evidence.files[0].id,
     }
     secrets = {name: api_token(user, name="access test") for name, user in world.users.items()}
     return {"world": world_ids(world), "ids": ids, "secrets": secrets}
