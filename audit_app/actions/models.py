@@ -391,7 +391,25 @@ class ActionReminder(db.Model):
 
 
 # typed by people: a case reference may have been written into any of these (core.redaction)
-register_place(Recommendation.__table__, lambda pid: Recommendation.__table__.c.partnership_id == pid)
+def _refold_source_keys(connection: sa.Connection, ids: list[int]) -> None:
+    """A redacted source description is another name: its numbering key follows it (folded as name_key)."""
+    from ..accounts.models import name_key
+
+    table = Recommendation.__table__
+    rows = connection.execute(
+        sa.select(table.c.id, table.c.source_description).where(table.c.id.in_(ids), table.c.source == "other")
+    )
+    for rec_id, description in rows:
+        connection.execute(
+            sa.update(table).where(table.c.id == rec_id).values(source_key=f"other:{name_key(description)}")
+        )
+
+
+register_place(
+    Recommendation.__table__,
+    lambda pid: Recommendation.__table__.c.partnership_id == pid,
+    on_change=_refold_source_keys,
+)
 register_place(Action.__table__, lambda pid: Action.__table__.c.partnership_id == pid)
 
 

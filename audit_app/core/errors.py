@@ -108,6 +108,18 @@ UNIQUE_CONFLICTS: dict[str, tuple[str, str]] = {
         "agency_id",
         "Someone else saved this case's practitioners at the same moment; reload and try again",
     ),
+    "uq_recommendations_partnership_id_source_key_number": (
+        "number",
+        "Someone else numbered a recommendation of this source at the same moment; reload and try again",
+    ),
+    "uq_recommendations_report_recommendation_id": (
+        "report_recommendation_id",
+        "This recommendation of the chair's report is already in the action plan",
+    ),
+    "uq_action_reminders_partnership_id_kind_subject_id_sent_on": (
+        "sent_on",
+        "This reminder was already sent today",
+    ),
     "uq_report_files_round_id_kind_suppressed": (
         "kind",
         "Someone else asked for this report at the same moment; reload the page to see its progress",

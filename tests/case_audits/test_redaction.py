@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import date
 
 import openpyxl
 import pytest
 import sqlalchemy as sa
 
 from audit_app.accounts.session import build_principal
+from audit_app.actions import services as action_services
 from audit_app.case_audits import services as case_services
 from audit_app.case_audits.models import Case, RoundCase
 from audit_app.core.audit import AuditEvent, system_actor
@@ -148,6 +150,25 @@ def _plant_everywhere(world, shared) -> dict:
             concern_escalated=True,
             escalated_to=f"MASH manager ({PLANTED})",
         )
+        # the action plan: a recommendation from a source named after the case, its action, update, moved due
+        # date and evidence of impact, each typed with the reference
+        rec = action_services.create_recommendation(
+            north,
+            action_services.RecommendationIn(
+                source_description=f"Serious incident notification for {PLANTED}", text=f"Learn from {PLANTED}"
+            ),
+        )
+        action = action_services.add_action(
+            rec,
+            action_services.ActionIn(
+                title=f"Brief staff on {PLANTED}", owner_name=f"Key worker for {PLANTED}", due_on=date(2030, 1, 1)
+            ),
+        )
+        action_services.post_update(action, action_services.UpdateIn(note=f"Briefed on {PLANTED}"), by=qa.id)
+        action_services.move_due_date(action, date(2030, 2, 1), f"Waiting for {PLANTED}'s review", by=qa.id)
+        action_services.add_evidence(
+            action, action_services.EvidenceIn(description=f"{PLANTED}'s plan reviewed on time"), by=qa.id
+        )
         text_file = store_file(
             io.BytesIO(f"Chronology of {PLANTED}\n".encode()),
             f"{PLANTED} chronology.txt",
@@ -212,6 +233,14 @@ def test_the_wrong_reference_is_gone_from_every_table_and_file(client, world, sh
         ("stored_files", "original_filename"),
         ("audit_events", "after"),
         ("audit_events", "before"),
+        ("recommendations", "source_description"),
+        ("recommendations", "source_key"),
+        ("recommendations", "text"),
+        ("actions", "title"),
+        ("actions", "owner_name"),
+        ("action_updates", "note"),
+        ("action_due_date_changes", "reason"),
+        ("impact_evidence", "description"),
     } <= before
     assert planted["texts"] > 0
     assert all(PLANTED in _file_text(db.session.get(StoredFile, i)) for i in planted["files"])
@@ -240,6 +269,12 @@ def test_the_wrong_reference_is_gone_from_every_table_and_file(client, world, sh
     assert NEW in police.note
     # its lock moved on: a page opened before the redaction cannot save the old text back over it
     assert police.lock_version > lock_before
+    # a recommendation's source renamed keeps its numbering key in step (folded like any name)
+    from audit_app.accounts.models import name_key
+    from audit_app.actions.models import Recommendation
+
+    rec = db.session.scalar(sa.select(Recommendation).where(Recommendation.source_description.contains(NEW)))
+    assert rec.source_key == f"other:{name_key(rec.source_description)}"
 
 
 def _police_return(planted: dict) -> int:
