@@ -1,13 +1,31 @@
-"""Command-line tools for rounds: `flask reminders send`, run once a day."""
+"""Command-line tools for rounds: `flask reminders send`, run once a day.
+
+The command runs every daily sender registered with ``core.reminders``: the reminders about returns
+(registered here) and whatever other domains add (the action plan's reminders and digest), so the round
+engine needs to know none of them.
+"""
 
 from __future__ import annotations
+
+from datetime import date
 
 import click
 from flask.cli import AppGroup
 
 from ..core import clock
+from ..core.reminders import register_daily_sender, send_daily_reminders
 
-reminders_cli = AppGroup("reminders", help="Reminder emails about returns.")
+reminders_cli = AppGroup("reminders", help="Reminder emails about returns and actions.")
+
+
+def _return_reminders(today: date) -> list[str]:
+    """The reminders about returns in open rounds: one line per round reminded."""
+    from .notifications import send_due_reminders
+
+    return [f"{title}: reminded {len(sent)} agencies" for title, sent in send_due_reminders(today)]
+
+
+register_daily_sender(10, _return_reminders)
 
 
 @reminders_cli.command("send")
@@ -19,14 +37,12 @@ def reminders_send(on) -> None:
 
     from flask import current_app
 
-    from .notifications import send_due_reminders
-
     today = on.date() if on else clock.today()
     with current_app.test_request_context(base_url=current_app.config.get("BASE_URL") or "http://localhost"):
-        results = send_due_reminders(today)
-    for title, sent in results:
-        click.echo(f"{title}: reminded {len(sent)} agencies")
-    if not results:
+        lines = send_daily_reminders(today)
+    for line in lines:
+        click.echo(line)
+    if not lines:
         click.echo("No reminders due today.")
 
 
