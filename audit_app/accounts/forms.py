@@ -11,8 +11,18 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovSubmitInput,
     GovTextInput,
 )
-from wtforms import BooleanField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
+from wtforms import BooleanField, IntegerField, PasswordField, StringField, SubmitField
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 
 from ..core.forms import OptionRadioField, OptionSelectField, strip_filter
 from ..core.roles import ROLE_LABELS, Role
@@ -220,6 +230,34 @@ class ApiTokenForm(FlaskForm):
     submit = SubmitField("Create token", widget=GovSubmitInput())
 
 
+#: the most days an action reminder setting may be
+REMINDER_DAYS_MAX = 90
+
+
+class ReminderDaysField(IntegerField):
+    """A whole number of days; a value that is not one is named in the error, never a 500."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.raw_data = valuelist
+        if not valuelist or not (valuelist[0] or "").strip():
+            self.data = None
+            return
+        text = valuelist[0].strip()
+        if not text.isascii() or not text.isdigit() or len(text) > 6:
+            self.data = None
+            raise ValueError(f"Enter a whole number of days from 0 to {REMINDER_DAYS_MAX}, like 7")
+        self.data = int(text)
+
+
+def _days_given_or_kept(form: FlaskForm, field: ReminderDaysField) -> None:
+    """Left out of the submission altogether: the setting stays as it is; sent empty: named as an error."""
+    if field.raw_data is None or field.raw_data == []:
+        field.errors[:] = []
+        raise StopValidation()
+    if field.data is None and not field.errors:
+        raise StopValidation(f"Enter a number of days from 0 to {REMINDER_DAYS_MAX} (0 for never)")
+
+
 class PartnershipSettingsForm(FlaskForm):
     qa_group_name = StringField(
         "What does your partnership call its quality assurance group?",
@@ -234,6 +272,28 @@ class PartnershipSettingsForm(FlaskForm):
     auditors_can_submit = BooleanField(
         "Let agency auditors submit returns themselves, without an agency lead's sign-off",
         widget=GovCheckboxInput(),
+    )
+    action_remind_days_before = ReminderDaysField(
+        "Remind an action's owner this many days before its due date",
+        widget=GovTextInput(),
+        description="A whole number from 0 to 90; 0 for no reminder. Owners without an account: the leads of "
+        "their agency are reminded.",
+        validators=[
+            _days_given_or_kept,
+            NumberRange(
+                min=0, max=REMINDER_DAYS_MAX, message="Enter a number of days from 0 to 90, before the due date"
+            ),
+        ],
+    )
+    action_overdue_every_days = ReminderDaysField(
+        "While an action is overdue, remind its owner every this many days",
+        widget=GovTextInput(),
+        description="A whole number from 0 to 90; 0 for never. The QA group also gets a weekly digest of overdue "
+        "and red actions.",
+        validators=[
+            _days_given_or_kept,
+            NumberRange(min=0, max=REMINDER_DAYS_MAX, message="Enter a number of days from 0 to 90, between reminders"),
+        ],
     )
     submit = SubmitField("Save settings", widget=GovSubmitInput())
 

@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from ..core.errors import ConflictError, DomainError, NotAllowedError
+from ..core.errors import ConflictError, DomainError, FieldErrors, NotAllowedError
 from ..core.models import utcnow
 from ..extensions import db
 from .models import (
@@ -163,13 +163,37 @@ def create_partnership(name: str, *, qa_group_name: str | None = None) -> Partne
     return partnership
 
 
+#: the most days an action reminder setting may be
+REMINDER_DAYS_MAX = 90
+
+
 def update_partnership_settings(
-    partnership: Partnership, *, qa_group_name: str, auditors_can_submit: bool | None = None
+    partnership: Partnership,
+    *,
+    qa_group_name: str,
+    auditors_can_submit: bool | None = None,
+    action_remind_days_before: int | None = None,
+    action_overdue_every_days: int | None = None,
 ) -> None:
-    """Change how the partnership names its QA group, and whether auditors submit without sign-off."""
+    """Change how the partnership names its QA group, whether auditors submit without sign-off, and when action
+    owners are reminded (days before the due date, every how many days while overdue; 0 for never). A setting
+    given as None stays as it is."""
+    problems: dict[str, list[str]] = {}
+    for name, value, what in (
+        ("action_remind_days_before", action_remind_days_before, "before the due date"),
+        ("action_overdue_every_days", action_overdue_every_days, "between reminders"),
+    ):
+        if value is not None and (isinstance(value, bool) or not 0 <= value <= REMINDER_DAYS_MAX):
+            problems[name] = [f"Enter a number of days from 0 to {REMINDER_DAYS_MAX}, {what}"]
+    if problems:
+        raise FieldErrors(problems)
     partnership.qa_group_name = qa_group_name.strip()
     if auditors_can_submit is not None:
         partnership.auditors_can_submit = auditors_can_submit
+    if action_remind_days_before is not None:
+        partnership.action_remind_days_before = action_remind_days_before
+    if action_overdue_every_days is not None:
+        partnership.action_overdue_every_days = action_overdue_every_days
     db.session.flush()
 
 

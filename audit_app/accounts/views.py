@@ -210,7 +210,11 @@ def partnership_settings():
     form = PartnershipSettingsForm(obj=partnership)
     if form.validate_on_submit():
         services.update_partnership_settings(
-            partnership, qa_group_name=form.qa_group_name.data, auditors_can_submit=bool(form.auditors_can_submit.data)
+            partnership,
+            qa_group_name=form.qa_group_name.data,
+            auditors_can_submit=bool(form.auditors_can_submit.data),
+            action_remind_days_before=form.action_remind_days_before.data,
+            action_overdue_every_days=form.action_overdue_every_days.data,
         )
         db.session.commit()
         flash("Settings saved", "success")

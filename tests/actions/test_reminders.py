@@ -153,3 +153,52 @@ def test_flask_reminders_send_sends_return_and_action_reminders(world, mailbox, 
     again = runner.invoke(args=["reminders", "send", "--date", "2026-03-29"])
     assert "action plan" not in again.output
     assert not _by_subject(mailbox, "Action due")
+
+
+# -- the partnership's settings --
+
+
+def test_the_settings_page_sets_the_reminder_days(client, world):
+    from tests.conftest import login
+
+    login(client, world.user("admin"))
+    page = client.get("/admin/settings").data.decode()
+    assert 'name="action_remind_days_before"' in page and 'value="7"' in page
+    saved = client.post(
+        "/admin/settings",
+        data={"qa_group_name": "Learning Hub", "action_remind_days_before": "14", "action_overdue_every_days": "0"},
+    )
+    assert saved.status_code == 302
+    db.session.refresh(world.partnership)
+    assert (world.partnership.action_remind_days_before, world.partnership.action_overdue_every_days) == (14, 0)
+
+
+def test_bad_reminder_days_are_named_and_nothing_changes(client, world):
+    from tests.conftest import login
+
+    login(client, world.user("admin"))
+    for before, every in (("91", "-1"), ("seven", "1.5"), ("", " "), ("１２", "99999999999999")):
+        response = client.post(
+            "/admin/settings",
+            data={"qa_group_name": "Renamed", "action_remind_days_before": before, "action_overdue_every_days": every},
+        )
+        assert response.status_code == 400, (before, every)
+        page = response.data.decode()
+        assert 'href="#action_remind_days_before"' in page and 'href="#action_overdue_every_days"' in page
+        assert "from 0 to 90" in page
+    db.session.refresh(world.partnership)
+    assert world.partnership.qa_group_name != "Renamed"
+    assert (world.partnership.action_remind_days_before, world.partnership.action_overdue_every_days) == (7, 7)
+
+
+def test_the_service_refuses_days_out_of_range(world):
+    import pytest
+
+    from audit_app.accounts import services as accounts
+    from audit_app.core.errors import FieldErrors
+
+    with pytest.raises(FieldErrors) as refused:
+        accounts.update_partnership_settings(
+            world.partnership, qa_group_name="X", action_remind_days_before=91, action_overdue_every_days=-1
+        )
+    assert set(refused.value.fields) == {"action_remind_days_before", "action_overdue_every_days"}
