@@ -11,7 +11,10 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
+from ..actions.models import Action, ActionStatus, Recommendation
+from ..actions.permissions import recommendations_query
 from ..core import clock, storage
 from ..core.forms import ConfirmForm
 from ..core.permissions import current_principal
@@ -176,7 +179,48 @@ def _grade_chart(found: f.Findings, suppressed: bool) -> dict[str, Any]:
 @login_required
 def round_findings(round_id: int):
     """A round's return rates and grade distributions, with filters and downloads."""
-    return _round_page("reporting/round_findings.html", _main_tables, _grade_chart, round_id=round_id, page="summary")
+    return _round_page(
+        "reporting/round_findings.html",
+        _main_tables,
+        _grade_chart,
+        round_id=round_id,
+        page="summary",
+        tested=tested_recommendations(round_id),
+    )
+
+
+def tested_recommendations(round_id: int) -> list[dict[str, Any]]:
+    """The loop back: the recommendations this round (a re-audit) tests, that the viewer may see, each with its
+    actions' statuses and whether its impact has been evidenced."""
+    recs = db.session.scalars(
+        recommendations_query(current_principal())
+        .where(Recommendation.tested_by_round_id == round_id)
+        .options(
+            selectinload(Recommendation.round),
+            selectinload(Recommendation.actions).selectinload(Action.evidence),
+        )
+        .order_by(Recommendation.source_key, Recommendation.number)
+    ).all()
+    today = clock.today()
+    rows = []
+    for rec in recs:
+        counts = [
+            (status.label, sum(1 for a in rec.actions if a.status == status))
+            for status in ActionStatus
+            if any(a.status == status for a in rec.actions)
+        ]
+        rows.append(
+            {
+                "number": rec.number,
+                "text": rec.text,
+                "source": rec.source_label,
+                "actions": len(rec.actions),
+                "statuses": counts,
+                "overdue": sum(1 for a in rec.actions if a.is_overdue(today)),
+                "impact_evidenced": rec.impact_evidenced,
+            }
+        )
+    return rows
 
 
 def _main_tables(round_: Round, scope: Any, filters: Filters) -> f.Findings:
@@ -242,7 +286,12 @@ def round_findings_reaudit(round_id: int):
     """For a re-audit: each carried case's grades then and now, and the new cases apart."""
     _require(sees_everything(current_principal()))
     return _round_page(
-        "reporting/round_reaudit.html", lambda r, s, fl: f.reaudit(r), _reaudit_chart, round_id=round_id, page="reaudit"
+        "reporting/round_reaudit.html",
+        lambda r, s, fl: f.reaudit(r),
+        _reaudit_chart,
+        round_id=round_id,
+        page="reaudit",
+        tested=tested_recommendations(round_id),
     )
 
 

@@ -177,7 +177,7 @@ def test_bad_reminder_days_are_named_and_nothing_changes(client, world):
     from tests.conftest import login
 
     login(client, world.user("admin"))
-    for before, every in (("91", "-1"), ("seven", "1.5"), ("", " "), ("１２", "99999999999999")):
+    for before, every in (("91", "-1"), ("seven", "1.5"), ("", " "), ("\uff11\uff12", "99999999999999")):
         response = client.post(
             "/admin/settings",
             data={"qa_group_name": "Renamed", "action_remind_days_before": before, "action_overdue_every_days": every},
