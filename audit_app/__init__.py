@@ -62,6 +62,7 @@ def register_domains(app: Flask) -> None:
     from .accounts import demo as _accounts_demo  # noqa: F401  (registers its demo step)
     from .accounts import history as _accounts_history  # noqa: F401  (registers its histories and home part)
     from .accounts import session
+    from .actions import demo as _actions_demo  # noqa: F401  (registers its demo step)
     from .actions import history as _actions_history  # noqa: F401  (registers actions' and recommendations' histories)
     from .actions import notifications as _actions_notifications  # noqa: F401  (registers its daily reminders)
     from .case_audits import dashboard as _case_audits_dashboard  # noqa: F401  (registers its home part)
