@@ -66,6 +66,19 @@ def test_the_reaudit_lists_the_recommendations_it_tests(client, world):
         assert "CSE audit, autumn" in page and "Yes" in page and "No actions yet" in page and "Not yet" in page
     # The first round tests nothing: no list.
     assert "Recommendations this round tests" not in client.get(f"/rounds/{first.id}/findings").data.decode()
+    # A re-audit that nothing names says so on its comparison page.
+    with system_actor("test"):
+        from audit_app.case_audits import services as case_services
+        from audit_app.rounds import services as rounds
+
+        third = rounds.plan_round(
+            pid, title="CSE re-audit, autumn", version=first.version, opens_on=None, due_on=None, previous_round=first
+        )
+        case_services.carry_cases(third, list(first.cases))
+        rounds.move_round(third, RoundStatus.OPEN)
+    db.session.commit()
+    page = client.get(f"/rounds/{third.id}/findings/re-audit").data.decode()
+    assert "No recommendation in the action plan names this round" in page
 
     # An agency user sees only the recommendations addressed to (or acted on by) their agency.
     login(client, world.user("auditor"))
