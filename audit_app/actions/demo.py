@@ -398,7 +398,9 @@ PLAN: list[Rec] = [
                 -30,
                 state="in_progress",
                 rag="amber",
-                updates=[(45, "green", "CPOMS category added; staff briefing at the September inset day.")],
+                updates=[
+                    (45, "amber", "CPOMS category added; staff briefing at the September inset day still to happen.")
+                ],
                 evidence=[
                     Ev(
                         "Staff were briefed and the category exists.",
@@ -564,7 +566,10 @@ PLAN: list[Rec] = [
                 -50,
                 state="in_progress",
                 rag="red",
-                updates=[(70, "amber", "Access request with CSC's information governance team.")],
+                updates=[
+                    (70, "amber", "Access request with CSC's information governance team."),
+                    (22, "red", "Direct access refused; a data sharing agreement is needed and has no owner yet."),
+                ],
             ),
         ],
     ),
@@ -793,6 +798,9 @@ def _build_action(rec: Recommendation, act: Act, users: dict[str, User], agencie
             ),
             by=qa.id,
         )
+    # the plan above says what each action's rating ends up as: keep the stories and the ratings in step
+    if act.state in ("not_started", "in_progress") and action.rag.value != act.rag:
+        raise ValueError(f"demo action {act.title!r} ends {action.rag.value}, not {act.rag}")
     return action
 
 

@@ -202,3 +202,27 @@ def test_the_service_refuses_days_out_of_range(world):
             world.partnership, qa_group_name="X", action_remind_days_before=91, action_overdue_every_days=-1
         )
     assert set(refused.value.fields) == {"action_remind_days_before", "action_overdue_every_days"}
+
+
+def test_a_refused_email_is_not_recorded_and_the_next_run_tries_again(world, mailbox, clock, app, monkeypatch):
+    from audit_app.actions import notifications
+    from audit_app.core.mail import MailError
+
+    clock.set(TODAY)
+    make_action(
+        make_recommendation(world.partnership.id), "Late", owner=world.user("auditor"), due_on=TODAY - timedelta(days=2)
+    )
+    db.session.commit()
+
+    def refuse(*args, **kwargs):
+        raise MailError("connection refused")
+
+    monkeypatch.setattr(notifications, "send_email", refuse)
+    with app.test_request_context():
+        lines = send_action_reminders(TODAY)
+    assert any("could not be sent; the next run tries again" in line for line in lines)
+    assert db.session.scalar(sa.select(sa.func.count(ActionReminder.id))) == 0
+    monkeypatch.undo()
+    with app.test_request_context():
+        send_action_reminders(TODAY)
+    assert sorted(m["Subject"].split(":")[0] for m in mailbox) == ["Action overdue", "Action plan digest"]
