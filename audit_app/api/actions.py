@@ -62,10 +62,7 @@ from .spec import ANY_ROLE, PageQuery, api_route
 
 TAG = "actions"
 READERS = ANY_ROLE
-SCOPED = (
-    "agency auditors and leads see the recommendations addressed to their agency and the actions they or their "
-    "agency own (or that answer those recommendations); others are 404"
-)
+SCOPED = "agency auditors and leads reach what is addressed to their agency or owned by them or it"
 MANAGERS = (Role.ADMIN, Role.QA_MEMBER)
 UPDATERS = (Role.ADMIN, Role.QA_MEMBER, Role.AGENCY_LEAD, Role.AUDITOR)
 UPDATERS_NOTE = "an agency auditor updates the actions they own, an agency lead those its agency owns"
@@ -439,7 +436,9 @@ def _action_model(p: Principal, action: Action) -> ActionOut:
         source_name=rec.source_label,
         title=action.title,
         owner=Person(user_id=action.owner_user_id, name=action.owner_person),
-        owner_agency=NamedRef(id=action.owner_agency.id, name=action.owner_agency.name) if action.owner_agency else None,
+        owner_agency=NamedRef(id=action.owner_agency.id, name=action.owner_agency.name)
+        if action.owner_agency
+        else None,
         owner_label=action.owner_label,
         due_on=action.due_on,
         original_due_on=action.original_due_on,
