@@ -540,3 +540,66 @@ def test_an_agency_user_sees_only_their_part_of_the_plan(api, world, plan):
     assert body["counts"]["total"] == 1
     assert body["actions"][0]["can_update"] is True
     assert db.session.get(Action, plan["police_action"]).status == ActionStatus.NOT_STARTED
+
+
+# -- fuzzed with real objects behind the URLs (tests/api/test_api_fuzz.py fuzzes with made-up ids, mostly 404) --
+
+
+def _fuzz_runner(operation, ids: dict[str, int], token: str):
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.checks import not_a_server_error, status_code_conformance
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+    def run(case) -> None:
+        if case.path_parameters:
+            case.path_parameters = {name: ids[name] for name in case.path_parameters}
+        response = case.call(headers={"Authorization": f"Bearer {token}"})
+        case.validate_response(response, checks=[not_a_server_error, status_code_conformance])
+
+    return run
+
+
+@pytest.mark.parametrize("role", ["qa_member", "auditor"])
+def test_the_plans_operations_fuzzed_over_real_objects_never_fail(app, world, plan, discussed_round, role):
+    import schemathesis
+
+    from tests.factories import api_token
+
+    round_, report_rec, _ = discussed_round
+    with system_actor("test"):
+        from audit_app.actions import services as action_services
+
+        added = action_services.add_evidence(
+            db.session.get(Action, plan["police_action"]),
+            action_services.EvidenceIn(description="Attendance rose"),
+            [(io.BytesIO(b"Attendance rose.\n"), "attendance.txt")],
+            by=world.user("auditor").id,
+        )
+        db.session.commit()
+    ids = {
+        "recommendation_id": plan["police_rec"],
+        "action_id": plan["police_action"],
+        "evidence_id": added.id,
+        "file_id": added.files[0].id,
+        "report_recommendation_id": report_rec.id,
+        "round_id": round_.id,
+        "round_case_id": round_.cases[0].id,
+    }
+    token = api_token(world.user(role), world.partnership.id)
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    failures: list[str] = []
+    ran = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if operation.definition.raw.get("tags") != ["actions"]:
+            continue
+        ran += 1
+
+        run = _fuzz_runner(operation, ids, token)
+        try:
+            run()
+        except Exception as error:  # every failing operation is listed, not only the first
+            failures.append(f"{operation.label}: {str(error).strip().splitlines()[0][:300]}")
+    assert ran >= 20
+    assert failures == []
