@@ -24,6 +24,7 @@ from ..actions.models import (
     Action,
     ActionStatus,
     ActionUpdate,
+    DueDateChange,
     EvidenceStatus,
     ImpactEvidence,
     Rag,
@@ -521,6 +522,31 @@ def _manager() -> Principal:
     return p
 
 
+# -- loading lists in a few queries, whatever their length --
+
+
+def _action_loads() -> list[Any]:
+    """What an action's answer reads, loaded for a whole list at once."""
+    return [
+        selectinload(Action.recommendation).selectinload(Recommendation.round),
+        selectinload(Action.owner_user),
+        selectinload(Action.owner_agency),
+        selectinload(Action.updates).selectinload(ActionUpdate.author),
+        selectinload(Action.evidence),
+        selectinload(Action.due_date_changes).selectinload(DueDateChange.changed_by),
+    ]
+
+
+def _recommendation_loads() -> list[Any]:
+    return [
+        selectinload(Recommendation.round),
+        selectinload(Recommendation.tested_by_round),
+        selectinload(Recommendation.themes),
+        selectinload(Recommendation.agencies),
+        selectinload(Recommendation.actions).selectinload(Action.evidence),
+    ]
+
+
 # -- recommendations --
 
 
@@ -560,7 +586,7 @@ def recommendations_list():
             )
         )
     query = query.order_by(Recommendation.source_key, Recommendation.number, Recommendation.id).options(
-        selectinload(Recommendation.actions), selectinload(Recommendation.agencies)
+        *_recommendation_loads()
     )
     return page_of(query, lambda rec: _recommendation(p, rec))
 
@@ -837,7 +863,7 @@ def recommendation_actions_list(recommendation_id: int):
 
     p = _viewer()
     rec = get_recommendation_or_404(p, recommendation_id)
-    query = actions_query(p).where(Action.recommendation_id == rec.id).order_by(Action.id)
+    query = actions_query(p).where(Action.recommendation_id == rec.id).order_by(Action.id).options(*_action_loads())
     return page_of(query, lambda action: _action(p, action))
 
 
@@ -956,6 +982,7 @@ def action_updates_list(action_id: int):
     action = get_action_or_404(p, action_id)
     query = (
         sa.select(ActionUpdate)
+        .options(selectinload(ActionUpdate.author))
         .where(ActionUpdate.action_id == action.id)
         .order_by(ActionUpdate.written_on.desc(), ActionUpdate.id.desc())
     )
@@ -1007,7 +1034,16 @@ def action_updates_create(action_id: int):
 def action_evidence_list(action_id: int):
     p = _viewer()
     action = get_action_or_404(p, action_id)
-    query = sa.select(ImpactEvidence).where(ImpactEvidence.action_id == action.id).order_by(ImpactEvidence.id)
+    query = (
+        sa.select(ImpactEvidence)
+        .where(ImpactEvidence.action_id == action.id)
+        .order_by(ImpactEvidence.id)
+        .options(
+            selectinload(ImpactEvidence.files),
+            selectinload(ImpactEvidence.added_by),
+            selectinload(ImpactEvidence.decided_by),
+        )
+    )
     return page_of(query, _evidence)
 
 
@@ -1211,6 +1247,10 @@ def plan_get():
         recommendation_id=args.recommendation_id,
     )
     actions = plans.plan_actions(p, filters)
+    if actions:  # what the answer reads beyond what the plan's query loads, for every action at once
+        db.session.scalars(
+            sa.select(Action).where(Action.id.in_([a.id for a in actions])).options(*_action_loads())
+        ).all()
     themes = sorted(
         set(
             db.session.scalars(

@@ -534,6 +534,34 @@ def test_the_plan_filters_and_counts(api, world, plan):
     assert set(refused.json["error"]["fields"]) == {"rag", "status", "agency_id"}
 
 
+def test_the_plan_and_lists_take_a_few_queries_however_long(api, world, plan, count_queries):
+    qa = api(world.user("qa_member"))
+    rec = db.session.get(Recommendation, plan["police_rec"])
+
+    def queries() -> tuple[int, ...]:
+        counts = []
+        for url in (f"{V1}/plan", f"{V1}/recommendations", f"{V1}/recommendations/{rec.id}/actions"):
+            with count_queries() as counter:
+                assert qa.get(url).status_code == 200
+            counts.append(counter.count)
+        return tuple(counts)
+
+    def add(n: int) -> None:
+        for i in range(n):
+            action = make_action(rec, f"Action {i}", owner=world.user("agency_lead"), agency=world.police)
+            qa.post(f"{V1}/actions/{action.id}/updates", json={"note": "Started", "status": "in_progress"})
+            qa.post(f"{V1}/actions/{action.id}/due-date", json={"due_on": "2030-01-01", "reason": "Later"})
+            make_recommendation(
+                world.partnership.id, f"Recommendation {i}", agencies=[world.health], themes=["Neglect"]
+            )
+        db.session.commit()
+
+    add(1)  # one of each kind of row, so that every eager load has something to load
+    few = queries()
+    add(5)
+    assert queries() == few
+
+
 def test_an_agency_user_sees_only_their_part_of_the_plan(api, world, plan):
     body = api(world.user("auditor")).get(f"{V1}/plan").json
     assert [a["id"] for a in body["actions"]] == [plan["police_action"]]
