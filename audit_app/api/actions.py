@@ -35,6 +35,7 @@ from ..actions.models import (
 )
 from ..actions.permissions import (
     PLAN_WIDE,
+    actions_query,
     can_decide_evidence,
     can_edit_action,
     can_manage_recommendations,
@@ -45,7 +46,7 @@ from ..actions.permissions import (
     get_recommendation_or_404,
     recommendations_query,
 )
-from ..case_audits.models import CaseJudgement, ReportRecommendation, RoundCase
+from ..case_audits.models import Case, CaseJudgement, ReportRecommendation, RoundCase
 from ..case_audits.permissions import get_partnership_round_case_or_404
 from ..core import storage
 from ..core.errors import FieldErrors, NotAllowedError
@@ -797,6 +798,7 @@ def recommendation_candidates(round_id: int):
         .join(RoundCase, RoundCase.id == CaseJudgement.round_case_id)
         .where(RoundCase.round_id == round_.id, CaseJudgement.section_key == "", CaseJudgement.recommendations != "")
         .order_by(CaseJudgement.round_case_id)
+        .options(selectinload(CaseJudgement.round_case).selectinload(RoundCase.case))
     )
     for judgement in judgements:
         if not judgement.recommendations.strip():
@@ -810,9 +812,11 @@ def recommendation_candidates(round_id: int):
             recommendation_id=promoted_cases.get(judgement.id),
         )
     answers = db.session.execute(
-        sa.select(Answer, Return, Question.key)
+        sa.select(Answer.value, Return.id, Return.agency_id, Return.round_case_id, Case.reference, Question.key)
         .join(Return, Return.id == Answer.return_id)
         .join(Question, Question.id == Answer.question_id)
+        .outerjoin(RoundCase, RoundCase.id == Return.round_case_id)
+        .outerjoin(Case, Case.id == RoundCase.case_id)
         .where(
             Return.round_id == round_.id,
             Return.status.in_(ReturnStatus.in_group(ReturnGroup.RETURNED)),
@@ -823,21 +827,19 @@ def recommendation_candidates(round_id: int):
     ).all()
     agencies = {
         a.id: a
-        for a in db.session.scalars(
-            sa.select(Agency).where(Agency.id.in_({r.agency_id for _, r, _ in answers} or {-1}))
-        )
+        for a in db.session.scalars(sa.select(Agency).where(Agency.id.in_({row.agency_id for row in answers} or {-1})))
     }
-    for answer, ret, key in answers:
-        if not answer.value.strip():
+    for value, return_id, agency_id, round_case_id, reference, key in answers:
+        if not value.strip():
             continue
-        agency = agencies.get(ret.agency_id)
+        agency = agencies.get(agency_id)
         add(
             "return",
-            answer.value.strip(),
+            value.strip(),
             agency=NamedRef(id=agency.id, name=agency.name) if agency is not None else None,
-            round_case_id=ret.round_case_id,
-            case_reference=ret.round_case.case.reference if ret.round_case is not None else None,
-            return_id=ret.id,
+            round_case_id=round_case_id,
+            case_reference=reference,
+            return_id=return_id,
             question_key=key,
         )
     return jsonify(
@@ -859,8 +861,6 @@ def recommendation_candidates(round_id: int):
     roles_note=SCOPED,
 )
 def recommendation_actions_list(recommendation_id: int):
-    from ..actions.permissions import actions_query
-
     p = _viewer()
     rec = get_recommendation_or_404(p, recommendation_id)
     query = actions_query(p).where(Action.recommendation_id == rec.id).order_by(Action.id).options(*_action_loads())
