@@ -631,3 +631,38 @@ def test_the_plans_operations_fuzzed_over_real_objects_never_fail(app, world, pl
             failures.append(f"{operation.label}: {str(error).strip().splitlines()[0][:300]}")
     assert ran >= 20
     assert failures == []
+
+
+def test_the_document_describes_the_evidence_form_and_the_plans_enums(client, db_session):
+    document = client.get(f"{V1}/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    body = document["paths"][f"{V1}/actions/{{action_id}}/evidence"]["post"]["requestBody"]["content"]
+    assert set(body) == {"application/json", "multipart/form-data"}
+    form = body["multipart/form-data"]["schema"]["properties"]
+    assert {"description", "measure", "unit", "before_value", "before_on", "after_value", "after_on"} <= set(form)
+    assert form["files"]["type"] == "array"
+    download = document["paths"][f"{V1}/actions/{{action_id}}/evidence/{{evidence_id}}/files/{{file_id}}"]["get"]
+    assert {"application/pdf", "text/plain", "image/png"} <= set(download["responses"]["200"]["content"])
+
+    def values(schema_name: str, prop: str) -> set[str]:
+        schema = schemas[schema_name]["properties"][prop]
+        schema = schemas[schema["$ref"].rsplit("/", 1)[-1]] if "$ref" in schema else schema
+        return set(schema["enum"])
+
+    assert values("ActionOut", "status") == {s.value for s in ActionStatus}
+    assert values("ActionOut", "rag") == {"red", "amber", "green", "blue"}
+    assert values("ActionIn", "rag") == {"red", "amber", "green"}
+    assert values("EvidenceOut", "status") == {"pending", "accepted", "rejected"}
+    assert values("CandidateOut", "kind") == {"chair_report", "panel", "return"}
+    plan = {p["name"]: p["schema"] for p in document["paths"][f"{V1}/plan"]["get"]["parameters"]}
+    assert {"source", "agency_id", "owner_user_id", "status", "rag", "theme", "overdue", "recommendation_id"} <= set(
+        plan
+    )
+
+
+def test_a_patch_that_moves_a_recommendation_to_a_round_needs_the_round(api, world, plan):
+    url = f"{V1}/recommendations/{plan['health_rec']}"
+    refused = api(world.user("admin")).patch(url, json={"source": "round", "text": ""})
+    assert refused.status_code == 400
+    assert set(refused.json["error"]["fields"]) == {"round_id", "text"}
+    assert api(world.user("admin")).get(url).json["source"] == "other"
