@@ -16,6 +16,7 @@ from audit_app import create_app
 from audit_app.accounts import services
 from audit_app.accounts.models import Membership
 from audit_app.actions import services as action_services
+from audit_app.case_audits import services as case_services
 from audit_app.core.audit import system_actor
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaire_services
@@ -87,6 +88,8 @@ def build_route_world() -> dict[str, Any]:
             [(io.BytesIO(b"Attendance rose from 4 in 10 to 9 in 10.\n"), "attendance.txt")],
             by=world.user("auditor").id,
         )
+        # a chair's report recommendation, to promote into the plan
+        _, (report_recommendation, *_) = case_services.save_chair_report(round_, {}, [(None, "Invite health")])
         db.session.commit()
     police_return = db.session.scalar(sa.select(Return).where(Return.round_id == round_.id))
     auditor_membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == world.user("auditor").id))
@@ -116,6 +119,7 @@ def build_route_world() -> dict[str, Any]:
         "action_id": action.id,
         "evidence_id": evidence.id,
         "file_id": evidence.files[0].id,
+        "report_recommendation_id": report_recommendation.id,
     }
     secrets = {name: api_token(user, name="access test") for name, user in world.users.items()}
     return {"world": world_ids(world), "ids": ids, "secrets": secrets}

@@ -26,6 +26,9 @@ BUILDERS = {"admin", "qa_member"}
 VIEW_ROUNDS = {"admin", "qa_member", "scrutineer"}
 #: who names the auditor completing a return: the QA group and admins, and the leads of its agency
 ASSIGNERS = {"admin", "qa_member", "agency_lead"}
+#: who updates the world's action (progress, evidence, due date): its owner (the police auditor), the leads of its
+#: owner agency (police), the QA group and admins
+ACTION_UPDATERS = {"admin", "qa_member", "agency_lead", "auditor"}
 #: (endpoint, method) pairs narrower than the endpoint's entry: saving answers is for the agency
 METHOD_ACCESS = {
     ("rounds.return_section", "POST"): {"auditor", "agency_lead"},
@@ -213,6 +216,29 @@ ACCESS: dict[str, set[str] | str] = {
     "api.findings_theme_trend": MEMBERS,
     "api.findings_agency_theme": MEMBERS,
     "api.findings_learning_themes": MEMBERS,
+    # the action plan's API: agency users reach what is addressed to their agency or owned by them or it (the
+    # world's action is the police auditor's, under a recommendation addressed to police)
+    "api.recommendations_list": MEMBERS,
+    "api.recommendations_create": BUILDERS,
+    "api.recommendations_get": MEMBERS,
+    "api.recommendations_update": BUILDERS,
+    "api.recommendations_delete": BUILDERS,
+    "api.report_recommendations_promote": BUILDERS,
+    "api.case_recommendation_promote": BUILDERS,
+    "api.recommendation_candidates": VIEW_ROUNDS,
+    "api.recommendation_actions_list": MEMBERS,
+    "api.recommendation_actions_create": BUILDERS,
+    "api.actions_get": MEMBERS,
+    "api.actions_update": BUILDERS,
+    "api.actions_move_due_date": ACTION_UPDATERS,
+    "api.action_updates_list": MEMBERS,
+    "api.action_updates_create": ACTION_UPDATERS,
+    "api.action_evidence_list": MEMBERS,
+    "api.action_evidence_create": ACTION_UPDATERS,
+    "api.action_evidence_get": MEMBERS,
+    "api.action_evidence_decide": BUILDERS,
+    "api.action_evidence_file": MEMBERS,
+    "api.plan_get": MEMBERS,
 }
 
 

@@ -60,6 +60,8 @@ class Operation:
     status: int = 200
     #: multipart/form-data file fields: name -> what to send
     upload: dict[str, str] | None = None
+    #: the other fields of a multipart/form-data body beside the files (the files are then optional and may repeat)
+    form_model: type[BaseModel] | None = None
     #: media types of a file answer (a download)
     produces: tuple[str, ...] = ()
     #: other media types the body may come in, as text (the questionnaire import takes YAML)
@@ -114,6 +116,7 @@ def api_route(
     many: bool = False,
     status: int = 200,
     upload: dict[str, str] | None = None,
+    form_model: type[BaseModel] | None = None,
     produces: Sequence[str] = (),
     accepts: Sequence[str] = (),
     refusals: dict[int, str] | None = None,
@@ -140,6 +143,7 @@ def api_route(
             many=many,
             status=status,
             upload=upload,
+            form_model=form_model,
             produces=tuple(produces),
             accepts=tuple(accepts),
             refusals=tuple((refusals or {}).items()),
@@ -291,25 +295,25 @@ def build_spec() -> dict[str, Any]:
                 },
             }
         if op.upload:
-            operation["requestBody"] = {
-                "required": True,
-                "content": {
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "required": list(op.upload),
-                            "properties": {
-                                name: {
-                                    "type": "string",
-                                    "contentMediaType": "application/octet-stream",
-                                    "description": text,
-                                }
-                                for name, text in op.upload.items()
-                            },
-                        }
-                    }
-                },
-            }
+            file_schema = {"type": "string", "contentMediaType": "application/octet-stream"}
+            properties: dict[str, Any] = {}
+            required = list(op.upload)
+            if op.form_model is not None:
+                # text fields beside the files; the files are optional and a field may carry several
+                form = op.form_model.model_json_schema()
+                properties.update(form.get("properties", {}))
+                required = list(form.get("required", []))
+            for name, text in op.upload.items():
+                properties[name] = (
+                    {"type": "array", "items": file_schema, "description": text}
+                    if op.form_model is not None
+                    else {**file_schema, "description": text}
+                )
+            multipart = {"schema": {"type": "object", "required": required, "properties": properties}}
+            if op.request_model is not None:  # JSON, or multipart/form-data with files
+                operation["requestBody"]["content"]["multipart/form-data"] = multipart
+            else:
+                operation["requestBody"] = {"required": True, "content": {"multipart/form-data": multipart}}
         if op.produces:
             operation["responses"][str(op.status)] = {
                 "description": "The file, as an attachment",
@@ -334,7 +338,11 @@ def build_spec() -> dict[str, Any]:
             operation["responses"]["400"] = error("Invalid body; `fields` names each field at fault")
             operation["responses"]["409"] = error("Clashes with existing data or the object's state")
             operation["responses"]["415"] = error(
-                "The body is not multipart/form-data" if op.upload else "The body is not JSON"
+                "The body is neither JSON nor multipart/form-data"
+                if op.upload and op.request_model is not None
+                else "The body is not multipart/form-data"
+                if op.upload
+                else "The body is not JSON"
             )
         if op.upload:
             operation["responses"]["413"] = error("The file is too large")

@@ -150,6 +150,8 @@ def _declares_enum(schema: dict[str, Any], schemas: dict[str, Any]) -> bool:
         return _declares_enum(schemas[schema["$ref"].rsplit("/", 1)[-1]], schemas)
     if "enum" in schema or "const" in schema or schema.get("type") in ("integer", "number", "boolean"):
         return True  # a number (such as the file format's version) is not a set of words
+    if schema.get("type") == "object" or "properties" in schema:
+        return True  # a structure (such as the plan's counts by RAG), not a word: its own fields are scanned too
     if schema.get("type") == "array":
         return _declares_enum(schema.get("items", {}), schemas)
     every = schema.get("anyOf", []) + schema.get("oneOf", []) + schema.get("allOf", [])

@@ -6,6 +6,7 @@ endpoint, by calling every endpoint as every role, and against docs/api.md's tab
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from flask import Response
 
 from audit_app.accounts import services
 from audit_app.accounts.models import Membership, Role
+from audit_app.actions import services as action_services
 from audit_app.api.spec import ANY_ROLE, OPERATIONS, Operation, ResponseMismatch, check_response, roles_table
 from audit_app.case_audits import services as case_services
 from audit_app.core.audit import system_actor
@@ -22,6 +24,7 @@ from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaire_services
 from audit_app.rounds import services as round_services
 from audit_app.rounds.models import Return, RoundStatus
+from tests.factories import make_action, make_recommendation
 from tests.questionnaires.test_questionnaire_spec import EXAMPLE
 from tests.test_access import ACCESS, PUBLIC
 
@@ -101,6 +104,18 @@ def test_declared_roles_are_what_the_endpoint_allows(client, world, op: Operatio
     round_services.move_round(round_, RoundStatus.OPEN)
     db.session.commit()
     auditor = world.user("auditor")
+    # the action plan: a recommendation addressed to police, an action the police auditor owns, evidence with a file
+    recommendation = make_recommendation(world.partnership.id, round_=round_, agencies=[world.police])
+    action = make_action(recommendation, owner=auditor, agency=world.police)
+    with system_actor("test:setup"):
+        evidence = action_services.add_evidence(
+            action,
+            action_services.EvidenceIn(description="Health attends strategy discussions"),
+            [(io.BytesIO(b"Attendance rose.\n"), "attendance.txt")],
+            by=auditor.id,
+        )
+        _, (report_recommendation, *_) = case_services.save_chair_report(round_, {}, [(None, "Invite health")])
+        db.session.commit()
     ids = {
         "round_id": round_.id,
         "return_id": db.session.scalar(sa.select(Return.id).where(Return.round_id == round_.id)),
@@ -114,6 +129,11 @@ def test_declared_roles_are_what_the_endpoint_allows(client, world, op: Operatio
         "sector_id": world.police.sector_id,
         "user_id": auditor.id,
         "membership_id": db.session.scalar(sa.select(Membership.id).where(Membership.user_id == auditor.id)),
+        "recommendation_id": recommendation.id,
+        "action_id": action.id,
+        "evidence_id": evidence.id,
+        "file_id": evidence.files[0].id,
+        "report_recommendation_id": report_recommendation.id,
     }
     url = _url(op.rule, ids)
     # refusals first: an allowed call may change what later calls find (taking a role away)
