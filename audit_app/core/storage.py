@@ -222,9 +222,25 @@ def store_made_file(data: bytes, filename: str, content_type: str, *, partnershi
     return stored
 
 
+class MissingFileError(DomainError):
+    """A file's row is there but its content is not on disk (a lost disk, a restore without the files)."""
+
+    status_code = 410
+
+
 def open_file(stored: StoredFile) -> BinaryIO:
-    """The stored content, as a binary stream the caller closes."""
-    return _blob_path(stored.sha256).open("rb")
+    """The stored content, as a binary stream the caller closes.
+
+    Raises MissingFileError (410, said in words on a page and in the API) when the content is not on disk."""
+    try:
+        return _blob_path(stored.sha256).open("rb")
+    except FileNotFoundError:
+        current_app.logger.error("stored file %s (%s) is missing from %s", stored.id, stored.sha256, storage_dir())
+        raise MissingFileError(
+            f"The content of {stored.original_filename} is missing from the file store. "
+            "Ask an administrator to restore the file store from its backup.",
+            field="file",
+        ) from None
 
 
 def unreferenced_files() -> Iterator[Path]:

@@ -138,6 +138,7 @@ ERROR_TITLES = {
     404: "Page not found",
     405: "This action is not available here",
     409: "This change clashes with the current state",
+    410: "This file is no longer available",
     413: "The file is too large",
     415: "Unsupported content type",
     429: "Too many attempts",

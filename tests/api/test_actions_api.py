@@ -423,6 +423,17 @@ def test_owner_adds_evidence_with_a_file_and_qa_accepts_it_completing_the_action
     assert api(world.user("scrutineer")).get(pdf_file["url"]).data == PDF
     assert api(world.user("other_admin")).get(text_file["url"]).status_code == 404
     assert auditor.get(f"{url}/{evidence['id']}/files/{pdf_file['id'] + 1000}").status_code == 404
+    # content lost from the file store (a restore without the files): said in words, never a 500
+    from audit_app.core.storage import _blob_path
+
+    blob = _blob_path(pdf_file["sha256"])
+    kept = blob.read_bytes()
+    blob.unlink()
+    try:
+        lost = auditor.get(pdf_file["url"])
+        assert lost.status_code == 410 and "minutes.pdf is missing from the file store" in lost.json["error"]["message"]
+    finally:
+        blob.write_bytes(kept)
 
     assert auditor.get(url).json["total"] == 1
     assert auditor.get(f"{url}/{evidence['id']}").json["description"] == "Health now attends strategy discussions"
