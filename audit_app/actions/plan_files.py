@@ -1,0 +1,208 @@
+"""The action plan as a PDF for a board paper: asked for, drawn by a job, kept until the plan changes.
+
+Like the round's PDFs (reporting/report_files.py), but the plan is scoped to the person asking (an agency's
+auditor sees only the actions that concern their agency) and filtered, so a :class:`PlanFile` row is kept per
+(partnership, person, filters). Its ``fingerprint`` is a hash of every figure and text the PDF shows, computed
+from the plan as it is now (and today's date, since overdue moves with it): a kept file is offered while the
+plan still has that fingerprint, otherwise it is drawn again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import render_template
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..accounts.models import Membership, Partnership
+from ..accounts.session import build_principal
+from ..core import clock, storage
+from ..core.jobs import enqueue
+from ..core.models import UTCDateTime, enum_type, utcnow
+from ..core.permissions import Principal
+from ..core.redaction import exempt_table
+from ..core.storage import StoredFile
+from ..extensions import db
+from ..reporting.models import ReportFileStatus
+from ..reporting.report import draw_pdf
+from ..reporting.report_files import GIVE_UP_AFTER, FileState
+from .plan import PlanFilters, plan_actions, plan_counts
+from .plan_rows import plan_charts, plan_rows
+
+logger = logging.getLogger(__name__)
+
+FILE_NAME = "action-plan.pdf"
+
+
+class PlanFile(db.Model):
+    """The latest drawing of the action plan's PDF for one person, partnership and set of filters."""
+
+    __tablename__ = "plan_files"
+    __table_args__ = (
+        sa.UniqueConstraint("partnership_id", "user_id", "filters_key"),
+        sa.CheckConstraint("progress BETWEEN 0 AND 100", name="progress_percent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id", ondelete="CASCADE"), index=True)
+    #: whose view of the plan the PDF shows (the plan is scoped to the person)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: a hash of the filters (their query string), and the filters themselves as JSON query arguments
+    filters_key: Mapped[str] = mapped_column(sa.String(64))
+    filters: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    #: the plan's fingerprint when the drawing was asked for
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[ReportFileStatus] = mapped_column(enum_type(ReportFileStatus, "status"))
+    progress: Mapped[int] = mapped_column(default=0)
+    stage: Mapped[str] = mapped_column(sa.String(100), default="")
+    stored_file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"))
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    pages: Mapped[int | None] = mapped_column()
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    stored_file: Mapped[StoredFile | None] = relationship()
+
+
+exempt_table(
+    PlanFile.__table__,
+    "the filters are the plan page's query arguments (choices and ids); fingerprint, stage and error are the "
+    "app's own words; the PDF is drawn again whenever the plan changes",
+)
+
+
+def filters_key(filters: PlanFilters) -> str:
+    return hashlib.sha256(json.dumps(filters.as_args(), sort_keys=True).encode()).hexdigest()
+
+
+def filters_from_args(args: dict[str, str]) -> PlanFilters:
+    """The filters kept on a row (already checked when they were asked for)."""
+    values: dict[str, Any] = {}
+    for name in ("source", "status", "rag", "theme"):
+        values[name] = args.get(name, "")
+    for name in ("agency_id", "owner_user_id", "recommendation_id"):
+        values[name] = int(args[name]) if args.get(name, "").isdigit() else None
+    values["overdue"] = args.get("overdue") == "yes"
+    return PlanFilters(**values)
+
+
+def plan_fingerprint(p: Principal, filters: PlanFilters, today: date | None = None) -> str:
+    """A hash of everything the plan's PDF shows, for this person and these filters, as of today."""
+    today = today or clock.today()
+    rows = plan_rows(plan_actions(p, filters, today), today)
+    data = json.dumps([today.isoformat(), rows], default=str, sort_keys=True)
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def plan_file(p: Principal, filters: PlanFilters) -> PlanFile | None:
+    return db.session.scalar(
+        sa.select(PlanFile).where(
+            PlanFile.partnership_id == p.partnership_id,
+            PlanFile.user_id == p.user_id,
+            PlanFile.filters_key == filters_key(filters),
+        )
+    )
+
+
+def file_state(row: PlanFile | None, fingerprint: str) -> FileState:
+    """Ready: drawn from the plan as it is now. Preparing: queued or running, and not given up on."""
+    if row is None:
+        return FileState.NONE
+    if row.status in (ReportFileStatus.QUEUED, ReportFileStatus.RUNNING):
+        return FileState.PREPARING if utcnow() - row.requested_at < GIVE_UP_AFTER else FileState.NONE
+    if row.fingerprint != fingerprint:
+        return FileState.NONE
+    return FileState.READY if row.status == ReportFileStatus.READY else FileState.FAILED
+
+
+def request_plan_file(p: Principal, filters: PlanFilters) -> PlanFile:
+    """Ask for the plan's PDF: kept if current, left alone if being drawn, else queued. The caller commits."""
+    fingerprint = plan_fingerprint(p, filters)
+    row = plan_file(p, filters)
+    if file_state(row, fingerprint) in (FileState.READY, FileState.PREPARING):
+        return row  # type: ignore[return-value]
+    if row is None:
+        assert p.partnership_id is not None and p.user_id is not None
+        row = PlanFile(partnership_id=p.partnership_id, user_id=p.user_id, filters_key=filters_key(filters))
+        db.session.add(row)
+    row.filters = filters.as_args()
+    row.fingerprint = fingerprint
+    row.status = ReportFileStatus.QUEUED
+    row.progress = 0
+    row.stage = "Waiting to start"
+    row.error = ""
+    row.requested_at = utcnow()
+    row.finished_at = None
+    db.session.flush()
+    logger.info("action plan PDF asked for by user %s in partnership %s", p.user_id, p.partnership_id)
+    enqueue(build_plan_file, row.id, row.requested_at)
+    return row
+
+
+def principal_for(user_id: int, partnership_id: int) -> Principal:
+    memberships = list(db.session.scalars(sa.select(Membership).where(Membership.user_id == user_id)))
+    return build_principal(user_id, partnership_id, memberships)
+
+
+def plan_pdf_html(p: Principal, filters: PlanFilters, filter_rows: list[tuple[str, str]]) -> str:
+    today = clock.today()
+    actions = plan_actions(p, filters, today)
+    counts = plan_counts(actions, today)
+    return render_template(
+        "actions/plan_pdf.html",
+        partnership=db.session.get(Partnership, p.partnership_id),
+        counts=counts,
+        charts=plan_charts(counts),
+        rows=plan_rows(actions, today),
+        filter_rows=filter_rows,
+        generated=clock.local_now(),
+    )
+
+
+def build_plan_file(plan_file_id: int, requested_at: datetime) -> None:
+    """Job: draw the PDF a :class:`PlanFile` asks for, reporting progress, and keep it."""
+    from .plan_views import filter_labels  # the filters as people read them, as on the page
+
+    row = db.session.get(PlanFile, plan_file_id)
+    if row is None or row.requested_at != requested_at or row.status != ReportFileStatus.QUEUED:
+        return
+
+    def progress(percent: int, stage: str) -> None:
+        row.progress = percent
+        row.stage = stage
+        db.session.commit()
+
+    started = time.process_time()
+    row.status = ReportFileStatus.RUNNING
+    p = principal_for(row.user_id, row.partnership_id)
+    filters = filters_from_args(row.filters or {})
+    row.fingerprint = plan_fingerprint(p, filters)
+    progress(5, "Gathering the plan")
+    try:
+        html = plan_pdf_html(p, filters, filter_labels(p, filters))
+        progress(35, "Laying out the pages")
+        data, pages = draw_pdf(html, progress)
+        stored = storage.store_made_file(data, FILE_NAME, storage.PDF, partnership_id=row.partnership_id)
+    except Exception:
+        db.session.rollback()
+        logger.exception("action plan PDF %s could not be drawn", row.id)
+        row.status = ReportFileStatus.FAILED
+        row.stage = "Failed"
+        row.error = "The PDF could not be drawn. Ask for it again; if it fails again, tell the business unit."
+        row.finished_at = utcnow()
+        db.session.commit()
+        return
+    row.stored_file_id = stored.id
+    row.pages = pages
+    row.status = ReportFileStatus.READY
+    row.progress = 100
+    row.stage = "Ready"
+    row.finished_at = utcnow()
+    db.session.commit()
+    logger.info("action plan PDF %s drawn: %s pages in %.2f s", row.id, pages, time.process_time() - started)
