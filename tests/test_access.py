@@ -239,6 +239,12 @@ ACCESS: dict[str, set[str] | str] = {
     "api.action_evidence_decide": BUILDERS,
     "api.action_evidence_file": MEMBERS,
     "api.plan_get": MEMBERS,
+    # The composite action plan: everyone with a role, scoped in the query (checked in tests/actions/test_plan_pages.py)
+    "plan.plan": MEMBERS,
+    "plan.plan_spreadsheet": MEMBERS,
+    "plan.plan_pdf_page": MEMBERS,
+    "plan.plan_pdf_prepare": MEMBERS,
+    "plan.plan_pdf": MEMBERS,
 }
 
 
