@@ -73,7 +73,7 @@ class PlanFile(db.Model):
 exempt_table(
     PlanFile.__table__,
     "the filters are the plan page's query arguments (choices and ids); fingerprint, stage and error are the "
-    "app's own words; the PDF is drawn again whenever the plan changes",
+    "app's own words; the PDFs themselves are forgotten on a redaction (forget_plan_files) and drawn again",
 )
 
 
@@ -206,3 +206,26 @@ def build_plan_file(plan_file_id: int, requested_at: datetime) -> None:
     row.finished_at = utcnow()
     db.session.commit()
     logger.info("action plan PDF %s drawn: %s pages in %.2f s", row.id, pages, time.process_time() - started)
+
+
+def forget_plan_files(partnership_id: int) -> int:
+    """The partnership's drawn plan PDFs may print a case reference (in a recommendation's or an update's text) and
+    cannot be rewritten: forget them on a redaction (their rows, and their content once no row names it), so they
+    are drawn afresh from the redacted data; how many."""
+    from ..core import jobs
+    from ..core.storage import remove_if_unreferenced
+
+    rows = db.session.execute(
+        sa.select(PlanFile.id, PlanFile.stored_file_id, StoredFile.sha256)
+        .outerjoin(StoredFile, StoredFile.id == PlanFile.stored_file_id)
+        .where(PlanFile.partnership_id == partnership_id)
+    ).all()
+    if not rows:
+        return 0
+    db.session.execute(sa.delete(PlanFile).where(PlanFile.id.in_([r.id for r in rows])))
+    stored_ids = [r.stored_file_id for r in rows if r.stored_file_id is not None]
+    if stored_ids:
+        db.session.execute(sa.delete(StoredFile).where(StoredFile.id.in_(stored_ids)))
+    for sha256 in {r.sha256 for r in rows if r.sha256}:
+        jobs.enqueue(remove_if_unreferenced, sha256)
+    return len(rows)

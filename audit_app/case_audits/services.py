@@ -98,6 +98,7 @@ def redact_case_reference(case: Case, new_reference: str, actor: Principal) -> d
     case_id, partnership_id = case.id, case.partnership_id
     counts = redact_everywhere(partnership_id, old, new, keep=keep)
     counts["report_files"] = _forget_drawn_reports(partnership_id)
+    counts["plan_files"] = _forget_plan_files(partnership_id)
     record_event(
         "Case",
         case_id,
@@ -130,6 +131,13 @@ def _forget_drawn_reports(partnership_id: int) -> int:
     for sha256 in {r.sha256 for r in rows if r.sha256}:
         jobs.enqueue(remove_if_unreferenced, sha256)
     return len(rows)
+
+
+def _forget_plan_files(partnership_id: int) -> int:
+    """The action plan's drawn PDFs print recommendations' and updates' texts: forgotten the same way."""
+    from ..actions.plan_files import forget_plan_files
+
+    return forget_plan_files(partnership_id)
 
 
 def add_case(round_: Round, *, agency_ids: list[int], **fields: str) -> RoundCase:

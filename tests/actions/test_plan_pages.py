@@ -300,3 +300,14 @@ def test_the_pdf_of_the_police_view_holds_only_police_actions(client, world, pla
     client.post("/actions/pdf")
     text = _pdf_text(client.get("/actions/plan.pdf").data)
     assert "Police refer missing children the same day" in text and "Health added to" not in text
+
+
+def test_a_redaction_forgets_the_drawn_pdfs(client, world, plan):
+    login(client, world.user("qa_member"))
+    client.post("/actions/pdf")
+    p = principal_of(world.user("qa_member"), world.partnership.id)
+    assert plan_files.plan_file(p, PlanFilters()).stored_file_id is not None
+    assert plan_files.forget_plan_files(world.partnership.id) == 1
+    db.session.commit()
+    assert plan_files.plan_file(p, PlanFilters()) is None
+    assert "Not prepared" in client.get("/actions/pdf").get_data(as_text=True)
