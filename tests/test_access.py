@@ -245,6 +245,22 @@ ACCESS: dict[str, set[str] | str] = {
     "plan.plan_pdf_page": MEMBERS,
     "plan.plan_pdf_prepare": MEMBERS,
     "plan.plan_pdf": MEMBERS,
+    # the action plan's pages: the same rule (the world's action is the police auditor's, addressed to police)
+    "actions.recommendation_new": BUILDERS,
+    "actions.recommendation_detail": MEMBERS,
+    "actions.recommendation_edit": BUILDERS,
+    "actions.recommendation_delete": BUILDERS,
+    "actions.report_recommendation_promote": BUILDERS,
+    "actions.case_recommendation_promote": BUILDERS,
+    "actions.round_recommendations": VIEW_ROUNDS,
+    "actions.action_new": BUILDERS,
+    "actions.action_edit": BUILDERS,
+    "actions.action_detail": MEMBERS,
+    "actions.action_update_post": ACTION_UPDATERS,
+    "actions.action_move_due_date": ACTION_UPDATERS,
+    "actions.action_evidence_add": ACTION_UPDATERS,
+    "actions.action_evidence_decide": BUILDERS,
+    "actions.action_evidence_file": MEMBERS,
 }
 
 

@@ -12,6 +12,7 @@ from govuk_frontend_wtf.main import wtforms_errors
 
 from ..accounts.models import Agency
 from ..accounts.permissions import agency_links_query
+from ..actions.views import case_discussion_plan, chair_report_plan
 from ..core.errors import DomainError, FieldErrors
 from ..core.forms import REFUSED, ConfirmForm, add_form_error, id_value, run_service
 from ..core.permissions import can_view_history, current_principal
@@ -292,6 +293,7 @@ def case_discussion(round_id: int, round_case_id: int):
         open_section=request.args.get("open") if request.args.get("open") in section_keys else "",
         **_discussion_data(round_case),
         **(_case_navigator(round_case) if can_view_rounds(p) else {}),
+        **case_discussion_plan(round_case),
     ), status
 
 
@@ -657,6 +659,7 @@ def chair_report(round_id: int):
         errors=errors,
         form_values=request.form if request.method == "POST" else {},
         **_chair_figures(round_),
+        **chair_report_plan(round_),
     ), (400 if errors else 200)
 
 
