@@ -570,7 +570,15 @@ def action_edit(action_id: int):
     ), (400 if errors else 200)
 
 
-def _action_page(p: Principal, action: Action, *, errors: dict[str, str] | None = None, form: str = "", status=200):
+def _action_page(
+    p: Principal,
+    action: Action,
+    *,
+    errors: dict[str, str] | None = None,
+    form: str = "",
+    status: int = 200,
+    values: Any = None,
+):
     errors = errors or {}
     return render_template(
         "actions/action_detail.html",
@@ -583,7 +591,7 @@ def _action_page(p: Principal, action: Action, *, errors: dict[str, str] | None 
         rags=list(Rag),
         errors=errors,
         posted=form,
-        values=request.form if errors else {},
+        values=(request.form if errors else {}) if values is None else values,
         max_file_mb=_max_file_mb(),
         fmt=_fmt,
         EvidenceStatus=EvidenceStatus,
@@ -669,13 +677,18 @@ def upload_too_large(error: RequestEntityTooLarge):
     """A body past the request limit (refused while the CSRF check reads it): on the evidence form, the action's
     page with the message beside the file input; elsewhere the usual page."""
     action_id = (request.view_args or {}).get("action_id")
+    if not current_principal().is_authenticated:
+        # the body was read (CSRF check) before the request's principal was loaded: load it now
+        from ..accounts.session import _load_principal
+
+        _load_principal()
     p = current_principal()
     if request.endpoint != "actions.action_evidence_add" or action_id is None or not p.is_authenticated:
         return render_template("errors/error.html", code=413, title="The file is too large", message=None), 413
     action = get_action_or_404(p, action_id)
     _require(can_update_action(p, action))
     message = f"The files are too large: each must be {_max_file_mb()} or smaller, and all of them together too"
-    return _action_page(p, action, errors={"evidence-files": message}, form="evidence", status=413)
+    return _action_page(p, action, errors={"evidence-files": message}, form="evidence", status=413, values={})
 
 
 @bp.post("/actions/<int:action_id>/evidence")
