@@ -1,4 +1,4 @@
-""""My actions" on each person's home page: the open actions they own (and, for agency leads, their agency
+""" "My actions" on each person's home page: the open actions they own (and, for agency leads, their agency
 owns), overdue first, with counts that link to the plan filtered."""
 
 from __future__ import annotations

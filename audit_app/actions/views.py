@@ -231,9 +231,7 @@ def recommendation_edit(recommendation_id: int):
         chosen_themes = rec.theme_names
         chosen_agencies = [str(a.id) for a in rec.agencies]
     context = _recommendation_form_context(p)
-    context["theme_choices"] = sorted(
-        set(context["theme_choices"]) | set(rec.theme_names), key=str.casefold
-    )
+    context["theme_choices"] = sorted(set(context["theme_choices"]) | set(rec.theme_names), key=str.casefold)
     return render_template(
         "actions/recommendation_form.html",
         rec=rec,
@@ -376,9 +374,9 @@ def round_candidates(round_: Any, partnership_id: int) -> list[dict[str, Any]]:
     }
     out: list[dict[str, Any]] = []
     for rr in db.session.scalars(
-        sa.select(ReportRecommendation).where(ReportRecommendation.round_id == round_.id).order_by(
-            ReportRecommendation.number
-        )
+        sa.select(ReportRecommendation)
+        .where(ReportRecommendation.round_id == round_.id)
+        .order_by(ReportRecommendation.number)
     ):
         out.append(
             {
@@ -722,7 +720,8 @@ def action_evidence_add(action_id: int):
     count = len(evidence.files)
     return _done(
         action,
-        "Evidence of impact added" + (f" with {count} file{'s' if count != 1 else ''}" if count else "")
+        "Evidence of impact added"
+        + (f" with {count} file{'s' if count != 1 else ''}" if count else "")
         + ": the QA group will review it",
         "#evidence",
     )

@@ -153,7 +153,9 @@ def test_a_recommendation_only_for_health_is_hidden_from_police(client, world):
 def test_a_recommendation_is_edited_and_deleted_only_without_actions(client, world, rec):
     login(client, world.user("qa_member"))
     edit = client.get(f"/recommendations/{rec.id}/edit").get_data(as_text=True)
-    assert "Information sharing" in edit and 'value="other" data-aria-controls="source-other-conditional" checked' in edit
+    assert (
+        "Information sharing" in edit and 'value="other" data-aria-controls="source-other-conditional" checked' in edit
+    )
     response = client.post(
         f"/recommendations/{rec.id}/edit",
         data={
@@ -264,14 +266,20 @@ def test_the_qa_member_adds_an_action(client, world, rec):
     response = client.post(f"/recommendations/{rec.id}/actions/new", data=_action_form(world))
     assert response.status_code == 303
     action = db.session.scalar(sa.select(Action))
-    assert (action.rag, action.owner_user_id, action.status) == (Rag.AMBER, world.user("auditor").id, ActionStatus.NOT_STARTED)
+    assert (action.rag, action.owner_user_id, action.status) == (
+        Rag.AMBER,
+        world.user("auditor").id,
+        ActionStatus.NOT_STARTED,
+    )
 
 
 def test_every_bad_field_of_an_action_at_once(client, world, rec):
     login(client, world.user("qa_member"))
     response = client.post(
         f"/recommendations/{rec.id}/actions/new",
-        data=_action_form(world, title="", owner_user_id="", owner_agency_id="99999", **{"due_on-day": "31", "due_on-month": "2"}),
+        data=_action_form(
+            world, title="", owner_user_id="", owner_agency_id="99999", **{"due_on-day": "31", "due_on-month": "2"}
+        ),
     )
     assert response.status_code == 400
     body = response.get_data(as_text=True)
@@ -294,7 +302,9 @@ def test_an_action_is_edited_by_the_qa_group_only(client, world, action):
 def test_the_action_page_shows_everything(client, world, action):
     with system_actor("test"):
         services.move_due_date(action, action.due_on + timedelta(days=14), "Waiting for the new template", by=None)
-        services.post_update(action, services.UpdateIn(note="Template drafted", rag="amber", status="in_progress"), by=None)
+        services.post_update(
+            action, services.UpdateIn(note="Template drafted", rag="amber", status="in_progress"), by=None
+        )
         db.session.commit()
     _evidence(action, world, [(io.BytesIO(PDF), "attendance.pdf")])
     for role in ("auditor", "agency_lead", "qa_member", "scrutineer", "admin"):
@@ -311,14 +321,17 @@ def test_the_action_page_shows_everything(client, world, action):
 
 def test_the_owner_posts_an_update_and_a_bad_one_names_every_field(client, world, action):
     login(client, world.user("auditor"))
-    bad = client.post(f"/actions/{action.id}/updates", data={"update-note": "", "update-status": "closed", "update-rag": "red"})
+    bad = client.post(
+        f"/actions/{action.id}/updates", data={"update-note": "", "update-status": "closed", "update-rag": "red"}
+    )
     assert bad.status_code == 400
     body = bad.get_data(as_text=True)
     for field in ("update-note", "update-rag", "update-closure_reason"):
         assert f'href="#{field}"' in body, field
     assert _count(ActionUpdate) == 0 and action.status == ActionStatus.NOT_STARTED
     complete = client.post(
-        f"/actions/{action.id}/updates", data={"update-note": "Done", "update-status": "complete", "update-rag": "green"}
+        f"/actions/{action.id}/updates",
+        data={"update-note": "Done", "update-status": "complete", "update-rag": "green"},
     )
     assert complete.status_code == 400 and "accepted at least one piece of evidence" in complete.get_data(as_text=True)
     good = client.post(
@@ -331,7 +344,10 @@ def test_the_owner_posts_an_update_and_a_bad_one_names_every_field(client, world
 def test_a_due_date_moves_only_with_a_reason(client, world, action):
     login(client, world.user("agency_lead"))
     first = action.due_on
-    bad = client.post(f"/actions/{action.id}/due-date", data={"move-due_on-day": "40", "move-due_on-month": "1", "move-due_on-year": "2027"})
+    bad = client.post(
+        f"/actions/{action.id}/due-date",
+        data={"move-due_on-day": "40", "move-due_on-month": "1", "move-due_on-year": "2027"},
+    )
     assert bad.status_code == 400
     body = bad.get_data(as_text=True)
     assert 'href="#move-due_on"' in body and 'href="#move-reason"' in body
@@ -339,7 +355,12 @@ def test_a_due_date_moves_only_with_a_reason(client, world, action):
     new = first + timedelta(days=10)
     good = client.post(
         f"/actions/{action.id}/due-date",
-        data={"move-due_on-day": new.day, "move-due_on-month": new.month, "move-due_on-year": new.year, "move-reason": "Staff sickness"},
+        data={
+            "move-due_on-day": new.day,
+            "move-due_on-month": new.month,
+            "move-due_on-year": new.year,
+            "move-reason": "Staff sickness",
+        },
     )
     assert good.status_code == 303 and action.due_on == new and action.original_due_on == first
 
@@ -368,7 +389,9 @@ def test_evidence_with_files_then_accepted_completes_the_action(client, world, a
     )
     assert decided.status_code == 303
     assert evidence.status == EvidenceStatus.ACCEPTED and action.status == ActionStatus.COMPLETE
-    assert "Yes: the QA group accepted" in client.get(f"/recommendations/{action.recommendation_id}").get_data(as_text=True)
+    assert "Yes: the QA group accepted" in client.get(f"/recommendations/{action.recommendation_id}").get_data(
+        as_text=True
+    )
 
 
 def test_refused_evidence_names_the_file_and_every_field_and_keeps_nothing(client, world, action):
@@ -385,7 +408,13 @@ def test_refused_evidence_names_the_file_and_every_field_and_keeps_nothing(clien
     )
     assert response.status_code == 400
     body = response.get_data(as_text=True)
-    for field in ("evidence-description", "evidence-before_value", "evidence-measure", "evidence-after_on", "evidence-files"):
+    for field in (
+        "evidence-description",
+        "evidence-before_value",
+        "evidence-measure",
+        "evidence-after_on",
+        "evidence-files",
+    ):
         assert f'href="#{field}"' in body, field
     assert "tool.exe" in body
     assert _count(ImpactEvidence) == 0
@@ -399,7 +428,10 @@ def test_a_rejection_needs_a_note(client, world, action):
     assert f'href="#decision-{evidence.id}-note"' in response.get_data(as_text=True)
     assert evidence.status == EvidenceStatus.PENDING
     login(client, world.user("auditor"))
-    assert client.post(f"/actions/{action.id}/evidence/{evidence.id}/decision", data={"decision": "accept"}).status_code == 403
+    assert (
+        client.post(f"/actions/{action.id}/evidence/{evidence.id}/decision", data={"decision": "accept"}).status_code
+        == 403
+    )
 
 
 # -- the file download --
@@ -430,7 +462,12 @@ def test_the_file_is_downloaded_only_by_those_who_see_the_action(client, world, 
         assert client.get(f"/actions/{health_action.id}").status_code == 404, role
     # the file of another evidence through this evidence's URL
     login(client, world.user("qa_member"))
-    assert client.get(f"/actions/{police_action.id}/evidence/{evidence.id}/files/{health_evidence.files[0].id}").status_code == 404
+    assert (
+        client.get(
+            f"/actions/{police_action.id}/evidence/{evidence.id}/files/{health_evidence.files[0].id}"
+        ).status_code
+        == 404
+    )
 
 
 def test_a_body_past_the_limit_is_refused_beside_the_field(app, client, world, action):
