@@ -788,14 +788,15 @@ def chair_report_plan(round_: Any) -> dict[str, Any]:
     from ..case_audits.models import ReportRecommendation
 
     p = current_principal()
-    promoted = {
-        report_rec_id: rec
-        for report_rec_id, rec in db.session.execute(
+    promoted = dict(
+        db.session.execute(
             sa.select(Recommendation.report_recommendation_id, Recommendation)
             .join(ReportRecommendation, ReportRecommendation.id == Recommendation.report_recommendation_id)
             .where(ReportRecommendation.round_id == round_.id, Recommendation.partnership_id == p.partnership_id)
-        ).all()
-    }
+        )
+        .tuples()
+        .all()
+    )
     return {"plan_promoted": promoted, "can_promote": can_manage_recommendations(p)}
 
 
