@@ -793,9 +793,7 @@ def chair_report_plan(round_: Any) -> dict[str, Any]:
             sa.select(Recommendation.report_recommendation_id, Recommendation)
             .join(ReportRecommendation, ReportRecommendation.id == Recommendation.report_recommendation_id)
             .where(ReportRecommendation.round_id == round_.id, Recommendation.partnership_id == p.partnership_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     return {"plan_promoted": promoted, "can_promote": can_manage_recommendations(p)}
 
