@@ -425,7 +425,8 @@ def round_candidates(round_: Any, partnership_id: int) -> list[dict[str, Any]]:
             out.append(
                 {
                     "kind": "return",
-                    "where": f"{agency}'s return" + (f", case {reference}" if reference else ""),
+                    "where": f"Case {reference}" if reference else f"{agency}'s return",
+                    "agency": agency,
                     "text": text,
                     "recommendation_id": None,
                 }
