@@ -48,8 +48,17 @@ def _home_part(p: Principal) -> dict[str, Any]:
     return {
         "my_actions": actions[:SHOWN],
         "my_actions_total": len(actions),
+        "my_actions_owned": sum(1 for a in actions if a.owner_user_id == p.user_id),
         "my_actions_overdue": len(overdue),
         "my_actions_agency_lead": bool(p.agency_ids(Role.AGENCY_LEAD)),
+        #: the agencies the person leads, for links to the plan filtered to each
+        "my_actions_agencies": [
+            (agency, sum(1 for a in actions if a.owner_agency_id == agency.id))
+            for agency in sorted(
+                {a.owner_agency for a in actions if a.owner_agency_id in p.agency_ids(Role.AGENCY_LEAD)},
+                key=lambda agency: agency.name.casefold(),
+            )
+        ],
     }
 
 

@@ -504,5 +504,6 @@ def test_my_actions_on_the_home_page(client, world, rec):
     login(client, world.user("agency_lead"))
     body = client.get("/").get_data(as_text=True)
     assert "Agency action" in body and "Late action" not in body
+    assert f"/actions?agency_id={world.police.agency_id}" in body
     login(client, world.user("scrutineer"))
     assert "My actions" not in client.get("/").get_data(as_text=True)
