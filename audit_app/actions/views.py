@@ -37,9 +37,6 @@ from .permissions import (
 
 bp = Blueprint("actions", __name__)
 
-#: the composite plan (blueprint ``plan``); linked by its path so these pages stand on their own
-PLAN_PATH = "/actions"
-
 
 def _require(allowed: bool) -> None:
     if not allowed:
@@ -190,7 +187,6 @@ def recommendation_detail(recommendation_id: int):
         "actions/recommendation_detail.html",
         rec=rec,
         can_manage=can_manage_recommendations(p),
-        plan_path=PLAN_PATH,
         fmt=_fmt,
     )
 
@@ -264,7 +260,7 @@ def recommendation_delete(recommendation_id: int):
         services.delete_recommendation(rec)
         db.session.commit()
         flash(f"Recommendation {number} of {source} deleted", "success")
-        return redirect(PLAN_PATH, 303)
+        return redirect(url_for("plan.plan"), 303)
     return render_template(
         "core/confirm.html",
         title=f"Delete recommendation {rec.number}?",
@@ -594,7 +590,6 @@ def _action_page(
         max_file_mb=_max_file_mb(),
         fmt=_fmt,
         EvidenceStatus=EvidenceStatus,
-        plan_path=PLAN_PATH,
     ), status
 
 
