@@ -36,13 +36,13 @@ OVERDUE_CHOICES = [("", "All actions"), ("yes", "Overdue only")]
 
 
 def recommendation_href(recommendation_id: int) -> str:
-    """The recommendation's page (``actions.recommendation_detail``, on another branch while this is written)."""
-    return f"{request.script_root}/recommendations/{recommendation_id}"
+    """The recommendation's page."""
+    return url_for("actions.recommendation_detail", recommendation_id=recommendation_id)
 
 
 def action_href(action_id: int) -> str:
-    """The action's page (``actions.action_detail``)."""
-    return f"{request.script_root}/actions/{action_id}"
+    """The action's page."""
+    return url_for("actions.action_detail", action_id=action_id)
 
 
 def _require_plan() -> Principal:

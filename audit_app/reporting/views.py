@@ -211,6 +211,7 @@ def tested_recommendations(round_id: int) -> list[dict[str, Any]]:
         ]
         rows.append(
             {
+                "id": rec.id,
                 "number": rec.number,
                 "text": rec.text,
                 "source": rec.source_label,
