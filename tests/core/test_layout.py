@@ -9,7 +9,17 @@ from pathlib import Path
 import pytest
 
 APP = Path(__file__).resolve().parents[2] / "audit_app"
-DOMAINS = {"accounts", "questionnaires", "rounds", "case_audits", "actions", "reporting", "api", "self_assessments", "reviews"}
+DOMAINS = {
+    "accounts",
+    "questionnaires",
+    "rounds",
+    "case_audits",
+    "actions",
+    "reporting",
+    "api",
+    "self_assessments",
+    "reviews",
+}
 
 
 def _imported_packages(path: Path) -> set[str]:
