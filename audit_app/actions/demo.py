@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -769,6 +769,13 @@ def _build_action(rec: Recommendation, act: Act, users: dict[str, User], agencie
         )
         if ev.decision:
             services.decide_evidence(evidence, accept=ev.decision == "accept", note=ev.note, by=qa.id)
+        # dated as a real plan would be: added a few days after the measure, decided at the next QA meeting
+        # (before the completing update below), never "today" for everything
+        added = today - timedelta(days=max(2, (ev.after_ago if ev.after_ago is not None else 24) - 3))
+        evidence.created_at = datetime.combine(added, time(10), tzinfo=UTC)
+        if ev.decision:
+            decided = min(today - timedelta(days=1), added + timedelta(days=7))
+            evidence.decided_at = datetime.combine(decided, time(15), tzinfo=UTC)
     if act.state == "complete":
         measured = min((ev.after_ago for ev in act.evidence if ev.after_ago is not None), default=15)
         services.post_update(

@@ -501,7 +501,8 @@ def post_update(action: Action, given: UpdateIn, *, by: int | None) -> ActionUpd
         )
     problems.raise_any()
     if status == ActionStatus.COMPLETE:
-        action.completed_on = action.completed_on or today
+        # completed on the day the update says it was (an update can be dated in the past)
+        action.completed_on = action.completed_on or written_on
     else:
         action.completed_on = None
     action.status = status
