@@ -120,6 +120,10 @@ UNIQUE_CONFLICTS: dict[str, tuple[str, str]] = {
         "sent_on",
         "This reminder was already sent today",
     ),
+    "uq_plan_files_partnership_id_user_id_filters_key": (
+        "filters",
+        "Someone asked for this PDF of the plan at the same moment; reload the page to see its progress",
+    ),
     "uq_report_files_round_id_kind_suppressed": (
         "kind",
         "Someone else asked for this report at the same moment; reload the page to see its progress",
