@@ -586,8 +586,14 @@ def add_evidence(
             problems.add("files", f"{kept.original_filename}: the file {EVIDENCE_TYPES_MESSAGE}")
             continue
         stored.append(kept)
-    # every problem at once, the files' too; nothing is kept unless all is well (the view rolls back, and the
-    # bytes already written stay unreferenced: never served, listed by storage.unreferenced_files)
+    # every problem at once, the files' too; nothing is kept unless all is well: the files accepted so far are
+    # taken back (their rows, and their content unless another record already holds the same bytes)
+    if problems.fields:
+        for kept in stored:
+            db.session.delete(kept)
+        db.session.flush()
+        for sha256 in {kept.sha256 for kept in stored}:
+            storage.remove_if_unreferenced(sha256)
     problems.raise_any()
     evidence = ImpactEvidence(
         action=action,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import timedelta
 
@@ -138,6 +139,11 @@ def test_a_refused_file_names_itself_and_nothing_is_kept(world):
             by=None,
         )
     assert refused.value.fields["files"][0].startswith("run.exe: ")
+    # the PDF accepted before the refused file is not kept either: no row, no content on disk
+    from audit_app.core.storage import StoredFile, _blob_path
+
+    assert not _blob_path(hashlib.sha256(PDF).hexdigest()).exists()
+    assert db.session.scalar(sa.select(sa.func.count(StoredFile.id))) == 0
     db.session.rollback()
     assert db.session.get(Action, action.id).evidence == []
 
