@@ -153,9 +153,7 @@ def test_a_recommendation_only_for_health_is_hidden_from_police(client, world):
 def test_a_recommendation_is_edited_and_deleted_only_without_actions(client, world, rec):
     login(client, world.user("qa_member"))
     edit = client.get(f"/recommendations/{rec.id}/edit").get_data(as_text=True)
-    assert (
-        "Information sharing" in edit and 'value="other" checked' in edit
-    )
+    assert "Information sharing" in edit and 'value="other" checked' in edit
     response = client.post(
         f"/recommendations/{rec.id}/edit",
         data={

@@ -311,3 +311,26 @@ def test_a_redaction_forgets_the_drawn_pdfs(client, world, plan):
     db.session.commit()
     assert plan_files.plan_file(p, PlanFilters()) is None
     assert "Not prepared" in client.get("/actions/pdf").get_data(as_text=True)
+
+
+def test_the_plan_page_costs_the_same_queries_however_many_actions(client, world, count_queries):
+    """The plan is one scoped query and a few eager loads: 5 actions or 45, the same statements."""
+    from tests.factories import make_action as _make_action
+    from tests.factories import make_recommendation as _make_recommendation
+
+    rec = _make_recommendation(world.partnership.id, agencies=[world.police])
+    for n in range(5):
+        _make_action(rec, f"Action {n}", owner=world.user("auditor"), agency=world.police)
+    db.session.commit()
+    login(client, world.user("qa_member"))
+    client.get("/actions")
+    with count_queries() as small:
+        assert client.get("/actions").status_code == 200
+    for n in range(5, 45):
+        other = _make_recommendation(world.partnership.id, f"Recommendation {n}", themes=[f"Theme {n % 3}"])
+        _make_action(other, f"Action {n}", owner_name=f"Person {n}", agency=world.health)
+    db.session.commit()
+    client.get("/actions")
+    with count_queries() as large:
+        assert client.get("/actions").status_code == 200
+    assert large.count <= small.count + 2, (small.count, large.count)
