@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, url_for
 
 from ..accounts.models import Membership, Role, User
-from ..core import jobs
+from ..core import clock, jobs
 from ..core.mail import MailError, send_email
 from ..extensions import db
 from .models import AgencyEmail, EmailKind, EmailOutcome, Return, ReturnGroup, ReturnStatus, Round, RoundStatus
@@ -201,6 +201,23 @@ def latest_emails(round_: Round) -> EmailReport | None:
     )
 
 
+def _reminded_on(round_id: int, day: date) -> set[int]:
+    """The agencies of a round whose automatic reminder went (or had nobody to go to) on ``day``, in England."""
+    start = datetime.combine(day, time.min, tzinfo=clock.LONDON)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=clock.LONDON)
+    return set(
+        db.session.scalars(
+            sa.select(AgencyEmail.agency_id).where(
+                AgencyEmail.round_id == round_id,
+                AgencyEmail.kind == EmailKind.REMINDER,
+                AgencyEmail.outcome != EmailOutcome.FAILED,
+                AgencyEmail.sent_at >= start,
+                AgencyEmail.sent_at < end,
+            )
+        )
+    )
+
+
 def send_due_reminders(today: date) -> list[tuple[str, list[str]]]:
     """The automatic reminders: run once a day (``flask reminders send``).
 
@@ -214,7 +231,13 @@ def send_due_reminders(today: date) -> list[tuple[str, list[str]]]:
         before = round_.remind_days_before and today == due - timedelta(days=round_.remind_days_before)
         after = round_.remind_days_after and today == due + timedelta(days=round_.remind_days_after)
         if before or after:
-            batch = send_round_emails(round_.id, EmailKind.REMINDER.value)
+            # run twice on a day (or two copies at once after a restart): an agency reminded today is not
+            # reminded again; one whose email failed is tried again
+            done = _reminded_on(round_.id, today)
+            remaining = set(_outstanding_by_agency(round_)) - done
+            if not remaining:
+                continue
+            batch = send_round_emails(round_.id, EmailKind.REMINDER.value, sorted(remaining) if done else None)
             sent = db.session.scalars(
                 sa.select(AgencyEmail)
                 .where(AgencyEmail.batch == batch, AgencyEmail.outcome == EmailOutcome.SENT)

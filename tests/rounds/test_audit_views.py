@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -270,6 +271,20 @@ def test_chasing_and_automatic_reminders(client, world, open_round, mailbox, app
     mailbox.clear()
     runner.invoke(args=["reminders", "send", "--date", "2026-04-03"])
     assert mailbox == []
+
+
+def test_the_automatic_reminders_go_once_a_day_however_often_the_command_runs(world, open_round, mailbox, app, clock):
+    """Run twice on the day a reminder is due (cron retried, two servers): each agency is emailed once."""
+    clock.set(date(2026, 3, 29))
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["reminders", "send"])
+    assert "Neglect audit: reminded 1 agencies" in first.output and len(mailbox) == 1
+    again = runner.invoke(args=["reminders", "send"])
+    assert "Neglect audit" not in again.output and len(mailbox) == 1
+    # the next day it is due, it goes again
+    clock.set(date(2026, 4, 3))
+    runner.invoke(args=["reminders", "send"])
+    assert len(mailbox) == 2
 
 
 @pytest.mark.parametrize(
