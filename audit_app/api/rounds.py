@@ -25,6 +25,7 @@ from ..rounds.notifications import queue_round_emails
 from ..rounds.permissions import (
     can_assign_return,
     can_manage_rounds,
+    can_record_alternative,
     can_review_returns,
     can_view_rounds,
     get_managed_round_or_404,
@@ -210,6 +211,49 @@ class DeclineIn(Strict):
     )
 
 
+class AlternativeIn(Strict):
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] = Field(
+        description="What the agency sent instead (its own form, a document) and where it is kept"
+    )
+
+
+class ReturnRateOut(BaseModel):
+    sector: str = Field(description="The agencies' sector in the partnership asking; empty for every sector")
+    asked: int
+    returned: int = Field(description="Submitted or accepted")
+    declined: int
+    alternative: int = Field(description="Submitted on another template")
+    outstanding: int
+    late: int = Field(description="Outstanding after the due date")
+    asked_less_declined: int = Field(description="Asked, leaving out declined and another-template returns")
+    percent: int | None = Field(description="Returned as a whole percentage of asked; null when none asked")
+    percent_less_declined: int | None
+
+
+class ReturnRatesOut(BaseModel):
+    round_id: int
+    overall: ReturnRateOut
+    by_sector: list[ReturnRateOut]
+    not_returned: list[dict[str, Any]] = Field(
+        description="Agencies still owing their return: id, name, status and status_label, late"
+    )
+
+
+def _rate(rate: Any) -> dict[str, Any]:
+    return ReturnRateOut(
+        sector=rate.sector,
+        asked=rate.asked,
+        returned=rate.returned,
+        declined=rate.declined,
+        alternative=rate.alternative,
+        outstanding=rate.outstanding,
+        late=rate.late,
+        asked_less_declined=rate.asked_less_declined,
+        percent=rate.percent,
+        percent_less_declined=rate.percent_less_declined,
+    ).model_dump(mode="json")
+
+
 class ConcernOut(BaseModel):
     agency_id: int
     agency_name: str
@@ -377,6 +421,45 @@ def rounds_get(round_id: int):
     p = principal()
     require(can_view_rounds(p))
     return jsonify(_round(get_round_or_404(p, round_id)))
+
+
+@api_route(
+    "/rounds/<int:round_id>/return-rates",
+    "GET",
+    summary="A round's return rates by sector and overall, with and without declined and another-template returns",
+    tag="audits",
+    response_model=ReturnRatesOut,
+    roles=VIEWERS,
+)
+def rounds_return_rates(round_id: int):
+    p = principal()
+    require(can_view_rounds(p))
+    round_ = get_round_or_404(p, round_id)
+    by_sector, overall = services.return_rates(round_, p.partnership_id)
+    past_due = round_.due_on is not None and clock.today() > round_.due_on
+    owing = db.session.scalars(
+        sa.select(Return)
+        .where(Return.round_id == round_.id, Return.status.in_(ReturnStatus.in_group(ReturnGroup.OUTSTANDING)))
+        .options(selectinload(Return.agency))
+    ).all()
+    return jsonify(
+        ReturnRatesOut(
+            round_id=round_.id,
+            overall=_rate(overall),
+            by_sector=[_rate(r) for r in by_sector],
+            not_returned=[
+                {
+                    "agency_id": r.agency_id,
+                    "agency_name": r.agency.name,
+                    "return_id": r.id,
+                    "status": r.status.value,
+                    "status_label": r.status.label,
+                    "late": past_due,
+                }
+                for r in sorted(owing, key=lambda r: r.agency.name)
+            ],
+        ).model_dump(mode="json")
+    )
 
 
 @api_route(
@@ -669,6 +752,26 @@ def returns_decline(return_id: int):
     require(leads_return_agency(p, ret))
     body = parse_body(DeclineIn)
     services.decline_return(ret, by=g.audit_user, reason=body.reason)
+    db.session.commit()
+    return jsonify(_return(ret))
+
+
+@api_route(
+    "/returns/<int:return_id>/alternative",
+    "POST",
+    summary="Record that a return was submitted on another template, with a note (round open or closed)",
+    tag="audits",
+    request_model=AlternativeIn,
+    response_model=ReturnOut,
+    roles=(Role.AGENCY_LEAD, Role.ADMIN, Role.QA_MEMBER),
+    roles_note="agency leads of the return's agency only",
+)
+def returns_alternative(return_id: int):
+    p = principal()
+    ret = get_return_or_404(p, return_id)
+    require(can_record_alternative(p, ret))
+    body = parse_body(AlternativeIn)
+    services.record_alternative_template(ret, by=g.audit_user, note=body.note)
     db.session.commit()
     return jsonify(_return(ret))
 

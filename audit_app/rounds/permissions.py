@@ -54,6 +54,11 @@ def leads_return_agency(p: Principal, ret: Return) -> bool:
     return ret.agency_id in p.agency_ids(Role.AGENCY_LEAD)
 
 
+def can_record_alternative(p: Principal, ret: Return) -> bool:
+    """A lead of the return's agency, or the QA group: may record that it was sent on another template."""
+    return leads_return_agency(p, ret) or can_review_returns(p)
+
+
 def can_edit_return(p: Principal, ret: Return) -> bool:
     """Auditors and leads of the return's agency, while it is editable (what pages offer now)."""
     return works_for_return(p, ret) and ret.status.is_editable

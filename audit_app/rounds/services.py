@@ -546,6 +546,24 @@ def decline_return(ret: Return, *, by: User, reason: str) -> None:
     _move(ret, ReturnStatus.DECLINED, by, reason)
 
 
+def record_alternative_template(ret: Return, *, by: User, note: str) -> None:
+    """The agency sent its answers on another template (its own form, a document): recorded with a note saying
+    what was sent, so the return counts apart from returns made here (in the declined group of return rates)."""
+    note = (note or "").strip()
+    if not note:
+        raise DomainError("Say what the agency sent instead", field="note")
+    if len(note) > 2000:
+        raise DomainError("The note must be 2000 characters or fewer", field="note")
+    if not ret.status.is_editable:
+        raise NotAllowedError(
+            f"This return is {ret.status.label.lower()} and cannot be marked as submitted on another template"
+        )
+    if ret.round.status not in (RoundStatus.OPEN, RoundStatus.CLOSED):
+        raise NotAllowedError("A return can be marked as submitted on another template only once the round is open")
+    ret.note = note
+    _move(ret, ReturnStatus.ALTERNATIVE_TEMPLATE, by, note)
+
+
 def request_changes(ret: Return, *, by: User, note: str) -> None:
     """The QA group sends a submitted return back with a note."""
     note = (note or "").strip()
@@ -568,3 +586,84 @@ def accept_return(ret: Return, *, by: User) -> None:
     if ret.round.status not in (RoundStatus.OPEN, RoundStatus.CLOSED):
         raise NotAllowedError("Returns can be accepted only until the discussion starts")
     _move(ret, ReturnStatus.ACCEPTED, by)
+
+
+# -- return rates --
+
+
+@dataclass(frozen=True)
+class ReturnRate:
+    """One line of a round's return rates: a sector's (or, with ``sector`` empty, the whole round's)."""
+
+    sector: str
+    asked: int
+    returned: int
+    declined: int
+    alternative: int
+    outstanding: int
+    late: int
+
+    @property
+    def asked_less_declined(self) -> int:
+        """Returns asked for, leaving out those declined or sent on another template."""
+        return self.asked - self.declined - self.alternative
+
+    @property
+    def percent(self) -> int | None:
+        """Returned as a whole percentage of every return asked for."""
+        return round(100 * self.returned / self.asked) if self.asked else None
+
+    @property
+    def percent_less_declined(self) -> int | None:
+        """Returned as a whole percentage of the returns asked for less those declined or on another template."""
+        base = self.asked_less_declined
+        return round(100 * self.returned / base) if base else None
+
+
+NO_SECTOR = "No sector"
+
+
+def return_rates(round_: Round, partnership_id: int) -> tuple[list[ReturnRate], ReturnRate]:
+    """A round's return rates by the sector each agency has in ``partnership_id`` (the partnership looking),
+    and overall. Declined and alternative-template returns are counted apart, so a rate can be given with and
+    without them; late means outstanding after the due date."""
+    rows = db.session.execute(
+        sa.select(Return.status, Sector.name)
+        .select_from(Return)
+        .outerjoin(
+            PartnershipAgency,
+            sa.and_(
+                PartnershipAgency.agency_id == Return.agency_id, PartnershipAgency.partnership_id == partnership_id
+            ),
+        )
+        .outerjoin(Sector, Sector.id == PartnershipAgency.sector_id)
+        .where(Return.round_id == round_.id)
+    ).all()
+    past_due = round_.due_on is not None and clock.today() > round_.due_on
+    tallies: dict[str, dict[str, int]] = {}
+
+    def tally(key: str, status: ReturnStatus) -> None:
+        t = tallies.setdefault(
+            key, dict.fromkeys(("asked", "returned", "declined", "alternative", "outstanding", "late"), 0)
+        )
+        t["asked"] += 1
+        if status == ReturnStatus.ALTERNATIVE_TEMPLATE:
+            t["alternative"] += 1
+        elif status.group == ReturnGroup.DECLINED:
+            t["declined"] += 1
+        elif status.group == ReturnGroup.RETURNED:
+            t["returned"] += 1
+        else:
+            t["outstanding"] += 1
+            t["late"] += int(past_due)
+
+    for status, sector in rows:
+        tally(sector or NO_SECTOR, status)
+        tally("", status)
+    total = tallies.pop("", None) or dict.fromkeys(
+        ("asked", "returned", "declined", "alternative", "outstanding", "late"), 0
+    )
+    by_sector = [
+        ReturnRate(sector=name, **tallies[name]) for name in sorted(tallies, key=lambda n: (n == NO_SECTOR, n))
+    ]
+    return by_sector, ReturnRate(sector="", **total)

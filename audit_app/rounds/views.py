@@ -12,7 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from ..accounts.models import Agency
+from ..accounts.models import Agency, Sector
 from ..core import clock
 from ..core.errors import DomainError
 from ..core.forms import REFUSED, ConfirmForm, add_form_error, run_service
@@ -33,6 +33,7 @@ from .permissions import (
     can_edit_return,
     can_manage_round,
     can_manage_rounds,
+    can_record_alternative,
     can_review_returns,
     can_sign_off_return,
     can_view_rounds,
@@ -99,7 +100,8 @@ def _version_choices(partnership_id: int) -> list[tuple[Any, str]]:
         .where(
             Questionnaire.partnership_id == partnership_id,
             QuestionnaireVersion.status == VersionStatus.PUBLISHED,
-            Questionnaire.kind == QuestionnaireKind.CASE_AUDIT,  # self-assessment rounds come with their own workflow
+            # agency summaries are started from a review, not planned here
+            Questionnaire.kind.in_((QuestionnaireKind.CASE_AUDIT, QuestionnaireKind.SELF_ASSESSMENT)),
         )
         .order_by(Questionnaire.title, QuestionnaireVersion.number)
     ).all()
@@ -137,7 +139,12 @@ def round_create():
         )
         if round_ is not REFUSED:
             db.session.commit()
-            flash("Round planned. Add its cases and the agencies involved, then open it.", "success")
+            flash(
+                "Round planned. Choose the agencies or sectors that must return, then open it."
+                if kind_rules(round_.kind).chooses_agencies
+                else "Round planned. Add its cases and the agencies involved, then open it.",
+                "success",
+            )
             return redirect(url_for("rounds.round_detail", round_id=round_.id))
     return render_template("rounds/round_create.html", form=form), _status(form)
 
@@ -168,6 +175,10 @@ def round_page(round_: Round, *, status: int = 200, **overrides: Any):
     owing = {r.agency_id: r.agency for r in returns if r.status.group == ReturnGroup.OUTSTANDING}
     rules = kind_rules(round_.kind)
     context = rules.page_context(round_) if rules.page_context else {}
+    if rules.chooses_agencies:
+        context["rates"], context["overall_rate"] = services.return_rates(round_, p.partnership_id)
+        if can_manage_round(p, round_) and round_.status in (RoundStatus.PLANNING, RoundStatus.OPEN):
+            context.update(_agency_choices(round_))
     context.update(overrides)
     return render_template(
         "rounds/round_detail.html",
@@ -195,6 +206,49 @@ def round_detail(round_id: int):
     _require(can_view_rounds(p))
     round_ = get_round_or_404(p, round_id)
     return round_page(round_)
+
+
+def _agency_choices(round_: Round) -> dict[str, Any]:
+    """The agencies and sectors a manager may choose for a round that chooses its agencies."""
+    partnership_ids = services.round_partnership_ids(round_)
+    agencies = db.session.scalars(
+        sa.select(Agency).where(Agency.id.in_(services.active_agency_ids(partnership_ids))).order_by(Agency.name)
+    ).all()
+    sectors = db.session.scalars(
+        sa.select(Sector).where(Sector.partnership_id == round_.partnership_id).order_by(Sector.name)
+    ).all()
+    return {
+        "agency_choices": agencies,
+        "sector_choices": sectors,
+        "chosen_ids": {a.id for a in round_.agencies},
+        "agencies_form": ConfirmForm(),
+    }
+
+
+@bp.post("/rounds/<int:round_id>/agencies")
+@login_required
+def round_agencies(round_id: int):
+    """Choose the agencies (ticked one by one, or whole sectors) that must return to a self-assessment round."""
+    p = current_principal()
+    round_ = get_managed_round_or_404(p, round_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400, first_error(form))
+    agency_ids = [whole_number(v) for v in request.form.getlist("agency_ids")]
+    sector_ids = [whole_number(v) for v in request.form.getlist("sector_ids")]
+    if None in agency_ids or None in sector_ids:
+        abort(400, "Agencies and sectors are chosen by their ids")
+    try:
+        services.set_round_agencies(round_, agency_ids=agency_ids, sector_ids=sector_ids)
+    except DomainError as error:
+        db.session.rollback()
+        round_ = get_managed_round_or_404(p, round_id)
+        target = "#agency-choice" if error.field != "sector_ids" else "#sector-choice"
+        summary = {"titleText": "There is a problem", "errorList": [{"text": error.message, "href": target}]}
+        return round_page(round_, status=error.status_code, error_summary=summary)
+    db.session.commit()
+    flash(f"{len(round_.agencies)} agencies asked to return", "success")
+    return redirect(url_for("rounds.round_detail", round_id=round_.id, _anchor="agencies"))
 
 
 @bp.post("/rounds/<int:round_id>/status")
@@ -471,6 +525,9 @@ def _return_page(
         can_request_changes=can_review_returns(p)
         and ret.status == ReturnStatus.SUBMITTED
         and ret.round.status == RoundStatus.OPEN,
+        can_record_alternative=can_record_alternative(p, ret)
+        and ret.status.is_editable
+        and ret.round.status in (RoundStatus.OPEN, RoundStatus.CLOSED),
         can_assign=can_assign,
         auditors=services.assignable_auditors(ret) if can_assign else [],
         assign_error=assign_error,
@@ -620,6 +677,18 @@ def return_decline(return_id: int):
         leads_return_agency,
         lambda ret, note: services.decline_return(ret, by=current_user, reason=note),
         "Return declined",
+    )
+
+
+@bp.post("/returns/<int:return_id>/alternative")
+@login_required
+def return_alternative(return_id: int):
+    """A lead of the agency or the QA group records that the return was sent on another template, with a note."""
+    return _note_action(
+        return_id,
+        can_record_alternative,
+        lambda ret, note: services.record_alternative_template(ret, by=current_user, note=note),
+        "Return recorded as submitted on another template",
     )
 
 
