@@ -81,7 +81,9 @@ def test_an_admin_plans_chooses_agencies_and_opens_a_section_11_round_on_the_pag
     assert client.post(f"/rounds/{round_.id}/agencies", data={}).status_code == 400
     foreign = client.post(f"/rounds/{round_.id}/agencies", data={"agency_ids": [str(world.other_agency.agency_id)]})
     assert foreign.status_code == 400 and "active agencies of this partnership" in foreign.get_data(as_text=True)
-    assert client.post(f"/rounds/{round_.id}/agencies", data={"agency_ids": ["x"]}).status_code == 400
+    for hostile in (["x"], ["99999999999999999999"], ["-1"], ["1\x00"], [str(world.police.agency_id), ""]):
+        assert client.post(f"/rounds/{round_.id}/agencies", data={"agency_ids": hostile}).status_code == 400, hostile
+    assert client.post(f"/rounds/{round_.id}/agencies", data={"sector_ids": ["999999"]}).status_code == 400
     db.session.refresh(round_)
     assert len(round_.agencies) == 2
 
