@@ -98,7 +98,7 @@ ACCESS: dict[str, set[str] | str] = {
     "api.rounds_update": BUILDERS,
     "api.rounds_delete": BUILDERS,
     "api.rounds_moves": BUILDERS,
-    "api.returns_decline": {"agency_lead"},
+    "api.returns_decline": ASSIGNERS,
     # a lead of the return's agency (the world's return is police's), the QA group or an admin
     "api.returns_alternative": ASSIGNERS,
     "api.rounds_return_rates": VIEW_ROUNDS,
@@ -170,7 +170,7 @@ ACCESS: dict[str, set[str] | str] = {
     "rounds.return_detail": MEMBERS,
     "rounds.return_section": MEMBERS,
     "rounds.return_submit": {"auditor", "agency_lead"},
-    "rounds.return_decline": {"agency_lead"},
+    "rounds.return_decline": ASSIGNERS,
     "rounds.return_alternative": ASSIGNERS,
     "rounds.return_answers": MEMBERS,
     "rounds.return_assign": ASSIGNERS,

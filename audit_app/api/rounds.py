@@ -25,7 +25,7 @@ from ..rounds.notifications import queue_round_emails
 from ..rounds.permissions import (
     can_assign_return,
     can_manage_rounds,
-    can_record_alternative,
+    can_mark_declined,
     can_review_returns,
     can_view_rounds,
     get_managed_round_or_404,
@@ -743,13 +743,13 @@ def returns_accept(return_id: int):
     tag="audits",
     request_model=DeclineIn,
     response_model=ReturnOut,
-    roles=(Role.AGENCY_LEAD,),
-    roles_note="of the return's agency, while the return can still be edited",
+    roles=(Role.AGENCY_LEAD, Role.ADMIN, Role.QA_MEMBER),
+    roles_note="agency leads of the return's agency only, while the return can still be edited",
 )
 def returns_decline(return_id: int):
     p = principal()
     ret = get_return_or_404(p, return_id)
-    require(leads_return_agency(p, ret))
+    require(can_mark_declined(p, ret))
     body = parse_body(DeclineIn)
     services.decline_return(ret, by=g.audit_user, reason=body.reason)
     db.session.commit()
@@ -769,7 +769,7 @@ def returns_decline(return_id: int):
 def returns_alternative(return_id: int):
     p = principal()
     ret = get_return_or_404(p, return_id)
-    require(can_record_alternative(p, ret))
+    require(can_mark_declined(p, ret))
     body = parse_body(AlternativeIn)
     services.record_alternative_template(ret, by=g.audit_user, note=body.note)
     db.session.commit()

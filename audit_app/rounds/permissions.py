@@ -54,8 +54,9 @@ def leads_return_agency(p: Principal, ret: Return) -> bool:
     return ret.agency_id in p.agency_ids(Role.AGENCY_LEAD)
 
 
-def can_record_alternative(p: Principal, ret: Return) -> bool:
-    """A lead of the return's agency, or the QA group: may record that it was sent on another template."""
+def can_mark_declined(p: Principal, ret: Return) -> bool:
+    """A lead of the return's agency, or the QA group (told by the agency): may decline the return, or record
+    that it was sent on another template, with a note."""
     return leads_return_agency(p, ret) or can_review_returns(p)
 
 

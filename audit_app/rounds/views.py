@@ -33,7 +33,7 @@ from .permissions import (
     can_edit_return,
     can_manage_round,
     can_manage_rounds,
-    can_record_alternative,
+    can_mark_declined,
     can_review_returns,
     can_sign_off_return,
     can_view_rounds,
@@ -525,9 +525,10 @@ def _return_page(
         can_request_changes=can_review_returns(p)
         and ret.status == ReturnStatus.SUBMITTED
         and ret.round.status == RoundStatus.OPEN,
-        can_record_alternative=can_record_alternative(p, ret)
+        can_record_alternative=can_mark_declined(p, ret)
         and ret.status.is_editable
         and ret.round.status in (RoundStatus.OPEN, RoundStatus.CLOSED),
+        can_decline=can_mark_declined(p, ret) and ret.status.is_editable and ret.round.status == RoundStatus.OPEN,
         can_assign=can_assign,
         auditors=services.assignable_auditors(ret) if can_assign else [],
         assign_error=assign_error,
@@ -671,10 +672,10 @@ def _note_action(return_id: int, allowed: Any, action: Any, success: str):
 @bp.post("/returns/<int:return_id>/decline")
 @login_required
 def return_decline(return_id: int):
-    """The agency declines the return, with a reason."""
+    """The agency declines the return, with a reason (its lead, or the QA group on its behalf)."""
     return _note_action(
         return_id,
-        leads_return_agency,
+        can_mark_declined,
         lambda ret, note: services.decline_return(ret, by=current_user, reason=note),
         "Return declined",
     )
@@ -686,7 +687,7 @@ def return_alternative(return_id: int):
     """A lead of the agency or the QA group records that the return was sent on another template, with a note."""
     return _note_action(
         return_id,
-        can_record_alternative,
+        can_mark_declined,
         lambda ret, note: services.record_alternative_template(ret, by=current_user, note=note),
         "Return recorded as submitted on another template",
     )

@@ -292,3 +292,23 @@ def test_an_agency_sees_only_its_own_return_and_another_partnership_nothing(clie
     other = api(world.user("other_admin"))
     assert other.get(f"/api/v1/rounds/{round_.id}/return-rates").status_code == 404
     assert other.post(f"/api/v1/returns/{police.id}/alternative", json={"note": "x"}).status_code == 404
+
+
+def test_the_qa_group_marks_a_return_declined_for_the_agency_and_an_auditor_cannot(client, api, world):
+    round_ = make_round(
+        world.partnership.id, version=_s11_version(world.partnership.id), agencies=[world.police, world.health]
+    )
+    services.move_round(round_, RoundStatus.OPEN)
+    db.session.commit()
+    police = _return_of(round_, world.police.agency_id)
+    health = _return_of(round_, world.health.agency_id)
+    login(client, world.user("auditor"))
+    assert "Decline this return" not in client.get(f"/returns/{police.id}").get_data(as_text=True)
+    assert client.post(f"/returns/{police.id}/decline", data={"note": "No"}).status_code == 403
+    login(client, world.user("qa_member"))
+    assert "Why can the agency not complete it?" in client.get(f"/returns/{health.id}").get_data(as_text=True)
+    assert client.post(f"/returns/{health.id}/decline", data={"note": "Trust in special measures"}).status_code == 302
+    db.session.refresh(health)
+    assert health.status == ReturnStatus.DECLINED and health.note == "Trust in special measures"
+    declined = api(world.user("admin")).post(f"/api/v1/returns/{police.id}/decline", json={"reason": "Merged force"})
+    assert declined.status_code == 200 and declined.json["status"] == "declined"
