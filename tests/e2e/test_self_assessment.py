@@ -1,0 +1,126 @@
+"""Browser journey through a Section 11 self-assessment round on the demo partnership, with axe on the main pages.
+
+An admin plans a round on the shipped Section 11 questionnaire for three agencies and opens it; the police lead
+rates every criterion and submits; the QA member declines the hospital's return for it; once the due date has
+passed, the round's return rates show one returned, one declined and one late.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .conftest import sign_in
+
+pytestmark = pytest.mark.e2e
+
+ADMIN_EMAIL = "admin@northbridge.example.org"
+QA_EMAIL = "qa@northbridge.example.org"
+POLICE_LEAD_EMAIL = "lead.police@northbridge.example.org"
+POLICE = "Northbridge and Eastvale Police (North BCU)"
+HOSPITAL = "Northbridge University Hospitals NHS Trust"
+COMMUNITY = "Riverside Community Health NHS Trust"
+SECTION_11 = "Section 11 self-assessment (version 1)"
+
+A11y = Callable[..., list]
+
+
+def _flash(page: Page, text: str) -> None:
+    expect(page.locator(".govuk-notification-banner").filter(has_text=text)).to_be_visible()
+
+
+def _fill_date(page: Page, legend: str, day: date) -> None:
+    group = page.get_by_role("group", name=legend)
+    group.get_by_label("Day", exact=True).fill(str(day.day))
+    group.get_by_label("Month", exact=True).fill(str(day.month))
+    group.get_by_label("Year", exact=True).fill(str(day.year))
+
+
+def _open_return(page: Page, round_url: str, agency: str) -> None:
+    page.goto(round_url)
+    page.locator("h2#returns ~ table").get_by_role("link", name=agency, exact=True).click()
+
+
+def test_three_agencies_one_submits_one_is_declined_one_is_late(
+    browser, live_server: str, page: Page, check_a11y: A11y, clock
+) -> None:
+    title = f"E2E Section 11 {uuid.uuid4().hex[:6]}"
+    today = date.today()
+    due = today + timedelta(days=28)
+
+    # 1. The admin plans the round, chooses three agencies and opens it.
+    sign_in(page, ADMIN_EMAIL)
+    page.goto("/rounds/new")
+    page.get_by_label("Title", exact=True).fill(title)
+    page.get_by_label("Questionnaire", exact=True).select_option(label=SECTION_11)
+    _fill_date(page, "Opens on", today)
+    _fill_date(page, "Returns due by", due)
+    page.get_by_role("button", name="Plan the round").click()
+    _flash(page, "Choose the agencies or sectors that must return")
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    expect(page.locator(".govuk-summary-list")).not_to_contain_text("Re-audit of")
+    expect(page.get_by_role("link", name="The chair's report")).to_have_count(0)
+    check_a11y("self-assessment round in planning")
+    round_url = page.url
+    for agency in (POLICE, HOSPITAL, COMMUNITY):
+        page.get_by_label(agency, exact=True).check()
+    page.get_by_role("button", name="Save the agencies asked to return").click()
+    _flash(page, "3 agencies asked to return")
+    expect(page.get_by_role("heading", name="Agencies asked to return (3)")).to_be_visible()
+    page.get_by_role("button", name="Open the round").click()
+    page.get_by_role("button", name="Open the round").click()
+    _flash(page, "The round is now open for returns")
+    expect(page.locator("#overall-rate")).to_contain_text("0 of 3 returns made (0%)")
+    check_a11y("open self-assessment round")
+
+    # 2. The police lead rates every criterion with evidence and submits.
+    lead = browser.new_page(base_url=live_server)
+    sign_in(lead, POLICE_LEAD_EMAIL)
+    lead.goto("/returns")
+    lead.locator("tbody tr").filter(has_text=title).get_by_role("link").first.click()
+    expect(lead.get_by_role("heading", level=1)).to_have_text("Agency return")
+    check_a11y("self-assessment return", on=lead)
+    sections = [link.get_attribute("href") for link in lead.locator("a[href*='/sections/']").all()]
+    assert len(sections) == 8
+    for number, href in enumerate(sections):
+        lead.goto(href)
+        if number == 0:
+            check_a11y("self-assessment section", on=lead)
+        for radio in lead.get_by_label("Fully met", exact=True).all():
+            radio.check()
+        lead.get_by_label("Evidence (optional)").first.fill("Board minutes, March; the safeguarding policy")
+        lead.get_by_role("button", name=re.compile(r"^Save")).first.click()
+        expect(lead.locator(".govuk-error-summary")).to_have_count(0)
+    lead.goto(sections[0].rsplit("/sections/", 1)[0])
+    lead.get_by_role("button", name="Sign off and submit").click()
+    expect(lead.get_by_text("Submitted").first).to_be_visible()
+    lead.close()
+
+    # 3. The QA member declines the hospital's return for it, with the reason.
+    qa = browser.new_page(base_url=live_server)
+    sign_in(qa, QA_EMAIL)
+    _open_return(qa, round_url, HOSPITAL)
+    qa.get_by_text("Decline this return").click()
+    qa.get_by_label("Why can the agency not complete it?").fill("The trust is merging; it will return next year")
+    qa.get_by_role("button", name="Decline", exact=True).click()
+    _flash(qa, "Return declined")
+    qa.close()
+
+    # 4. After the due date the community trust is late, and the return rates say exactly that.
+    clock.set(due + timedelta(days=3))
+    page.goto(round_url)
+    expect(page.locator("#overall-rate")).to_contain_text(
+        "1 of 3 returns made (33%); 1 of 2 leaving out those declined or sent on another template (50%)"
+    )
+    overall = page.locator("#return-rates-table tbody tr").filter(has_text="All sectors")
+    expect(overall.locator("td")).to_have_text(["3", "1", "1", "0", "1", "1", "33%", "50%"])
+    health = page.locator("#return-rates-table tbody tr").filter(has_text="Health")
+    expect(health.locator("td")).to_have_text(["2", "0", "1", "0", "1", "1", "0%", "0%"])
+    expect(page.locator("#returns ~ p").first).to_contain_text("Late: 1")
+    expect(page.locator("#chase-agency option")).to_have_text([COMMUNITY])
+    check_a11y("return rates")
