@@ -312,3 +312,21 @@ def test_the_qa_group_marks_a_return_declined_for_the_agency_and_an_auditor_cann
     assert health.status == ReturnStatus.DECLINED and health.note == "Trust in special measures"
     declined = api(world.user("admin")).post(f"/api/v1/returns/{police.id}/decline", json={"reason": "Merged force"})
     assert declined.status_code == 200 and declined.json["status"] == "declined"
+
+
+def test_the_findings_of_a_self_assessment_show_nothing_of_cases_or_the_panel(client, world, schools, clock):
+    round_ = _hand_built_round(world, schools)
+    login(client, world.user("qa_member"))
+    page = client.get(f"/rounds/{round_.id}/findings").get_data(as_text=True)
+    assert "6 returns asked for, 2 returned, 2 declined." in page
+    assert "Return rates by sector" in page and "Return rates and grades" in page
+    for case_only in (
+        "Plan type",
+        "Age band",
+        "Ethnicity",
+        "chair&#39;s report",
+        "By agency and panel",
+        "panel grades",
+    ):
+        assert case_only not in page, case_only
+    assert "cases," not in page
