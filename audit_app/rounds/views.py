@@ -494,6 +494,7 @@ def _return_page(
     ret: Return,
     *,
     note_form: NoteForm | None = None,
+    alternative_form: NoteForm | None = None,
     upload_problems: list[str] | None = None,
     assign_error: str | None = None,
     status: int = 200,
@@ -534,7 +535,8 @@ def _return_page(
         assign_error=assign_error,
         auditors_can_submit=auditors_can_submit,
         note_form=note_form or NoteForm(formdata=None),
-        form=note_form,
+        alternative_form=alternative_form or NoteForm(formdata=None, prefix="alternative"),
+        form=note_form or alternative_form,
         confirm=ConfirmForm(),
         upload_problems=upload_problems or [],
         today=clock.today(),
@@ -647,11 +649,13 @@ def return_submit(return_id: int):
     return redirect(url_for("rounds.return_detail", return_id=ret.id))
 
 
-def _note_action(return_id: int, allowed: Any, action: Any, success: str):
+def _note_action(return_id: int, allowed: Any, action: Any, success: str, prefix: str = ""):
+    """A button with a note (decline, request changes; ``prefix`` "alternative" for the other-template form,
+    which shares the page with the decline form)."""
     p = current_principal()
     ret = get_return_or_404(p, return_id)
     _require(allowed(p, ret))
-    form = NoteForm()
+    form = NoteForm(prefix=prefix)
     if form.validate_on_submit():
         try:
             action(ret, form.note.data)
@@ -666,6 +670,8 @@ def _note_action(return_id: int, allowed: Any, action: Any, success: str):
             db.session.commit()
             flash(success, "success")
             return redirect(url_for("rounds.return_detail", return_id=ret.id))
+    if prefix:
+        return _return_page(ret, alternative_form=form, status=400)
     return _return_page(ret, note_form=form, status=400)
 
 
@@ -690,6 +696,7 @@ def return_alternative(return_id: int):
         can_mark_declined,
         lambda ret, note: services.record_alternative_template(ret, by=current_user, note=note),
         "Return recorded as submitted on another template",
+        prefix="alternative",
     )
 
 

@@ -155,21 +155,27 @@ def test_a_lead_or_the_qa_group_records_a_return_sent_on_another_template(client
 
     login(client, world.user("auditor"))
     assert "sent on another template" not in client.get(f"/returns/{police.id}").get_data(as_text=True)
-    assert client.post(f"/returns/{police.id}/alternative", data={"note": "Our own form"}).status_code == 403
+    assert (
+        client.post(f"/returns/{police.id}/alternative", data={"alternative-note": "Our own form"}).status_code == 403
+    )
 
     login(client, world.user("agency_lead"))
     assert "Record that this return was sent on another template" in client.get(f"/returns/{police.id}").get_data(
         as_text=True
     )
-    empty = client.post(f"/returns/{police.id}/alternative", data={"note": "  "})
-    assert empty.status_code == 400 and "Enter a note" in empty.get_data(as_text=True)
-    done = client.post(f"/returns/{police.id}/alternative", data={"note": "Sent the force's own audit, 3 March"})
+    empty = client.post(f"/returns/{police.id}/alternative", data={"alternative-note": "  "})
+    refused = empty.get_data(as_text=True)
+    assert empty.status_code == 400 and refused.count("Enter a note") == 2  # the summary and the field
+    assert 'href="#alternative-note"' in refused
+    done = client.post(
+        f"/returns/{police.id}/alternative", data={"alternative-note": "Sent the force's own audit, 3 March"}
+    )
     assert done.status_code == 302
     db.session.refresh(police)
     assert police.status == ReturnStatus.ALTERNATIVE_TEMPLATE and police.note == "Sent the force's own audit, 3 March"
     assert "Submitted on another template" in client.get(f"/returns/{police.id}").get_data(as_text=True)
     # the lead of police cannot reach the hospital's return
-    assert client.post(f"/returns/{health.id}/alternative", data={"note": "x"}).status_code == 404
+    assert client.post(f"/returns/{health.id}/alternative", data={"alternative-note": "x"}).status_code == 404
 
     qa = api(world.user("qa_member"))
     bad = qa.post(f"/api/v1/returns/{health.id}/alternative", json={"note": ""})
@@ -288,7 +294,7 @@ def test_an_agency_sees_only_its_own_return_and_another_partnership_nothing(clie
     for url in (f"/rounds/{round_.id}", f"/returns/{police.id}"):
         assert client.get(url).status_code == 404, url
     assert client.post(f"/rounds/{round_.id}/agencies", data={"agency_ids": ["1"]}).status_code == 404
-    assert client.post(f"/returns/{police.id}/alternative", data={"note": "x"}).status_code == 404
+    assert client.post(f"/returns/{police.id}/alternative", data={"alternative-note": "x"}).status_code == 404
     other = api(world.user("other_admin"))
     assert other.get(f"/api/v1/rounds/{round_.id}/return-rates").status_code == 404
     assert other.post(f"/api/v1/returns/{police.id}/alternative", json={"note": "x"}).status_code == 404
