@@ -45,6 +45,13 @@ logger = logging.getLogger(__name__)
 
 FILE_NAME = "action-plan.pdf"
 XLSX_NAME = "action-plan.xlsx"
+#: where the plan's PDF stands, in the page's words (the API gives them beside the state's key)
+STATE_LABELS = {
+    FileState.NONE: "Not prepared for the plan as it is now",
+    FileState.PREPARING: "Being prepared",
+    FileState.READY: "Ready",
+    FileState.FAILED: "Could not be prepared",
+}
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

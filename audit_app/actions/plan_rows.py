@@ -18,8 +18,8 @@ from ..core import clock
 from ..core.permissions import Principal
 from ..extensions import db
 from ..reporting import charts
-from .models import Action, ActionStatus, EvidenceStatus, ImpactEvidence, Rag
-from .permissions import actions_query
+from .models import Action, ActionStatus, EvidenceStatus, ImpactEvidence, Rag, Recommendation
+from .permissions import actions_query, recommendations_query
 from .plan import PlanCounts, PlanFilters, source_choices
 from .services import learning_theme_choices
 
@@ -191,7 +191,15 @@ def refused_filters(
         value = given.get(name, "")
         if value and value not in {key for key, _ in choices[name]}:
             errors[name] = f"{label}: choose one of the options listed"
+    if given.get("recommendation_id") and _recommendation(p, given["recommendation_id"]) is None:
+        errors["recommendation_id"] = "Recommendation: no such recommendation in the plan you can see"
     return errors
+
+
+def _recommendation(p: Principal, value: str) -> Recommendation | None:
+    if not value.isdigit():
+        return None
+    return db.session.scalar(recommendations_query(p).where(Recommendation.id == int(value)))
 
 
 def filter_labels(p: Principal, filters: PlanFilters) -> list[tuple[str, str]]:
@@ -201,4 +209,7 @@ def filter_labels(p: Principal, filters: PlanFilters) -> list[tuple[str, str]]:
     for name, value in filters.as_args().items():
         if name in FILTER_LABELS:
             rows.append((FILTER_LABELS[name], dict(choices[name]).get(value, value)))
+    rec = _recommendation(p, str(filters.recommendation_id)) if filters.recommendation_id else None
+    if rec is not None:
+        rows.append(("Recommendation", f"{rec.source_label}, recommendation {rec.number}"))
     return rows
