@@ -73,6 +73,17 @@ def test_the_xlsx_has_the_rows_the_caller_may_see(api, world, plan):
     assert refused.status_code == 400 and list(refused.json["error"]["fields"]) == ["agency_id"]
 
 
+def test_text_a_spreadsheet_cannot_hold_is_left_out_not_a_server_error(api, world, plan):
+    auditor = api(world.user("auditor"))
+    posted = auditor.post(f"{V1}/actions/{plan['police_action']}/updates", json={"note": "Invited\x07 the GP\x1b"})
+    assert posted.status_code == 201, posted.json
+    answer = auditor.get(f"{V1}/plan.xlsx")
+    assert answer.status_code == 200
+    sheet = load_workbook(io.BytesIO(answer.data))["Action plan"]
+    row = dict(zip([c.value for c in sheet[1]], [c.value for c in sheet[2]], strict=True))
+    assert row["Latest update note"] == "Invited the GP"
+
+
 def test_bad_filters_are_refused_each_named(api, world, plan):
     qa = api(world.user("qa_member"))
     for url in (f"{V1}/plan.xlsx", f"{V1}/plan/pdf", f"{V1}/plan.pdf"):
