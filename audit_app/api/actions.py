@@ -46,7 +46,7 @@ from ..actions.permissions import (
     get_recommendation_or_404,
     recommendations_query,
 )
-from ..actions.plan_rows import refused_filters
+from ..actions.plan_rows import FILTER_LABELS, refused_filters
 from ..case_audits.models import Case, CaseJudgement, ReportRecommendation, RoundCase
 from ..case_audits.permissions import get_partnership_round_case_or_404
 from ..core import storage
@@ -1298,9 +1298,21 @@ PDF_MEDIA = "application/pdf"
 def _plan_filters() -> tuple[Principal, plans.PlanFilters]:
     """The caller and the plan's filters from the query string: a value of the wrong kind, or one the plan does
     not offer (an agency or owner not in it, an unknown source or theme, a recommendation one cannot see), is
-    refused with every such field named."""
+    refused, every such field named at once."""
     p = _viewer()
-    args: PlanQuery = query_args()
+    try:
+        args: PlanQuery = query_args()
+    except ApiError as error:  # name too the well-formed values the plan does not offer
+        fields = dict(error.fields or {})
+        given = {}
+        for name in (*FILTER_LABELS, "recommendation_id"):
+            value = request.args.get(name, "").strip()
+            if name in fields or name == "overdue" or not value:
+                continue
+            given[name] = str(int(value)) if value.isdigit() else value
+        for name, message in refused_filters(p, given).items():
+            fields[name] = [message]
+        raise ApiError(error.status, error.message, fields) from None
     filters = plans.PlanFilters(
         source=args.source or "",
         agency_id=args.agency_id,

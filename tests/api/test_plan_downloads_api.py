@@ -10,10 +10,13 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from audit_app.actions import plan_files
+from audit_app.actions.plan import PlanFilters
 from audit_app.actions.plan_files import XLSX_MIMETYPE
 from audit_app.core import clock
 from audit_app.extensions import db
-from tests.factories import make_action, make_recommendation
+from audit_app.reporting.models import ReportFileStatus
+from tests.factories import make_action, make_recommendation, principal_of
 
 V1 = "/api/v1"
 
@@ -95,6 +98,9 @@ def test_bad_filters_are_refused_each_named(api, world, plan):
         assert set(offered.json["error"]["fields"]) == {"source", "theme", "agency_id"}
     bad = qa.post(f"{V1}/plan/pdf?rag=purple&owner_user_id=0")
     assert bad.status_code == 400 and set(bad.json["error"]["fields"]) == {"rag", "owner_user_id"}
+    # of the wrong kind, and well-formed but not offered: all named at once
+    both = qa.get(f"{V1}/plan.xlsx?rag=purple&agency_id=999999&source=round:999999&status=complete")
+    assert both.status_code == 400 and set(both.json["error"]["fields"]) == {"rag", "agency_id", "source"}
     # a recommendation the police auditor cannot see is not a filter they have
     hidden = api(world.user("auditor")).get(f"{V1}/plan.xlsx?recommendation_id={plan['health_rec']}")
     assert hidden.status_code == 400 and list(hidden.json["error"]["fields"]) == ["recommendation_id"]
@@ -152,3 +158,40 @@ def test_another_partnership_never_gets_this_plan(api, world, plan):
 def test_signed_out_is_401(client, world, plan):
     for method, url in (("get", "/plan.xlsx"), ("get", "/plan/pdf"), ("post", "/plan/pdf"), ("get", "/plan.pdf")):
         assert getattr(client, method)(f"{V1}{url}").status_code == 401
+
+
+def test_a_pdf_being_drawn_shows_its_progress_and_a_failed_one_why(api, world, plan):
+    p = principal_of(world.user("qa_member"), world.partnership.id)
+    filters = PlanFilters(rag="green")
+    row = plan_files.PlanFile(
+        partnership_id=world.partnership.id,
+        user_id=p.user_id,
+        filters_key=plan_files.filters_key(filters),
+        filters=filters.as_args(),
+        fingerprint="x",
+        status=ReportFileStatus.RUNNING,
+        progress=35,
+        stage="Laying out the pages",
+    )
+    db.session.add(row)
+    db.session.commit()
+    qa = api(world.user("qa_member"))
+    status = qa.get(f"{V1}/plan/pdf?rag=green").json
+    assert status["state"] == "preparing" and status["state_label"] == "Being prepared"
+    assert (status["progress"], status["stage"], status["download"]) == (35, "Laying out the pages", None)
+    assert qa.get(f"{V1}/plan.pdf?rag=green").status_code == 409
+    assert qa.post(f"{V1}/plan/pdf?rag=green").json["state"] == "preparing"  # left alone while it is drawn
+    # the auditor's view of the plan is theirs: not the QA member's row
+    assert api(world.user("auditor")).get(f"{V1}/plan/pdf?rag=green").json["state"] == "none"
+
+    row.status = ReportFileStatus.FAILED
+    row.fingerprint = plan_files.plan_fingerprint(p, filters)
+    row.error = "The PDF could not be drawn. Ask for it again."
+    db.session.commit()
+    failed = qa.get(f"{V1}/plan/pdf?rag=green").json
+    assert failed["state"] == "failed" and failed["state_label"] == "Could not be prepared"
+    assert failed["error"] == "The PDF could not be drawn. Ask for it again." and failed["progress"] is None
+    assert qa.get(f"{V1}/plan.pdf?rag=green").status_code == 409
+    again = qa.post(f"{V1}/plan/pdf?rag=green")  # asked again: drawn (inline in tests)
+    assert again.status_code == 202 and again.json["state"] == "ready" and again.json["error"] is None
+    assert qa.get(again.json["download"]).status_code == 200
