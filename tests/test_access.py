@@ -239,6 +239,10 @@ ACCESS: dict[str, set[str] | str] = {
     "api.action_evidence_decide": BUILDERS,
     "api.action_evidence_file": MEMBERS,
     "api.plan_get": MEMBERS,
+    "api.plan_xlsx": MEMBERS,
+    "api.plan_pdf_status": MEMBERS,
+    "api.plan_pdf_prepare": MEMBERS,
+    "api.plan_pdf_download": MEMBERS,
     # The composite action plan: everyone with a role, scoped in the query (checked in tests/actions/test_plan_pages.py)
     "plan.plan": MEMBERS,
     "plan.plan_spreadsheet": MEMBERS,
