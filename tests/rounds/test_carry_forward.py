@@ -12,7 +12,8 @@ from audit_app.core.audit import AuditEvent, system_actor
 from audit_app.core.errors import ConflictError, NotAllowedError
 from audit_app.extensions import db
 from audit_app.rounds import carry, services
-from audit_app.rounds.models import Answer, ReturnStatus, RoundStatus
+from audit_app.rounds.models import Answer, ReturnStatus, Round, RoundStatus
+from tests.conftest import login
 from tests.factories import make_questionnaire, make_round, returns_of
 
 SCALES = [
@@ -195,3 +196,119 @@ def test_the_audit_trail_records_the_carried_answers_and_their_review(world, las
     assert len(created) == 3 and all(e.after["carried_forward"] is True for e in created)
     assert any(e.action == "update" and e.after.get("carried_forward") is False for e in events)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Answer).where(Answer.carried_forward)) == 0
+
+
+# -- pages and API --
+
+
+def test_an_admin_starts_the_next_round_from_the_rounds_page(world, last_year, client):
+    make_questionnaire(world.partnership.id, _v2())
+    login(client, world.user("admin"))
+    page = client.get(f"/rounds/{last_year.id}").get_data(as_text=True)
+    assert "Start next year&#39;s round from this one" in page or "Start next year's round from this one" in page
+    form = client.get(f"/rounds/{last_year.id}/next")
+    assert form.status_code == 200 and "version 2" in form.get_data(as_text=True)
+    refused = client.post(f"/rounds/{last_year.id}/next", data={"title": ""})
+    assert refused.status_code == 400 and "Enter a title" in refused.get_data(as_text=True)
+    done = client.post(
+        f"/rounds/{last_year.id}/next", data={"title": "S11 2026", "remind_days_before": "3", "remind_days_after": "2"}
+    )
+    assert done.status_code == 302
+    new = db.session.scalar(sa.select(Round).where(Round.title == "S11 2026"))
+    assert new.previous_round_id == last_year.id and new.version.number == 2
+    # an open round offers nothing
+    assert "Start next year" not in client.get(f"/rounds/{new.id}").get_data(as_text=True)
+    assert client.get(f"/rounds/{new.id}/next").status_code == 303
+
+
+def test_the_return_pages_mark_carried_answers_and_confirm_a_section(world, last_year, client):
+    police = _own(_next(world, last_year), world)
+    login(client, world.user("auditor"))
+    tasks = client.get(f"/returns/{police.id}").get_data(as_text=True)
+    assert "3 answers carried forward from the previous round still to review" in tasks
+    assert "2 carried forward to review" in tasks and "1 carried forward to review" in tasks
+    section = client.get(f"/returns/{police.id}/sections/training").get_data(as_text=True)
+    assert 'id="carried-trained"' in section and "Carried forward from S11 2025: review it" in section
+    assert 'id="carried-new_q"' not in section and "Confirm unchanged" in section
+    done = client.post(f"/returns/{police.id}/sections/training/confirm", data={"lock_version": police.lock_version})
+    assert done.status_code == 302
+    db.session.refresh(police)
+    assert carry.carried_keys(police) == {"named_lead", "lead_notes"}
+    assert "Confirm unchanged" not in client.get(f"/returns/{police.id}/sections/training").get_data(as_text=True)
+    # saving the leadership section (unchanged) reviews its answers too
+    saved = client.post(
+        f"/returns/{police.id}/sections/lead",
+        data={"lock_version": police.lock_version, "q-named_lead": "Met", "q-lead_notes": "Minutes of May"},
+    )
+    assert saved.status_code == 302
+    db.session.refresh(police)
+    assert carry.carried_keys(police) == set()
+
+
+def test_submitting_on_the_page_asks_for_confirmation_first(world, last_year, client):
+    police = _own(_next(world, last_year), world)
+    login(client, world.user("agency_lead"))
+    ask = client.post(f"/returns/{police.id}/submit")
+    text = ask.get_data(as_text=True)
+    assert ask.status_code == 200 and "Submit answers you have not reviewed?" in text
+    assert "3 answers carried forward" in text and "confirm_carried=1" in text
+    db.session.refresh(police)
+    assert police.status == ReturnStatus.NOT_STARTED
+    assert client.post(f"/returns/{police.id}/submit?confirm_carried=1").status_code == 302
+    db.session.refresh(police)
+    assert police.status == ReturnStatus.SUBMITTED
+
+
+def test_the_api_starts_the_next_round_and_submit_needs_confirm_carried(world, last_year, api):
+    made = api(world.user("qa_member")).post(f"/api/v1/rounds/{last_year.id}/next", json={"title": "S11 2026"})
+    assert made.status_code == 201, made.json
+    assert made.json["previous_round_id"] == last_year.id and made.json["version_number"] == 1
+    with system_actor("test:setup"):
+        services.move_round(db.session.get(Round, made.json["id"]), RoundStatus.OPEN)
+    db.session.commit()
+    police = _own(db.session.get(Round, made.json["id"]), world)
+    lead = api(world.user("agency_lead"))
+    got = lead.get(f"/api/v1/returns/{police.id}").json
+    assert got["carried_forward"] == sorted(LAST_YEAR) and got["answers"]["board"] == "Partly"
+    refused = lead.post(f"/api/v1/returns/{police.id}/submit")
+    assert refused.status_code == 409 and "5 answers carried forward" in refused.get_data(as_text=True)
+    confirmed = lead.post(
+        f"/api/v1/returns/{police.id}/carried/confirm",
+        json={"lock_version": got["lock_version"], "section_key": "lead"},
+    )
+    assert confirmed.status_code == 200 and confirmed.json["carried_forward"] == ["retired_q", "trained"]
+    bad = lead.post(f"/api/v1/returns/{police.id}/carried/confirm", json={"lock_version": 1, "section_key": "nope"})
+    assert bad.status_code == 400
+    done = lead.post(f"/api/v1/returns/{police.id}/submit?confirm_carried=true")
+    assert done.status_code == 200 and done.json["status"] == "submitted"
+    # an open round cannot be started from; a case audit never can
+    again = api(world.user("admin")).post(f"/api/v1/rounds/{made.json['id']}/next", json={"title": "x"})
+    assert again.status_code == 409
+
+
+def test_only_the_agencys_own_people_see_and_confirm_its_carried_answers(world, last_year, client, api):
+    round_ = _next(world, last_year)
+    health = next(r for r in returns_of(round_) if r.agency_id == world.health.agency_id)
+    police = _own(round_, world)
+    # the police auditor cannot reach health's return; the QA member sees it but cannot confirm for the agency
+    login(client, world.user("auditor"))
+    assert client.get(f"/returns/{health.id}").status_code == 404
+    assert client.post(f"/returns/{health.id}/sections/lead/confirm", data={"lock_version": 1}).status_code == 404
+    assert (
+        api(world.user("auditor"))
+        .post(f"/api/v1/returns/{health.id}/carried/confirm", json={"lock_version": 1})
+        .status_code
+        == 404
+    )
+    assert (
+        api(world.user("qa_member"))
+        .post(f"/api/v1/returns/{police.id}/carried/confirm", json={"lock_version": police.lock_version})
+        .status_code
+        == 403
+    )
+    assert api(world.user("other_admin")).post(
+        f"/api/v1/rounds/{last_year.id}/next", json={"title": "x"}
+    ).status_code in (
+        403,
+        404,
+    )
