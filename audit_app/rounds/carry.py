@@ -147,6 +147,19 @@ def carried_answers(ret: Return, section: Section | None = None) -> list[Answer]
     return [a for a in ret.answers if a.carried_forward and (section is None or a.question.section_id == section.id)]
 
 
+def carried_counts(return_ids: list[int]) -> dict[int, int]:
+    """How many answers each of these returns has carried forward and not yet reviewed (one query; returns with
+    none are left out), for lists of returns."""
+    if not return_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Answer.return_id, sa.func.count())
+        .where(Answer.return_id.in_(return_ids), Answer.carried_forward.is_(True))
+        .group_by(Answer.return_id)
+    )
+    return dict(rows.tuples().all())
+
+
 def carried_keys(ret: Return) -> set[str]:
     """The question keys of the answers still to review."""
     return {a.question.key for a in carried_answers(ret)}

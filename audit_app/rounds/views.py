@@ -391,9 +391,11 @@ def return_list():
         selectinload(Return.round_case),  # its case is joined with it
         selectinload(Return.assigned_to),
     )
+    page = paginate(query)
     return render_template(
         "rounds/return_list.html",
-        page=paginate(query),
+        page=page,
+        to_review=carry.carried_counts([ret.id for ret in page.items]),
         filters=filters,
         problems={},
         round_choices=round_choices,

@@ -224,6 +224,8 @@ def test_an_admin_starts_the_next_round_from_the_rounds_page(world, last_year, c
 def test_the_return_pages_mark_carried_answers_and_confirm_a_section(world, last_year, client):
     police = _own(_next(world, last_year), world)
     login(client, world.user("auditor"))
+    listed = client.get("/returns").get_data(as_text=True)
+    assert f'id="to-review-{police.id}">3 carried forward to review' in listed
     tasks = client.get(f"/returns/{police.id}").get_data(as_text=True)
     assert "3 answers carried forward from the previous round still to review" in tasks
     assert "2 carried forward to review" in tasks and "1 carried forward to review" in tasks
