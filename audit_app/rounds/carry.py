@@ -157,7 +157,7 @@ def carried_counts(return_ids: list[int]) -> dict[int, int]:
         .where(Answer.return_id.in_(return_ids), Answer.carried_forward.is_(True))
         .group_by(Answer.return_id)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def carried_keys(ret: Return) -> set[str]:
