@@ -41,9 +41,11 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from audit_app.accounts.models import User
 from audit_app.core.audit import system_actor
 from audit_app.extensions import db, limiter
+from audit_app.rounds import carry
+from audit_app.rounds import services as round_services
 from audit_app.rounds.models import Round, RoundStatus
 from tests.conftest import login, module_setup
-from tests.factories import load_world, make_return_answered, make_round, returns_of
+from tests.factories import load_world, make_questionnaire, make_return_answered, make_round, returns_of
 from tests.routes import ROUTES, build_route_world, fill_url
 from tests.test_access import ACCESS, METHOD_ACCESS, PUBLIC
 
@@ -537,7 +539,8 @@ def build_places(data: dict[str, Any]) -> list[dict[str, Any]]:
     """Objects in states whose pages show forms the world's own do not, as ids to lay over the world's:
     a re-audit in planning (carry and remove cases), a submitted return (accept, ask for changes), a complete
     return (submit), a published
-    questionnaire (retire, new draft)."""
+    questionnaire (retire, new draft), a closed self-assessment (start the next round) and a return with answers
+    carried forward (confirm them)."""
     world = load_world(data["world"])
     base = db.session.get(Round, data["ids"]["round_id"])
     with system_actor("test:setup"):
@@ -570,8 +573,21 @@ def build_places(data: dict[str, Any]) -> list[dict[str, Any]]:
         )
         complete = returns_of(complete_round)[0]
         make_return_answered(complete, world.user("auditor"))
+        # year on year: a closed self-assessment (start the next round from it) and the round started from it,
+        # open, whose return has answers carried forward (confirm a section unchanged)
+        s11 = make_questionnaire(world.partnership.id, library_key="section11_self_assessment")
+        last_year = make_round(
+            world.partnership.id, version=s11, title="Last year's S11", agencies=[world.police], status=RoundStatus.OPEN
+        )
+        make_return_answered(returns_of(last_year)[0], world.user("agency_lead"), submit=True)
+        round_services.move_round(last_year, RoundStatus.CLOSED)
+        this_year = carry.plan_next_round(last_year, title="This year's S11", opens_on=None, due_on=None)
+        round_services.move_round(this_year, RoundStatus.OPEN)
+        carried = returns_of(this_year)[0]
         db.session.commit()
     return [
+        {"round_id": last_year.id},
+        {"round_id": this_year.id, "return_id": carried.id, "section_key": this_year.version.sections[0].key},
         {"round_id": reaudit.id, "round_case_id": reaudit.cases[0].id, "case_id": reaudit.cases[0].case_id},
         {"round_id": submitted_round.id, "return_id": submitted.id},
         {"round_id": complete_round.id, "return_id": complete.id},

@@ -1,4 +1,5 @@
-"""The action plan as a PDF for a board paper: asked for, drawn by a job, kept until the plan changes.
+"""The action plan's files: the XLSX (drawn on request) and the PDF for a board paper (asked for, drawn by a job,
+kept until the plan changes). The page (plan_views.py) and the API (api/actions.py) both serve them from here.
 
 Like the round's PDFs (reporting/report_files.py), but the plan is scoped to the person asking (an agency's
 auditor sees only the actions that concern their agency) and filtered, so a :class:`PlanFile` row is kept per
@@ -10,6 +11,7 @@ plan still has that fingerprint, otherwise it is drawn again.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import time
@@ -18,11 +20,15 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import render_template
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Membership, Partnership
 from ..accounts.session import build_principal
 from ..core import clock, storage
+from ..core.files import text_cell
 from ..core.jobs import enqueue
 from ..core.models import UTCDateTime, enum_type, utcnow
 from ..core.permissions import Principal
@@ -33,11 +39,106 @@ from ..reporting.models import ReportFileStatus
 from ..reporting.report import draw_pdf
 from ..reporting.report_files import GIVE_UP_AFTER, FileState
 from .plan import PlanFilters, plan_actions, plan_counts
-from .plan_rows import plan_charts, plan_rows
+from .plan_rows import filter_labels, plan_charts, plan_rows
 
 logger = logging.getLogger(__name__)
 
 FILE_NAME = "action-plan.pdf"
+XLSX_NAME = "action-plan.xlsx"
+#: where the plan's PDF stands, in the page's words (the API gives them beside the state's key)
+STATE_LABELS = {
+    FileState.NONE: "Not prepared for the plan as it is now",
+    FileState.PREPARING: "Being prepared",
+    FileState.READY: "Ready",
+    FileState.FAILED: "Could not be prepared",
+}
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+# -- the spreadsheet --
+
+XLSX_COLUMNS = [
+    ("Source", 30),
+    ("Recommendation number", 14),
+    ("Recommendation", 60),
+    ("Action", 50),
+    ("Owner", 24),
+    ("Agency", 28),
+    ("Due date", 14),
+    ("Original due date", 14),
+    ("Status", 22),
+    ("RAG", 26),
+    ("Overdue", 10),
+    ("Latest update", 14),
+    ("Latest update note", 60),
+    ("Impact evidence", 22),
+    ("Accepted evidence of impact", 60),
+    ("Learning themes", 30),
+]
+DATE_COLUMNS = {"Due date", "Original due date", "Latest update"}
+
+
+def plan_xlsx(rows: list[dict[str, Any]], about: list[tuple[str, str]]) -> bytes:
+    """The plan as a workbook: one row per action, real dates, the header row frozen; an "About" sheet."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Action plan"
+    bold = Font(bold=True)
+    for index, (heading, width) in enumerate(XLSX_COLUMNS, start=1):
+        text_cell(sheet.cell(row=1, column=index), heading).font = bold
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for row_no, row in enumerate(rows, start=2):
+        values = [
+            row["source"],
+            row["recommendation_number"],
+            row["recommendation_text"],
+            row["title"],
+            row["owner"],
+            row["agency"],
+            row["due_on"],
+            row["original_due_on"],
+            row["status"],
+            row["rag_text"],
+            "Yes" if row["overdue"] else "No",
+            row["update_on"],
+            row["update_note"],
+            row["evidence_state"],
+            row["evidence"],
+            row["themes"],
+        ]
+        for col_no, ((heading, _), value) in enumerate(zip(XLSX_COLUMNS, values, strict=True), start=1):
+            cell = text_cell(sheet.cell(row=row_no, column=col_no), value if value != "" else None)
+            cell.alignment = wrap
+            if heading in DATE_COLUMNS and value is not None:
+                cell.number_format = "d mmmm yyyy"
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(XLSX_COLUMNS))}{max(1, len(rows) + 1)}"
+    info = book.create_sheet("About")
+    for index, width in ((1, 24), (2, 100)):
+        info.column_dimensions[get_column_letter(index)].width = width
+    for row_no, (item, detail) in enumerate(
+        [("Item", "Detail"), *about, ("Downloaded", clock.local_now().strftime("%-d %B %Y %H:%M"))], start=1
+    ):
+        text_cell(info.cell(row=row_no, column=1), item).font = bold if row_no == 1 else Font()
+        text_cell(info.cell(row=row_no, column=2), detail).font = bold if row_no == 1 else Font()
+    info.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def plan_spreadsheet(p: Principal, filters: PlanFilters) -> bytes:
+    """The plan the person may see, with these filters, as XLSX: the rows, and what they are on "About"."""
+    today = clock.today()
+    rows = plan_rows(plan_actions(p, filters, today), today)
+    about = [("Contents", "The composite action plan: every action you can see, what needs action first")]
+    about += filter_labels(p, filters) or [("Filters", "None set: every action")]
+    about.append(("Actions", str(len(rows))))
+    return plan_xlsx(rows, about)
+
+
+# -- the PDF --
 
 
 class PlanFile(db.Model):
@@ -167,8 +268,6 @@ def plan_pdf_html(p: Principal, filters: PlanFilters, filter_rows: list[tuple[st
 
 def build_plan_file(plan_file_id: int, requested_at: datetime) -> None:
     """Job: draw the PDF a :class:`PlanFile` asks for, reporting progress, and keep it."""
-    from .plan_views import filter_labels  # the filters as people read them, as on the page
-
     row = db.session.get(PlanFile, plan_file_id)
     if row is None or row.requested_at != requested_at or row.status != ReportFileStatus.QUEUED:
         return

@@ -1,6 +1,7 @@
 """The plan's actions as rows people read (the page's table, the XLSX and the PDF), and the plan's chart.
 
-One place decides what each column says, so the page, the spreadsheet and the board paper agree.
+One place decides what each column says, so the page, the spreadsheet and the board paper agree; and what each
+filter offers and how a set filter reads, for the page, the API and the files.
 """
 
 from __future__ import annotations
@@ -9,12 +10,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from markupsafe import Markup
 
+from ..accounts.models import Agency, PartnershipAgency, User
 from ..core import clock
+from ..core.permissions import Principal
+from ..extensions import db
 from ..reporting import charts
-from .models import Action, EvidenceStatus, ImpactEvidence, Rag
-from .plan import PlanCounts
+from .models import Action, ActionStatus, EvidenceStatus, ImpactEvidence, Rag, Recommendation
+from .permissions import actions_query, recommendations_query
+from .plan import PlanCounts, PlanFilters, source_choices
+from .services import learning_theme_choices
 
 EVIDENCE_ACCEPTED = "Accepted"
 EVIDENCE_AWAITING = "Awaiting the QA group"
@@ -129,3 +136,80 @@ def plan_charts(counts: PlanCounts) -> dict[str, Markup]:
             as_share=False,
         )
     return drawn
+
+
+# -- the filters --
+
+SOURCE_KINDS = [("round", "Any audit round"), ("other", "Any other source")]
+OVERDUE_CHOICES = [("", "All actions"), ("yes", "Overdue only")]
+
+
+def filter_choices(p: Principal) -> dict[str, list[tuple[str, str]]]:
+    """What each filter offers: (value, label), with "" for all."""
+    agencies = db.session.execute(
+        sa.select(Agency.id, Agency.name)
+        .join(PartnershipAgency, PartnershipAgency.agency_id == Agency.id)
+        .where(PartnershipAgency.partnership_id == p.partnership_id)
+        .order_by(Agency.name)
+    ).all()
+    owners = db.session.execute(
+        sa.select(User.id, User.name)
+        .where(User.id.in_(actions_query(p).with_only_columns(Action.owner_user_id).order_by(None)))
+        .order_by(User.name, User.id)
+    ).all()
+    assert p.partnership_id is not None
+    return {
+        "source": [("", "All sources"), *SOURCE_KINDS, *source_choices(p)],
+        "agency_id": [("", "All agencies"), *((str(i), name) for i, name in agencies)],
+        "owner_user_id": [("", "All owners"), *((str(i), name) for i, name in owners)],
+        "status": [("", "All statuses"), *((s.value, s.label) for s in ActionStatus)],
+        "rag": [("", "All ratings"), *((r.value, rag_text(r)) for r in Rag)],
+        "theme": [("", "All themes"), *((t, t) for t in learning_theme_choices(p.partnership_id))],
+        "overdue": OVERDUE_CHOICES,
+    }
+
+
+FILTER_LABELS = {
+    "source": "Source",
+    "agency_id": "Owner agency",
+    "owner_user_id": "Owner",
+    "status": "Status",
+    "rag": "RAG rating",
+    "theme": "Learning theme",
+    "overdue": "Overdue",
+}
+
+
+def refused_filters(
+    p: Principal, given: dict[str, str], choices: dict[str, list[tuple[str, str]]] | None = None
+) -> dict[str, str]:
+    """Each filter given a value it does not offer (an agency of another partnership, an unknown source...):
+    field -> message. ``given`` holds the filters as query-string values ("" or absent: all)."""
+    choices = choices if choices is not None else filter_choices(p)
+    errors = {}
+    for name, label in FILTER_LABELS.items():
+        value = given.get(name, "")
+        if value and value not in {key for key, _ in choices[name]}:
+            errors[name] = f"{label}: choose one of the options listed"
+    if given.get("recommendation_id") and _recommendation(p, given["recommendation_id"]) is None:
+        errors["recommendation_id"] = "Recommendation: no such recommendation in the plan you can see"
+    return errors
+
+
+def _recommendation(p: Principal, value: str) -> Recommendation | None:
+    if not value.isdigit():
+        return None
+    return db.session.scalar(recommendations_query(p).where(Recommendation.id == int(value)))
+
+
+def filter_labels(p: Principal, filters: PlanFilters) -> list[tuple[str, str]]:
+    """The filters set, as people read them: (filter, chosen option's label)."""
+    choices = filter_choices(p)
+    rows = []
+    for name, value in filters.as_args().items():
+        if name in FILTER_LABELS:
+            rows.append((FILTER_LABELS[name], dict(choices[name]).get(value, value)))
+    rec = _recommendation(p, str(filters.recommendation_id)) if filters.recommendation_id else None
+    if rec is not None:
+        rows.append(("Recommendation", f"{rec.source_label}, recommendation {rec.number}"))
+    return rows

@@ -13,13 +13,13 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from flask import abort, jsonify, request, send_file
+from flask import Response, abort, jsonify, request, send_file, url_for
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Agency, User
 from ..actions import plan as plans
-from ..actions import services
+from ..actions import plan_files, services
 from ..actions.models import (
     Action,
     ActionStatus,
@@ -46,6 +46,7 @@ from ..actions.permissions import (
     get_recommendation_or_404,
     recommendations_query,
 )
+from ..actions.plan_rows import FILTER_LABELS, refused_filters
 from ..case_audits.models import Case, CaseJudgement, ReportRecommendation, RoundCase
 from ..case_audits.permissions import get_partnership_round_case_or_404
 from ..core import storage
@@ -56,6 +57,7 @@ from ..core.roles import Role
 from ..extensions import db
 from ..questionnaires.models import Question
 from ..questionnaires.roles import QuestionRole
+from ..reporting.report_files import FileState
 from ..rounds.models import Answer, Return, ReturnGroup, ReturnStatus, Round
 from ..rounds.permissions import get_round_or_404
 from .helpers import ApiError, page_of, parse_body, principal, query_args, require
@@ -224,6 +226,21 @@ class PlanOut(BaseModel):
     actions: list[ActionOut] = Field(description="What needs attention first: overdue, then red to blue, then due")
     sources: list[SourceChoice] = Field(description="The sources you can filter by (`source`)")
     themes: list[str] = Field(description="The learning themes you can filter by (`theme`)")
+
+
+class PlanPdfOut(BaseModel):
+    state: Literal["none", "preparing", "ready", "failed"] = Field(
+        description="none: not prepared for the plan as it is now (ask with POST); preparing: ask again shortly; "
+        "ready: download it; failed: ask again with POST"
+    )
+    state_label: str
+    progress: int | None = Field(description="Percent done while preparing")
+    stage: str | None = Field(description="What the worker is doing, while preparing")
+    pages: int | None
+    prepared_at: str | None
+    error: str | None = Field(description="Why it could not be prepared, when failed")
+    filters: dict[str, str] = Field(description="The filters it is drawn with, as query parameters")
+    download: str | None = Field(description="The file's URL, when ready")
 
 
 class CandidateOut(BaseModel):
@@ -1270,4 +1287,150 @@ def plan_get():
             sources=[SourceChoice(key=key, label=label) for key, label in plans.source_choices(p)],
             themes=themes,
         ).model_dump(mode="json")
+    )
+
+
+# -- the plan's files: the XLSX, and the PDF drawn by a job --
+
+PDF_MEDIA = "application/pdf"
+
+
+def _plan_filters() -> tuple[Principal, plans.PlanFilters]:
+    """The caller and the plan's filters from the query string: a value of the wrong kind, or one the plan does
+    not offer (an agency or owner not in it, an unknown source or theme, a recommendation one cannot see), is
+    refused, every such field named at once."""
+    p = _viewer()
+    try:
+        args: PlanQuery = query_args()
+    except ApiError as error:  # name too the well-formed values the plan does not offer
+        fields = dict(error.fields or {})
+        given = {}
+        for name in (*FILTER_LABELS, "recommendation_id"):
+            value = request.args.get(name, "").strip()
+            if name in fields or name == "overdue" or not value:
+                continue
+            given[name] = str(int(value)) if value.isdigit() else value
+        for name, message in refused_filters(p, given).items():
+            fields[name] = [message]
+        raise ApiError(error.status, error.message, fields) from None
+    filters = plans.PlanFilters(
+        source=args.source or "",
+        agency_id=args.agency_id,
+        owner_user_id=args.owner_user_id,
+        status=args.status.value if args.status else "",
+        rag=args.rag.value if args.rag else "",
+        theme=args.theme or "",
+        overdue=args.overdue,
+        recommendation_id=args.recommendation_id,
+    )
+    errors = refused_filters(p, filters.as_args())
+    if errors:
+        raise ApiError(
+            400,
+            "Some filters are not offered by the plan: " + " ".join(errors.values()),
+            {k: [v] for k, v in errors.items()},
+        )
+    return p, filters
+
+
+def _plan_pdf_out(p: Principal, filters: plans.PlanFilters) -> dict[str, Any]:
+    row = plan_files.plan_file(p, filters)
+    state = plan_files.file_state(row, plan_files.plan_fingerprint(p, filters))
+    ready = state == FileState.READY and row is not None
+    preparing = state == FileState.PREPARING and row is not None
+    return PlanPdfOut(
+        state=state.value,
+        state_label=plan_files.STATE_LABELS[state],
+        progress=row.progress if preparing and row is not None else None,
+        stage=row.stage if preparing and row is not None else None,
+        pages=row.pages if ready and row is not None else None,
+        prepared_at=row.finished_at.isoformat() if ready and row is not None and row.finished_at else None,
+        error=row.error or None if state == FileState.FAILED and row is not None else None,
+        filters=filters.as_args(),
+        download=url_for("api.plan_pdf_download", **filters.as_args()) if ready else None,
+    ).model_dump(mode="json")
+
+
+@api_route(
+    "/plan.xlsx",
+    "GET",
+    summary="The composite action plan as XLSX, with the columns committees use; the same filters as /plan",
+    tag=TAG,
+    query_model=PlanQuery,
+    roles=READERS,
+    roles_note=SCOPED,
+    produces=(plan_files.XLSX_MIMETYPE,),
+)
+def plan_xlsx():
+    p, filters = _plan_filters()
+    return Response(
+        plan_files.plan_spreadsheet(p, filters),
+        mimetype=plan_files.XLSX_MIMETYPE,
+        headers={"Content-Disposition": f'attachment; filename="{plan_files.XLSX_NAME}"'},
+    )
+
+
+@api_route(
+    "/plan/pdf",
+    "GET",
+    summary="Where the plan's PDF for these filters stands: not prepared, being prepared (with progress), ready "
+    "(with its download URL) or failed",
+    tag=TAG,
+    query_model=PlanQuery,
+    response_model=PlanPdfOut,
+    roles=READERS,
+    roles_note=SCOPED,
+)
+def plan_pdf_status():
+    p, filters = _plan_filters()
+    return jsonify(_plan_pdf_out(p, filters))
+
+
+@api_route(
+    "/plan/pdf",
+    "POST",
+    summary="Ask for the plan's PDF for these filters: drawn by a job unless one drawn from the plan as it is now "
+    "is kept",
+    tag=TAG,
+    query_model=PlanQuery,
+    response_model=PlanPdfOut,
+    roles=READERS,
+    roles_note=SCOPED,
+    status=202,
+)
+def plan_pdf_prepare():
+    p, filters = _plan_filters()
+    plan_files.request_plan_file(p, filters)
+    db.session.commit()
+    db.session.expire_all()
+    return jsonify(_plan_pdf_out(p, filters)), 202
+
+
+@api_route(
+    "/plan.pdf",
+    "GET",
+    summary="The prepared PDF of the plan for these filters; 409 if it is not ready for the plan as it is now",
+    tag=TAG,
+    query_model=PlanQuery,
+    roles=READERS,
+    roles_note=SCOPED,
+    produces=(PDF_MEDIA,),
+    refusals={409: "Not ready for the plan as it is now: ask for it with POST /plan/pdf and wait"},
+)
+def plan_pdf_download():
+    p, filters = _plan_filters()
+    row = plan_files.plan_file(p, filters)
+    if plan_files.file_state(row, plan_files.plan_fingerprint(p, filters)) != FileState.READY:
+        raise ApiError(
+            409,
+            "The PDF is not ready for the plan as it is now: ask for it with POST /api/v1/plan/pdf (the same filters) "
+            "and wait until GET /api/v1/plan/pdf says it is ready",
+            {"pdf": ["Not ready"]},
+        )
+    assert row is not None and row.stored_file is not None
+    return send_file(
+        storage.open_file(row.stored_file),
+        mimetype=PDF_MEDIA,
+        as_attachment=True,
+        download_name=plan_files.FILE_NAME,
     )

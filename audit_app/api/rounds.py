@@ -19,7 +19,7 @@ from ..core.inputs import MAX_ID, Id, Int32
 from ..extensions import db
 from ..questionnaires import answers
 from ..questionnaires.models import QuestionnaireKind, QuestionnaireVersion
-from ..rounds import queues, services
+from ..rounds import carry, queues, services
 from ..rounds.models import EmailKind, Return, ReturnGroup, ReturnStatus, Round, RoundStatus
 from ..rounds.notifications import queue_round_emails
 from ..rounds.permissions import (
@@ -164,12 +164,41 @@ class ReturnOut(BaseModel):
     )
     concern_raised_at: datetime | None = Field(description="When that was first recorded (the QA group was emailed)")
     answers: dict[str, Any]
+    carried_forward: list[str] = Field(
+        description="Keys of the answers carried forward from the previous round and not yet reviewed (saving an "
+        "answer or confirming it clears it); submitting with any left needs confirm_carried=true"
+    )
 
 
 class AnswersIn(Strict):
     lock_version: Int32 = Field(description="The lock_version you read; a save after someone else's is refused (409)")
     answers: dict[str, Any] = Field(
         description="Question key -> value (level label, option, list of options, number, ISO date or text)"
+    )
+
+
+class NextRoundIn(Strict):
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    opens_on: date | None = None
+    due_on: date | None = None
+    remind_days_before: StrictInt | None = Field(default=None, ge=0, le=60, description="Default: the previous round's")
+    remind_days_after: StrictInt | None = Field(default=None, ge=0, le=60, description="Default: the previous round's")
+
+
+class ConfirmCarriedIn(Strict):
+    lock_version: Int32 = Field(
+        description="The lock_version you read; a confirmation after someone else's save is refused (409)"
+    )
+    section_key: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        default=None, description="Confirm only this section's carried answers (default: the whole return)"
+    )
+
+
+class SubmitQuery(BaseModel):
+    confirm_carried: bool = Field(
+        default=False,
+        description="Submit even though answers carried forward from the previous round are not yet reviewed "
+        "(without it such a submission is refused, 409, naming how many)",
     )
 
 
@@ -341,6 +370,7 @@ def _return(ret: Return) -> dict[str, Any]:
         concern_raised=ret.concern_raised_at is not None,
         concern_raised_at=ret.concern_raised_at,
         answers={key: value for key, value in given.items() if value is not None},
+        carried_forward=sorted(carry.carried_keys(ret)),
     ).model_dump(mode="json")
 
 
@@ -386,6 +416,33 @@ def rounds_create():
         remind_days_after=body.remind_days_after,
         agency_ids=body.agency_ids,
         sector_ids=body.sector_ids,
+    )
+    db.session.commit()
+    return jsonify(_round(round_)), 201
+
+
+@api_route(
+    "/rounds/<int:round_id>/next",
+    "POST",
+    summary="Start next year's round from a closed or reported self-assessment round (same questionnaire, its "
+    "newest published version, and agencies; answers carried forward for review when it opens)",
+    tag="audits",
+    request_model=NextRoundIn,
+    response_model=RoundOut,
+    status=201,
+    roles=BUILDERS,
+)
+def rounds_next(round_id: int):
+    p = principal()
+    previous = get_managed_round_or_404(p, round_id)
+    body = parse_body(NextRoundIn)
+    round_ = carry.plan_next_round(
+        previous,
+        title=body.title,
+        opens_on=body.opens_on,
+        due_on=body.due_on,
+        remind_days_before=body.remind_days_before,
+        remind_days_after=body.remind_days_after,
     )
     db.session.commit()
     return jsonify(_round(round_)), 201
@@ -687,6 +744,7 @@ def returns_save_answers(return_id: int):
     "POST",
     summary="Submit (agency lead), or mark ready for sign-off (auditor)",
     tag="audits",
+    query_model=SubmitQuery,
     response_model=ReturnOut,
     roles=AGENCY,
     roles_note="of the return's agency",
@@ -695,7 +753,35 @@ def returns_submit(return_id: int):
     p = principal()
     ret = get_return_or_404(p, return_id)
     require(works_for_return(p, ret))
-    services.submit_return(ret, by=g.audit_user, as_lead=leads_return_agency(p, ret))
+    query = query_args()
+    services.submit_return(
+        ret, by=g.audit_user, as_lead=leads_return_agency(p, ret), confirm_carried=query.confirm_carried
+    )
+    db.session.commit()
+    return jsonify(_return(ret))
+
+
+@api_route(
+    "/returns/<int:return_id>/carried/confirm",
+    "POST",
+    summary="Confirm answers carried forward from the previous round unchanged (one section, or the whole return)",
+    tag="audits",
+    request_model=ConfirmCarriedIn,
+    response_model=ReturnOut,
+    roles=AGENCY,
+    roles_note="of the return's agency",
+)
+def returns_confirm_carried(return_id: int):
+    p = principal()
+    ret = get_return_or_404(p, return_id)
+    require(works_for_return(p, ret))
+    body = parse_body(ConfirmCarriedIn)
+    section = None
+    if body.section_key is not None:
+        section = next((s for s in ret.round.version.sections if s.key == body.section_key), None)
+        if section is None:
+            raise DomainError("No such section in this return's questionnaire", field="section_key")
+    carry.confirm_carried(ret, by=g.audit_user, expected_version=body.lock_version, section=section)
     db.session.commit()
     return jsonify(_return(ret))
 

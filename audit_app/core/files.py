@@ -15,7 +15,13 @@ is a CSV, and by openpyxl's writer when it is given such a string ("formula" or
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+#: characters XML 1.0 cannot carry: openpyxl refuses them (a server error), spreadsheets refuse a file holding them
+XLSX_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: the most characters a spreadsheet cell holds
+XLSX_MAX_CELL = 32767
 
 #: a cell beginning with one of these is a formula to a spreadsheet reading CSV
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -32,7 +38,10 @@ def csv_cell(value: Any) -> Any:
 
 
 def text_cell(cell: Any, value: Any) -> Any:
-    """Put ``value`` into an openpyxl cell, a string as a string cell (never a formula); returns the cell."""
+    """Put ``value`` into an openpyxl cell, a string as a string cell (never a formula), without the characters
+    a spreadsheet cannot hold (as reporting/xlsx.py writes them); returns the cell."""
+    if isinstance(value, str):
+        value = XLSX_ILLEGAL.sub("", value)[:XLSX_MAX_CELL]
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"  # openpyxl makes any string beginning with "=" a formula

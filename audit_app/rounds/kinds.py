@@ -40,6 +40,9 @@ class KindRules:
     before_delete: Callable[[Round], None] | None = None
     #: what a move leaves undone that only the kind knows (cases without the panel's grade), in words
     move_consequences: Callable[[Round, RoundStatus], list[str]] | None = None
+    #: a round can be started from the previous one, each agency's return opening with its last answers
+    #: carried forward for review (``carry.py``)
+    carries_forward: bool = False
 
 
 #: planning -> open <-> closed -> reported
@@ -62,7 +65,9 @@ def _needs_agencies(round_: Round) -> list[str]:
 
 
 _RULES: dict[QuestionnaireKind, KindRules] = {
-    QuestionnaireKind.SELF_ASSESSMENT: KindRules(SIMPLE_MOVES, chosen_agencies, _needs_agencies, chooses_agencies=True),
+    QuestionnaireKind.SELF_ASSESSMENT: KindRules(
+        SIMPLE_MOVES, chosen_agencies, _needs_agencies, chooses_agencies=True, carries_forward=True
+    ),
     QuestionnaireKind.AGENCY_SUMMARY: KindRules(SIMPLE_MOVES, chosen_agencies, _needs_agencies, chooses_agencies=True),
 }
 

@@ -269,6 +269,9 @@ class Answer(Audited, TimestampMixin, db.Model):
     #: a moderator's changed rating, beside the agency's own
     moderated_level_id: Mapped[int | None] = mapped_column(sa.ForeignKey("scale_levels.id"))
     moderation_note: Mapped[str] = mapped_column(sa.Text, default="")
+    #: copied from the agency's return to the previous round (year on year) and not yet reviewed: saving or
+    #: confirming the answer clears it (services.save_answers, carry.confirm_carried)
+    carried_forward: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     return_: Mapped[Return] = relationship(back_populates="answers")
     question: Mapped[Question] = relationship()

@@ -330,6 +330,11 @@ def create_returns(round_: Round) -> list[Return]:
     db.session.flush()
     for ret in created:
         _event(ret, None, ReturnStatus.NOT_STARTED, None, "")
+    if round_.previous_round_id is not None and kind_rules(round_.kind).carries_forward:
+        from .carry import carry_forward
+
+        for ret in created:
+            carry_forward(ret)  # last round's answers, each marked for review
     return created
 
 
@@ -451,6 +456,7 @@ def save_answers(
             ret.answers.append(answer)
         answer.value = value
         answer.scale_level_id = level_id
+        answer.carried_forward = False  # saved, changed or not: reviewed
     newly_raised = _settle_concern(ret)
     try:
         if ret.status == ReturnStatus.NOT_STARTED:
@@ -507,9 +513,12 @@ def _partnership(ret: Return) -> Partnership:
     return db.session.get(Partnership, ret.round.partnership_id)
 
 
-def submit_return(ret: Return, *, by: User, as_lead: bool) -> ReturnStatus:
+def submit_return(ret: Return, *, by: User, as_lead: bool, confirm_carried: bool = False) -> ReturnStatus:
     """Submit a complete return (agency lead, or an auditor where the partnership allows);
-    an auditor elsewhere marks it ready for the lead's sign-off."""
+    an auditor elsewhere marks it ready for the lead's sign-off.
+
+    Answers carried forward from the previous round and not yet reviewed are refused (409, field
+    ``confirm_carried``, naming how many) unless the submitter confirms them with ``confirm_carried``."""
     if not ret.status.is_editable:
         raise NotAllowedError(f"This return is {ret.status.label.lower()} and cannot be submitted")
     if ret.round.status != RoundStatus.OPEN:
@@ -520,6 +529,15 @@ def submit_return(ret: Return, *, by: User, as_lead: bool) -> ReturnStatus:
             f"{len(missing)} required question(s) are not answered: " + "; ".join(q.text for q in missing[:10]),
             field=missing[0].key,
         )
+    if not confirm_carried:
+        from .carry import carried_answers, carried_phrase
+
+        carried = len(carried_answers(ret))
+        if carried:
+            raise ConflictError(
+                f"{carried_phrase(carried)}: review them, or confirm you are submitting them as they are",
+                field="confirm_carried",
+            )
     if ret.status == ReturnStatus.READY_FOR_SIGN_OFF and not as_lead and not _partnership(ret).auditors_can_submit:
         raise NotAllowedError("This return is already waiting for your agency lead's sign-off")
     if as_lead or _partnership(ret).auditors_can_submit:

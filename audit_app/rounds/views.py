@@ -23,7 +23,7 @@ from ..core.views import add_audit_filter_part, register_audit_filter
 from ..extensions import db
 from ..questionnaires import answers
 from ..questionnaires.models import Questionnaire, QuestionnaireKind, QuestionnaireVersion, VersionStatus
-from . import queues, services
+from . import carry, queues, services
 from .forms import ChaseForm, MoveForm, NoteForm, RoundEditForm, RoundForm, first_error
 from .kinds import kind_rules
 from .models import EmailKind, Return, ReturnGroup, ReturnStatus, Round, RoundStatus
@@ -194,6 +194,8 @@ def round_page(round_: Round, *, status: int = 200, **overrides: Any):
         owing_agencies=sorted(owing.values(), key=lambda a: a.name),
         today=clock.today(),
         ReturnStatus=ReturnStatus,
+        carries_forward=rules.carries_forward,
+        can_start_next=can_manage_round(p, round_) and carry.can_start_next(round_),
         **context,
     ), status
 
@@ -323,6 +325,51 @@ def round_edit(round_id: int):
     return render_template("rounds/round_edit.html", round=round_, form=form), _status(form)
 
 
+@bp.route("/rounds/<int:round_id>/next", methods=["GET", "POST"])
+@login_required
+def round_next(round_id: int):
+    """Start next year's round from a closed or reported self-assessment: the same questionnaire (its newest
+    published version) and agencies; each agency's answers are carried forward for review when it opens."""
+    p = current_principal()
+    previous = get_managed_round_or_404(p, round_id)
+    if not carry.can_start_next(previous):
+        flash("The next round can be started only from a closed or reported self-assessment round", "error")
+        return redirect(url_for("rounds.round_detail", round_id=previous.id), code=303)
+    form = RoundEditForm(
+        data={
+            "title": f"{previous.title} (next round)"[:200],
+            "remind_days_before": previous.remind_days_before,
+            "remind_days_after": previous.remind_days_after,
+        }
+        if request.method == "GET"
+        else None
+    )
+    form.submit.label.text = "Plan the next round"
+    if form.validate_on_submit():
+        round_ = run_service(
+            lambda: carry.plan_next_round(
+                previous,
+                title=form.title.data,
+                opens_on=form.opens_on.data,
+                due_on=form.due_on.data,
+                remind_days_before=_days(form.remind_days_before.data, 0),
+                remind_days_after=_days(form.remind_days_after.data, 0),
+            ),
+            form=form,
+        )
+        if round_ is not REFUSED:
+            db.session.commit()
+            flash(
+                "Next round planned from the previous one. When you open it, each agency's return starts from "
+                "its last answers, marked for review.",
+                "success",
+            )
+            return redirect(url_for("rounds.round_detail", round_id=round_.id))
+    return render_template(
+        "rounds/round_next.html", round=previous, form=form, version=carry.newest_version(previous)
+    ), _status(form)
+
+
 @bp.route("/rounds/<int:round_id>/delete", methods=["GET", "POST"])
 @login_required
 def round_delete(round_id: int):
@@ -398,9 +445,11 @@ def return_list():
         selectinload(Return.round_case),  # its case is joined with it
         selectinload(Return.assigned_to),
     )
+    page = paginate(query)
     return render_template(
         "rounds/return_list.html",
-        page=paginate(query),
+        page=page,
+        to_review=carry.carried_counts([ret.id for ret in page.items]),
         filters=filters,
         problems={},
         round_choices=round_choices,
@@ -411,12 +460,15 @@ def return_list():
     )
 
 
-def _section_states(ret: Return) -> list[tuple[Any, str, int, int]]:
-    """(section, state, answered, asked) for the task list. A section is Completed only when every question it
+def _section_states(ret: Return) -> list[tuple[Any, str, int, int, int]]:
+    """(section, state, answered, asked, carried forward still to review) for the task list. A section is Completed only when every question it
     asks this agency is answered (a not-applicable level is an answer), by ``answers.unanswered``; a question
     hidden by its condition is not asked."""
     stored = services.stored_answers(ret)
     sector_key = services.return_sector_key(ret)
+    carried: dict[int, int] = {}
+    for answer in carry.carried_answers(ret):
+        carried[answer.question.section_id] = carried.get(answer.question.section_id, 0) + 1
     states = []
     for section in ret.round.version.sections:
         questions = services.applicable_questions(ret, section, sector_key=sector_key)
@@ -430,7 +482,7 @@ def _section_states(ret: Return) -> list[tuple[Any, str, int, int]]:
             state = "In progress"
         else:
             state = "Completed"
-        states.append((section, state, answered, len(asked)))
+        states.append((section, state, answered, len(asked), carried.get(section.id, 0)))
     return states
 
 
@@ -540,6 +592,8 @@ def _return_page(
         confirm=ConfirmForm(),
         upload_problems=upload_problems or [],
         today=clock.today(),
+        carried=len(carry.carried_answers(ret)),
+        carry_phrase=carry.carried_phrase(len(carry.carried_answers(ret))),
         **extra,
     ), status
 
@@ -604,8 +658,10 @@ def return_section(return_id: int, section_key: str):
         if q.key in errors
     ]
     shown = {q.key: answers.display(q, stored.get(q.key)) for q in questions}
+    carried = {a.question.key for a in carry.carried_answers(ret, section)}
     return render_template(
         "rounds/return_section.html",
+        carried=carried,
         ret=ret,
         section=section,
         questions=questions,
@@ -616,6 +672,32 @@ def return_section(return_id: int, section_key: str):
         editable=editable,
         following=_next_section(ret, section),
     ), status
+
+
+@bp.post("/returns/<int:return_id>/sections/<section_key>/confirm")
+@login_required
+def return_confirm_carried(return_id: int, section_key: str):
+    """Confirm a section's answers carried forward from the previous round unchanged."""
+    p = current_principal()
+    ret = get_return_or_404(p, return_id)
+    section = next((s for s in ret.round.version.sections if s.key == section_key), None)
+    if section is None:
+        abort(404)
+    _require(works_for_return(p, ret))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    lock = whole_number(request.form.get("lock_version"), low=0)
+    if lock is None:
+        abort(400, "lock_version is missing")
+    back = url_for("rounds.return_section", return_id=ret.id, section_key=section.key)
+    confirmed = run_service(
+        lambda: carry.confirm_carried(ret, by=current_user, expected_version=lock, section=section), back=back
+    )
+    db.session.commit()
+    flash(
+        f"{confirmed} {'answer' if confirmed == 1 else 'answers'} in '{section.title}' confirmed unchanged", "success"
+    )
+    return redirect(url_for("rounds.return_detail", return_id=ret.id))
 
 
 def _next_section(ret: Return, section: Any) -> Any:
@@ -635,9 +717,29 @@ def return_submit(return_id: int):
     _require(works_for_return(p, ret))
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    back = url_for("rounds.return_detail", return_id=ret.id)
+    confirmed = request.args.get("confirm_carried") == "1"
+    carried = len(carry.carried_answers(ret)) if ret.status.is_editable else 0
+    if carried and not confirmed:
+        # answers carried forward from the previous round and never reviewed: ask first
+        return render_template(
+            "core/confirm.html",
+            title="Submit answers you have not reviewed?",
+            caption=f"{ret.round.title}: {ret.agency.name}",
+            lines=[
+                f"{carry.carried_phrase(carried)}: they still say what your agency answered last time.",
+                "Review them (open each section marked 'to review') or confirm them unchanged, unless you are sure "
+                "they still hold.",
+            ],
+            action=url_for("rounds.return_submit", return_id=ret.id, confirm_carried=1),
+            button="Yes, submit them as they are",
+            cancel=back,
+        )
     outcome = run_service(
-        lambda: services.submit_return(ret, by=current_user, as_lead=leads_return_agency(p, ret)),
-        back=url_for("rounds.return_detail", return_id=ret.id),
+        lambda: services.submit_return(
+            ret, by=current_user, as_lead=leads_return_agency(p, ret), confirm_carried=confirmed
+        ),
+        back=back,
     )
     db.session.commit()
     flash(
