@@ -73,8 +73,6 @@ PLACES_ROLES = {"admin", "auditor"}
 DOCUMENTED = {200, 302, 303, 400, 403, 404, 409, 413, 415, 422}
 #: POST endpoints of pages no page of the world shows a form for, and why
 UNREACHED: dict[str, str] = {
-    "rounds.round_agencies": "the world's round is a case audit, whose page has no agencies to choose "
-    "(hostile ids tested in tests/self_assessments/test_sa_rounds.py)",
     "accounts.set_password": "its form is reached by the emailed link's token, not in the world (tested in accounts)",
     "actions.recommendation_delete": "the world's recommendation has an action, so no page offers to delete it "
     "(tested in tests/actions/test_pages.py)",
