@@ -18,7 +18,7 @@ from ..accounts.models import Agency
 from ..accounts.permissions import agency_links_query
 from ..core import storage
 from ..core.errors import DomainError, FieldErrors, NotAllowedError
-from ..core.forms import ConfirmForm, id_value
+from ..core.forms import ConfirmForm, id_value, posted_date
 from ..core.permissions import Principal, current_principal
 from ..extensions import db
 from ..rounds.permissions import can_view_rounds, get_round_or_404
@@ -46,22 +46,6 @@ def _require(allowed: bool) -> None:
 def _check_csrf() -> None:
     if not ConfirmForm().validate_on_submit():
         abort(400, "The form has expired: go back, reload the page and try again")
-
-
-def _posted_date(form: Any, name: str, what: str) -> tuple[date | None, str]:
-    """A GOV.UK date from its day, month and year boxes, or why it is not one."""
-    parts = [(form.get(f"{name}-{part}") or "").strip() for part in ("day", "month", "year")]
-    if not any(parts):
-        return None, ""
-    if not all(parts):
-        return None, f"Enter the {what} as day, month and year"
-    try:
-        year, month, day = int(parts[2]), int(parts[1]), int(parts[0])
-        if not 1900 <= year <= 2200:
-            raise ValueError
-        return date(year, month, day), ""
-    except (ValueError, OverflowError):
-        return None, f"Enter a real {what}, like 27 3 2027"
 
 
 def _posted_id(raw: str | None) -> int | None:
@@ -480,7 +464,7 @@ def _posted_action(form: Any, errors: dict[str, str], *, with_due: bool) -> serv
             ids[name] = None
     due_on = None
     if with_due:
-        due_on, problem = _posted_date(form, "due_on", "due date")
+        due_on, problem = posted_date(form, "due_on", "due date")
         if problem:
             errors["due_on"] = problem
     return services.ActionIn(
@@ -654,7 +638,7 @@ def action_move_due_date(action_id: int):
     """Move the due date, with a reason; the date first agreed stays visible."""
     p, action = _updatable(action_id)
     errors: dict[str, str] = {}
-    new_date, problem = _posted_date(request.form, "move-due_on", "new due date")
+    new_date, problem = posted_date(request.form, "move-due_on", "new due date")
     try:
         services.move_due_date(action, new_date, request.form.get("move-reason") or "", by=p.user_id)
     except FieldErrors as error:
@@ -694,7 +678,7 @@ def action_evidence_add(action_id: int):
     errors: dict[str, str] = {}
     dates = {}
     for name, what in (("before_on", "date measured before"), ("after_on", "date measured after")):
-        dates[name], problem = _posted_date(form, f"evidence-{name}", what)
+        dates[name], problem = posted_date(form, f"evidence-{name}", what)
         if problem:
             errors[f"evidence-{name}"] = problem
     given = services.EvidenceIn(

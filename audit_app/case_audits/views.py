@@ -14,7 +14,7 @@ from ..accounts.models import Agency
 from ..accounts.permissions import agency_links_query
 from ..actions.views import case_discussion_plan, chair_report_plan
 from ..core.errors import DomainError, FieldErrors
-from ..core.forms import REFUSED, ConfirmForm, add_form_error, id_value, run_service
+from ..core.forms import REFUSED, ConfirmForm, add_form_error, id_value, posted_date, run_service
 from ..core.permissions import can_view_history, current_principal
 from ..core.views import add_audit_filter_part, register_audit_filter
 from ..extensions import db
@@ -482,16 +482,8 @@ def _check_post(round_: Round) -> None:
 
 
 def _posted_date(name: str, what: str) -> tuple[date | None, str]:
-    """A GOV.UK date from its day, month and year boxes, or why it is not one."""
-    parts = [request.form.get(f"{name}-{part}", "").strip() for part in ("day", "month", "year")]
-    if not any(parts):
-        return None, ""
-    if not all(parts):
-        return None, f"Enter the {what} as day, month and year"
-    try:
-        return date(int(parts[2]), int(parts[1]), int(parts[0])), ""
-    except ValueError:
-        return None, f"Enter a real {what}, like 27 3 2027"
+    """A GOV.UK date of the posted form (any real date: the meeting record takes what was typed)."""
+    return posted_date(request.form, name, what, years=None)
 
 
 @bp.route("/rounds/<int:round_id>/meeting", methods=["GET", "POST"])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any, TypeVar
 
 from flask import abort, flash, redirect
@@ -50,6 +51,25 @@ def optional_id(value: object) -> int | None:
     if value in (None, "", "None"):
         return None
     return id_value(value)
+
+
+def posted_date(
+    form: Mapping[str, str], name: str, what: str, *, years: tuple[int, int] | None = (1900, 2200)
+) -> tuple[date | None, str]:
+    """A GOV.UK date from its ``<name>-day``, ``-month`` and ``-year`` boxes: (the date or None if all are blank,
+    "" or why it is not one). ``years`` bounds the year a person can mean (None: any real date)."""
+    parts = [(form.get(f"{name}-{part}") or "").strip() for part in ("day", "month", "year")]
+    if not any(parts):
+        return None, ""
+    if not all(parts):
+        return None, f"Enter the {what} as day, month and year"
+    try:
+        year, month, day = int(parts[2]), int(parts[1]), int(parts[0])
+        if years is not None and not years[0] <= year <= years[1]:
+            raise ValueError
+        return date(year, month, day), ""
+    except (ValueError, OverflowError):
+        return None, f"Enter a real {what}, like 27 3 2027"
 
 
 def strip_filter(value: str | None) -> str | None:
