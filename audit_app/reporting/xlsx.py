@@ -17,9 +17,8 @@ from collections.abc import Iterable
 from typing import IO, Any
 from xml.sax.saxutils import escape
 
-#: characters XML 1.0 cannot carry (spreadsheets refuse the file if they appear)
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_MAX_CELL = 32767
+from ..core.files import XLSX_ILLEGAL, XLSX_MAX_CELL
+
 _SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
 
 _CONTENT_TYPES = (
@@ -78,7 +77,7 @@ def _cell(value: Any, style: str = "") -> str:
         if value != value or value in (float("inf"), float("-inf")):  # NaN and infinities: no number to show
             return "<c/>"
         return f'<c{style} t="n"><v>{value!r}</v></c>' if isinstance(value, float) else f"<c{style}><v>{value}</v></c>"
-    text = _ILLEGAL.sub("", str(value))[:_MAX_CELL]
+    text = XLSX_ILLEGAL.sub("", str(value))[:XLSX_MAX_CELL]
     return f'<c{style} t="inlineStr"><is><t xml:space="preserve">{escape(text)}</t></is></c>'
 
 
