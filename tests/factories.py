@@ -333,8 +333,6 @@ def make_action(
 
 def principal_of(user: User, partnership_id: int):
     """The principal ``user`` acts as in ``partnership_id`` (as a signed-in request builds it)."""
-    from audit_app.accounts.models import Membership
-    from audit_app.accounts.session import build_principal
+    from audit_app.accounts.session import principal_for
 
-    memberships = list(db.session.scalars(sa.select(Membership).where(Membership.user_id == user.id)))
-    return build_principal(user.id, partnership_id, memberships)
+    return principal_for(user.id, partnership_id)

@@ -31,6 +31,12 @@ def build_principal(user_id: int, partnership_id: int | None, memberships: list[
     )
 
 
+def principal_for(user_id: int, partnership_id: int) -> Principal:
+    """The principal a user acts as in a partnership, outside a request (a job acting for the person who asked)."""
+    memberships = list(db.session.scalars(sa.select(Membership).where(Membership.user_id == user_id)))
+    return build_principal(user_id, partnership_id, memberships)
+
+
 @login_manager.user_loader
 def _load_user(session_id: str) -> User | None:
     """The user of a session cookie, if the cookie is still current (see User.session_version)."""

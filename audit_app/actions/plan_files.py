@@ -25,8 +25,8 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..accounts.models import Membership, Partnership
-from ..accounts.session import build_principal
+from ..accounts.models import Partnership
+from ..accounts.session import principal_for
 from ..core import clock, storage
 from ..core.files import text_cell
 from ..core.jobs import enqueue
@@ -37,7 +37,7 @@ from ..core.storage import StoredFile
 from ..extensions import db
 from ..reporting.models import ReportFileStatus
 from ..reporting.report import draw_pdf
-from ..reporting.report_files import GIVE_UP_AFTER, FileState
+from ..reporting.report_files import FileState, file_state
 from .plan import PlanFilters, plan_actions, plan_counts
 from .plan_rows import filter_labels, plan_charts, plan_rows
 
@@ -211,17 +211,6 @@ def plan_file(p: Principal, filters: PlanFilters) -> PlanFile | None:
     )
 
 
-def file_state(row: PlanFile | None, fingerprint: str) -> FileState:
-    """Ready: drawn from the plan as it is now. Preparing: queued or running, and not given up on."""
-    if row is None:
-        return FileState.NONE
-    if row.status in (ReportFileStatus.QUEUED, ReportFileStatus.RUNNING):
-        return FileState.PREPARING if utcnow() - row.requested_at < GIVE_UP_AFTER else FileState.NONE
-    if row.fingerprint != fingerprint:
-        return FileState.NONE
-    return FileState.READY if row.status == ReportFileStatus.READY else FileState.FAILED
-
-
 def request_plan_file(p: Principal, filters: PlanFilters) -> PlanFile:
     """Ask for the plan's PDF: kept if current, left alone if being drawn, else queued. The caller commits."""
     fingerprint = plan_fingerprint(p, filters)
@@ -244,11 +233,6 @@ def request_plan_file(p: Principal, filters: PlanFilters) -> PlanFile:
     logger.info("action plan PDF asked for by user %s in partnership %s", p.user_id, p.partnership_id)
     enqueue(build_plan_file, row.id, row.requested_at)
     return row
-
-
-def principal_for(user_id: int, partnership_id: int) -> Principal:
-    memberships = list(db.session.scalars(sa.select(Membership).where(Membership.user_id == user_id)))
-    return build_principal(user_id, partnership_id, memberships)
 
 
 def plan_pdf_html(p: Principal, filters: PlanFilters, filter_rows: list[tuple[str, str]]) -> str:

@@ -15,6 +15,7 @@ import enum
 import logging
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -64,8 +65,9 @@ def report_file(round_id: int, kind: ReportKind, suppressed: bool) -> ReportFile
     )
 
 
-def file_state(row: ReportFile | None, fingerprint: str) -> FileState:
-    """Ready: drawn from the round as it is now. Preparing: queued or running, and not given up on."""
+def file_state(row: ReportFile | Any | None, fingerprint: str) -> FileState:
+    """Ready: drawn from its data as it is now (the round's, or the action plan's). Preparing: queued or running,
+    and not given up on. ``row`` is any kept drawing with a status, a request time and a fingerprint."""
     if row is None:
         return FileState.NONE
     if row.status in (ReportFileStatus.QUEUED, ReportFileStatus.RUNNING):
