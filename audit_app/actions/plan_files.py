@@ -14,7 +14,6 @@ import hashlib
 import io
 import json
 import logging
-import time
 from datetime import date, datetime
 from typing import Any
 
@@ -27,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Partnership
 from ..accounts.session import principal_for
-from ..core import clock, storage
+from ..core import clock
 from ..core.files import text_cell
 from ..core.jobs import enqueue
 from ..core.models import UTCDateTime, enum_type, utcnow
@@ -36,8 +35,7 @@ from ..core.redaction import exempt_table
 from ..core.storage import StoredFile
 from ..extensions import db
 from ..reporting.models import ReportFileStatus
-from ..reporting.report import draw_pdf
-from ..reporting.report_files import FileState, file_state
+from ..reporting.report_files import FileState, draw_kept_pdf, file_state, queue_drawing
 from .plan import PlanFilters, plan_actions, plan_counts
 from .plan_rows import filter_labels, plan_charts, plan_rows
 
@@ -223,13 +221,7 @@ def request_plan_file(p: Principal, filters: PlanFilters) -> PlanFile:
         db.session.add(row)
     row.filters = filters.as_args()
     row.fingerprint = fingerprint
-    row.status = ReportFileStatus.QUEUED
-    row.progress = 0
-    row.stage = "Waiting to start"
-    row.error = ""
-    row.requested_at = utcnow()
-    row.finished_at = None
-    db.session.flush()
+    queue_drawing(row)
     logger.info("action plan PDF asked for by user %s in partnership %s", p.user_id, p.partnership_id)
     enqueue(build_plan_file, row.id, row.requested_at)
     return row
@@ -256,39 +248,17 @@ def build_plan_file(plan_file_id: int, requested_at: datetime) -> None:
     if row is None or row.requested_at != requested_at or row.status != ReportFileStatus.QUEUED:
         return
 
-    def progress(percent: int, stage: str) -> None:
-        row.progress = percent
-        row.stage = stage
-        db.session.commit()
-
-    started = time.process_time()
-    row.status = ReportFileStatus.RUNNING
     p = principal_for(row.user_id, row.partnership_id)
     filters = filters_from_args(row.filters or {})
-    row.fingerprint = plan_fingerprint(p, filters)
-    progress(5, "Gathering the plan")
-    try:
-        html = plan_pdf_html(p, filters, filter_labels(p, filters))
-        progress(35, "Laying out the pages")
-        data, pages = draw_pdf(html, progress)
-        stored = storage.store_made_file(data, FILE_NAME, storage.PDF, partnership_id=row.partnership_id)
-    except Exception:
-        db.session.rollback()
-        logger.exception("action plan PDF %s could not be drawn", row.id)
-        row.status = ReportFileStatus.FAILED
-        row.stage = "Failed"
-        row.error = "The PDF could not be drawn. Ask for it again; if it fails again, tell the business unit."
-        row.finished_at = utcnow()
-        db.session.commit()
-        return
-    row.stored_file_id = stored.id
-    row.pages = pages
-    row.status = ReportFileStatus.READY
-    row.progress = 100
-    row.stage = "Ready"
-    row.finished_at = utcnow()
-    db.session.commit()
-    logger.info("action plan PDF %s drawn: %s pages in %.2f s", row.id, pages, time.process_time() - started)
+    draw_kept_pdf(
+        row,
+        fingerprint=plan_fingerprint(p, filters),
+        gathering="Gathering the plan",
+        make_html=lambda: plan_pdf_html(p, filters, filter_labels(p, filters)),
+        file_name=FILE_NAME,
+        partnership_id=row.partnership_id,
+        what=f"action plan PDF {row.id}",
+    )
 
 
 def forget_plan_files(partnership_id: int) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -89,14 +90,8 @@ def request_file(round_: Round, kind: ReportKind, suppressed: bool, *, by_user_i
         row = ReportFile(round_id=round_.id, kind=kind, suppressed=suppressed)
         db.session.add(row)
     row.fingerprint = fingerprint
-    row.status = ReportFileStatus.QUEUED
-    row.progress = 0
-    row.stage = "Waiting to start"
-    row.error = ""
     row.requested_by_id = by_user_id
-    row.requested_at = utcnow()
-    row.finished_at = None
-    db.session.flush()
+    queue_drawing(row)
     logger.info("report %s of round %s asked for by user %s", kind.value, round_.id, by_user_id)
     enqueue(build_report_file, row.id, row.requested_at)
     return row
@@ -113,6 +108,44 @@ def build_report_file(report_file_id: int, requested_at: datetime) -> None:
     if round_ is None:
         return
 
+    draw_kept_pdf(
+        row,
+        fingerprint=round_fingerprint(round_.id),
+        gathering="Gathering the figures",
+        make_html=lambda: round_report_html(round_, suppressed=row.suppressed, kind=row.kind),
+        file_name=file_name(round_, row.kind, row.suppressed),
+        partnership_id=round_.partnership_id,
+        what=f"report {row.kind.value} of round {row.round_id}",
+    )
+
+
+# -- the life of a kept drawing, shared by every PDF drawn by a job (round reports, the action plan) --
+
+
+def queue_drawing(row: Any) -> None:
+    """Mark a kept drawing's row as asked for again, waiting for its job (flushed; the caller commits)."""
+    row.status = ReportFileStatus.QUEUED
+    row.progress = 0
+    row.stage = "Waiting to start"
+    row.error = ""
+    row.requested_at = utcnow()
+    row.finished_at = None
+    db.session.flush()
+
+
+def draw_kept_pdf(
+    row: Any,
+    *,
+    fingerprint: str,
+    gathering: str,
+    make_html: Callable[[], str],
+    file_name: str,
+    partnership_id: int,
+    what: str,
+) -> None:
+    """In a job: draw ``row``'s PDF from ``make_html()`` (the data as it is at ``fingerprint``), committing its
+    progress as it goes so the page sees it, and keep the file; a failure is recorded on the row in words."""
+
     def progress(percent: int, stage: str) -> None:
         row.progress = percent
         row.stage = stage
@@ -120,22 +153,16 @@ def build_report_file(report_file_id: int, requested_at: datetime) -> None:
 
     started = time.process_time()
     row.status = ReportFileStatus.RUNNING
-    # the file will be drawn from the round as it is at this moment
-    row.fingerprint = round_fingerprint(round_.id)
-    progress(5, "Gathering the figures")
+    row.fingerprint = fingerprint
+    progress(5, gathering)
     try:
-        html = round_report_html(round_, suppressed=row.suppressed, kind=row.kind)
+        html = make_html()
         progress(35, "Laying out the pages")
         data, pages = draw_pdf(html, progress)
-        stored = storage.store_made_file(
-            data,
-            file_name(round_, row.kind, row.suppressed),
-            storage.PDF,
-            partnership_id=round_.partnership_id,
-        )
+        stored = storage.store_made_file(data, file_name, storage.PDF, partnership_id=partnership_id)
     except Exception:
         db.session.rollback()
-        logger.exception("report %s of round %s could not be drawn", row.kind.value, row.round_id)
+        logger.exception("%s could not be drawn", what)
         row.status = ReportFileStatus.FAILED
         row.stage = "Failed"
         row.error = "The PDF could not be drawn. Ask for it again; if it fails again, tell the business unit."
@@ -144,10 +171,11 @@ def build_report_file(report_file_id: int, requested_at: datetime) -> None:
         return
     row.stored_file_id = stored.id
     row.pages = pages
-    row.cpu_seconds = round(time.process_time() - started, 3)
+    if hasattr(row, "cpu_seconds"):
+        row.cpu_seconds = round(time.process_time() - started, 3)
     row.status = ReportFileStatus.READY
     row.progress = 100
     row.stage = "Ready"
     row.finished_at = utcnow()
     db.session.commit()
-    logger.info("report %s of round %s drawn: %s pages", row.kind.value, row.round_id, pages)
+    logger.info("%s drawn: %s pages in %.2f s of CPU", what, pages, time.process_time() - started)
