@@ -143,6 +143,7 @@ def register_extensions(app: Flask) -> None:
     from .questionnaires import models as _questionnaires  # noqa: F401
     from .reporting import models as _reporting  # noqa: F401
     from .rounds import models as _rounds  # noqa: F401
+    from .self_assessments import models as _self_assessments  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
@@ -155,6 +156,10 @@ def register_blueprints(app: Flask) -> None:
     from .questionnaires.views import bp as questionnaires_bp
     from .reporting.views import bp as reporting_bp
     from .rounds.views import bp as rounds_bp
+    from .self_assessments.challenge_views import bp as challenges_bp
+    from .self_assessments.report_views import bp as sa_reports_bp
+    from .self_assessments.scrutiny_views import bp as scrutiny_bp
+    from .self_assessments.survey_views import bp as surveys_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
@@ -165,6 +170,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reporting_bp)
     app.register_blueprint(actions_bp)
     app.register_blueprint(plan_bp)
+    app.register_blueprint(scrutiny_bp)
+    app.register_blueprint(surveys_bp)
+    app.register_blueprint(sa_reports_bp)
+    app.register_blueprint(challenges_bp)
 
 
 def _render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

@@ -20,6 +20,7 @@ from audit_app.case_audits import services as case_services
 from audit_app.core.audit import system_actor
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaire_services
+from audit_app.questionnaires.models import QuestionnaireKind
 from audit_app.rounds.models import Return, RoundStatus
 from tests.factories import (
     api_token,
@@ -90,6 +91,24 @@ def build_route_world() -> dict[str, Any]:
         )
         # a chair's report recommendation, to promote into the plan
         _, (report_recommendation, *_) = case_services.save_chair_report(round_, {}, [(None, "Invite health")])
+        # a Section 11 self-assessment round, open, with a police return (sa_round_id, sa_return_id)
+        sa_round = make_round(
+            world.partnership.id,
+            kind=QuestionnaireKind.SELF_ASSESSMENT,
+            title="Access self-assessment",
+            agencies=[world.police],
+            status=RoundStatus.OPEN,
+        )
+        # -- self-assessments: scrutiny threads, moderation, follow-up list --
+
+        # -- self-assessments: practitioner surveys --
+
+        # -- self-assessments: reports --
+
+        # -- self-assessments: settings from a CSV, evidence files and links, improvement actions --
+
+        # -- self-assessments: challenge events, shared rounds --
+
         db.session.commit()
     police_return = db.session.scalar(sa.select(Return).where(Return.round_id == round_.id))
     auditor_membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == world.user("auditor").id))
@@ -120,6 +139,13 @@ def build_route_world() -> dict[str, Any]:
         "evidence_id": evidence.id,
         "file_id": evidence.files[0].id,
         "report_recommendation_id": report_recommendation.id,
+        "sa_round_id": sa_round.id,
+        "sa_return_id": db.session.scalar(sa.select(Return.id).where(Return.round_id == sa_round.id)),
+        # -- self-assessments: scrutiny threads, moderation, follow-up list --
+        # -- self-assessments: practitioner surveys --
+        # -- self-assessments: reports --
+        # -- self-assessments: settings from a CSV, evidence files and links, improvement actions --
+        # -- self-assessments: challenge events, shared rounds --
     }
     secrets = {name: api_token(user, name="access test") for name, user in world.users.items()}
     return {"world": world_ids(world), "ids": ids, "secrets": secrets}

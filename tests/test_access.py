@@ -274,6 +274,11 @@ ACCESS: dict[str, set[str] | str] = {
     "actions.action_evidence_add": ACTION_UPDATERS,
     "actions.action_evidence_decide": BUILDERS,
     "actions.action_evidence_file": MEMBERS,
+    # -- self-assessments: scrutiny threads, moderation, follow-up list --
+    # -- self-assessments: practitioner surveys --
+    # -- self-assessments: reports --
+    # -- self-assessments: settings from a CSV, evidence files and links, improvement actions --
+    # -- self-assessments: challenge events, shared rounds --
 }
 
 

@@ -9,4 +9,17 @@ from ..extensions import csrf
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # token-authenticated, no cookies: CSRF does not apply
 
-from . import actions, auth, case_audits, findings, questionnaires, rounds, spec, views  # noqa: E402,F401  (register hooks and routes on bp)
+from . import (  # noqa: E402,F401  (register hooks and routes on bp)
+    actions,
+    auth,
+    case_audits,
+    challenges,
+    findings,
+    questionnaires,
+    rounds,
+    sa_reports,
+    scrutiny,
+    spec,
+    surveys,
+    views,
+)

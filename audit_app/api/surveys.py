@@ -1,0 +1,5 @@
+"""Practitioner surveys through the API (set-up and counts; never respondents)."""
+
+from __future__ import annotations
+
+from .spec import api_route  # noqa: F401  (routes are declared with api_route, registered on the API blueprint)
