@@ -146,6 +146,7 @@ def build_route_world() -> dict[str, Any]:
         # -- self-assessments: reports --
         # -- self-assessments: settings from a CSV, evidence files and links, improvement actions --
         # -- self-assessments: challenge events, shared rounds --
+        "partnership_id": world.partnership.id,
     }
     secrets = {name: api_token(user, name="access test") for name, user in world.users.items()}
     return {"world": world_ids(world), "ids": ids, "secrets": secrets}

@@ -37,6 +37,7 @@ METHOD_ACCESS = {
     ("case_audits.round_meeting", "POST"): BUILDERS,
     ("case_audits.case_practitioners", "POST"): BUILDERS,
     ("case_audits.chair_report", "POST"): BUILDERS,
+    ("rounds.round_sharing", "POST"): ADMIN,
 }
 OWNER = {"auditor"}  # the token in the URL belongs to the auditor
 PUBLIC = "public"
@@ -279,6 +280,12 @@ ACCESS: dict[str, set[str] | str] = {
     # -- self-assessments: reports --
     # -- self-assessments: settings from a CSV, evidence files and links, improvement actions --
     # -- self-assessments: challenge events, shared rounds --
+    # sharing a round: the QA group and scrutineers see which partnerships it counts for; admins share it
+    "rounds.round_sharing": VIEW_ROUNDS,
+    "rounds.round_unshare": ADMIN,
+    "api.rounds_partnerships": VIEW_ROUNDS,
+    "api.rounds_share": ADMIN,
+    "api.rounds_unshare": ADMIN,
 }
 
 

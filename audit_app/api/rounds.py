@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-import sqlalchemy as sa
-from flask import Response, g, jsonify
+from flask import Response, abort, g, jsonify
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StringConstraints
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -14,7 +13,7 @@ from ..accounts.models import Role
 from ..case_audits import cohort
 from ..case_audits import services as case_services
 from ..core import clock
-from ..core.errors import DomainError, NotAllowedError
+from ..core.errors import ConflictError, DomainError, NotAllowedError
 from ..core.inputs import MAX_ID, Id, Int32
 from ..extensions import db
 from ..questionnaires import answers
@@ -24,14 +23,17 @@ from ..rounds.models import EmailKind, Return, ReturnGroup, ReturnStatus, Round,
 from ..rounds.notifications import queue_round_emails
 from ..rounds.permissions import (
     can_assign_return,
+    can_choose_round_agencies,
     can_manage_rounds,
     can_mark_declined,
     can_review_returns,
+    can_share_round,
     can_view_rounds,
     get_managed_round_or_404,
     get_return_or_404,
     get_round_or_404,
     leads_return_agency,
+    returns_query,
     rounds_query,
     works_for_return,
 )
@@ -89,7 +91,10 @@ class RoundOut(BaseModel):
         description="Each case: id, reference, agency_ids, previous_round_case_id, concern_raised (an agency's return "
         "recorded an immediate safeguarding concern) and concerns (agency_id, agency_name, raised_at of each)"
     )
-    agencies: list[dict[str, Any]] = Field(description="The agencies chosen to return (kinds that choose them)")
+    agencies: list[dict[str, Any]] = Field(
+        description="The agencies chosen to return (kinds that choose them): the asking partnership's own, in a "
+        "round shared by several"
+    )
     partnership_ids: list[int] = Field(description="Every partnership the round counts for, the planning one first")
     warnings: list[RoundWarningOut] = Field(
         description="What to put right in a planning or open round: a due date past, agencies with nobody to "
@@ -220,6 +225,22 @@ class AssignIn(Strict):
     assigned_to_id: Id | None = Field(description="An active auditor of the return's agency; null for nobody")
 
 
+class ShareIn(Strict):
+    partnership_id: Id = Field(description="A partnership the caller is an administrator of too")
+
+
+class SharingOut(BaseModel):
+    round_id: int
+    planned_by_partnership_id: int
+    partnerships: list[dict[str, Any]] = Field(
+        description="Every partnership the round counts for: id, name, plans_round (the one that manages it)"
+    )
+    shareable: list[dict[str, Any]] = Field(
+        description="Partnerships the caller may share it with (id, name): administrators of the planning "
+        "partnership who are administrators of these too; empty for everyone else"
+    )
+
+
 class ChaseIn(Strict):
     agency_id: Id | None = Field(
         default=None, description="Remind this agency only; leave out to remind every agency with returns outstanding"
@@ -335,7 +356,7 @@ def _round(r: Round) -> dict[str, Any]:
             }
             for rc in r.cases
         ],
-        agencies=[{"id": a.id, "name": a.name} for a in r.agencies],
+        agencies=[{"id": a.id, "name": a.name} for a in services.round_agencies_seen_by(r, principal().partnership_id)],
         partnership_ids=services.round_partnership_ids(r),
         warnings=[{"key": w.key, "message": w.message} for w in services.round_warnings(r)],
     ).model_dump(mode="json")
@@ -459,9 +480,13 @@ def rounds_next(round_id: int):
 )
 def rounds_set_agencies(round_id: int):
     p = principal()
-    round_ = get_managed_round_or_404(p, round_id)
+    require(can_manage_rounds(p))
+    round_ = get_round_or_404(p, round_id)
+    require(can_choose_round_agencies(p, round_))
     body = parse_body(RoundAgenciesIn)
-    services.set_round_agencies(round_, agency_ids=body.agency_ids, sector_ids=body.sector_ids)
+    services.set_round_agencies(
+        round_, agency_ids=body.agency_ids, sector_ids=body.sector_ids, partnership_id=p.partnership_id
+    )
     db.session.commit()
     return jsonify(_round(round_))
 
@@ -495,7 +520,7 @@ def rounds_return_rates(round_id: int):
     by_sector, overall = services.return_rates(round_, p.partnership_id)
     past_due = round_.due_on is not None and clock.today() > round_.due_on
     owing = db.session.scalars(
-        sa.select(Return)
+        returns_query(p)
         .where(Return.round_id == round_.id, Return.status.in_(ReturnStatus.in_group(ReturnGroup.OUTSTANDING)))
         .options(selectinload(Return.agency))
     ).all()
@@ -640,19 +665,95 @@ def rounds_moves(round_id: int):
 )
 def rounds_chase(round_id: int):
     p = principal()
-    round_ = get_managed_round_or_404(p, round_id)
+    require(can_manage_rounds(p))
+    round_ = get_round_or_404(p, round_id)
+    require(can_choose_round_agencies(p, round_))
     body = parse_body(ChaseIn)
     if round_.status != RoundStatus.OPEN:
         raise NotAllowedError("Reminders go only while the round is open")
-    if body.agency_id is not None and not db.session.scalar(
-        sa.select(sa.func.count()).where(Return.round_id == round_.id, Return.agency_id == body.agency_id)
-    ):
+    theirs = services.chaseable_agency_ids(round_, p.partnership_id)
+    if body.agency_id is not None and body.agency_id not in theirs:
         raise DomainError("Choose an agency with returns in this round", field="agency_id")
     emailing = queue_round_emails(
-        round_, EmailKind.CHASE, {body.agency_id} if body.agency_id is not None else None
+        round_, EmailKind.CHASE, {body.agency_id} if body.agency_id is not None else theirs
     )  # sent once this commits
     db.session.commit()
     return jsonify(ChaseOut(agencies_emailed=emailing).model_dump(mode="json"))
+
+
+def _sharing(p: Any, round_: Round) -> dict[str, Any]:
+    shareable = services.shareable_partnerships(round_, p.admin_partnership_ids) if can_share_round(p, round_) else []
+    return SharingOut(
+        round_id=round_.id,
+        planned_by_partnership_id=round_.partnership_id,
+        partnerships=[
+            {"id": x.id, "name": x.name, "plans_round": x.id == round_.partnership_id} for x in round_.partnerships
+        ],
+        shareable=[{"id": x.id, "name": x.name} for x in shareable],
+    ).model_dump(mode="json")
+
+
+@api_route(
+    "/rounds/<int:round_id>/partnerships",
+    "GET",
+    summary="The partnerships a round counts for, and those the caller may share it with",
+    tag="audits",
+    response_model=SharingOut,
+    roles=VIEWERS,
+)
+def rounds_partnerships(round_id: int):
+    p = principal()
+    require(can_view_rounds(p))
+    return jsonify(_sharing(p, get_round_or_404(p, round_id)))
+
+
+@api_route(
+    "/rounds/<int:round_id>/partnerships",
+    "POST",
+    summary="Share a round with another partnership the caller is an administrator of too",
+    tag="audits",
+    request_model=ShareIn,
+    response_model=SharingOut,
+    roles=(Role.ADMIN,),
+)
+def rounds_share(round_id: int):
+    p = principal()
+    require(can_view_rounds(p))
+    round_ = get_round_or_404(p, round_id)
+    require(can_share_round(p, round_))
+    body = parse_body(ShareIn)
+    partnership = next(
+        (x for x in services.shareable_partnerships(round_, p.admin_partnership_ids) if x.id == body.partnership_id),
+        None,
+    )
+    if partnership is None:
+        if body.partnership_id in {x.id for x in round_.partnerships}:
+            raise ConflictError("The round already counts for this partnership", field="partnership_id")
+        raise DomainError("Choose a partnership you are an administrator of too", field="partnership_id")
+    services.share_round(round_, partnership)
+    db.session.commit()
+    return jsonify(_sharing(p, round_))
+
+
+@api_route(
+    "/rounds/<int:round_id>/partnerships/<int:partnership_id>",
+    "DELETE",
+    summary="Stop sharing a round with a partnership (only while the round is being planned)",
+    tag="audits",
+    response_model=SharingOut,
+    roles=(Role.ADMIN,),
+)
+def rounds_unshare(round_id: int, partnership_id: int):
+    p = principal()
+    require(can_view_rounds(p))
+    round_ = get_round_or_404(p, round_id)
+    require(can_share_round(p, round_))
+    partnership = next((x for x in round_.partnerships if x.id == partnership_id), None)
+    if partnership is None:
+        abort(404)
+    services.unshare_round(round_, partnership)
+    db.session.commit()
+    return jsonify(_sharing(p, round_))
 
 
 # -- returns --

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
     GovDateInput,
+    GovRadioInput,
     GovSelect,
     GovSubmitInput,
     GovTextArea,
@@ -14,7 +15,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from ..core.forms import GovDateField, OptionSelectField, optional_id, strip_filter
+from ..core.forms import GovDateField, OptionRadioField, OptionSelectField, optional_id, strip_filter
 from ..core.inputs import MAX_ID
 from .models import RoundStatus
 
@@ -141,3 +142,15 @@ def first_error(form: FlaskForm) -> str:
         label = field.label.text if field is not None and getattr(field, "label", None) else name
         return f"{label}: {messages[0]}"
     return "The request is not valid"
+
+
+class ShareRoundForm(FlaskForm):
+    """Share a round with another partnership (one its manager is an administrator of too)."""
+
+    partnership_id = OptionRadioField(
+        "Share this round with",
+        widget=GovRadioInput(),
+        coerce=optional_id,
+        validators=[DataRequired("Choose the partnership to share the round with")],
+    )
+    submit = SubmitField("Share the round", widget=GovSubmitInput())

@@ -29,15 +29,16 @@ SUBJECTS = {
 }
 
 
-def agency_recipients(partnership_id: int, agency_id: int) -> list[str]:
-    """Emails of the active auditors and agency leads of an agency in a partnership."""
+def agency_recipients(partnership_ids: list[int], agency_id: int) -> list[str]:
+    """Emails of the active auditors and agency leads of an agency in any of the partnerships (a round shared
+    by several reaches an agency's people in whichever partnership they were given their role)."""
     return sorted(
         set(
             db.session.scalars(
                 sa.select(User.email)
                 .join(Membership, Membership.user_id == User.id)
                 .where(
-                    Membership.partnership_id == partnership_id,
+                    Membership.partnership_id.in_(partnership_ids),
                     Membership.agency_id == agency_id,
                     Membership.role.in_([Role.AUDITOR, Role.AGENCY_LEAD]),
                     User.is_active.is_(True),
@@ -80,7 +81,7 @@ def send_round_emails(round_id: int, kind: str, agency_ids: list[int] | None = N
         subject = SUBJECTS[email_kind].format(title=round_.title)
         for returns in _outstanding_by_agency(round_, set(agency_ids) if agency_ids else None).values():
             agency = returns[0].agency
-            recipients = agency_recipients(round_.partnership_id, agency.id)
+            recipients = agency_recipients([p.id for p in round_.partnerships], agency.id)
             outcome = EmailOutcome.NOBODY
             if recipients:
                 body = (
@@ -186,14 +187,19 @@ class EmailReport:
     failed: list[str]
 
 
-def latest_emails(round_: Round) -> EmailReport | None:
-    """Who the round's latest sending reached, and who it could not."""
+def latest_emails(round_: Round, agency_ids: set[int] | None = None) -> EmailReport | None:
+    """Who the round's latest sending reached, and who it could not (of ``agency_ids`` only, if given: a
+    shared round's partnership reads of its own agencies)."""
     batch = db.session.scalar(
         sa.select(AgencyEmail.batch).where(AgencyEmail.round_id == round_.id).order_by(AgencyEmail.id.desc()).limit(1)
     )
     if batch is None:
         return None
     emails = db.session.scalars(sa.select(AgencyEmail).where(AgencyEmail.batch == batch).order_by(AgencyEmail.id)).all()
+    if agency_ids is not None:
+        emails = [e for e in emails if e.agency_id in agency_ids]
+        if not emails:
+            return None
     return EmailReport(
         kind=emails[0].kind,
         sent=[e.agency.name for e in emails if e.outcome == EmailOutcome.SENT],

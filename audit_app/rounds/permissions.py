@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import abort
 from sqlalchemy.orm import contains_eager, selectinload
 
-from ..accounts.models import Role
+from ..accounts.models import PartnershipAgency, Role
 from ..core.permissions import Principal
 from ..extensions import db
 from ..questionnaires.models import QuestionnaireVersion, Section
@@ -97,10 +97,24 @@ def rounds_query(p: Principal) -> sa.Select:
     return query
 
 
+def of_partnership_agencies(partnership_id: int | None) -> sa.ColumnElement[bool]:
+    """Returns of agencies the partnership works with (active or not).
+
+    A round shared by several partnerships holds returns of each one's own agencies and of agencies they
+    share: each partnership sees its own agencies' returns (a shared agency's in each) and nothing of the
+    other partnerships' own agencies. In a round of one partnership every return passes.
+    """
+    return Return.agency_id.in_(
+        sa.select(PartnershipAgency.agency_id).where(PartnershipAgency.partnership_id == partnership_id)
+    )
+
+
 def returns_query(p: Principal) -> sa.Select:
-    """Every return the principal may see: all in the partnership, or their agencies' only."""
+    """Every return the principal may see: all of the partnership's agencies, or their own agencies' only."""
     query = sa.select(Return).join(Return.round).where(in_partnership(p.partnership_id))
-    if not p.has(*PARTNERSHIP_WIDE):
+    if p.has(*PARTNERSHIP_WIDE):
+        query = query.where(of_partnership_agencies(p.partnership_id))
+    else:
         query = query.where(Return.agency_id.in_(p.agency_ids() or {-1}))
     return query
 
@@ -115,6 +129,18 @@ def get_round_or_404(p: Principal, round_id: int) -> Round:
 def can_manage_round(p: Principal, round_: Round) -> bool:
     """Managers of the partnership that planned the round; a partnership it is shared with only reads it."""
     return can_manage_rounds(p) and round_.partnership_id == p.partnership_id
+
+
+def can_share_round(p: Principal, round_: Round) -> bool:
+    """Share a round with another partnership, or stop sharing it: the planning partnership's administrators
+    (the service also asks them to be an administrator of the other partnership)."""
+    return p.has(Role.ADMIN) and round_.partnership_id == p.partnership_id
+
+
+def can_choose_round_agencies(p: Principal, round_: Round) -> bool:
+    """Choose which agencies must return: the managers of every partnership the round counts for, each among
+    its own agencies (a shared round is planned by one partnership; each chooses who of its own returns)."""
+    return can_manage_rounds(p) and p.partnership_id in {x.id for x in round_.partnerships}
 
 
 def get_managed_round_or_404(p: Principal, round_id: int) -> Round:

@@ -6,6 +6,7 @@ Every refusal is a DomainError naming the field at fault.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..accounts.models import Agency, Membership, Partnership, PartnershipAgency, Role, Sector, User
 from ..core import clock
+from ..core.audit import AuditAction, record_event
 from ..core.errors import ConflictError, DomainError, FieldErrors, NotAllowedError
 from ..core.models import utcnow
 from ..extensions import db
@@ -252,6 +254,41 @@ def share_round(round_: Round, partnership: Partnership) -> None:
         raise ConflictError("The round already counts for this partnership", field="partnership_id")
     round_.partnerships.append(partnership)
     db.session.flush()
+    _record_sharing(round_, "shared_with", partnership)
+
+
+def unshare_round(round_: Round, partnership: Partnership) -> None:
+    """Stop a round counting for a partnership it was shared with: only while it is being planned (once
+    open, that partnership's agencies may have returned to it), never the partnership that planned it."""
+    if partnership.id == round_.partnership_id:
+        raise DomainError("A round always counts for the partnership that planned it", field="partnership_id")
+    if partnership.id not in {p.id for p in round_.partnerships}:
+        raise DomainError("The round is not shared with this partnership", field="partnership_id")
+    if round_.status != RoundStatus.PLANNING:
+        raise ConflictError("A round can stop being shared only while it is being planned", field="partnership_id")
+    theirs = active_agency_ids(partnership.id) - active_agency_ids(round_.partnership_id)
+    round_.agencies = [a for a in round_.agencies if a.id not in theirs]
+    round_.partnerships = [p for p in round_.partnerships if p.id != partnership.id]
+    db.session.flush()
+    _record_sharing(round_, "no_longer_shared_with", partnership)
+
+
+def _record_sharing(round_: Round, change: str, partnership: Partnership) -> None:
+    """Sharing is written to the audit log of both partnerships (the association table is not audited by
+    itself): the round's, and the one it is shared with."""
+    after = {change: partnership.name, "partnership_id": partnership.id, "round": round_.title}
+    for partnership_id in {round_.partnership_id, partnership.id}:
+        record_event("round", round_.id, AuditAction.UPDATE, partnership_id=partnership_id, after=after)
+
+
+def shareable_partnerships(round_: Round, admin_of: Iterable[int]) -> list[Partnership]:
+    """The partnerships a round may be shared with by someone who is an administrator of ``admin_of``: those
+    of them not already sharing it (a shared round lets that partnership's QA group see its agencies'
+    returns, so the person sharing must speak for both)."""
+    wanted = set(admin_of) - {p.id for p in round_.partnerships}
+    return list(
+        db.session.scalars(sa.select(Partnership).where(Partnership.id.in_(wanted)).order_by(Partnership.name))
+    )
 
 
 def round_partnership_ids(round_: Round) -> list[int]:
@@ -271,15 +308,44 @@ def active_agency_ids(partnership_ids: int | list[int], sector_ids: list[int] | 
     return set(db.session.scalars(query))
 
 
-def set_round_agencies(round_: Round, *, agency_ids: list[int], sector_ids: list[int] | None = None) -> None:
-    """Choose who returns (kinds that choose agencies): these agencies and every active agency of these sectors."""
+def linked_agency_ids(partnership_id: int) -> set[int]:
+    """Every agency the partnership works with, active or not."""
+    return set(
+        db.session.scalars(
+            sa.select(PartnershipAgency.agency_id).where(PartnershipAgency.partnership_id == partnership_id)
+        )
+    )
+
+
+def round_agencies_seen_by(round_: Round, partnership_id: int) -> list[Agency]:
+    """The agencies asked to return to a round, as a partnership sees them: its own (a shared round's other
+    partnerships' own agencies are theirs to see)."""
+    linked = linked_agency_ids(partnership_id)
+    return [a for a in round_.agencies if a.id in linked]
+
+
+def chaseable_agency_ids(round_: Round, partnership_id: int) -> set[int]:
+    """The agencies with returns in a round that a partnership's managers chase: their own (in a shared
+    round, each partnership chases its own agencies; a shared agency may be chased by each)."""
+    linked = linked_agency_ids(partnership_id)
+    return set(db.session.scalars(sa.select(Return.agency_id).where(Return.round_id == round_.id))) & linked
+
+
+def set_round_agencies(
+    round_: Round, *, agency_ids: list[int], sector_ids: list[int] | None = None, partnership_id: int | None = None
+) -> None:
+    """Choose who returns (kinds that choose agencies): these agencies and every active agency of these sectors.
+
+    With ``partnership_id`` (the partnership choosing, in a round shared by several), the choice is among
+    that partnership's agencies only: the agencies the other partnerships chose stay as they are.
+    """
     if not kind_rules(round_.kind).chooses_agencies:
         raise NotAllowedError(
             f"A {round_.kind.label.lower()} round takes its agencies from its cases", field="agency_ids"
         )
     if round_.status not in (RoundStatus.PLANNING, RoundStatus.OPEN):
         raise NotAllowedError("Agencies can be chosen only while the round is being planned or is open")
-    partnership_ids = round_partnership_ids(round_)
+    partnership_ids = round_partnership_ids(round_) if partnership_id is None else [partnership_id]
     wanted = set(agency_ids)
     unknown = wanted - active_agency_ids(partnership_ids)
     if unknown:
@@ -292,6 +358,9 @@ def set_round_agencies(round_: Round, *, agency_ids: list[int], sector_ids: list
     if not wanted:
         raise DomainError("Choose at least one agency or sector", field="agency_ids")
     current = {a.id for a in round_.agencies}
+    if partnership_id is not None:
+        current &= linked_agency_ids(partnership_id)
+        wanted |= {a.id for a in round_.agencies} - current  # the other partnerships' choices stay
     if round_.status == RoundStatus.OPEN and current - wanted:
         raise NotAllowedError(
             "An agency cannot be taken off an open round; decline its return instead", field="agency_ids"
@@ -643,12 +712,12 @@ NO_SECTOR = "No sector"
 
 def return_rates(round_: Round, partnership_id: int) -> tuple[list[ReturnRate], ReturnRate]:
     """A round's return rates by the sector each agency has in ``partnership_id`` (the partnership looking),
-    and overall. Declined and alternative-template returns are counted apart, so a rate can be given with and
+    and overall, over that partnership's agencies only (a shared round counts each partnership's own). Declined and alternative-template returns are counted apart, so a rate can be given with and
     without them; late means outstanding after the due date."""
     rows = db.session.execute(
         sa.select(Return.status, Sector.name)
         .select_from(Return)
-        .outerjoin(
+        .join(
             PartnershipAgency,
             sa.and_(
                 PartnershipAgency.agency_id == Return.agency_id, PartnershipAgency.partnership_id == partnership_id

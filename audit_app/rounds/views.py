@@ -24,23 +24,26 @@ from ..extensions import db
 from ..questionnaires import answers
 from ..questionnaires.models import Questionnaire, QuestionnaireKind, QuestionnaireVersion, VersionStatus
 from . import carry, queues, services
-from .forms import ChaseForm, MoveForm, NoteForm, RoundEditForm, RoundForm, first_error
+from .forms import ChaseForm, MoveForm, NoteForm, RoundEditForm, RoundForm, ShareRoundForm, first_error
 from .kinds import kind_rules
 from .models import EmailKind, Return, ReturnGroup, ReturnStatus, Round, RoundStatus
 from .notifications import latest_emails, queue_round_emails
 from .permissions import (
     can_assign_return,
+    can_choose_round_agencies,
     can_edit_return,
     can_manage_round,
     can_manage_rounds,
     can_mark_declined,
     can_review_returns,
+    can_share_round,
     can_sign_off_return,
     can_view_rounds,
     get_managed_round_or_404,
     get_return_or_404,
     get_round_or_404,
     leads_return_agency,
+    returns_query,
     rounds_query,
     works_for_return,
 )
@@ -158,7 +161,7 @@ def round_page(round_: Round, *, status: int = 200, **overrides: Any):
     comes back through ``overrides`` with its errors."""
     p = current_principal()
     returns = db.session.scalars(
-        sa.select(Return)
+        returns_query(p)
         .where(Return.round_id == round_.id)
         .join(Return.agency)
         .options(selectinload(Return.round_case))
@@ -177,8 +180,9 @@ def round_page(round_: Round, *, status: int = 200, **overrides: Any):
     context = rules.page_context(round_) if rules.page_context else {}
     if rules.chooses_agencies:
         context["rates"], context["overall_rate"] = services.return_rates(round_, p.partnership_id)
-        if can_manage_round(p, round_) and round_.status in (RoundStatus.PLANNING, RoundStatus.OPEN):
-            context.update(_agency_choices(round_))
+        context["asked_agencies"] = services.round_agencies_seen_by(round_, p.partnership_id)
+        if can_choose_round_agencies(p, round_) and round_.status in (RoundStatus.PLANNING, RoundStatus.OPEN):
+            context.update(_agency_choices(round_, p.partnership_id))
     context.update(overrides)
     return render_template(
         "rounds/round_detail.html",
@@ -190,7 +194,10 @@ def round_page(round_: Round, *, status: int = 200, **overrides: Any):
         moves=sorted(round_.moves, key=lambda s: list(RoundStatus).index(s)),
         move_label=services.move_label,
         warnings=services.round_warnings(round_) if can_manage_round(p, round_) else [],
-        emails=latest_emails(round_),
+        emails=latest_emails(
+            round_, services.linked_agency_ids(p.partnership_id) if len(round_.partnerships) > 1 else None
+        ),
+        can_chase=can_choose_round_agencies(p, round_),
         owing_agencies=sorted(owing.values(), key=lambda a: a.name),
         today=clock.today(),
         ReturnStatus=ReturnStatus,
@@ -210,14 +217,14 @@ def round_detail(round_id: int):
     return round_page(round_)
 
 
-def _agency_choices(round_: Round) -> dict[str, Any]:
-    """The agencies and sectors a manager may choose for a round that chooses its agencies."""
-    partnership_ids = services.round_partnership_ids(round_)
+def _agency_choices(round_: Round, partnership_id: int) -> dict[str, Any]:
+    """The agencies and sectors a manager may choose for a round that chooses its agencies: their own
+    partnership's (in a shared round, each partnership chooses among its own)."""
     agencies = db.session.scalars(
-        sa.select(Agency).where(Agency.id.in_(services.active_agency_ids(partnership_ids))).order_by(Agency.name)
+        sa.select(Agency).where(Agency.id.in_(services.active_agency_ids(partnership_id))).order_by(Agency.name)
     ).all()
     sectors = db.session.scalars(
-        sa.select(Sector).where(Sector.partnership_id == round_.partnership_id).order_by(Sector.name)
+        sa.select(Sector).where(Sector.partnership_id == partnership_id).order_by(Sector.name)
     ).all()
     return {
         "agency_choices": agencies,
@@ -230,9 +237,12 @@ def _agency_choices(round_: Round) -> dict[str, Any]:
 @bp.post("/rounds/<int:round_id>/agencies")
 @login_required
 def round_agencies(round_id: int):
-    """Choose the agencies (ticked one by one, or whole sectors) that must return to a self-assessment round."""
+    """Choose the agencies (ticked one by one, or whole sectors) that must return to a self-assessment round
+    (in a shared round, among the partnership's own agencies)."""
     p = current_principal()
-    round_ = get_managed_round_or_404(p, round_id)
+    _require(can_manage_rounds(p))
+    round_ = get_round_or_404(p, round_id)
+    _require(can_choose_round_agencies(p, round_))
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400, first_error(form))
@@ -241,16 +251,70 @@ def round_agencies(round_id: int):
     if None in agency_ids or None in sector_ids:
         abort(400, "Agencies and sectors are chosen by their ids")
     try:
-        services.set_round_agencies(round_, agency_ids=agency_ids, sector_ids=sector_ids)
+        services.set_round_agencies(
+            round_, agency_ids=agency_ids, sector_ids=sector_ids, partnership_id=p.partnership_id
+        )
     except DomainError as error:
         db.session.rollback()
-        round_ = get_managed_round_or_404(p, round_id)
+        round_ = get_round_or_404(p, round_id)
         target = "#agency-choice" if error.field != "sector_ids" else "#sector-choice"
         summary = {"titleText": "There is a problem", "errorList": [{"text": error.message, "href": target}]}
         return round_page(round_, status=error.status_code, error_summary=summary)
     db.session.commit()
-    flash(f"{len(round_.agencies)} agencies asked to return", "success")
+    asked = len(services.round_agencies_seen_by(round_, p.partnership_id))
+    flash(f"{asked} {'agency' if asked == 1 else 'agencies'} asked to return", "success")
     return redirect(url_for("rounds.round_detail", round_id=round_.id, _anchor="agencies"))
+
+
+@bp.route("/rounds/<int:round_id>/sharing", methods=["GET", "POST"])
+@login_required
+def round_sharing(round_id: int):
+    """The partnerships a round counts for; its planning partnership's administrators share it with another
+    partnership they also administer (its agencies may then be asked to return, and its QA group sees them)."""
+    p = current_principal()
+    _require(can_view_rounds(p))
+    round_ = get_round_or_404(p, round_id)
+    may_share = can_share_round(p, round_)
+    form = ShareRoundForm()
+    choices = services.shareable_partnerships(round_, p.admin_partnership_ids) if may_share else []
+    form.partnership_id.choices = [(x.id, x.name) for x in choices]
+    if request.method == "POST":
+        _require(may_share)
+        if form.validate_on_submit():
+            partnership = next(x for x in choices if x.id == form.partnership_id.data)
+            if run_service(lambda: services.share_round(round_, partnership), form=form) is not REFUSED:
+                db.session.commit()
+                flash(f"The round now counts for {partnership.name} too", "success")
+                return redirect(url_for("rounds.round_sharing", round_id=round_.id), code=303)
+    return render_template(
+        "rounds/round_sharing.html",
+        round=round_,
+        form=form,
+        may_share=may_share,
+        choices=choices,
+        remove_form=ConfirmForm(),
+    ), _status(form)
+
+
+@bp.post("/rounds/<int:round_id>/sharing/<int:partnership_id>/remove")
+@login_required
+def round_unshare(round_id: int, partnership_id: int):
+    """Stop a round counting for a partnership it was shared with (only while the round is being planned)."""
+    p = current_principal()
+    _require(can_view_rounds(p))
+    round_ = get_round_or_404(p, round_id)
+    _require(can_share_round(p, round_))
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400, first_error(form))
+    partnership = next((x for x in round_.partnerships if x.id == partnership_id), None)
+    if partnership is None:
+        abort(404)
+    back = url_for("rounds.round_sharing", round_id=round_.id)
+    run_service(lambda: services.unshare_round(round_, partnership), back=back)
+    db.session.commit()
+    flash(f"The round no longer counts for {partnership.name}", "success")
+    return redirect(back, code=303)
 
 
 @bp.post("/rounds/<int:round_id>/status")
@@ -394,9 +458,11 @@ def round_delete(round_id: int):
 @bp.post("/rounds/<int:round_id>/chase")
 @login_required
 def round_chase(round_id: int):
-    """Email a reminder to agencies with outstanding returns (one agency, or all)."""
+    """Email a reminder to agencies with outstanding returns (one agency, or all of the partnership's own)."""
     p = current_principal()
-    round_ = get_managed_round_or_404(p, round_id)
+    _require(can_manage_rounds(p))
+    round_ = get_round_or_404(p, round_id)
+    _require(can_choose_round_agencies(p, round_))
     form = ChaseForm()
     if not form.validate_on_submit():
         abort(400, first_error(form))
@@ -404,12 +470,11 @@ def round_chase(round_id: int):
         flash("Reminders go only while the round is open", "error")
         return redirect(url_for("rounds.round_detail", round_id=round_.id), code=303)
     agency_id = form.agency_id.data
-    if agency_id is not None and not db.session.scalar(
-        sa.select(sa.func.count()).where(Return.round_id == round_.id, Return.agency_id == agency_id)
-    ):
+    theirs = services.chaseable_agency_ids(round_, p.partnership_id)
+    if agency_id is not None and agency_id not in theirs:
         flash("Choose an agency with returns in this round", "error")
         return redirect(url_for("rounds.round_detail", round_id=round_.id), code=303)
-    emailing = queue_round_emails(round_, EmailKind.CHASE, {agency_id} if agency_id is not None else None)
+    emailing = queue_round_emails(round_, EmailKind.CHASE, {agency_id} if agency_id is not None else theirs)
     db.session.commit()  # the emails go once this commits
     if emailing:
         flash(f"Reminding {emailing} agencies; this page says who could not be emailed", "info")

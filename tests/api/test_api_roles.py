@@ -134,6 +134,7 @@ def test_declared_roles_are_what_the_endpoint_allows(client, world, op: Operatio
         "evidence_id": evidence.id,
         "file_id": evidence.files[0].id,
         "report_recommendation_id": report_recommendation.id,
+        "partnership_id": world.partnership.id,
     }
     url = _url(op.rule, ids)
     # refusals first: an allowed call may change what later calls find (taking a role away)
