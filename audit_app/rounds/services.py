@@ -286,9 +286,7 @@ def shareable_partnerships(round_: Round, admin_of: Iterable[int]) -> list[Partn
     of them not already sharing it (a shared round lets that partnership's QA group see its agencies'
     returns, so the person sharing must speak for both)."""
     wanted = set(admin_of) - {p.id for p in round_.partnerships}
-    return list(
-        db.session.scalars(sa.select(Partnership).where(Partnership.id.in_(wanted)).order_by(Partnership.name))
-    )
+    return list(db.session.scalars(sa.select(Partnership).where(Partnership.id.in_(wanted)).order_by(Partnership.name)))
 
 
 def round_partnership_ids(round_: Round) -> list[int]:
