@@ -16,7 +16,7 @@ from ..core.permissions import Principal
 from ..extensions import db
 from ..questionnaires.models import Theme
 from ..rounds.models import Return, Round, RoundStatus
-from ..rounds.permissions import PARTNERSHIP_WIDE, in_partnership
+from ..rounds.permissions import PARTNERSHIP_WIDE
 
 
 def can_view_findings(p: Principal) -> bool:
@@ -33,11 +33,15 @@ def findings_scope(p: Principal) -> frozenset[int] | None:
 
 
 def findings_rounds_query(p: Principal) -> sa.Select:
-    """Rounds with findings the principal may see: opened rounds of the partnership (for an agency,
-    those it was asked to return to)."""
+    """Rounds with findings the principal may see: opened rounds the partnership planned (for an agency,
+    those it was asked to return to).
+
+    The findings queries read each agency's sector in the planning partnership, so a round shared with this
+    partnership by another is read in its self-assessment report and return rates, which count each
+    partnership's own agencies, not here."""
     query = (
         sa.select(Round)
-        .where(in_partnership(p.partnership_id), Round.status != RoundStatus.PLANNING)
+        .where(Round.partnership_id == p.partnership_id, Round.status != RoundStatus.PLANNING)
         .order_by(Round.created_at.desc())
     )
     if not p.roles:

@@ -198,6 +198,7 @@ def round_page(round_: Round, *, status: int = 200, **overrides: Any):
             round_, services.linked_agency_ids(p.partnership_id) if len(round_.partnerships) > 1 else None
         ),
         can_chase=can_choose_round_agencies(p, round_),
+        planned_here=round_.partnership_id == p.partnership_id,
         owing_agencies=sorted(owing.values(), key=lambda a: a.name),
         today=clock.today(),
         ReturnStatus=ReturnStatus,
