@@ -370,10 +370,8 @@ def _checked_action(partnership_id: int, given: ActionIn, problems: _Problems) -
     return title, owner_name
 
 
-def add_action(rec: Recommendation, given: ActionIn) -> Action:
-    """Add an action under a recommendation: not started, with the due date agreed."""
-    problems = _Problems()
-    title, owner_name = _checked_action(rec.partnership_id, given, problems)
+def _checked_new_action(partnership_id: int, given: ActionIn, problems: _Problems) -> tuple[str, str, Rag]:
+    title, owner_name = _checked_action(partnership_id, given, problems)
     if given.due_on is None:
         problems.add("due_on", "Enter the date the action is due, as day, month and year")
     try:
@@ -383,6 +381,21 @@ def add_action(rec: Recommendation, given: ActionIn) -> Action:
         rag = Rag.GREEN
     if rag == Rag.BLUE:
         problems.add("rag", "A new action cannot be Blue: Blue means closed as no longer progressable")
+    return title, owner_name, rag
+
+
+def new_action_problems(partnership_id: int, given: ActionIn) -> dict[str, list[str]]:
+    """Every problem with a new action, by field, writing nothing: for a form that records something else
+    with it to report all its problems at once."""
+    problems = _Problems()
+    _checked_new_action(partnership_id, given, problems)
+    return problems.fields
+
+
+def add_action(rec: Recommendation, given: ActionIn) -> Action:
+    """Add an action under a recommendation: not started, with the due date agreed."""
+    problems = _Problems()
+    title, owner_name, rag = _checked_new_action(rec.partnership_id, given, problems)
     problems.raise_any()
     action = Action(
         recommendation=rec,

@@ -24,6 +24,9 @@ from ..extensions import db
 from ..rounds.permissions import can_view_rounds, get_round_or_404
 from . import dashboard as _dashboard  # noqa: F401  (registers "My actions" on the home page)
 from . import services
+from .forms import field_errors as _field_errors
+from .forms import posted_action as _posted_action
+from .forms import posted_id as _posted_id
 from .models import Action, ActionStatus, EvidenceStatus, Rag, Recommendation, SourceKind
 from .permissions import (
     can_decide_evidence,
@@ -46,20 +49,6 @@ def _require(allowed: bool) -> None:
 def _check_csrf() -> None:
     if not ConfirmForm().validate_on_submit():
         abort(400, "The form has expired: go back, reload the page and try again")
-
-
-def _posted_id(raw: str | None) -> int | None:
-    """A chosen id, or None when blank; ValueError when it is not one."""
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    return id_value(raw)
-
-
-def _field_errors(error: FieldErrors, ids: dict[str, str] | None = None, prefix: str = "") -> dict[str, str]:
-    """A service's refusal as {the page's field id: the first message}: every field at once."""
-    ids = ids or {}
-    return {ids.get(name, prefix + name): problems[0] for name, problems in error.fields.items()}
 
 
 def _fmt(day: date | None) -> str:
@@ -449,32 +438,6 @@ def _action_form_context(p: Principal) -> dict[str, Any]:
         "agencies": _agency_choices(p.partnership_id),
         "rags": [r for r in Rag if r != Rag.BLUE],
     }
-
-
-def _posted_action(form: Any, errors: dict[str, str], *, with_due: bool) -> services.ActionIn:
-    ids: dict[str, int | None] = {}
-    for name, message in (
-        ("owner_user_id", "Choose an owner who works in this partnership"),
-        ("owner_agency_id", "Choose an agency of this partnership"),
-    ):
-        try:
-            ids[name] = _posted_id(form.get(name))
-        except ValueError:
-            errors[name] = message
-            ids[name] = None
-    due_on = None
-    if with_due:
-        due_on, problem = posted_date(form, "due_on", "due date")
-        if problem:
-            errors["due_on"] = problem
-    return services.ActionIn(
-        title=form.get("title") or "",
-        owner_user_id=ids["owner_user_id"],
-        owner_name=form.get("owner_name") or "",
-        owner_agency_id=ids["owner_agency_id"],
-        due_on=due_on,
-        rag=form.get("rag") or Rag.GREEN.value,
-    )
 
 
 @bp.route("/recommendations/<int:recommendation_id>/actions/new", methods=["GET", "POST"])
