@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaire_services
 from audit_app.questionnaires.models import QuestionnaireKind
 from audit_app.rounds.models import Return, RoundStatus
+from audit_app.self_assessments import challenges
 from tests.factories import (
     api_token,
     build_world,
@@ -108,7 +110,17 @@ def build_route_world() -> dict[str, Any]:
         # -- self-assessments: settings from a CSV, evidence files and links, improvement actions --
 
         # -- self-assessments: challenge events, shared rounds --
-
+        challenge = challenges.record_challenge(
+            sa_round,
+            world.partnership.id,
+            challenges.ChallengeIn(
+                agency_id=world.police.agency_id,
+                held_on=date(2026, 11, 2),
+                attendees="Jo Reid, Head of Safeguarding, North Police",
+                questions="How do you know training reached night shifts?",
+            ),
+            by=world.user("qa_member").id,
+        )
         db.session.commit()
     police_return = db.session.scalar(sa.select(Return).where(Return.round_id == round_.id))
     auditor_membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == world.user("auditor").id))
@@ -147,6 +159,7 @@ def build_route_world() -> dict[str, Any]:
         # -- self-assessments: settings from a CSV, evidence files and links, improvement actions --
         # -- self-assessments: challenge events, shared rounds --
         "partnership_id": world.partnership.id,
+        "challenge_id": challenge.id,
     }
     secrets = {name: api_token(user, name="access test") for name, user in world.users.items()}
     return {"world": world_ids(world), "ids": ids, "secrets": secrets}

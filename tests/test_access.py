@@ -286,6 +286,19 @@ ACCESS: dict[str, set[str] | str] = {
     "api.rounds_partnerships": VIEW_ROUNDS,
     "api.rounds_share": ADMIN,
     "api.rounds_unshare": ADMIN,
+    # challenge events: the QA group records them; the challenged agency (police, in the world) reads its own
+    "challenges.challenge_list": MEMBERS,
+    "challenges.challenge_new": BUILDERS,
+    "challenges.challenge_detail": MEMBERS,
+    "challenges.challenge_edit": BUILDERS,
+    "challenges.challenge_delete": BUILDERS,
+    "challenges.challenge_action_new": BUILDERS,
+    "api.challenges_list": MEMBERS,
+    "api.challenges_create": BUILDERS,
+    "api.challenges_get": MEMBERS,
+    "api.challenges_update": BUILDERS,
+    "api.challenges_delete": BUILDERS,
+    "api.challenges_agree_action": BUILDERS,
 }
 
 

@@ -53,9 +53,7 @@ def challenge_scope(p: Principal) -> frozenset[int] | None:
 def sa_round_query(p: Principal) -> sa.Select:
     """Self-assessment rounds that count for the principal's partnership (for an agency user, those their
     agency was asked to return to)."""
-    query = sa.select(Round).where(
-        in_partnership(p.partnership_id), Round.kind == QuestionnaireKind.SELF_ASSESSMENT
-    )
+    query = sa.select(Round).where(in_partnership(p.partnership_id), Round.kind == QuestionnaireKind.SELF_ASSESSMENT)
     if not p.has(*PARTNERSHIP_WIDE):
         mine = sa.select(Return.id).where(Return.round_id == Round.id, Return.agency_id.in_(p.agency_ids() or {-1}))
         query = query.where(mine.exists())
