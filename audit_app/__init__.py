@@ -73,6 +73,7 @@ def register_domains(app: Flask) -> None:
     from .questionnaires import demo as _questionnaires_demo  # noqa: F401
     from .rounds import cli as rounds_cli
     from .rounds import queues as _rounds_queues  # noqa: F401  (registers its home part)
+    from .self_assessments import demo as _self_assessments_demo  # noqa: F401  (registers its demo step)
 
     session.init_app(app)  # after core's hooks, which start every request anonymous
     register_cli(app, [*accounts_cli.COMMANDS, *questionnaires_cli.COMMANDS, *rounds_cli.COMMANDS])
