@@ -67,7 +67,7 @@ def test_a_challenge_event_with_an_agreed_action_and_the_sharing_page(page: Page
     check_a11y("challenge event")
 
     # what was agreed becomes a recommendation of the round with its first action
-    page.get_by_role("link", name="Add an agreed action to the action plan").click()
+    page.get_by_role("button", name="Add an agreed action to the action plan").click()
     expect(page.get_by_label("What was agreed (the recommendation)")).to_have_value(
         "Dip-sample night-shift escalations by March."
     )
