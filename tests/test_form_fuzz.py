@@ -76,8 +76,7 @@ UNREACHED: dict[str, str] = {
     "accounts.set_password": "its form is reached by the emailed link's token, not in the world (tested in accounts)",
     "rounds.round_sharing": "the world's admin administers no other partnership, so there is nobody to share with "
     "(tested in tests/self_assessments/test_shared_rounds.py)",
-    "rounds.round_unshare": "the world's round is not shared "
-    "(tested in tests/self_assessments/test_shared_rounds.py)",
+    "rounds.round_unshare": "the world's round is not shared (tested in tests/self_assessments/test_shared_rounds.py)",
     "actions.recommendation_delete": "the world's recommendation has an action, so no page offers to delete it "
     "(tested in tests/actions/test_pages.py)",
     "actions.case_recommendation_promote": "the world's case has no panel recommendation to promote "
