@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from ..accounts import services as accounts
 from ..accounts.models import Agency, Partnership, PartnershipAgency, Sector, User
 from ..actions import services as actions
+from ..actions.models import RecommendationTheme
 from ..core import clock
 from ..core.demo import Demo, register_demo_step
 from ..extensions import db
@@ -267,16 +268,17 @@ def _challenge(ret: Return, partnership_id: int, qa: User, rng: random.Random) -
         ),
         by=qa.id,
     )
-    challenges.agree_action(
+    rec, _ = challenges.agree_action(
         event,
         "Show safeguarding training completion by shift pattern and staff group, including bank staff.",
         actions.ActionIn(
-            title="Report training completion by shift pattern to the Learning from Practice Group",
+            title=f"Report training completion by shift pattern to the Learning from Practice Group ({ret.agency.name})",
             owner_name=f"Head of Safeguarding, {ret.agency.name}",
             owner_agency_id=ret.agency_id,
             due_on=date(2026, 6, 30),
         ),
     )
+    rec.themes = [RecommendationTheme(name="Workforce training and supervision")]
 
 
 def _schools_round(partnership_id: int, users: dict[str, User], rng: random.Random) -> None:

@@ -35,7 +35,10 @@ def test_demo_load_is_idempotent(runner, client):
     agencies = db.session.scalar(
         sa.select(sa.func.count()).select_from(PartnershipAgency).where(PartnershipAgency.partnership_id == north.id)
     )
-    assert agencies == len(AGENCIES) >= 12
+    from audit_app.self_assessments.demo import SCHOOL_NAMES
+
+    # the partnership's agencies, and the schools and early years settings of the s175 round
+    assert agencies == len(AGENCIES) + len(SCHOOL_NAMES) and len(AGENCIES) >= 12
     # The shipped library, published, in the demo partnership.
     from audit_app.questionnaires.models import Questionnaire, VersionStatus
     from audit_app.questionnaires.services import library
@@ -49,7 +52,12 @@ def test_demo_load_is_idempotent(runner, client):
     # with returns in every status.
     from audit_app.rounds.models import Return, ReturnStatus, Round, RoundStatus
 
-    rounds = {r.title: r for r in db.session.scalars(sa.select(Round).where(Round.partnership_id == north.id))}
+    rounds = {
+        r.title: r
+        for r in db.session.scalars(
+            sa.select(Round).where(Round.partnership_id == north.id, Round.kind == "case_audit")
+        )
+    }
     assert len(rounds) == 3
     past = rounds["CSE multi-agency case audit, autumn 2025"]
     assert past.status == RoundStatus.REPORTED and len(past.cases) == 20
