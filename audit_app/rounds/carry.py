@@ -25,6 +25,7 @@ from ..core.models import utcnow
 from ..extensions import db
 from ..questionnaires import answers
 from ..questionnaires.models import QuestionnaireVersion, Section, VersionStatus
+from .evidence import carry_links
 from .kinds import kind_rules
 from .models import Answer, Return, ReturnGroup, ReturnStatus, Round, RoundStatus
 
@@ -138,6 +139,7 @@ def carry_forward(ret: Return) -> int:
             )
         )
         copied += 1
+    carry_links(source, ret, asked)  # links carry forward too; files do not (rounds.evidence)
     db.session.flush()
     return copied
 
