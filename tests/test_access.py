@@ -292,6 +292,8 @@ ACCESS: dict[str, set[str] | str] = {
     "api.return_evidence_file": MEMBERS,
     # an agency's own improvement actions on its self-assessment return (the world's is police's)
     "improvement.improvement_action_new": ASSIGNERS | {"auditor"},
+    "api.improvement_actions_list": MEMBERS,
+    "api.improvement_actions_create": ASSIGNERS | {"auditor"},
     # -- self-assessments: challenge events, shared rounds --
     # sharing a round: the QA group and scrutineers see which partnerships it counts for; admins share it
     "rounds.round_sharing": VIEW_ROUNDS,

@@ -1,4 +1,5 @@
-"""A return's links and files per criterion (rounds.evidence) through the API.
+"""A return's links and files per criterion (rounds.evidence), and a self-assessment return's improvement actions
+(actions.improvement), through the API.
 
 The return is loaded through the scoped query (another agency's or partnership's return is 404); adding and
 removing are for the auditors and leads of the return's agency (403 otherwise) while the return is editable
@@ -7,13 +8,15 @@ removing are for the auditors and leads of the return's agency (403 otherwise) w
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, jsonify, request, send_file
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..actions import improvement
+from ..actions.models import Action, Recommendation
 from ..core import storage
 from ..core.errors import FieldErrors
 from ..core.roles import Role
@@ -21,6 +24,7 @@ from ..extensions import db
 from ..rounds import evidence
 from ..rounds.models import CriterionEvidence, CriterionEvidenceKind
 from ..rounds.permissions import get_return_or_404, works_for_return
+from .actions import ActionOut, _action_model
 from .helpers import ApiError, page_of, parse_body, principal, require
 from .schemas import Strict
 from .spec import ANY_ROLE, PageQuery, api_route
@@ -229,3 +233,70 @@ def return_evidence_file(return_id: int, criterion_evidence_id: int):
     response.headers["X-Content-SHA256"] = stored.sha256
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# -- an agency's own improvement actions on its self-assessment return (actions.improvement) --
+
+
+class ImprovementActionIn(Strict):
+    title: str = Field(description="What will be done")
+    owner_user_id: int = Field(description="The owner: an auditor or lead of the return's agency")
+    due_on: date = Field(description="YYYY-MM-DD, today or later")
+    question_key: str = Field(default="", description="The criterion it improves (a question key), or empty")
+
+
+def _improvement_return(p: Any, sa_return_id: int) -> Any:
+    ret = get_return_or_404(p, sa_return_id)
+    if not improvement.takes_improvement_actions(ret):
+        abort(404)
+    return ret
+
+
+@api_route(
+    "/returns/<int:sa_return_id>/improvement-actions",
+    "GET",
+    summary="A self-assessment return's improvement actions (they are in the action plan under the round)",
+    tag=TAG,
+    response_model=ActionOut,
+    many=True,
+    roles=ANY_ROLE,
+    roles_note=SCOPED,
+)
+def improvement_actions_list(sa_return_id: int):
+    p = principal()
+    ret = _improvement_return(p, sa_return_id)
+    query = (
+        sa.select(Action)
+        .join(Recommendation, Recommendation.id == Action.recommendation_id)
+        .where(Recommendation.return_id == ret.id)
+        .order_by(Action.id)
+    )
+    return page_of(query, lambda action: _action_model(p, action).model_dump(mode="json"))
+
+
+@api_route(
+    "/returns/<int:sa_return_id>/improvement-actions",
+    "POST",
+    summary="Add one of the agency's own improvement actions (owner from the agency, due date, optional criterion); "
+    "it joins the action plan under the round",
+    tag=TAG,
+    request_model=ImprovementActionIn,
+    response_model=ActionOut,
+    status=201,
+    roles=(Role.ADMIN, Role.QA_MEMBER, Role.AGENCY_LEAD, Role.AUDITOR),
+    roles_note="auditors and leads of the return's own agency, and the QA group and admins",
+    refusals={409: "The round is not open or closed, or the return was declined"},
+)
+def improvement_actions_create(sa_return_id: int):
+    p = principal()
+    ret = _improvement_return(p, sa_return_id)
+    require(improvement.can_add_improvement_action(p, ret))
+    body = parse_body(ImprovementActionIn)
+    action = improvement.add_improvement_action(
+        ret,
+        improvement.ImprovementIn(
+            title=body.title, owner_user_id=body.owner_user_id, due_on=body.due_on, question_key=body.question_key
+        ),
+    )
+    db.session.commit()
+    return jsonify(_action_model(p, action).model_dump(mode="json")), 201
