@@ -148,6 +148,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .accounts import import_views as _import_views  # noqa: F401  (settings from a CSV, on accounts_bp)
     from .accounts.views import bp as accounts_bp
     from .actions.improvement import bp as improvement_bp
     from .actions.plan_views import bp as plan_bp

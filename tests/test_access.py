@@ -294,6 +294,11 @@ ACCESS: dict[str, set[str] | str] = {
     "improvement.improvement_action_new": ASSIGNERS | {"auditor"},
     "api.improvement_actions_list": MEMBERS,
     "api.improvement_actions_create": ASSIGNERS | {"auditor"},
+    # settings from a CSV: admins
+    "accounts.settings_import": ADMIN,
+    "accounts.settings_import_template": ADMIN,
+    "accounts.settings_export": ADMIN,
+    "api.agencies_import": ADMIN,
     # -- self-assessments: challenge events, shared rounds --
     # sharing a round: the QA group and scrutineers see which partnerships it counts for; admins share it
     "rounds.round_sharing": VIEW_ROUNDS,

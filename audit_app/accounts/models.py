@@ -160,6 +160,9 @@ class PartnershipAgency(Audited, TimestampMixin, db.Model):
     #: settings CSV import; per partnership, beside the sector and short code, since it is how this partnership
     #: knows and imports the setting (NULL: none)
     reference_number: Mapped[str | None] = mapped_column(sa.String(40))
+    #: an email address for the setting's safeguarding contact, from the settings CSV import or the agency's page
+    #: ("" for none); shown to admins, so a setting without an account can be reached
+    contact_email: Mapped[str] = mapped_column(sa.String(320), default="", server_default="")
 
     agency: Mapped[Agency] = relationship(back_populates="links", lazy="joined")
     sector: Mapped[Sector] = relationship(lazy="joined")

@@ -1,5 +1,5 @@
-"""A return's links and files per criterion (rounds.evidence), and a self-assessment return's improvement actions
-(actions.improvement), through the API.
+"""A return's links and files per criterion (rounds.evidence), a self-assessment return's improvement actions
+(actions.improvement) and settings from a CSV (accounts.settings_import), through the API.
 
 The return is loaded through the scoped query (another agency's or partnership's return is 404); adding and
 removing are for the auditors and leads of the return's agency (403 otherwise) while the return is editable
@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from flask import abort, jsonify, request, send_file
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..accounts import settings_import as importer
+from ..accounts.permissions import can_manage_accounts
 from ..actions import improvement
 from ..actions.models import Action, Recommendation
 from ..core import storage
@@ -26,7 +28,7 @@ from ..rounds.models import CriterionEvidence, CriterionEvidenceKind
 from ..rounds.permissions import get_return_or_404, works_for_return
 from .actions import ActionOut, _action_model
 from .helpers import ApiError, page_of, parse_body, principal, require
-from .schemas import Strict
+from .schemas import SectorOut, Strict
 from .spec import ANY_ROLE, PageQuery, api_route
 
 TAG = "returns"
@@ -300,3 +302,113 @@ def improvement_actions_create(sa_return_id: int):
     )
     db.session.commit()
     return jsonify(_action_model(p, action).model_dump(mode="json")), 201
+
+
+# -- settings from a CSV (accounts.settings_import) --
+
+
+class ImportQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dry_run: bool = Field(default=False, description="Check the file and say what it would do, changing nothing")
+    round_id: int | None = Field(
+        default=None, description="Also ask every setting of the file to return to this self-assessment round"
+    )
+
+
+class ImportRowOut(BaseModel):
+    row: int = Field(description="The row number in the file (the header is row 1)")
+    action: str = Field(description="add, update or unchanged")
+    agency_id: int | None = Field(description="The agency (null for one a dry run would add)")
+    name: str
+    reference_number: str
+    sector: SectorOut
+    contact_email: str
+    changes: list[str] = Field(description="What an update changes, in words")
+
+
+class ImportOut(BaseModel):
+    dry_run: bool
+    added: int
+    updated: int
+    unchanged: int
+    rows: list[ImportRowOut]
+
+
+def _import_text() -> str:
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise FieldErrors({"file": ["Send the CSV file in the field 'file'"]})
+        return importer.decode(upload.stream.read(importer.MAX_BYTES + 1))
+    if request.mimetype in ("text/csv", "text/plain"):
+        return importer.decode(request.get_data(cache=False)[: importer.MAX_BYTES + 1])
+    raise ApiError(415, "Send the CSV as multipart/form-data (in 'file') or as a text/csv body")
+
+
+@api_route(
+    "/agencies/import",
+    "POST",
+    summary="Add or update settings from a CSV (name, reference number, sector, optional contact email): matched on "
+    "reference number, then name; `dry_run` says what it would do. Every bad row and field is named at once "
+    "(`error.fields`, keyed `row <n>.<column>`) and nothing is saved",
+    tag="accounts",
+    query_model=ImportQuery,
+    upload={"file": "A CSV file of settings (or send a text/csv body)"},
+    accepts=("text/csv",),
+    response_model=ImportOut,
+    roles=(Role.ADMIN,),
+)
+def agencies_import():
+    p = principal()
+    require(can_manage_accounts(p))
+    try:
+        query = ImportQuery.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        raise ApiError(
+            400, "Some parameters are not valid", {str(e["loc"][0]): [e["msg"]] for e in exc.errors(include_url=False)}
+        ) from None
+    round_ = None
+    if query.round_id is not None:
+        from ..rounds.permissions import get_managed_round_or_404
+
+        round_ = get_managed_round_or_404(p, query.round_id)
+    text = _import_text()
+    plan = importer.plan_import(p.partnership_id, text)
+    if plan.problems:
+        fields: dict[str, list[str]] = {}
+        for problem in plan.problems:
+            fields.setdefault(f"row {problem.row}.{problem.column or 'file'}", []).append(problem.message)
+        raise ApiError(400, f"{len(plan.problems)} problems in the file: nothing was saved", fields)
+    named = []
+    if not query.dry_run:
+        plan, named = importer.apply_import(p.partnership_id, text)
+        if round_ is not None:
+            from ..rounds import services as rounds
+
+            chosen = {a.id for a in round_.agencies}
+            rounds.set_round_agencies(round_, agency_ids=sorted(chosen | {link.agency_id for link in named}))
+    out = ImportOut(
+        dry_run=query.dry_run,
+        added=len(plan.of(importer.ImportAction.ADD)),
+        updated=len(plan.of(importer.ImportAction.UPDATE)),
+        unchanged=len(plan.of(importer.ImportAction.UNCHANGED)),
+        rows=[
+            ImportRowOut(
+                row=row.row,
+                action=row.action,
+                agency_id=named[i].agency_id if named else (row.link.agency_id if row.link else None),
+                name=row.name,
+                reference_number=row.reference_number,
+                sector=SectorOut(id=row.sector.id, key=row.sector.key, name=row.sector.name),
+                contact_email=row.contact_email,
+                changes=row.changes,
+            )
+            for i, row in enumerate(plan.rows)
+        ],
+    ).model_dump(mode="json")
+    if query.dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    return jsonify(out)

@@ -3,7 +3,7 @@
 - criterion_evidence: links (http/https, with a title) and files an agency attaches to a criterion (question
   key) of its return (rounds.evidence).
 - partnership_agencies.reference_number: a setting's official number (URN, Ofsted number), unique per
-  partnership where given; matched by the settings CSV import.
+  partnership where given; matched by the settings CSV import; and contact_email, its contact ("" for none).
 - recommendations.return_id: the one recommendation per self-assessment return that holds the agency's own
   improvement actions; actions.question_key: the criterion an improvement action answers ("" for none).
 
@@ -66,6 +66,7 @@ def upgrade():
 
     with op.batch_alter_table("partnership_agencies", schema=None) as batch_op:
         batch_op.add_column(sa.Column("reference_number", sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column("contact_email", sa.String(length=320), server_default="", nullable=False))
         batch_op.create_unique_constraint(
             batch_op.f("uq_partnership_agencies_partnership_id_reference_number"),
             ["partnership_id", "reference_number"],
@@ -88,6 +89,7 @@ def downgrade():
     with op.batch_alter_table("partnership_agencies", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_partnership_agencies_partnership_id_reference_number"), type_="unique")
         batch_op.drop_column("reference_number")
+        batch_op.drop_column("contact_email")
 
     with op.batch_alter_table("actions", schema=None) as batch_op:
         batch_op.drop_column("question_key")
