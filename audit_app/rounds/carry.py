@@ -81,17 +81,21 @@ def plan_next_round(
     agency_ids = [a.id for a in previous.agencies if a.id in active]
     if not agency_ids:
         raise FieldErrors({"agency_ids": ["None of the previous round's agencies is still active"]})
-    return services.plan_round(
+    round_ = services.plan_round(
         previous.partnership_id,
         title=title,
         version=version,
         opens_on=opens_on,
         due_on=due_on,
-        previous_round=previous,
         remind_days_before=previous.remind_days_before if remind_days_before is None else remind_days_before,
         remind_days_after=previous.remind_days_after if remind_days_after is None else remind_days_after,
         agency_ids=agency_ids,
     )
+    # linked here, not through plan_round (whose previous_round is a case audit's re-audit)
+    round_.previous_round_id = previous.id
+    round_.previous_round = previous
+    db.session.flush()
+    return round_
 
 
 def last_returned(previous_round_id: int, agency_id: int) -> Return | None:
