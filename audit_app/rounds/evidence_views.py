@@ -194,7 +194,9 @@ def criterion_evidence_file(return_id: int, criterion_evidence_id: int):
 def criterion_upload_too_large(error: RequestEntityTooLarge):
     """A body past the request limit on a criterion's file form: the page, with the message beside the input."""
     args = request.view_args or {}
+    db.session.rollback()
     if request.endpoint != "rounds.criterion_file_add" or "question_key" not in args:
+        # elsewhere on the blueprint (the workbook upload), the app's usual page
         return render_template("errors/error.html", code=413, title="The file is too large", message=None), 413
     if not current_principal().is_authenticated:
         from ..accounts.session import _load_principal
