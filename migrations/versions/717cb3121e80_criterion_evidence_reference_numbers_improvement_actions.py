@@ -8,7 +8,7 @@
   improvement actions; actions.question_key: the criterion an improvement action answers ("" for none).
 
 Revision ID: 717cb3121e80
-Revises: e3a91c0d7b52
+Revises: 0065e682a3ef
 Create Date: 2026-11-30 22:01:24.524777
 
 """
@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "717cb3121e80"
-down_revision = "e3a91c0d7b52"
+down_revision = "0065e682a3ef"
 branch_labels = None
 depends_on = None
 
