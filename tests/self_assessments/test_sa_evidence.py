@@ -226,3 +226,21 @@ def test_the_api_adds_lists_downloads_and_removes(api, world, ret):
     assert api(world.user("qa_member")).delete(f"/api/v1/returns/{ret.id}/evidence/{file_out['id']}").status_code == 403
     assert auditor.delete(f"/api/v1/returns/{ret.id}/evidence/{file_out['id']}").status_code == 204
     assert len(evidence.items_of(ret)) == 1
+
+
+def test_a_body_past_the_request_limit_is_told_beside_the_file_input(app, client, world, ret):
+    login(client, world.user("auditor"))
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 2000
+    try:
+        refused = client.post(
+            f"/returns/{ret.id}/criteria/{KEY}/files",
+            data={"files": (io.BytesIO(b"x" * 5000), "big.txt")},
+            content_type="multipart/form-data",
+        )
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = limit
+    assert refused.status_code == 413
+    page = refused.get_data(as_text=True)
+    assert "The files are too large" in page and 'href="#files"' in page
+    assert evidence.items_of(ret) == []
