@@ -33,10 +33,10 @@ from ..extensions import db
 from ..questionnaires.models import QuestionnaireKind
 from ..rounds import evidence as criterion_evidence
 from ..rounds.models import Return, ReturnGroup, RoundStatus
-from ..rounds.permissions import get_return_or_404, works_for_return
+from ..rounds.permissions import get_return_or_404
 from . import services
 from .models import Action, Recommendation, SourceKind
-from .permissions import can_manage_recommendations
+from .permissions import can_add_improvement_action
 
 bp = Blueprint("improvement", __name__)
 
@@ -58,13 +58,6 @@ class ImprovementIn:
 def takes_improvement_actions(ret: Return) -> bool:
     """Self-assessment returns of an agency (not a case's return) take the agency's own improvement actions."""
     return ret.round.kind == QuestionnaireKind.SELF_ASSESSMENT and ret.round_case_id is None
-
-
-def can_add_improvement_action(p: Principal, ret: Return) -> bool:
-    """The auditors and leads of the return's agency, and the QA group and admins of the round's partnership."""
-    if works_for_return(p, ret):
-        return True
-    return can_manage_recommendations(p) and p.partnership_id == ret.round.partnership_id
 
 
 def owner_choices(ret: Return) -> list[User]:

@@ -15,6 +15,8 @@ from flask import abort
 from ..core.permissions import Principal
 from ..core.roles import Role
 from ..extensions import db
+from ..rounds.models import Return
+from ..rounds.permissions import works_for_return
 from .models import Action, ImpactEvidence, Recommendation, recommendation_agencies
 
 #: see the whole plan
@@ -49,6 +51,14 @@ def can_update_action(p: Principal, action: Action) -> bool:
         return True
     # an agency's own improvement action (from its self-assessment return): any of its auditors updates it too
     return action.recommendation.return_id is not None and action.owner_agency_id in p.agency_ids(Role.AUDITOR)
+
+
+def can_add_improvement_action(p: Principal, ret: Return) -> bool:
+    """Add an improvement action on a self-assessment return: the auditors and leads of the return's own agency,
+    and the QA group and admins of the partnership that planned the round."""
+    if works_for_return(p, ret):
+        return True
+    return can_manage_recommendations(p) and p.partnership_id == ret.round.partnership_id
 
 
 def can_edit_action(p: Principal, action: Action) -> bool:

@@ -19,6 +19,7 @@ from ..accounts import settings_import as importer
 from ..accounts.permissions import can_manage_accounts
 from ..actions import improvement
 from ..actions.models import Action, Recommendation
+from ..actions.permissions import can_add_improvement_action
 from ..core import storage
 from ..core.errors import FieldErrors
 from ..core.roles import Role
@@ -292,7 +293,7 @@ def improvement_actions_list(sa_return_id: int):
 def improvement_actions_create(sa_return_id: int):
     p = principal()
     ret = _improvement_return(p, sa_return_id)
-    require(improvement.can_add_improvement_action(p, ret))
+    require(can_add_improvement_action(p, ret))
     body = parse_body(ImprovementActionIn)
     action = improvement.add_improvement_action(
         ret,

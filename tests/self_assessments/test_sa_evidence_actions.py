@@ -185,3 +185,47 @@ def test_the_api_adds_and_lists_improvement_actions(api, world, ret):
     assert (
         api(world.user("scrutineer")).post(f"/api/v1/returns/{ret.id}/improvement-actions", json={}).status_code == 403
     )
+
+
+# -- the rules, as a table of people x the police return's improvement action --
+
+#: person -> (may add on the police return, may update the action the police lead owns)
+RULES = {
+    "admin": (True, True),
+    "qa_member": (True, True),
+    "agency_lead": (True, True),
+    "auditor": (True, True),  # not the owner, but an auditor of the owner agency: its own improvement action
+    "scrutineer": (False, False),
+    "health_auditor": (False, False),
+    "health_lead": (False, False),
+    "other_admin": (False, False),
+}
+
+
+@pytest.mark.parametrize("person", sorted(RULES))
+def test_who_adds_and_updates_improvement_actions(world, ret, person):
+    from audit_app.actions.permissions import can_add_improvement_action, can_update_action
+    from tests.factories import principal_of
+
+    with system_actor("test"):
+        action = improvement.add_improvement_action(ret, _given(world, owner_user_id=world.user("agency_lead").id))
+        if person.startswith("health_"):
+            role = Role.AUDITOR if person == "health_auditor" else Role.AGENCY_LEAD
+            user = make_user(world.partnership.id, role, agency_id=world.health.agency_id)
+        else:
+            user = world.user(person)
+        db.session.commit()
+    partnership_id = world.other_partnership.id if person == "other_admin" else world.partnership.id
+    p = principal_of(user, partnership_id)
+    assert (can_add_improvement_action(p, ret), can_update_action(p, action)) == RULES[person]
+
+
+def test_an_ordinary_actions_auditor_rule_is_unchanged(world, ret):
+    """An auditor of the owner agency updates its improvement actions, not the partnership's other actions."""
+    from audit_app.actions.permissions import can_update_action
+    from tests.factories import make_action, make_recommendation, principal_of
+
+    rec = make_recommendation(world.partnership.id, round_=ret.round, agencies=[world.police])
+    other = make_action(rec, owner=world.user("agency_lead"), agency=world.police)
+    db.session.commit()
+    assert can_update_action(principal_of(world.user("auditor"), world.partnership.id), other) is False
