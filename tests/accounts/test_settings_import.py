@@ -269,3 +269,24 @@ def test_the_api_dry_run_then_applies_and_names_bad_rows(api, world):
     assert agency["reference_number"] == "PF-01"
     patched = admin.patch(f"/api/v1/agencies/{world.police.agency_id}", json={"reference_number": "100001"})
     assert patched.status_code == 409
+
+
+def test_the_api_adds_the_files_settings_to_a_round(api, world):
+    sector(world.partnership.id, "education")
+    round_ = make_round(world.partnership.id, kind=QuestionnaireKind.SELF_ASSESSMENT, agencies=[world.health])
+    db.session.commit()
+    done = api(world.user("admin")).post(
+        f"/api/v1/agencies/import?round_id={round_.id}", data=GOOD, content_type="text/csv"
+    )
+    assert done.status_code == 200, done.get_json()
+    db.session.refresh(round_)
+    assert len(round_.agencies) == 4
+    # a round of another partnership is not found; a bad parameter is named
+    other = make_round(world.other_partnership.id, kind=QuestionnaireKind.SELF_ASSESSMENT)
+    db.session.commit()
+    missing = api(world.user("admin")).post(
+        f"/api/v1/agencies/import?round_id={other.id}", data=GOOD, content_type="text/csv"
+    )
+    assert missing.status_code == 404
+    bad = api(world.user("admin")).post("/api/v1/agencies/import?dry_run=maybe", data=GOOD, content_type="text/csv")
+    assert bad.status_code == 400 and "dry_run" in bad.get_json()["error"]["fields"]
