@@ -148,7 +148,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .accounts import import_views as _import_views  # noqa: F401  (settings from a CSV, on accounts_bp)
     from .accounts.views import bp as accounts_bp
+    from .actions.improvement import bp as improvement_bp
     from .actions.plan_views import bp as plan_bp
     from .actions.views import bp as actions_bp
     from .api import bp as api_bp
@@ -156,6 +158,7 @@ def register_blueprints(app: Flask) -> None:
     from .core.views import bp as core_bp
     from .questionnaires.views import bp as questionnaires_bp
     from .reporting.views import bp as reporting_bp
+    from .rounds import evidence_views as _evidence_views  # noqa: F401  (a criterion's links and files, on rounds_bp)
     from .rounds.views import bp as rounds_bp
     from .self_assessments.challenge_views import bp as challenges_bp
     from .self_assessments.report_views import bp as sa_reports_bp
@@ -165,6 +168,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(improvement_bp)
     app.register_blueprint(questionnaires_bp)
     app.register_blueprint(rounds_bp)
     app.register_blueprint(case_audits_bp)

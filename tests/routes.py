@@ -16,12 +16,14 @@ import sqlalchemy as sa
 from audit_app import create_app
 from audit_app.accounts import services
 from audit_app.accounts.models import Membership
+from audit_app.actions import improvement as improvement_actions
 from audit_app.actions import services as action_services
 from audit_app.case_audits import services as case_services
 from audit_app.core.audit import system_actor
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaire_services
 from audit_app.questionnaires.models import QuestionnaireKind
+from audit_app.rounds import evidence as criterion_evidence
 from audit_app.rounds.models import Return, RoundStatus
 from audit_app.self_assessments import challenges
 from tests.factories import (
@@ -108,6 +110,24 @@ def build_route_world() -> dict[str, Any]:
         # -- self-assessments: reports --
 
         # -- self-assessments: settings from a CSV, evidence files and links, improvement actions --
+        # a file on a criterion of the world's police return (question_key, criterion_evidence_id): links and files
+        # are an engine feature, reached through return_id
+        audit_return = db.session.scalar(sa.select(Return).where(Return.round_id == round_.id))
+        sa_key = criterion_evidence.criterion_keys(audit_return)[0]
+        (sa_file,) = criterion_evidence.add_files(
+            audit_return, sa_key, [(io.BytesIO(b"Minutes of the safeguarding board.\n"), "minutes.txt")], by=None
+        )
+        # the police self-assessment return's improvement actions: one, owned by the police auditor
+        sa_return = db.session.scalar(sa.select(Return).where(Return.round_id == sa_round.id))
+        improvement_actions.add_improvement_action(
+            sa_return,
+            improvement_actions.ImprovementIn(
+                title="Refresh the safeguarding policy",
+                owner_user_id=world.user("auditor").id,
+                due_on=date(2027, 3, 31),
+                question_key=criterion_evidence.criterion_keys(sa_return)[0],
+            ),
+        )
 
         # -- self-assessments: challenge events, shared rounds --
         challenge = challenges.record_challenge(
@@ -157,6 +177,8 @@ def build_route_world() -> dict[str, Any]:
         # -- self-assessments: practitioner surveys --
         # -- self-assessments: reports --
         # -- self-assessments: settings from a CSV, evidence files and links, improvement actions --
+        "question_key": sa_key,
+        "criterion_evidence_id": sa_file.id,
         # -- self-assessments: challenge events, shared rounds --
         "partnership_id": world.partnership.id,
         "challenge_id": challenge.id,

@@ -279,6 +279,26 @@ ACCESS: dict[str, set[str] | str] = {
     # -- self-assessments: practitioner surveys --
     # -- self-assessments: reports --
     # -- self-assessments: settings from a CSV, evidence files and links, improvement actions --
+    # a criterion's links and files: seen with the return (the world's is police's); changed by its agency
+    "rounds.criterion_evidence": MEMBERS,
+    "rounds.criterion_link_add": {"auditor", "agency_lead"},
+    "rounds.criterion_file_add": {"auditor", "agency_lead"},
+    "rounds.criterion_evidence_remove": {"auditor", "agency_lead"},
+    "rounds.criterion_evidence_file": MEMBERS,
+    "api.return_evidence_list": MEMBERS,
+    "api.return_evidence_link": {"auditor", "agency_lead"},
+    "api.return_evidence_files": {"auditor", "agency_lead"},
+    "api.return_evidence_remove": {"auditor", "agency_lead"},
+    "api.return_evidence_file": MEMBERS,
+    # an agency's own improvement actions on its self-assessment return (the world's is police's)
+    "improvement.improvement_action_new": ASSIGNERS | {"auditor"},
+    "api.improvement_actions_list": MEMBERS,
+    "api.improvement_actions_create": ASSIGNERS | {"auditor"},
+    # settings from a CSV: admins
+    "accounts.settings_import": ADMIN,
+    "accounts.settings_import_template": ADMIN,
+    "accounts.settings_export": ADMIN,
+    "api.agencies_import": ADMIN,
     # -- self-assessments: challenge events, shared rounds --
     # sharing a round: the QA group and scrutineers see which partnerships it counts for; admins share it
     "rounds.round_sharing": VIEW_ROUNDS,

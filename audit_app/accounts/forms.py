@@ -108,6 +108,21 @@ class AgencyForm(FlaskForm):
         description="The partnership's own abbreviation, such as MPS or GOSH. Cohort files may name the agency by it.",
         validators=[Length(max=20, message="Short code must be 20 characters or fewer")],
     )
+    reference_number = StringField(
+        "Reference number (optional)",
+        widget=GovTextInput(),
+        filters=[strip_filter],
+        description="An official number for the setting, such as a school's URN or an Ofsted number. The settings "
+        "CSV import matches on it.",
+        validators=[Length(max=40, message="Reference number must be 40 characters or fewer")],
+    )
+    contact_email = StringField(
+        "Contact email (optional)",
+        widget=GovTextInput(),
+        filters=[strip_filter],
+        description="The setting's safeguarding contact, for a setting whose staff have no account yet.",
+        validators=[Length(max=320, message="Contact email must be 320 characters or fewer")],
+    )
     submit = SubmitField("Save agency", widget=GovSubmitInput())
 
 

@@ -140,6 +140,8 @@ class PartnershipAgency(Audited, TimestampMixin, db.Model):
         sa.UniqueConstraint("partnership_id", "agency_name_key"),
         # stored in capitals (services.set_short_code), so unique ignoring case; NULL: no code
         sa.UniqueConstraint("partnership_id", "short_code"),
+        # a setting's official number (a school's URN, an Ofsted number) names one agency in a partnership
+        sa.UniqueConstraint("partnership_id", "reference_number"),
     )
     __audit_ignore__ = frozenset({"updated_at", "agency_name_key"})
 
@@ -154,6 +156,13 @@ class PartnershipAgency(Audited, TimestampMixin, db.Model):
     #: the partnership's own short code for the agency ("MPS", "GOSH"), matched by cohort files; per
     #: partnership because one agency serving several partnerships is known by different codes in each
     short_code: Mapped[str | None] = mapped_column(sa.String(20))
+    #: an official reference number for the setting (a school's URN, an Ofsted or DfE number), matched by the
+    #: settings CSV import; per partnership, beside the sector and short code, since it is how this partnership
+    #: knows and imports the setting (NULL: none)
+    reference_number: Mapped[str | None] = mapped_column(sa.String(40))
+    #: an email address for the setting's safeguarding contact, from the settings CSV import or the agency's page
+    #: ("" for none); shown to admins, so a setting without an account can be reached
+    contact_email: Mapped[str] = mapped_column(sa.String(320), default="", server_default="")
 
     agency: Mapped[Agency] = relationship(back_populates="links", lazy="joined")
     sector: Mapped[Sector] = relationship(lazy="joined")

@@ -299,18 +299,80 @@ def _clean_short_code(partnership_id: int, code: str, exclude_link_id: int | Non
     return code
 
 
+REFERENCE_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9/-]{0,39}\Z")
+CONTACT_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
+
+
+def clean_reference_number(raw: str | None) -> tuple[str | None, str | None]:
+    """A reference number as stored (capitals, no spaces; None for none) and what is wrong with it, if anything."""
+    number = "".join((raw or "").split()).upper()
+    if not number:
+        return None, None
+    if not REFERENCE_NUMBER.match(number):
+        return (
+            number,
+            "Reference number: up to 40 letters, digits, / and -, such as a school's URN (100000) or an Ofsted number (EY123456)",
+        )
+    return number, None
+
+
+def clean_contact_email(raw: str | None) -> tuple[str, str | None]:
+    """A contact email as stored (lower-case; "" for none) and what is wrong with it, if anything."""
+    email = (raw or "").strip().lower()
+    if not email:
+        return "", None
+    if len(email) > 320 or not CONTACT_EMAIL.match(email):
+        return email, "Contact email: enter an email address like name@example.org"
+    return email, None
+
+
+def _checked_reference_number(partnership_id: int, raw: str | None, exclude_link_id: int | None) -> str | None:
+    number, problem = clean_reference_number(raw)
+    if problem:
+        raise DomainError(problem, field="reference_number")
+    if number is None:
+        return None
+    query = sa.select(PartnershipAgency.id).where(
+        PartnershipAgency.partnership_id == partnership_id, PartnershipAgency.reference_number == number
+    )
+    if exclude_link_id is not None:
+        query = query.where(PartnershipAgency.id != exclude_link_id)
+    if db.session.scalar(query.limit(1)) is not None:
+        raise ConflictError(
+            "Reference number: another agency of the partnership already has this number", field="reference_number"
+        )
+    return number
+
+
+def _checked_contact_email(raw: str | None) -> str:
+    email, problem = clean_contact_email(raw)
+    if problem:
+        raise DomainError(problem, field="contact_email")
+    return email
+
+
 def set_short_code(link: PartnershipAgency, code: str) -> None:
     """The partnership's short code for the agency (cohort files may name it by this); blank removes it."""
     link.short_code = _clean_short_code(link.partnership_id, code, link.id)
     db.session.flush()
 
 
-def create_agency(partnership_id: int, name: str, sector: Sector | None, short_code: str = "") -> PartnershipAgency:
+def create_agency(
+    partnership_id: int,
+    name: str,
+    sector: Sector | None,
+    short_code: str = "",
+    *,
+    reference_number: str = "",
+    contact_email: str = "",
+) -> PartnershipAgency:
     """A new agency, member of ``partnership_id`` in ``sector``."""
     name = name.strip()
     sector = _check_sector(partnership_id, sector)
     _check_agency_name_free(partnership_id, [], name)
     code = _clean_short_code(partnership_id, short_code, None)
+    reference = _checked_reference_number(partnership_id, reference_number, None)
+    email = _checked_contact_email(contact_email)
     agency = Agency(name=name)
     agency.audit_partnership_id = partnership_id
     db.session.add(agency)
@@ -321,20 +383,39 @@ def create_agency(partnership_id: int, name: str, sector: Sector | None, short_c
         sector_id=sector.id,
         agency_name_key=name_key(name),
         short_code=code,
+        reference_number=reference,
+        contact_email=email,
     )
     db.session.add(link)
     db.session.flush()
     return link
 
 
-def update_agency(link: PartnershipAgency, name: str, sector: Sector | None, short_code: str | None = None) -> None:
-    """Rename (keeping the old name on record), move to another sector and/or set the short code (None: keep)."""
+def update_agency(
+    link: PartnershipAgency,
+    name: str,
+    sector: Sector | None,
+    short_code: str | None = None,
+    *,
+    reference_number: str | None = None,
+    contact_email: str | None = None,
+) -> None:
+    """Rename (keeping the old name on record), move to another sector and/or set the short code, reference
+    number and contact email (None: keep)."""
     name = name.strip()
     sector = _check_sector(link.partnership_id, sector)
     if short_code is not None:
         code = _clean_short_code(link.partnership_id, short_code, link.id)
         if code != link.short_code:
             link.short_code = code
+    if reference_number is not None:
+        reference = _checked_reference_number(link.partnership_id, reference_number, link.id)
+        if reference != link.reference_number:
+            link.reference_number = reference
+    if contact_email is not None:
+        email = _checked_contact_email(contact_email)
+        if email != link.contact_email:
+            link.contact_email = email
     agency = link.agency
     if name != agency.name:
         partnerships = [other.partnership_id for other in agency.links]

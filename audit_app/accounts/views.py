@@ -356,6 +356,8 @@ def agency_create():
                 form.name.data,
                 _sector_from(form.sector_id.data, partnership_id),
                 short_code=form.short_code.data or "",
+                reference_number=form.reference_number.data or "",
+                contact_email=form.contact_email.data or "",
             )
         except DomainError as error:
             add_form_error(form, error.message, error.field)
@@ -422,7 +424,14 @@ def agency_edit(agency_id: int):
     _require(can_manage_accounts(current_principal()))
     form = AgencyForm(
         obj=link.agency,
-        data={"sector_id": link.sector_id, "short_code": link.short_code or ""} if request.method == "GET" else None,
+        data={
+            "sector_id": link.sector_id,
+            "short_code": link.short_code or "",
+            "reference_number": link.reference_number or "",
+            "contact_email": link.contact_email,
+        }
+        if request.method == "GET"
+        else None,
     )
     _sector_choices(form.sector_id, partnership_id)
     if form.validate_on_submit():
@@ -432,6 +441,8 @@ def agency_edit(agency_id: int):
                 form.name.data,
                 _sector_from(form.sector_id.data, partnership_id),
                 short_code=form.short_code.data or "",
+                reference_number=form.reference_number.data or "",
+                contact_email=form.contact_email.data or "",
             )
         except DomainError as error:
             add_form_error(form, error.message, error.field)

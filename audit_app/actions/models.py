@@ -155,6 +155,9 @@ class Recommendation(Audited, TimestampMixin, db.Model):
     )
     #: the re-audit (or later round) that will test whether practice changed
     tested_by_round_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rounds.id"), index=True)
+    #: the self-assessment return whose improvement actions this recommendation holds (one per return, made by
+    #: actions.improvement on the agency's first action): its actions are the agency's own
+    return_id: Mapped[int | None] = mapped_column(sa.ForeignKey("returns.id"), unique=True)
 
     round: Mapped[Round | None] = relationship(foreign_keys=[round_id])
     tested_by_round: Mapped[Round | None] = relationship(foreign_keys=[tested_by_round_id])
@@ -228,6 +231,8 @@ class Action(Audited, TimestampMixin, db.Model):
     rag: Mapped[Rag] = mapped_column(enum_type(Rag, "rag"), default=Rag.GREEN)
     closure_reason: Mapped[str] = mapped_column(sa.Text, default="")
     completed_on: Mapped[date | None] = mapped_column()
+    #: the criterion (question key) of a self-assessment return an improvement action answers; "" for none
+    question_key: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
 
     recommendation: Mapped[Recommendation] = relationship(back_populates="actions")
     owner_user: Mapped[User | None] = relationship()

@@ -1,7 +1,8 @@
 """Who sees and changes recommendations, actions, updates and evidence; scoped queries and loaders.
 
 - The QA group and admins manage recommendations and actions and decide on evidence; scrutineers read.
-- An action's owner updates it (progress, evidence, a moved due date); so do the leads of its owner agency.
+- An action's owner updates it (progress, evidence, a moved due date); so do the leads of its owner agency,
+  and, for an agency's own improvement actions (from its self-assessment return), its auditors too.
 - Agency users see the recommendations addressed to their agencies, the actions under those, and any action
   they or their agency own. Nobody sees another partnership's plan by any route: every query is scoped.
 """
@@ -14,6 +15,8 @@ from flask import abort
 from ..core.permissions import Principal
 from ..core.roles import Role
 from ..extensions import db
+from ..rounds.models import Return
+from ..rounds.permissions import works_for_return
 from .models import Action, ImpactEvidence, Recommendation, recommendation_agencies
 
 #: see the whole plan
@@ -42,7 +45,20 @@ def can_update_action(p: Principal, action: Action) -> bool:
         return True
     if p.user_id is not None and action.owner_user_id == p.user_id:
         return True
-    return action.owner_agency_id is not None and action.owner_agency_id in p.agency_ids(Role.AGENCY_LEAD)
+    if action.owner_agency_id is None:
+        return False
+    if action.owner_agency_id in p.agency_ids(Role.AGENCY_LEAD):
+        return True
+    # an agency's own improvement action (from its self-assessment return): any of its auditors updates it too
+    return action.recommendation.return_id is not None and action.owner_agency_id in p.agency_ids(Role.AUDITOR)
+
+
+def can_add_improvement_action(p: Principal, ret: Return) -> bool:
+    """Add an improvement action on a self-assessment return: the auditors and leads of the return's own agency,
+    and the QA group and admins of the partnership that planned the round."""
+    if works_for_return(p, ret):
+        return True
+    return can_manage_recommendations(p) and p.partnership_id == ret.round.partnership_id
 
 
 def can_edit_action(p: Principal, action: Action) -> bool:

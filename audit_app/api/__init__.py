@@ -17,6 +17,7 @@ from . import (  # noqa: E402,F401  (register hooks and routes on bp)
     findings,
     questionnaires,
     rounds,
+    sa_evidence,
     sa_reports,
     scrutiny,
     spec,

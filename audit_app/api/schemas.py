@@ -42,6 +42,10 @@ class AgencyOut(BaseModel):
     is_active: bool
     previous_names: list[str]
     short_code: str | None = Field(description="The partnership's short code for the agency (capitals), or null")
+    reference_number: str | None = Field(
+        description="The setting's official reference number in this partnership (a URN, an Ofsted number), or null"
+    )
+    contact_email: str = Field(description="The setting's contact email in this partnership, or empty")
 
 
 SHORT_CODE_DOC = (
@@ -50,10 +54,20 @@ SHORT_CODE_DOC = (
 )
 
 
+REFERENCE_DOC = (
+    "An official reference number (a school's URN, an Ofsted number: up to 40 letters, digits, / and -; stored in "
+    "capitals without spaces, unique in the partnership); the settings CSV import matches on it. Empty: none"
+)
+
+
 class AgencyIn(Strict):
     name: Name200
     sector_id: Id
     short_code: Annotated[str, StringConstraints(max_length=20)] = Field(default="", description=SHORT_CODE_DOC)
+    reference_number: Annotated[str, StringConstraints(max_length=40)] = Field(default="", description=REFERENCE_DOC)
+    contact_email: Annotated[str, StringConstraints(max_length=320)] = Field(
+        default="", description="The setting's contact email. Empty: none"
+    )
 
 
 class AgencyPatch(Strict):
@@ -61,6 +75,12 @@ class AgencyPatch(Strict):
     sector_id: Id | None = None
     short_code: Annotated[str, StringConstraints(max_length=20)] | None = Field(
         default=None, description=SHORT_CODE_DOC + "; omitted: unchanged"
+    )
+    reference_number: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        default=None, description=REFERENCE_DOC + "; omitted: unchanged"
+    )
+    contact_email: Annotated[str, StringConstraints(max_length=320)] | None = Field(
+        default=None, description="The setting's contact email (empty: none); omitted: unchanged"
     )
     is_active: StrictBool | None = None
 

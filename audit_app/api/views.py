@@ -55,6 +55,8 @@ def _agency(link: PartnershipAgency) -> dict:
         is_active=link.is_active,
         previous_names=[n.name for n in link.agency.previous_names],
         short_code=link.short_code,
+        reference_number=link.reference_number,
+        contact_email=link.contact_email,
     ).model_dump(mode="json")
 
 
@@ -208,7 +210,12 @@ def agencies_create():
     require(can_manage_accounts(p))
     body = parse_body(AgencyIn)
     link = services.create_agency(
-        p.partnership_id, body.name, _sector_in(p.partnership_id, body.sector_id), short_code=body.short_code
+        p.partnership_id,
+        body.name,
+        _sector_in(p.partnership_id, body.sector_id),
+        short_code=body.short_code,
+        reference_number=body.reference_number,
+        contact_email=body.contact_email,
     )
     db.session.commit()
     return jsonify(_agency(link)), 201
@@ -245,10 +252,16 @@ def agencies_update(agency_id: int):
     link = get_agency_link_or_404(p.partnership_id, agency_id)
     require(can_manage_accounts(p))
     body = parse_body(AgencyPatch)
-    if body.name is not None or body.sector_id is not None or body.short_code is not None:
+    changes = (body.name, body.sector_id, body.short_code, body.reference_number, body.contact_email)
+    if any(value is not None for value in changes):
         sector = _sector_in(p.partnership_id, body.sector_id) if body.sector_id is not None else link.sector
         services.update_agency(
-            link, body.name if body.name is not None else link.agency.name, sector, short_code=body.short_code
+            link,
+            body.name if body.name is not None else link.agency.name,
+            sector,
+            short_code=body.short_code,
+            reference_number=body.reference_number,
+            contact_email=body.contact_email,
         )
     if body.is_active is not None and body.is_active != link.is_active:
         services.set_agency_active(link, body.is_active)

@@ -55,6 +55,11 @@ class FieldErrors(DomainError):
 #: database reports is answered with a 409 naming this field. Names not listed fall back to the
 #: constraint's last column and a generic message.
 UNIQUE_CONFLICTS: dict[str, tuple[str, str]] = {
+    "uq_partnership_agencies_partnership_id_reference_number": (
+        "reference_number",
+        "Another agency of this partnership already has this reference number",
+    ),
+    "uq_recommendations_return_id": ("return_id", "This return's improvement actions already have a recommendation"),
     "uq_partnerships_name": ("name", "A partnership with this name already exists"),
     "uq_users_email": ("email", "Another account already uses this email"),
     "uq_api_tokens_token_hash": ("token", "This token already exists; create another"),

@@ -25,6 +25,7 @@ from ..core.models import utcnow
 from ..extensions import db
 from ..questionnaires import answers
 from ..questionnaires.models import QuestionnaireVersion, Section, VersionStatus
+from .evidence import carry_links
 from .kinds import kind_rules
 from .models import Answer, Return, ReturnGroup, ReturnStatus, Round, RoundStatus
 
@@ -80,17 +81,21 @@ def plan_next_round(
     agency_ids = [a.id for a in previous.agencies if a.id in active]
     if not agency_ids:
         raise FieldErrors({"agency_ids": ["None of the previous round's agencies is still active"]})
-    return services.plan_round(
+    round_ = services.plan_round(
         previous.partnership_id,
         title=title,
         version=version,
         opens_on=opens_on,
         due_on=due_on,
-        previous_round=previous,
         remind_days_before=previous.remind_days_before if remind_days_before is None else remind_days_before,
         remind_days_after=previous.remind_days_after if remind_days_after is None else remind_days_after,
         agency_ids=agency_ids,
     )
+    # linked here, not through plan_round (whose previous_round is a case audit's re-audit)
+    round_.previous_round_id = previous.id
+    round_.previous_round = previous
+    db.session.flush()
+    return round_
 
 
 def last_returned(previous_round_id: int, agency_id: int) -> Return | None:
@@ -138,6 +143,7 @@ def carry_forward(ret: Return) -> int:
             )
         )
         copied += 1
+    carry_links(source, ret, asked)  # links carry forward too; files do not (rounds.evidence)
     db.session.flush()
     return copied
 

@@ -43,6 +43,8 @@ class KindRules:
     #: a round can be started from the previous one, each agency's return opening with its last answers
     #: carried forward for review (``carry.py``)
     carries_forward: bool = False
+    #: the return's pages list each criterion's links and files, and the agency attaches them (``evidence.py``)
+    criterion_evidence: bool = False
 
 
 #: planning -> open <-> closed -> reported
@@ -66,7 +68,12 @@ def _needs_agencies(round_: Round) -> list[str]:
 
 _RULES: dict[QuestionnaireKind, KindRules] = {
     QuestionnaireKind.SELF_ASSESSMENT: KindRules(
-        SIMPLE_MOVES, chosen_agencies, _needs_agencies, chooses_agencies=True, carries_forward=True
+        SIMPLE_MOVES,
+        chosen_agencies,
+        _needs_agencies,
+        chooses_agencies=True,
+        carries_forward=True,
+        criterion_evidence=True,
     ),
     QuestionnaireKind.AGENCY_SUMMARY: KindRules(SIMPLE_MOVES, chosen_agencies, _needs_agencies, chooses_agencies=True),
 }

@@ -21,6 +21,7 @@ from ..accounts.models import Agency, Partnership, User
 from ..core.audit import Audited
 from ..core.models import TimestampMixin, UTCDateTime, enum_type, utcnow
 from ..core.redaction import exempt_table, register_place
+from ..core.storage import StoredFile
 from ..extensions import db
 from ..questionnaires.models import Question, QuestionnaireKind, QuestionnaireVersion, ScaleLevel, Theme
 
@@ -286,6 +287,57 @@ class Answer(Audited, TimestampMixin, db.Model):
         )
 
 
+class CriterionEvidenceKind(enum.StrEnum):
+    LINK = "link"
+    FILE = "file"
+
+    @property
+    def label(self) -> str:
+        return "Link" if self is CriterionEvidenceKind.LINK else "File"
+
+
+class CriterionEvidence(Audited, TimestampMixin, db.Model):
+    """A link (with a title) or a file an agency attaches to one criterion (question) of its return, as evidence
+    for its answer. Added and removed only through ``rounds.evidence`` while the return is editable."""
+
+    __tablename__ = "criterion_evidence"
+    __table_args__ = (
+        sa.CheckConstraint("kind != 'link' OR (url != '' AND title != '')", name="link_has_url_and_title"),
+        sa.CheckConstraint("kind != 'file' OR stored_file_id IS NOT NULL", name="file_has_file"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(sa.ForeignKey("returns.id", ondelete="CASCADE"), index=True)
+    #: the criterion: the question's stable key (the same across versions, so links carry forward)
+    question_key: Mapped[str] = mapped_column(sa.String(64))
+    kind: Mapped[CriterionEvidenceKind] = mapped_column(enum_type(CriterionEvidenceKind, "kind"))
+    #: what the link is (a link's title; a file's is its name as uploaded)
+    title: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: http or https only (checked by rounds.evidence.add_link)
+    url: Mapped[str] = mapped_column(sa.String(2000), default="")
+    stored_file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"), index=True)
+    added_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    #: copied from the agency's return to the previous round (links only)
+    carried_forward: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+    return_: Mapped[Return] = relationship()
+    stored_file: Mapped[StoredFile | None] = relationship(lazy="joined")
+    added_by: Mapped[User | None] = relationship()
+
+    @property
+    def audit_partnership_id(self) -> int | None:
+        return db.session.scalar(
+            sa.select(Round.partnership_id).join(Return, Return.round_id == Round.id).where(Return.id == self.return_id)
+        )
+
+    @property
+    def label(self) -> str:
+        """What pages show: the link's title, or the file's name."""
+        if self.kind == CriterionEvidenceKind.FILE and self.stored_file is not None:
+            return self.stored_file.original_filename
+        return self.title
+
+
 class EmailKind(enum.StrEnum):
     OPENED = "opened"
     CHASE = "chase"
@@ -366,5 +418,9 @@ register_place(
     Answer.__table__,
     lambda pid: Answer.__table__.c.return_id.in_(_partnership_returns(pid)),
     on_change=_bump_returns_of_answers,
+)
+register_place(
+    CriterionEvidence.__table__,
+    lambda pid: CriterionEvidence.__table__.c.return_id.in_(_partnership_returns(pid)),
 )
 exempt_table(AgencyEmail.__table__, "a sending's batch id and outcome: no text anyone types")

@@ -21,7 +21,7 @@ from ..core.errors import ConflictError, DomainError, FieldErrors, NotAllowedErr
 from ..core.models import utcnow
 from ..extensions import db
 from ..questionnaires import answers, roles
-from ..questionnaires.models import Question, QuestionnaireVersion, Section, VersionStatus
+from ..questionnaires.models import Question, QuestionnaireKind, QuestionnaireVersion, Section, VersionStatus
 from .kinds import kind_rules
 from .models import Answer, Return, ReturnEvent, ReturnGroup, ReturnStatus, Round, RoundStatus, round_partnerships
 from .notifications import queue_concern_email
@@ -56,6 +56,19 @@ def plan_round(
         problems["version_id"] = ["Choose a published version: drafts and retired versions cannot be used"]
     if previous_round is not None and previous_round.partnership_id != partnership_id:
         problems["previous_round_id"] = ["Choose an earlier round of this partnership"]
+    kind = version.questionnaire.kind if version is not None else None
+    if kind is not None and kind != QuestionnaireKind.CASE_AUDIT:
+        # re-audits and sharing answers in a discussion are case-audit things; a self-assessment carries its
+        # answers forward from the previous round's page instead (carry.plan_next_round)
+        if previous_round is not None:
+            problems["previous_round_id"] = [
+                f"A {kind.label.lower()} round is not a re-audit: to start from an earlier round, use 'Start the "
+                "next round' on that round's page"
+            ]
+        if shares_answers_in_discussion:
+            problems["shares_answers_in_discussion"] = [
+                "Sharing answers in a multi-agency discussion applies only to case audits"
+            ]
     if problems:
         raise FieldErrors(problems)
     round_ = Round(

@@ -96,15 +96,18 @@ def round_list():
     )
 
 
-def _version_choices(partnership_id: int) -> list[tuple[Any, str]]:
+#: the kinds of round planned on this page (agency summaries are started from a review)
+PLANNED_KINDS = (QuestionnaireKind.CASE_AUDIT, QuestionnaireKind.SELF_ASSESSMENT)
+
+
+def _version_choices(partnership_id: int, kind: QuestionnaireKind | None = None) -> list[tuple[Any, str]]:
     versions = db.session.scalars(
         sa.select(QuestionnaireVersion)
         .join(QuestionnaireVersion.questionnaire)
         .where(
             Questionnaire.partnership_id == partnership_id,
             QuestionnaireVersion.status == VersionStatus.PUBLISHED,
-            # agency summaries are started from a review, not planned here
-            Questionnaire.kind.in_((QuestionnaireKind.CASE_AUDIT, QuestionnaireKind.SELF_ASSESSMENT)),
+            Questionnaire.kind.in_((kind,) if kind is not None else PLANNED_KINDS),
         )
         .order_by(Questionnaire.title, QuestionnaireVersion.number)
     ).all()
@@ -116,16 +119,27 @@ def _version_choices(partnership_id: int) -> list[tuple[Any, str]]:
 @bp.route("/rounds/new", methods=["GET", "POST"])
 @login_required
 def round_create():
-    """Plan a round: title, questionnaire version, dates."""
+    """Plan a round: title, questionnaire version, dates; for a case audit, the round it re-audits and whether
+    answers are shared in the discussion. ``?kind=`` (case_audit, self_assessment) shows only what applies to
+    that kind, without scripts: its questionnaires, and none of a case audit's fields for a self-assessment."""
     p = current_principal()
     _require(can_manage_rounds(p))
+    raw_kind = request.args.get("kind", "")
+    kind = QuestionnaireKind(raw_kind) if raw_kind in PLANNED_KINDS else None
     form = RoundForm()
-    form.version_id.choices = _version_choices(p.partnership_id)
+    form.version_id.choices = _version_choices(p.partnership_id, kind)
+    if kind is not None and kind != QuestionnaireKind.CASE_AUDIT:
+        # not shown, so not read: a posted value for them is ignored
+        del form.previous_round_id
+        del form.shares_answers_in_discussion
     earlier = db.session.scalars(rounds_query(p)).all()
-    form.previous_round_id.choices = [("", "Not a re-audit")] + [(r.id, r.title) for r in earlier]
+    if "previous_round_id" in form:
+        form.previous_round_id.choices = [("", "Not a re-audit")] + [(r.id, r.title) for r in earlier]
     if form.validate_on_submit():
         version = db.session.get(QuestionnaireVersion, form.version_id.data) if form.version_id.data else None
-        previous = next((r for r in earlier if r.id == form.previous_round_id.data), None)
+        previous_id = form.previous_round_id.data if "previous_round_id" in form else None
+        previous = next((r for r in earlier if r.id == previous_id), None)
+        shares = bool(form.shares_answers_in_discussion.data) if "shares_answers_in_discussion" in form else False
         round_ = run_service(
             lambda: services.plan_round(
                 p.partnership_id,
@@ -133,7 +147,7 @@ def round_create():
                 version=version,
                 opens_on=form.opens_on.data,
                 due_on=form.due_on.data,
-                shares_answers_in_discussion=bool(form.shares_answers_in_discussion.data),
+                shares_answers_in_discussion=shares,
                 previous_round=previous,
                 remind_days_before=_days(form.remind_days_before.data, 3),
                 remind_days_after=_days(form.remind_days_after.data, 2),
@@ -149,7 +163,7 @@ def round_create():
                 "success",
             )
             return redirect(url_for("rounds.round_detail", round_id=round_.id))
-    return render_template("rounds/round_create.html", form=form), _status(form)
+    return render_template("rounds/round_create.html", form=form, kind=kind, kinds=PLANNED_KINDS), _status(form)
 
 
 def _days(value: int | None, default: int) -> int:

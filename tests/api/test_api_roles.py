@@ -162,6 +162,31 @@ def test_declared_roles_are_what_the_endpoint_allows(client, world, op: Operatio
         "partnership_id": world.partnership.id,
         **_self_assessment_ids(world),
     }
+    # -- self-assessments: settings from a CSV, evidence files and links, improvement actions --
+    if "criterion_evidence_id" in op.rule or "sa_return_id" in op.rule:
+        from audit_app.questionnaires.models import QuestionnaireKind
+        from audit_app.rounds import evidence as criterion_evidence
+        from tests.factories import make_round
+
+        with system_actor("test:setup"):
+            audit_return = db.session.get(Return, ids["return_id"])
+            (item,) = criterion_evidence.add_files(
+                audit_return,
+                criterion_evidence.criterion_keys(audit_return)[0],
+                [(io.BytesIO(b"Minutes.\n"), "minutes.txt")],
+                by=None,
+            )
+            sa_round = make_round(
+                world.partnership.id,
+                kind=QuestionnaireKind.SELF_ASSESSMENT,
+                agencies=[world.police],
+                status=RoundStatus.OPEN,
+            )
+            if op.method == "delete":  # every allowed role gets past the check to the same 409, none removes it
+                round_services.move_round(round_, RoundStatus.CLOSED)
+            db.session.commit()
+        ids["criterion_evidence_id"] = item.id
+        ids["sa_return_id"] = db.session.scalar(sa.select(Return.id).where(Return.round_id == sa_round.id))
     url = _url(op.rule, ids)
     # refusals first: an allowed call may change what later calls find (taking a role away, or deleting the
     # object: then each later allowed role finds it gone, a 404 that says it got past the permission check)
