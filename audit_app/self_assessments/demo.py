@@ -292,9 +292,15 @@ def _schools_round(partnership_id: int, users: dict[str, User], rng: random.Rand
             sa.select(Agency).join(PartnershipAgency).where(PartnershipAgency.partnership_id == partnership_id)
         )
     }
-    for name in SCHOOL_NAMES:
+    for n, name in enumerate(SCHOOL_NAMES):
         if name not in linked:
-            accounts.create_agency(partnership_id, name, sectors["early_years" if name in EARLY_YEARS else "education"])
+            # fictional unique reference numbers: a school's URN, a nursery's Ofsted number
+            accounts.create_agency(
+                partnership_id,
+                name,
+                sectors["early_years" if name in EARLY_YEARS else "education"],
+                reference_number=f"EY{480100 + n * 7}" if name in EARLY_YEARS else str(150200 + n * 13),
+            )
     db.session.flush()
     admin, qa = users["admin"], users["qa"]
     with clock.frozen(date(2026, 9, 14)):
