@@ -133,6 +133,10 @@ UNIQUE_CONFLICTS: dict[str, tuple[str, str]] = {
         "kind",
         "Someone else asked for this report at the same moment; reload the page to see its progress",
     ),
+    "uq_sa_report_files_round_id_partnership_id_suppressed": (
+        "pdf",
+        "Someone else asked for this board summary at the same moment; reload the page to see its progress",
+    ),
 }
 
 STALE_MESSAGE = (

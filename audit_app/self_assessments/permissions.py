@@ -11,7 +11,7 @@ from ..core.permissions import Principal
 from ..extensions import db
 from ..questionnaires.models import QuestionnaireKind
 from ..rounds.models import Return, Round
-from ..rounds.permissions import PARTNERSHIP_WIDE, in_partnership
+from ..rounds.permissions import PARTNERSHIP_WIDE, get_round_or_404, in_partnership
 from .models import ChallengeEvent
 
 # ----------------------------------------------------------------------------------------------------------
@@ -27,6 +27,26 @@ from .models import ChallengeEvent
 # ----------------------------------------------------------------------------------------------------------
 # Reports
 # ----------------------------------------------------------------------------------------------------------
+
+#: who reads a self-assessment round's reports: the partnership-wide roles. Agency users have no report page:
+#: the heatmap compares agencies; an agency sees its own ratings and their moderation on its return.
+SA_REPORT_READERS = (Role.ADMIN, Role.QA_MEMBER, Role.SCRUTINEER)
+
+
+def can_view_sa_reports(p: Principal) -> bool:
+    """Read the heatmap, counts, change since last round and return rates of self-assessment rounds."""
+    return p.has(*SA_REPORT_READERS)
+
+
+def get_sa_report_round_or_404(p: Principal, round_id: int) -> Round:
+    """A self-assessment round that counts for the principal's partnership (its own or shared with it): 403 for
+    a role that reads no reports, 404 for a round out of scope or of another kind."""
+    if not can_view_sa_reports(p):
+        abort(403)
+    round_ = get_round_or_404(p, round_id)
+    if round_.kind != QuestionnaireKind.SELF_ASSESSMENT:
+        abort(404)
+    return round_
 
 
 # ----------------------------------------------------------------------------------------------------------
