@@ -10,9 +10,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import login_required
 
-from ..core.permissions import current_principal
 from ..core import storage
 from ..core.forms import ConfirmForm
+from ..core.permissions import current_principal
 from ..extensions import db
 from ..reporting import exports, params, sa_files
 from ..reporting.report_files import FileState
