@@ -278,6 +278,16 @@ ACCESS: dict[str, set[str] | str] = {
     # -- self-assessments: scrutiny threads, moderation, follow-up list --
     # -- self-assessments: practitioner surveys --
     # -- self-assessments: reports --
+    # the partnership-wide roles read a self-assessment round's reports; agency users have no report (403)
+    "sa_reports.report": VIEW_ROUNDS,
+    "sa_reports.report_pdf_page": VIEW_ROUNDS,
+    "sa_reports.report_pdf_prepare": VIEW_ROUNDS,
+    "sa_reports.report_pdf": VIEW_ROUNDS,
+    "api.sa_report_get": VIEW_ROUNDS,
+    "api.sa_report_xlsx": VIEW_ROUNDS,
+    "api.sa_report_pdf_status": VIEW_ROUNDS,
+    "api.sa_report_pdf_prepare": VIEW_ROUNDS,
+    "api.sa_report_pdf_download": VIEW_ROUNDS,
     # -- self-assessments: settings from a CSV, evidence files and links, improvement actions --
     # a criterion's links and files: seen with the return (the world's is police's); changed by its agency
     "rounds.criterion_evidence": MEMBERS,
