@@ -83,9 +83,7 @@ def _return(round_: Round, link: PartnershipAgency) -> Return:
 
 
 def _answer(ret: Return, key: str) -> Answer:
-    return db.session.scalar(
-        sa.select(Answer).join(Question).where(Answer.return_id == ret.id, Question.key == key)
-    )
+    return db.session.scalar(sa.select(Answer).join(Question).where(Answer.return_id == ret.id, Question.key == key))
 
 
 def _save(ret: Return, user, answers: dict[str, str], *, submit: bool = False) -> Return:
@@ -116,7 +114,11 @@ def built(world) -> Built:
 
     # last year's round: police and school 1, both returned and one answer moderated
     previous = make_round(
-        north, version=version, title="S11 last year", agencies=[world.police, schools["school1"]], status=RoundStatus.OPEN
+        north,
+        version=version,
+        title="S11 last year",
+        agencies=[world.police, schools["school1"]],
+        status=RoundStatus.OPEN,
     )
     _save(_return(previous, world.police), lead, {"lead_named": "Not met", "train_all": "Partly met"}, submit=True)
     school1_then = _save(
@@ -259,7 +261,13 @@ def test_returns_not_counted_and_return_rates(built, world):
         "School 4": "not_started",
     }
     overall = report.overall_rate
-    assert (overall.asked, overall.returned, overall.declined, overall.alternative, overall.outstanding) == (6, 2, 1, 1, 2)
+    assert (overall.asked, overall.returned, overall.declined, overall.alternative, overall.outstanding) == (
+        6,
+        2,
+        1,
+        1,
+        2,
+    )
     education = _by(_rows(report, "sa_return_rates"), "sector")["Education"]
     assert (education["asked"], education["returned"], education["asked_less_declined"]) == (4, 1, 2)
     assert education["rate"] == 25 and education["rate_less_declined"] == 50
@@ -405,7 +413,9 @@ def test_the_api_gives_the_same_figures_with_stable_keys(api, built, world):
     assert levels["Fully met"]["counts_as_good"] and levels["Not applicable"]["is_not_applicable"]
     heat = body["tables"]["sa_heatmap"]
     police = next(
-        row for row in heat["rows"] if row["agency_id"] == world.police.agency_id and row["standard_key"] == "leadership"
+        row
+        for row in heat["rows"]
+        if row["agency_id"] == world.police.agency_id and row["standard_key"] == "leadership"
     )
     assert police["sector_key"] == "police" and police["criteria"] == 2
     assert {item["label"]: item["count"] for item in police["moderated_levels"]}["Not met"] == 1
