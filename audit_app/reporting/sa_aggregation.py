@@ -79,26 +79,21 @@ def _counts(frame: pd.DataFrame, by: list[str], level_ids: list[int]) -> pd.Data
     """Per ``by`` group: criteria, and for ``self`` and ``moderated`` (the final rating): rated, not applicable,
     unanswered, below good, its share of rated, and one count per level (``self_<level_id>``,
     ``moderated_<level_id>``); ``moderated_changed``: criteria a moderator rated differently."""
-    out = pd.DataFrame(index=frame.groupby(by).size().index)
-    out["criteria"] = frame.groupby(by).size()
+    columns: dict[str, pd.Series] = {name: frame[name] for name in by}
+    columns["criteria"] = pd.Series(1, index=frame.index, dtype="int64")
     for which, column in (("self", "self"), ("moderated", "final")):
         state = frame[f"{column}_state"]
-        grouped = frame.assign(
-            rated=state == "rated",
-            na=state == "na",
-            unanswered=state == "unanswered",
-            below=(state == "rated") & ~frame[f"{column}_good"],
-        ).groupby(by)
-        out[f"{which}_rated"] = grouped["rated"].sum()
-        out[f"{which}_na"] = grouped["na"].sum()
-        out[f"{which}_unanswered"] = grouped["unanswered"].sum()
-        out[f"{which}_below_good"] = grouped["below"].sum()
-        out[f"{which}_below_good_pct"] = share(out[f"{which}_below_good"], out[f"{which}_rated"])
+        columns[f"{which}_rated"] = state == "rated"
+        columns[f"{which}_na"] = state == "na"
+        columns[f"{which}_unanswered"] = state == "unanswered"
+        columns[f"{which}_below_good"] = (state == "rated") & ~frame[f"{column}_good"]
+        levels = frame[f"{column}_level_id"]
         for level_id in level_ids:
-            out[f"{which}_{level_id}"] = (
-                (frame[f"{column}_level_id"] == level_id).fillna(False).groupby([frame[b] for b in by]).sum()
-            )
-    out["moderated_changed"] = frame.groupby(by)["is_moderated"].sum()
+            columns[f"{which}_{level_id}"] = (levels == level_id).fillna(False).astype(bool)
+    columns["moderated_changed"] = frame["is_moderated"]
+    out = pd.DataFrame(columns).groupby(by).sum().astype("int64")
+    for which in ("self", "moderated"):
+        out[f"{which}_below_good_pct"] = share(out[f"{which}_below_good"], out[f"{which}_rated"])
     return out
 
 

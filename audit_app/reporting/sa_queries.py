@@ -97,10 +97,11 @@ def return_rows(round_id: int, partnership_id: int) -> list[dict[str, Any]]:
     return [{**row._mapping, "status": row.status.value} for row in rows]
 
 
-def answer_rows(return_ids: list[int]) -> list[dict[str, Any]]:
-    """Every stored answer of these returns: its question, the agency's level, the moderator's level and the value
-    as entered (show-if conditions read it)."""
-    if not return_ids:
+def answer_rows(return_ids: list[int], question_keys: Iterable[str]) -> list[dict[str, Any]]:
+    """The stored answers of these returns to the questions ``question_keys`` (the criteria and the questions their
+    show-if conditions read): the agency's level, the moderator's level and the value as entered."""
+    keys = sorted(set(question_keys))
+    if not return_ids or not keys:
         return []
     rows = db.session.execute(
         sa.select(
@@ -112,9 +113,10 @@ def answer_rows(return_ids: list[int]) -> list[dict[str, Any]]:
             Answer.value,
         )
         .join(Question, Question.id == Answer.question_id)
-        .where(Answer.return_id.in_(return_ids))
-    ).all()
-    return [dict(row._mapping) for row in rows]
+        .where(Answer.return_id.in_(return_ids), Question.key.in_(keys))
+    )
+    names = list(rows.keys())
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def criterion_cells(

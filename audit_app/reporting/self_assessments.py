@@ -27,6 +27,15 @@ from . import sa_aggregation as agg
 from . import sa_queries as q
 from .tables import Column, LevelCount, Table, key_column, plain_records
 
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A counts frame's rows as plain dicts (pandas gives Python numbers), a missing share as None, never NaN."""
+    return [
+        {key: (None if isinstance(value, float) and value != value else value) for key, value in row.items()}
+        for row in frame.to_dict("records")
+    ]
+
+
 SHEETS = {
     "sa_heatmap": "Heatmap",
     "sa_below_good": "Below good by sector",
@@ -107,7 +116,9 @@ def build_report(round_: Round, partnership_id: int) -> SaReport:
     level_rows = q.level_rows({row["scale_id"] for row in criteria_rows if row["scale_id"] is not None})
     return_rows = q.return_rows(round_.id, partnership_id)
     counted = [row for row in return_rows if ReturnStatus(row["status"]).group == ReturnGroup.RETURNED]
-    answer_rows = q.answer_rows([row["return_id"] for row in counted])
+    wanted = {row["question_key"] for row in criteria_rows}
+    wanted |= {row["condition_question_key"] for row in criteria_rows if row["condition_question_key"]}
+    answer_rows = q.answer_rows([row["return_id"] for row in counted], wanted)
     cell_rows = q.criterion_cells(criteria_rows, counted, answer_rows)
 
     levels = _frame(level_rows, ["level_id", "scale_id", "position", "label", "value", "is_na", "is_good"])
@@ -173,7 +184,7 @@ def _level_counts(row: dict[str, Any], which: str, levels: list[Level]) -> list[
 def _heatmap_table(frame: pd.DataFrame, levels: list[Level], titles: dict[str, str]) -> Table:
     rated_levels = [level for level in levels if not level.is_na]
     rows = []
-    for row in plain_records(frame):
+    for row in _records(frame):
         rows.append(
             {
                 "agency": row["agency"],
@@ -232,7 +243,7 @@ def _below_good_table(
 ) -> Table:
     below = [level for level in levels if not level.is_na and not level.is_good]
     rows = []
-    for row in plain_records(frame):
+    for row in _records(frame):
         rows.append(
             {
                 "standard": titles[row["section_key"]],
@@ -282,7 +293,7 @@ def _change_table(frame: pd.DataFrame, titles: dict[str, str]) -> Table:
             "standard_key": row["section_key"],
             **{change: row[change] for change in agg.CHANGE_LABELS},
         }
-        for row in plain_records(frame)
+        for row in _records(frame)
     ]
     columns = [
         Column("agency", "Agency"),
