@@ -161,7 +161,7 @@ def measure(runs: int) -> dict[str, object]:
         db.engine.dispose()
         print("building the round...", file=sys.stderr, flush=True)
         with system_actor("bench:sa-report"):
-            round_id, qa_id, outcomes = _build(random.Random(2026))  # noqa: S311 - synthetic data, not security
+            round_id, qa_id, outcomes = _build(random.Random(2026))
         results["outcomes"] = outcomes
         round_ = db.session.get(Round, round_id)
         partnership_id = round_.partnership_id

@@ -78,6 +78,8 @@ class SaReport:
     has_moderation: bool
     #: the page's heatmap: per sector (name), its agencies' rows, each with a cell per standard
     grid: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+    #: the page's counts below good: per standard (title), a row of the table per sector, all sectors last
+    below_grid: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
     suppressed: bool = False
 
     @property
@@ -103,6 +105,7 @@ class SaReport:
         tables = {key: table.suppress() for key, table in self.tables.items()}
         copy = SaReport(**{**self.__dict__, "tables": tables, "suppressed": True})
         copy.grid = _grid(copy)
+        copy.below_grid = _below_grid(copy)
         return copy
 
 
@@ -171,6 +174,7 @@ def build_report(round_: Round, partnership_id: int) -> SaReport:
         has_moderation=bool(rated["is_moderated"].any()) if not rated.empty else False,
     )
     report.grid = _grid(report)
+    report.below_grid = _below_grid(report)
     return report
 
 
@@ -407,6 +411,14 @@ def _grid(report: SaReport) -> list[tuple[str, list[dict[str, Any]]]]:
     for agency in by_agency.values():
         grouped.setdefault(agency["sector"], []).append(agency)
     return sorted(grouped.items())
+
+
+def _below_grid(report: SaReport) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The counts-below-good table's rows by standard, for the page's table of standards by sector."""
+    by_standard: dict[str, list[dict[str, Any]]] = {}
+    for row in report.tables["sa_below_good"].rows:
+        by_standard.setdefault(row["standard"], []).append({**row, "hidden": set(row.get("suppressed", ()))})
+    return list(by_standard.items())
 
 
 # -- files --

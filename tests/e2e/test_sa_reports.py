@@ -108,7 +108,7 @@ def test_the_heatmap_shows_self_and_moderated_ratings_and_lists_what_is_not_coun
     expect(cells.nth(0)).to_contain_text("Not met: 0")
     expect(cells.nth(1)).to_contain_text("Partly met: 0")
     expect(cells.nth(1)).to_contain_text("Not met: 1")
-    expect(cells.nth(1)).to_contain_text("Moderated: 1")
+    expect(cells.nth(1)).to_contain_text("Changed by moderation: 1")
     expect(cells.nth(2)).to_contain_text("0% below good")
     # the hospital and the community trust are not rows of the heatmap, but listed apart
     expect(heatmap).not_to_contain_text(HOSPITAL)

@@ -344,6 +344,7 @@ def test_the_report_page_shows_the_heatmap_and_offers_the_files(client, built, w
     page = client.get(f"/rounds/{built.current.id}/self-assessment/report")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())  # what people read (and hear), not attributes
     for words in (
         "Heatmap: agencies by standard",
         "Standard 1: Leadership",
@@ -353,16 +354,26 @@ def test_the_report_page_shows_the_heatmap_and_offers_the_files(client, built, w
         "Self-rated",
         "Moderated",
         "Unanswered: 1",
+        "Changed by moderation: 1",
         "Counts of Partly met and Not met by standard and sector",
         "Change since the last round",
         "Returns not counted in the figures",
         "Submitted on another template",
         "Return rates",
     ):
-        assert words in html, words
-    text = re.sub(r"<[^>]+>", " ", html)  # what people read, not attributes
+        assert words in text, words
     for never in (r"\bNone\b", r"\bnan\b", r"\bleadership\b", "lead_named", "sa_heatmap", "alternative_template"):
         assert not re.search(never, text), never
+    # the counts below good, standards by sector: Standard 1 for education, as rated and after moderation
+    below = html[html.index('id="below-good"') :]
+    row = below[below.index("Standard 1: Leadership") : below.index("Standard 2: Training")]
+    cells = [" ".join(re.sub(r"<[^>]+>", " ", "<td" + cell).split()) for cell in row.split("<td")[1:]]
+    headings = re.findall(r'<th scope="col" class="govuk-table__header">([^<]+)</th>', below[: below.index("</thead>")])
+    education = cells[headings.index("Education") - 1]
+    assert education == ("Partly met: 1 Not met: 1 of 3 rated After moderation Partly met: 0 Not met: 1 of 3 rated"), (
+        education
+    )
+    assert cells[headings.index("Health") - 1] == "Nothing rated"
 
     withheld = client.get(f"/rounds/{built.current.id}/self-assessment/report?suppress=1").get_data(as_text=True)
     assert "fewer than 5" in withheld
