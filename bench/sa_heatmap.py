@@ -170,7 +170,9 @@ def measure(runs: int) -> dict[str, object]:
         results["standards"] = len(report.standards)
         print("timing...", file=sys.stderr, flush=True)
         results["build_report"] = _timed(runs, lambda: build_report(db.session.get(Round, round_id), partnership_id))
-        results["xlsx"] = _timed(runs, lambda: report_xlsx(build_report(db.session.get(Round, round_id), partnership_id)))
+        results["xlsx"] = _timed(
+            runs, lambda: report_xlsx(build_report(db.session.get(Round, round_id), partnership_id))
+        )
 
         from audit_app.accounts.models import User
 
