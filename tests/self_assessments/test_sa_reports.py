@@ -309,6 +309,9 @@ def test_a_shared_round_shows_each_partnership_its_own_agencies(built, world):
     south_police = _by(_rows(south_report, "sa_heatmap"), "agency", "standard_key")[("North Police", "leadership")]
     assert _levels(south_police["moderated_levels"])["Not met"] == 1
     assert {row["agency"] for row in _rows(south_report, "sa_not_counted")} == set()
+    # return rates too: each partnership counts its own agencies' returns (police in both)
+    assert (south_report.overall_rate.asked, south_report.overall_rate.returned) == (2, 2)
+    assert (north_report.overall_rate.asked, north_report.overall_rate.returned) == (6, 2)
     # each partnership's sectors: South's names for its own agencies
     sectors = {row["agency"]: row["sector_key"] for row in _rows(south_report, "sa_heatmap")}
     assert sectors == {"North Police": "police", "South Council": "social_care"}
