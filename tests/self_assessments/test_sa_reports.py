@@ -483,3 +483,18 @@ def test_a_round_with_nothing_returned_yet_says_so(client, world):
     login(client, world.user("scrutineer"))
     html = client.get(f"/rounds/{round_.id}/self-assessment/report").get_data(as_text=True)
     assert "No return has been submitted yet." in html and "Not started" in html
+
+
+def test_the_board_summary_holds_the_figures_of_the_page(app, built, world):
+    report = build_report(built.current, world.partnership.id)
+    with app.test_request_context():
+        html = sa_files.summary_html(report)
+        withheld = sa_files.summary_html(report.suppress())
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "Self-assessment summary" in text and "Below good means Partly met or Not met" in text
+    # the heatmap: police standard 1 is 100% below good as rated and after moderation
+    police = html[html.index("<td>North Police</td>") :]
+    assert re.sub(r"<[^>]+>", "", police[: police.index("</tr>")]).split()[2:5] == ["100%", "·", "100%"]
+    assert "School 2" in text and "Declined" in text  # listed, not counted
+    assert "Change since the last round" in text
+    assert "fewer than 5" in withheld and not re.search(r"\bNone\b|\bnan\b", text)
