@@ -498,3 +498,29 @@ def test_the_board_summary_holds_the_figures_of_the_page(app, built, world):
     assert "School 2" in text and "Declined" in text  # listed, not counted
     assert "Change since the last round" in text
     assert "fewer than 5" in withheld and not re.search(r"\bNone\b|\bnan\b", text)
+
+
+def test_a_questionnaire_without_ratings_has_an_empty_report(client, world):
+    spec = {
+        "format": 1,
+        "key": "s11_texts_only",
+        "title": "Texts only",
+        "kind": "self_assessment",
+        "sections": [
+            {"key": "about", "title": "About you", "questions": [{"key": "who", "text": "Who", "type": "text"}]}
+        ],
+    }
+    round_ = make_round(
+        world.partnership.id,
+        version=make_questionnaire(world.partnership.id, spec),
+        agencies=[world.police],
+        status=RoundStatus.OPEN,
+    )
+    _save(_return(round_, world.police), world.user("agency_lead"), {"who": "The named lead"}, submit=True)
+    db.session.commit()
+    report = build_report(round_, world.partnership.id)
+    assert report.standards == [] and report.tables["sa_heatmap"].rows == []
+    assert report.overall_rate.returned == 1
+    login(client, world.user("admin"))
+    page = client.get(f"/rounds/{round_.id}/self-assessment/report")
+    assert page.status_code == 200 and "no questions rated on a scale" in page.get_data(as_text=True)
