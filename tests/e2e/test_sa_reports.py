@@ -1,4 +1,4 @@
-"""Browser check of a Section 11 round's report on the demo partnership, with axe.
+"""Browser check of a Section 11 round's report, with axe.
 
 A round on the shipped Section 11 questionnaire for three agencies is built through the services: the police
 submit (every criterion Fully met but one Partly met, which the QA group moderates to Not met), the hospital
@@ -17,7 +17,9 @@ import sqlalchemy as sa
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from audit_app.accounts.models import Agency, PartnershipAgency, User
+from audit_app.accounts import services as accounts
+from audit_app.accounts.demo import DEMO_PASSWORD
+from audit_app.accounts.models import Role, Sector
 from audit_app.core.audit import system_actor
 from audit_app.extensions import db
 from audit_app.questionnaires.models import QuestionType
@@ -29,7 +31,6 @@ from .conftest import sign_in
 
 pytestmark = pytest.mark.e2e
 
-QA_EMAIL = "qa@northbridge.example.org"
 POLICE = "Northbridge and Eastvale Police (North BCU)"
 HOSPITAL = "Northbridge University Hospitals NHS Trust"
 COMMUNITY = "Riverside Community Health NHS Trust"
@@ -37,24 +38,34 @@ COMMUNITY = "Riverside Community Health NHS Trust"
 A11y = Callable[..., list]
 
 
-def _build(app: Flask, title: str) -> int:
-    """The round as described above; its id."""
+def _build(app: Flask, title: str, suffix: str) -> tuple[int, str]:
+    """The round as described above, in a partnership of its own (so no other browser test counts it); its id
+    and the QA member's email."""
+    qa_email = f"qa.{suffix}@reports.example.org"
     with app.app_context(), system_actor("test:e2e"):
-        qa = db.session.scalar(sa.select(User).where(User.email == QA_EMAIL))
-        partnership_id = qa.memberships[0].partnership_id
-        links = {
-            name: db.session.scalar(
-                sa.select(PartnershipAgency)
-                .join(Agency)
-                .where(Agency.name == name, PartnershipAgency.partnership_id == partnership_id)
-            )
-            for name in (POLICE, HOSPITAL, COMMUNITY)
+        partnership = accounts.create_partnership(f"Reports Partnership {suffix}")
+        sectors = {
+            s.key: s for s in db.session.scalars(sa.select(Sector).where(Sector.partnership_id == partnership.id))
         }
-        version = make_questionnaire(
-            partnership_id, library_key="section11_self_assessment", key=f"s11_e2e_{uuid.uuid4().hex[:6]}"
+        links = {
+            POLICE: accounts.create_agency(partnership.id, POLICE, sectors["police"]),
+            HOSPITAL: accounts.create_agency(partnership.id, HOSPITAL, sectors["health"]),
+            COMMUNITY: accounts.create_agency(partnership.id, COMMUNITY, sectors["health"]),
+        }
+        qa, _ = accounts.create_user(
+            partnership.id, email=qa_email, name="Quinn Assurance", role=Role.QA_MEMBER, password=DEMO_PASSWORD
         )
+        lead, _ = accounts.create_user(
+            partnership.id,
+            email=f"lead.{suffix}@reports.example.org",
+            name="Lee Lead",
+            role=Role.AGENCY_LEAD,
+            agency_id=links[POLICE].agency_id,
+            password=DEMO_PASSWORD,
+        )
+        version = make_questionnaire(partnership.id, library_key="section11_self_assessment")
         round_ = make_round(
-            partnership_id, version=version, title=title, agencies=list(links.values()), status=RoundStatus.OPEN
+            partnership.id, version=version, title=title, agencies=list(links.values()), status=RoundStatus.OPEN
         )
         returns = {
             name: db.session.scalar(
@@ -63,7 +74,6 @@ def _build(app: Flask, title: str) -> int:
             for name, link in links.items()
         }
         police = returns[POLICE]
-        lead = db.session.scalar(sa.select(User).where(User.email == "lead.police@northbridge.example.org"))
         answers = {
             q.key: ("Partly met" if q.key == "leadership_named_lead" else "Fully met")
             for q in services.applicable_questions(police)
@@ -81,16 +91,16 @@ def _build(app: Flask, title: str) -> int:
         moderated.moderation_note = "No job description names the lead"
         services.decline_return(returns[HOSPITAL], by=qa, reason="The trust is merging")
         db.session.commit()
-        return round_.id
+        return round_.id, qa_email
 
 
 def test_the_heatmap_shows_self_and_moderated_ratings_and_lists_what_is_not_counted(
     e2e_app: Flask, live_server: str, page: Page, check_a11y: A11y
 ) -> None:
-    title = f"E2E Section 11 report {uuid.uuid4().hex[:6]}"
-    round_id = _build(e2e_app, title)
+    suffix = uuid.uuid4().hex[:6]
+    round_id, qa_email = _build(e2e_app, f"E2E Section 11 report {suffix}", suffix)
 
-    sign_in(page, QA_EMAIL)
+    sign_in(page, qa_email)
     page.goto(f"/rounds/{round_id}")
     page.get_by_role("link", name="Self-assessment report").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Self-assessment report")
