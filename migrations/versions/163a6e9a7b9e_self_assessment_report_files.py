@@ -1,7 +1,7 @@
 """sa_report_files: the board PDF of a self-assessment round's report, one kept drawing per round, partnership and small-count setting
 
 Revision ID: 163a6e9a7b9e
-Revises: 0065e682a3ef
+Revises: 717cb3121e80
 Create Date: 2026-11-30 22:04:04.624369
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "163a6e9a7b9e"
-down_revision = "0065e682a3ef"
+down_revision = "717cb3121e80"
 branch_labels = None
 depends_on = None
 
