@@ -20,7 +20,7 @@ from audit_app.extensions import db
 from audit_app.questionnaires.models import QuestionnaireKind, Scale, ScaleLevel
 from audit_app.reporting import sa_files
 from audit_app.reporting.self_assessments import build_report
-from audit_app.rounds import services
+from audit_app.rounds import carry, services
 from audit_app.rounds.models import Answer, Question, Return, Round, RoundStatus
 from tests.conftest import login, sector
 from tests.factories import make_questionnaire, make_round
@@ -131,14 +131,10 @@ def built(world) -> Built:
     services.move_round(previous, RoundStatus.CLOSED)
 
     # this year's: six agencies, started from last year's (answers carried forward, then changed)
-    current = make_round(
-        north,
-        version=version,
-        title="S11 this year",
-        agencies=list(agencies.values()),
-        status=RoundStatus.OPEN,
-        previous_round=previous,
-    )
+    with system_actor("test:setup"):
+        current = carry.plan_next_round(previous, title="S11 this year", opens_on=None, due_on=None)
+        services.set_round_agencies(current, agency_ids=[link.agency_id for link in agencies.values()])
+        services.move_round(current, RoundStatus.OPEN)
     police = _return(current, world.police)
     _save(police, lead, {"lead_named": "Partly met", "lead_plan": "", "train_all": "Not applicable"}, submit=True)
     _moderate(police, "lead_named", "Not met")
