@@ -70,6 +70,7 @@ def whole_number(text: str | None, *, low: int = 1, high: int = MAX_ID) -> int |
 def nul_field(pairs: Iterable[tuple[str, str]]) -> str | None:
     """The first name whose name or value holds a NUL character, or None."""
     for name, value in pairs:
+        name = name or ""  # a multipart part may come without a name
         if "\x00" in name or (isinstance(value, str) and "\x00" in value):
             return name.replace("\x00", "")
     return None

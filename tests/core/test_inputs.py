@@ -117,3 +117,10 @@ def test_an_id_out_of_range_matches_no_route_whatever_the_method(client, db_sess
         response = client.open("/api/v1/agencies/355687428096001", method=method)
         assert response.status_code in (401, 404), (method, response.status_code)
         assert response.status_code != 405
+
+
+def test_a_multipart_part_without_a_name_is_not_a_server_error(client, world):
+    from audit_app.core.inputs import nul_field
+
+    assert nul_field([(None, "value"), ("note", "fine")]) is None
+    assert nul_field([(None, "x"), ("bad\x00", "v")]) == "bad"
