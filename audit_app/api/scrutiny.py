@@ -478,20 +478,23 @@ def moderation_set(sa_return_id: int, question_key: str):
 @api_route(
     "/returns/<int:sa_return_id>/moderation/<question_key>",
     "DELETE",
-    summary="Remove a moderated rating and its reason (the agency's own rating stays); 204 even if there was none",
+    summary="Remove a moderated rating and its reason (the agency's own rating stays); answers the criterion as it "
+    "is now, also when there was none to remove",
     tag=TAG,
-    status=204,
+    response_model=CriterionOut,
     roles=QA_SIDE,
     roles_note=QA_NOTE,
 )
 def moderation_clear(sa_return_id: int, question_key: str):
     p = principal()
     ret = _scrutinised(p, sa_return_id)
-    if scrutiny.criterion(ret, question_key) is None:
+    question = scrutiny.criterion(ret, question_key)
+    if question is None:
         abort(404)
     scrutiny.clear_moderation(ret, question_key)
     db.session.commit()
-    return "", 204
+    counts = scrutiny.thread_counts([ret.id])[ret.id]
+    return jsonify(_criterion(question, scrutiny.answer_of(ret, question_key), counts))
 
 
 # -- a round: moderators, priority criteria, the follow-up list --
@@ -567,16 +570,16 @@ def round_moderators_add(sa_round_id: int):
 @api_route(
     "/rounds/<int:sa_round_id>/moderators/<int:user_id>",
     "DELETE",
-    summary="Stop someone moderating the round; 204 even if they were not a moderator",
+    summary="Stop someone moderating the round; answers the moderators left, also when they were not one",
     tag=TAG,
-    status=204,
+    response_model=ModeratorsOut,
     roles=SCRUTINISERS,
 )
 def round_moderators_remove(sa_round_id: int, user_id: int):
     round_ = _round_manager(principal(), sa_round_id)
     scrutiny.remove_moderator(round_, user_id)
     db.session.commit()
-    return "", 204
+    return jsonify(_moderators(round_))
 
 
 @api_route(
