@@ -23,6 +23,8 @@ from tests.factories import (
     make_user,
     valid_answers,
 )
+from tests.self_assessments.test_shared_rounds import _share_and_open
+from tests.self_assessments.test_shared_rounds import shared as shared_round  # noqa: F401  (a fixture)
 
 S11 = "section11_self_assessment"
 #: two rated criteria of the Section 11 library questionnaire, and one answered in text
@@ -547,3 +549,51 @@ def test_moderators_and_priority_criteria_on_the_pages(client, world, s11):
         f"/scrutiny/rounds/{round_.id}/moderators/remove", data={"user_id": str(world.user("scrutineer").id)}
     )
     assert removed.status_code == 303 and scrutiny.moderators(round_) == []
+
+
+# -- a round shared by two partnerships --
+
+
+def test_a_shared_return_s_scrutiny_is_seen_by_each_of_its_partnerships_and_no_other(client, world, mailbox, request):
+    """North Police answers once for North and South: both QA sides see and query its return; South sees nothing
+    of North's hospital, North nothing of South's council, East nothing at all; the police's answer reaches both
+    partnerships' QA groups, the hospital's only North's."""
+    shared = request.getfixturevalue("shared_round")
+    round_ = _share_and_open(client, world, shared)
+    police = _return_of(round_, world.police.agency_id)
+    hospital = _return_of(round_, world.health.agency_id)
+    council = _return_of(round_, world.other_agency.agency_id)
+    with system_actor("test:setup"):
+        south_qa = make_user(world.other_partnership.id, Role.QA_MEMBER, email="qa@south.example.org")
+        police_thread = scrutiny.open_thread(police, NAMED_LEAD, "query", "Police?", by=world.user("qa_member"))
+        hospital_thread = scrutiny.open_thread(hospital, NAMED_LEAD, "query", "Hospital?", by=world.user("qa_member"))
+        db.session.commit()
+
+    def status(user, partnership_id, url):
+        login(client, user, partnership_id)
+        return client.get(url).status_code
+
+    south = world.other_partnership.id
+    for ret, north_sees, south_sees in ((police, 200, 200), (hospital, 200, 404), (council, 404, 200)):
+        url = f"/scrutiny/returns/{ret.id}"
+        assert status(world.user("qa_member"), world.partnership.id, url) == north_sees, ret.agency.name
+        assert status(south_qa, south, url) == south_sees, ret.agency.name
+        assert status(shared["east_admin"], None, url) == 404, ret.agency.name
+    # South's QA side queries the shared police return too, and never reaches North's hospital's thread
+    login(client, south_qa, south)
+    assert (
+        client.post(f"/scrutiny/threads/{police_thread.id}/messages", data={"body": "South asks too"}).status_code
+        == 302
+    )
+    assert client.post(f"/scrutiny/threads/{hospital_thread.id}/messages", data={"body": "x"}).status_code == 404
+    follow = client.get(f"/scrutiny/rounds/{round_.id}/returns").get_data(as_text=True)
+    assert f"/scrutiny/returns/{police.id}" in follow and f"/scrutiny/returns/{hospital.id}" not in follow
+
+    with system_actor("test:setup"):
+        scrutiny.add_message(police_thread, "Terms of reference", by=world.user("auditor"), side=MessageSide.AGENCY)
+        db.session.commit()
+    assert set(mailbox[-1]["To"].split(", ")) == {"qa@north.example.org", "qa@south.example.org"}
+    with system_actor("test:setup"):
+        scrutiny.add_message(hospital_thread, "Our policy", by=world.user("admin"), side=MessageSide.AGENCY)
+        db.session.commit()
+    assert mailbox[-1]["To"] == "qa@north.example.org"
