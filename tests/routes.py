@@ -180,7 +180,7 @@ def build_route_world() -> dict[str, Any]:
         "sa_round_id": sa_round.id,
         "sa_return_id": db.session.scalar(sa.select(Return.id).where(Return.round_id == sa_round.id)),
         # -- self-assessments: scrutiny threads, moderation, follow-up list --
-        "question_key": sa_question_key,
+        "sa_question_key": sa_question_key,
         "thread_id": sa_thread.id,
         # -- self-assessments: practitioner surveys --
         # -- self-assessments: reports --

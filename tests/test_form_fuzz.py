@@ -595,7 +595,7 @@ def build_places(data: dict[str, Any]) -> list[dict[str, Any]]:
         {
             "sa_round_id": last_year.id,
             "sa_return_id": returns_of(last_year)[0].id,
-            "question_key": "leadership_named_lead",
+            "sa_question_key": "leadership_named_lead",
         },
         {"round_id": last_year.id},
         {"round_id": this_year.id, "return_id": carried.id, "section_key": this_year.version.sections[0].key},

@@ -452,7 +452,7 @@ def threads_close(thread_id: int):
 
 
 @api_route(
-    "/returns/<int:sa_return_id>/moderation/<question_key>",
+    "/returns/<int:sa_return_id>/moderation/<sa_question_key>",
     "PUT",
     summary="Set a moderated rating with its reason beside the agency's own rating (409 before the return is "
     "submitted)",
@@ -462,7 +462,8 @@ def threads_close(thread_id: int):
     roles=QA_SIDE,
     roles_note=QA_NOTE,
 )
-def moderation_set(sa_return_id: int, question_key: str):
+def moderation_set(sa_return_id: int, sa_question_key: str):
+    question_key = sa_question_key
     p = principal()
     ret = _scrutinised(p, sa_return_id)
     if scrutiny.criterion(ret, question_key) is None:
@@ -476,7 +477,7 @@ def moderation_set(sa_return_id: int, question_key: str):
 
 
 @api_route(
-    "/returns/<int:sa_return_id>/moderation/<question_key>",
+    "/returns/<int:sa_return_id>/moderation/<sa_question_key>",
     "DELETE",
     summary="Remove a moderated rating and its reason (the agency's own rating stays); answers the criterion as it "
     "is now, also when there was none to remove",
@@ -485,7 +486,8 @@ def moderation_set(sa_return_id: int, question_key: str):
     roles=QA_SIDE,
     roles_note=QA_NOTE,
 )
-def moderation_clear(sa_return_id: int, question_key: str):
+def moderation_clear(sa_return_id: int, sa_question_key: str):
+    question_key = sa_question_key
     p = principal()
     ret = _scrutinised(p, sa_return_id)
     question = scrutiny.criterion(ret, question_key)
@@ -641,7 +643,7 @@ def round_follow_up(sa_round_id: int):
                     "moderated_level": _level(r.moderated_level),
                     "moderation_note": r.moderation_note,
                     "url": url_for(
-                        "scrutiny.criterion", sa_return_id=r.return_id, question_key=r.question_key, _external=True
+                        "scrutiny.criterion", sa_return_id=r.return_id, sa_question_key=r.question_key, _external=True
                     ),
                 }
                 for r in rows

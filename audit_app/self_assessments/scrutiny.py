@@ -484,7 +484,7 @@ def send_thread_email(thread_id: int, message_id: int, base_url: str = "") -> in
         ret = thread.return_
         question = next((q for q in ret.round.version.questions if q.key == thread.question_key), None)
         criterion_text = question.text if question is not None else thread.question_key
-        link = url_for("scrutiny.criterion", sa_return_id=ret.id, question_key=thread.question_key, _external=True)
+        link = url_for("scrutiny.criterion", sa_return_id=ret.id, sa_question_key=thread.question_key, _external=True)
         if message.side == MessageSide.QA:
             recipients = _agency_recipients(ret)
             subject = f"{thread.kind.label} on your self-assessment: {ret.round.title}"

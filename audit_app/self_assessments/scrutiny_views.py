@@ -73,7 +73,7 @@ def scrutiny_note(ret: Return, question_key: str) -> dict[str, Any] | None:
         "closed": counts.get(ThreadState.CLOSED, 0),
         "moderated": scrutiny.moderated_level(answer),
         "reason": answer.moderation_note if answer is not None else "",
-        "url": url_for("scrutiny.criterion", sa_return_id=ret.id, question_key=question_key),
+        "url": url_for("scrutiny.criterion", sa_return_id=ret.id, sa_question_key=question_key),
         "qa_side": can_scrutinise_return(p, ret),
     }
 
@@ -177,18 +177,20 @@ def _criterion_page(
     ), status
 
 
-@bp.get("/scrutiny/returns/<int:sa_return_id>/criteria/<question_key>")
+@bp.get("/scrutiny/returns/<int:sa_return_id>/criteria/<sa_question_key>")
 @login_required
-def criterion(sa_return_id: int, question_key: str):
+def criterion(sa_return_id: int, sa_question_key: str):
     """One criterion of a return: the agency's answer, the moderated rating and why, and its threads."""
+    question_key = sa_question_key
     ret = get_scrutiny_return_or_404(current_principal(), sa_return_id)
     return _criterion_page(ret, question_key)
 
 
-@bp.post("/scrutiny/returns/<int:sa_return_id>/criteria/<question_key>/threads")
+@bp.post("/scrutiny/returns/<int:sa_return_id>/criteria/<sa_question_key>/threads")
 @login_required
-def thread_create(sa_return_id: int, question_key: str):
+def thread_create(sa_return_id: int, sa_question_key: str):
     """The QA side opens a comment, query or request for more evidence on the criterion."""
+    question_key = sa_question_key
     p = current_principal()
     ret = get_scrutiny_return_or_404(p, sa_return_id)
     _require(can_scrutinise_return(p, ret))
@@ -210,7 +212,7 @@ def thread_create(sa_return_id: int, question_key: str):
         )
     db.session.commit()
     flash("Sent to the agency", "success")
-    return redirect(url_for("scrutiny.criterion", sa_return_id=ret.id, question_key=question_key))
+    return redirect(url_for("scrutiny.criterion", sa_return_id=ret.id, sa_question_key=question_key))
 
 
 @bp.post("/scrutiny/threads/<int:thread_id>/messages")
@@ -228,7 +230,7 @@ def thread_reply(thread_id: int):
         abort(403)
     _csrf()
     body = request.form.get("body", "")
-    back = url_for("scrutiny.criterion", sa_return_id=ret.id, question_key=thread.question_key)
+    back = url_for("scrutiny.criterion", sa_return_id=ret.id, sa_question_key=thread.question_key)
     try:
         scrutiny.add_message(thread, body, by=current_user, side=side)
     except DomainError as error:
@@ -251,7 +253,7 @@ def thread_close(thread_id: int):
     thread = get_thread_or_404(p, thread_id)
     _require(can_scrutinise_return(p, thread.return_))
     _csrf()
-    back = url_for("scrutiny.criterion", sa_return_id=thread.return_id, question_key=thread.question_key)
+    back = url_for("scrutiny.criterion", sa_return_id=thread.return_id, sa_question_key=thread.question_key)
     try:
         scrutiny.close_thread(thread, by=current_user)
     except DomainError as error:
@@ -263,17 +265,18 @@ def thread_close(thread_id: int):
     return redirect(back)
 
 
-@bp.post("/scrutiny/returns/<int:sa_return_id>/criteria/<question_key>/moderation")
+@bp.post("/scrutiny/returns/<int:sa_return_id>/criteria/<sa_question_key>/moderation")
 @login_required
-def moderation(sa_return_id: int, question_key: str):
+def moderation(sa_return_id: int, sa_question_key: str):
     """Set a moderated rating with its reason, or clear it (``action=clear``). The agency's rating stays."""
+    question_key = sa_question_key
     p = current_principal()
     ret = get_scrutiny_return_or_404(p, sa_return_id)
     _require(can_scrutinise_return(p, ret))
     if scrutiny.criterion(ret, question_key) is None:
         abort(404)
     _csrf()
-    back = url_for("scrutiny.criterion", sa_return_id=ret.id, question_key=question_key)
+    back = url_for("scrutiny.criterion", sa_return_id=ret.id, sa_question_key=question_key)
     level_id = whole_number(request.form.get("level_id"), low=1)
     reason = request.form.get("reason", "")
     try:

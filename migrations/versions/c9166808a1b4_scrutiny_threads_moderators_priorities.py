@@ -2,7 +2,7 @@
 and priority criteria per round (the follow-up list). Moderated ratings use the existing answers columns.
 
 Revision ID: c9166808a1b4
-Revises: 0065e682a3ef
+Revises: 717cb3121e80
 Create Date: 2026-11-30 21:58:35.846733
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "c9166808a1b4"
-down_revision = "0065e682a3ef"
+down_revision = "717cb3121e80"
 branch_labels = None
 depends_on = None
 

@@ -115,7 +115,7 @@ def _self_assessment_ids(world) -> dict[str, int]:
         "sa_round_id": sa_round.id,
         "sa_return_id": ret.id,
         "challenge_id": challenge.id,
-        "question_key": key,
+        "sa_question_key": key,
         "thread_id": thread.id,
     }
 
