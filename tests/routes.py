@@ -25,7 +25,7 @@ from audit_app.questionnaires import services as questionnaire_services
 from audit_app.questionnaires.models import QuestionnaireKind
 from audit_app.rounds import evidence as criterion_evidence
 from audit_app.rounds.models import Return, RoundStatus
-from audit_app.self_assessments import challenges
+from audit_app.self_assessments import challenges, scrutiny
 from tests.factories import (
     api_token,
     build_world,
@@ -104,6 +104,12 @@ def build_route_world() -> dict[str, Any]:
             status=RoundStatus.OPEN,
         )
         # -- self-assessments: scrutiny threads, moderation, follow-up list --
+        # a query from the QA group on the police return's first rated criterion (question_key, thread_id)
+        sa_police_return = db.session.scalar(sa.select(Return).where(Return.round_id == sa_round.id))
+        sa_question_key = next(q.key for q in scrutiny.criteria(sa_police_return) if q.type.value == "scale")
+        sa_thread = scrutiny.open_thread(
+            sa_police_return, sa_question_key, "query", "What does the evidence show?", by=world.user("qa_member")
+        )
 
         # -- self-assessments: practitioner surveys --
 
@@ -174,6 +180,8 @@ def build_route_world() -> dict[str, Any]:
         "sa_round_id": sa_round.id,
         "sa_return_id": db.session.scalar(sa.select(Return.id).where(Return.round_id == sa_round.id)),
         # -- self-assessments: scrutiny threads, moderation, follow-up list --
+        "sa_question_key": sa_question_key,
+        "thread_id": sa_thread.id,
         # -- self-assessments: practitioner surveys --
         # -- self-assessments: reports --
         # -- self-assessments: settings from a CSV, evidence files and links, improvement actions --

@@ -38,6 +38,9 @@ METHOD_ACCESS = {
     ("case_audits.case_practitioners", "POST"): BUILDERS,
     ("case_audits.chair_report", "POST"): BUILDERS,
     ("rounds.round_sharing", "POST"): ADMIN,
+    # scrutiny of a self-assessment round: the QA group names moderators and chooses priorities; scrutineers read
+    ("scrutiny.round_moderators", "POST"): BUILDERS,
+    ("scrutiny.round_priorities", "POST"): BUILDERS,
 }
 OWNER = {"auditor"}  # the token in the URL belongs to the auditor
 PUBLIC = "public"
@@ -276,6 +279,32 @@ ACCESS: dict[str, set[str] | str] = {
     "actions.action_evidence_decide": BUILDERS,
     "actions.action_evidence_file": MEMBERS,
     # -- self-assessments: scrutiny threads, moderation, follow-up list --
+    "scrutiny.return_scrutiny": MEMBERS,
+    "scrutiny.criterion": MEMBERS,
+    "scrutiny.thread_create": BUILDERS,
+    "scrutiny.thread_reply": {"admin", "qa_member", "agency_lead", "auditor"},
+    "scrutiny.thread_close": BUILDERS,
+    "scrutiny.moderation": BUILDERS,
+    "scrutiny.round_moderators": VIEW_ROUNDS,
+    "scrutiny.round_moderator_remove": BUILDERS,
+    "scrutiny.round_priorities": VIEW_ROUNDS,
+    "scrutiny.follow_up": VIEW_ROUNDS,
+    "scrutiny.round_returns": VIEW_ROUNDS,
+    "api.round_scrutiny_get": VIEW_ROUNDS,
+    "api.return_scrutiny_get": MEMBERS,
+    "api.return_threads_list": MEMBERS,
+    "api.return_threads_create": BUILDERS,
+    "api.threads_get": MEMBERS,
+    "api.threads_reply": {"admin", "qa_member", "agency_lead", "auditor"},
+    "api.threads_close": BUILDERS,
+    "api.moderation_set": BUILDERS,
+    "api.moderation_clear": BUILDERS,
+    "api.round_moderators_list": VIEW_ROUNDS,
+    "api.round_moderators_add": BUILDERS,
+    "api.round_moderators_remove": BUILDERS,
+    "api.round_priorities_get": VIEW_ROUNDS,
+    "api.round_priorities_set": BUILDERS,
+    "api.round_follow_up": VIEW_ROUNDS,
     # -- self-assessments: practitioner surveys --
     # -- self-assessments: reports --
     # the partnership-wide roles read a self-assessment round's reports; agency users have no report (403)

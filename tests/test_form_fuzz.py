@@ -585,8 +585,18 @@ def build_places(data: dict[str, Any]) -> list[dict[str, Any]]:
         this_year = carry.plan_next_round(last_year, title="This year's S11", opens_on=None, due_on=None)
         round_services.move_round(this_year, RoundStatus.OPEN)
         carried = returns_of(this_year)[0]
+        # -- self-assessments: scrutiny threads, moderation, follow-up list --
+        # last year's submitted return can be moderated; a named moderator of its round can be removed
+        from audit_app.self_assessments import scrutiny
+
+        scrutiny.add_moderator(last_year, world.user("scrutineer").id, by=world.user("admin"))
         db.session.commit()
     return [
+        {
+            "sa_round_id": last_year.id,
+            "sa_return_id": returns_of(last_year)[0].id,
+            "sa_question_key": "leadership_named_lead",
+        },
         {"round_id": last_year.id},
         {"round_id": this_year.id, "return_id": carried.id, "section_key": this_year.version.sections[0].key},
         {"round_id": reaudit.id, "round_case_id": reaudit.cases[0].id, "case_id": reaudit.cases[0].case_id},

@@ -137,6 +137,12 @@ UNIQUE_CONFLICTS: dict[str, tuple[str, str]] = {
         "pdf",
         "Someone else asked for this board summary at the same moment; reload the page to see its progress",
     ),
+    # -- self-assessments: scrutiny threads, moderation, follow-up list --
+    "uq_round_moderators_round_id_user_id": ("user_id", "This person is already a moderator of this round"),
+    "uq_priority_criteria_round_id_question_key": (
+        "question_keys",
+        "Someone else changed the priority criteria at the same moment; reload and try again",
+    ),
 }
 
 STALE_MESSAGE = (

@@ -5,22 +5,174 @@ Each part of the workflow keeps its models in its own block below.
 
 from __future__ import annotations
 
-from datetime import date
+import enum
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..accounts.models import Agency
+from ..accounts.models import Agency, User
 from ..actions.models import Recommendation
 from ..core.audit import Audited
-from ..core.models import TimestampMixin
-from ..core.redaction import register_place
+from ..core.models import TimestampMixin, UTCDateTime, enum_type, utcnow
+from ..core.redaction import exempt_table, register_place
 from ..extensions import db
-from ..rounds.models import Round
+from ..rounds.models import Return, Round
 
 # ----------------------------------------------------------------------------------------------------------
 # Scrutiny threads, moderators, priority criteria (scrutiny.py)
 # ----------------------------------------------------------------------------------------------------------
+
+
+class ThreadKind(enum.StrEnum):
+    """Why the QA side opened a thread on a criterion."""
+
+    COMMENT = "comment"
+    QUERY = "query"
+    MORE_EVIDENCE = "more_evidence"
+
+    @property
+    def label(self) -> str:
+        return THREAD_KIND_LABELS[self]
+
+
+THREAD_KIND_LABELS = {
+    ThreadKind.COMMENT: "Comment",
+    ThreadKind.QUERY: "Query",
+    ThreadKind.MORE_EVIDENCE: "More evidence requested",
+}
+
+
+class ThreadState(enum.StrEnum):
+    """Open (waiting for the agency), answered (the agency replied), closed (the QA side closed it)."""
+
+    OPEN = "open"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return THREAD_STATE_LABELS[self]
+
+
+THREAD_STATE_LABELS = {ThreadState.OPEN: "Open", ThreadState.ANSWERED: "Answered", ThreadState.CLOSED: "Closed"}
+
+
+class MessageSide(enum.StrEnum):
+    """Who wrote a message: the partnership's QA side (QA group, admins, moderators) or the agency."""
+
+    QA = "qa"
+    AGENCY = "agency"
+
+
+class ScrutinyThread(Audited, TimestampMixin, db.Model):
+    """A comment, query or request for more evidence on one criterion of a self-assessment return."""
+
+    __tablename__ = "scrutiny_threads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(sa.ForeignKey("returns.id", ondelete="CASCADE"), index=True)
+    #: the criterion: the stable key of a question of the round's questionnaire version
+    question_key: Mapped[str] = mapped_column(sa.String(64))
+    kind: Mapped[ThreadKind] = mapped_column(enum_type(ThreadKind, "kind"))
+    #: changes only through self_assessments.scrutiny (a reply, closing)
+    state: Mapped[ThreadState] = mapped_column(enum_type(ThreadState, "state"), default=ThreadState.OPEN, index=True)
+    opened_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    return_: Mapped[Return] = relationship()
+    opened_by: Mapped[User | None] = relationship(foreign_keys=[opened_by_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+    messages: Mapped[list[ScrutinyMessage]] = relationship(
+        back_populates="thread", order_by="ScrutinyMessage.id", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (sa.Index("ix_scrutiny_threads_return_question", "return_id", "question_key"),)
+
+    @property
+    def audit_partnership_id(self) -> int | None:
+        if self.return_ is not None:
+            return self.return_.audit_partnership_id
+        return db.session.scalar(
+            sa.select(Round.partnership_id).join(Return, Return.round_id == Round.id).where(Return.id == self.return_id)
+        )
+
+
+class ScrutinyMessage(Audited, db.Model):
+    """One message of a thread, from the QA side or the agency."""
+
+    __tablename__ = "scrutiny_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(sa.ForeignKey("scrutiny_threads.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    side: Mapped[MessageSide] = mapped_column(enum_type(MessageSide, "side"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    thread: Mapped[ScrutinyThread] = relationship(back_populates="messages")
+    author: Mapped[User | None] = relationship()
+
+    @property
+    def audit_partnership_id(self) -> int | None:
+        if self.thread is not None:
+            return self.thread.audit_partnership_id
+        return None
+
+
+class RoundModerator(Audited, db.Model):
+    """A user of the partnership named to scrutinise and moderate one round (and no other)."""
+
+    __tablename__ = "round_moderators"
+    __table_args__ = (sa.UniqueConstraint("round_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    added_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    round: Mapped[Round] = relationship()
+
+    @property
+    def audit_partnership_id(self) -> int | None:
+        return db.session.scalar(sa.select(Round.partnership_id).where(Round.id == self.round_id))
+
+
+class PriorityCriterion(Audited, db.Model):
+    """A criterion (question key) the QA group made a priority for a round: weak ratings on it are followed up."""
+
+    __tablename__ = "priority_criteria"
+    __table_args__ = (sa.UniqueConstraint("round_id", "question_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    question_key: Mapped[str] = mapped_column(sa.String(64))
+
+    @property
+    def audit_partnership_id(self) -> int | None:
+        return db.session.scalar(sa.select(Round.partnership_id).where(Round.id == self.round_id))
+
+
+def _scrutinised_returns(partnership_id: int) -> sa.Select:
+    return sa.select(Return.id).where(
+        Return.round_id.in_(sa.select(Round.id).where(Round.partnership_id == partnership_id))
+    )
+
+
+register_place(
+    ScrutinyThread.__table__, lambda pid: ScrutinyThread.__table__.c.return_id.in_(_scrutinised_returns(pid))
+)
+register_place(
+    ScrutinyMessage.__table__,
+    lambda pid: ScrutinyMessage.__table__.c.thread_id.in_(
+        sa.select(ScrutinyThread.id).where(ScrutinyThread.return_id.in_(_scrutinised_returns(pid)))
+    ),
+)
+exempt_table(RoundModerator.__table__, "ids and a time: no text anyone types")
+exempt_table(PriorityCriterion.__table__, "a question key chosen from the questionnaire: no free text")
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -11,12 +11,137 @@ from ..core.permissions import Principal
 from ..extensions import db
 from ..questionnaires.models import QuestionnaireKind
 from ..rounds.models import Return, Round
-from ..rounds.permissions import PARTNERSHIP_WIDE, get_round_or_404, in_partnership
-from .models import ChallengeEvent
+from ..rounds.permissions import (
+    PARTNERSHIP_WIDE,
+    can_manage_round,
+    get_round_or_404,
+    in_partnership,
+    of_partnership_agencies,
+    returns_query,
+)
+from .models import ChallengeEvent, RoundModerator, ScrutinyThread
 
 # ----------------------------------------------------------------------------------------------------------
 # Scrutiny threads, moderators, priority criteria
 # ----------------------------------------------------------------------------------------------------------
+
+#: the QA side of scrutiny in a partnership: query, ask for evidence, moderate, close threads (and moderators,
+#: named per round)
+SCRUTINISERS = (Role.ADMIN, Role.QA_MEMBER)
+
+
+def moderated_round_ids(p: Principal) -> sa.Select:
+    """The rounds of the principal's partnership this user is a named moderator of (SQL)."""
+    return sa.select(RoundModerator.round_id).where(
+        RoundModerator.user_id == (p.user_id if p.user_id is not None else -1)
+    )
+
+
+def moderates_any_round(p: Principal) -> bool:
+    if p.user_id is None or p.partnership_id is None:
+        return False
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Round)
+            .where(Round.id.in_(moderated_round_ids(p)), in_partnership(p.partnership_id))
+        )
+        > 0
+    )
+
+
+def is_moderator(p: Principal, round_: Round) -> bool:
+    """A named moderator of ``round_``, acting in a partnership the round counts for."""
+    if p.user_id is None or p.partnership_id is None:
+        return False
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(RoundModerator)
+        .where(RoundModerator.round_id == round_.id, RoundModerator.user_id == p.user_id)
+    ) > 0 and p.partnership_id in {partnership.id for partnership in round_.partnerships}
+
+
+def scrutiny_returns_query(p: Principal) -> sa.Select:
+    """The self-assessment returns whose scrutiny the principal may see: the engine's scoping (the QA group,
+    admins and scrutineers see their partnership's; an agency its own), plus every return of a round they
+    moderate (of their partnership's agencies, in a shared round). A case audit's returns never."""
+    seen = returns_query(p).with_only_columns(Return.id)
+    return (
+        sa.select(Return)
+        .join(Return.round)
+        .where(
+            Round.kind == QuestionnaireKind.SELF_ASSESSMENT,
+            sa.or_(
+                Return.id.in_(seen),
+                sa.and_(
+                    in_partnership(p.partnership_id),
+                    Round.id.in_(moderated_round_ids(p)),
+                    of_partnership_agencies(p.partnership_id),
+                ),
+            ),
+        )
+    )
+
+
+def get_scrutiny_return_or_404(p: Principal, return_id: int) -> Return:
+    ret = db.session.scalar(scrutiny_returns_query(p).where(Return.id == return_id))
+    if ret is None:
+        abort(404)
+    return ret
+
+
+def get_thread_or_404(p: Principal, thread_id: int) -> ScrutinyThread:
+    thread = db.session.scalar(
+        sa.select(ScrutinyThread).where(
+            ScrutinyThread.id == thread_id,
+            ScrutinyThread.return_id.in_(scrutiny_returns_query(p).with_only_columns(Return.id)),
+        )
+    )
+    if thread is None:
+        abort(404)
+    return thread
+
+
+def can_scrutinise_return(p: Principal, ret: Return) -> bool:
+    """The QA side: the QA group and admins of a partnership the round counts for, or a named moderator of the
+    round (never on their own agency's return)."""
+    if p.has(*SCRUTINISERS):
+        return True
+    return is_moderator(p, ret.round) and ret.agency_id not in p.agency_ids()
+
+
+def can_answer_threads(p: Principal, ret: Return) -> bool:
+    """The agency side: the return's agency's lead and auditors."""
+    return ret.agency_id in p.agency_ids(Role.AUDITOR, Role.AGENCY_LEAD)
+
+
+def can_view_scrutiny_round(p: Principal, round_: Round) -> bool:
+    """A round's follow-up list, moderators and priority criteria: the partnership-wide roles and its moderators."""
+    return p.has(*PARTNERSHIP_WIDE) or is_moderator(p, round_)
+
+
+def can_manage_scrutiny(p: Principal, round_: Round) -> bool:
+    """Name moderators and choose priority criteria: the QA group and admins of the partnership that planned it."""
+    return can_manage_round(p, round_)
+
+
+def get_scrutiny_round_or_404(p: Principal, round_id: int) -> Round:
+    """A self-assessment round whose follow-up list the principal may see: 403 for someone who sees no such
+    round (an agency user who moderates nothing), 404 if it is not theirs to see."""
+    wide = p.has(*PARTNERSHIP_WIDE)
+    if not wide and not moderates_any_round(p):
+        abort(403)
+    query = sa.select(Round).where(
+        Round.id == round_id,
+        Round.kind == QuestionnaireKind.SELF_ASSESSMENT,
+        in_partnership(p.partnership_id),
+    )
+    if not wide:
+        query = query.where(Round.id.in_(moderated_round_ids(p)))
+    round_ = db.session.scalar(query)
+    if round_ is None:
+        abort(404)
+    return round_
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from audit_app.questionnaires import services as questionnaire_services
 from audit_app.questionnaires.models import QuestionnaireKind
 from audit_app.rounds import services as round_services
 from audit_app.rounds.models import Return, RoundStatus
-from audit_app.self_assessments import challenges
+from audit_app.self_assessments import challenges, scrutiny
 from tests.factories import make_action, make_recommendation, make_round
 from tests.questionnaires.test_questionnaire_spec import EXAMPLE
 from tests.test_access import ACCESS, PUBLIC
@@ -106,11 +106,17 @@ def _self_assessment_ids(world) -> dict[str, int]:
             ),
             by=None,
         )
+        # -- self-assessments: scrutiny threads, moderation, follow-up list --
+        ret = db.session.scalar(sa.select(Return).where(Return.round_id == sa_round.id))
+        key = next(q.key for q in scrutiny.criteria(ret) if q.type.value == "scale")
+        thread = scrutiny.open_thread(ret, key, "query", "Which audit?", by=world.user("qa_member"))
         db.session.commit()
     return {
         "sa_round_id": sa_round.id,
-        "sa_return_id": db.session.scalar(sa.select(Return.id).where(Return.round_id == sa_round.id)),
+        "sa_return_id": ret.id,
         "challenge_id": challenge.id,
+        "sa_question_key": key,
+        "thread_id": thread.id,
     }
 
 
