@@ -22,6 +22,7 @@ from ..actions.models import Action, Recommendation
 from ..actions.permissions import can_add_improvement_action
 from ..core import storage
 from ..core.errors import FieldErrors
+from ..core.inputs import Id
 from ..core.roles import Role
 from ..extensions import db
 from ..rounds import evidence
@@ -243,7 +244,7 @@ def return_evidence_file(return_id: int, criterion_evidence_id: int):
 
 class ImprovementActionIn(Strict):
     title: str = Field(description="What will be done")
-    owner_user_id: int = Field(description="The owner: an auditor or lead of the return's agency")
+    owner_user_id: Id = Field(description="The owner: an auditor or lead of the return's agency")
     due_on: date = Field(description="YYYY-MM-DD, today or later")
     question_key: str = Field(default="", description="The criterion it improves (a question key), or empty")
 

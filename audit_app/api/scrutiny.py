@@ -192,7 +192,7 @@ class MessageIn(Strict):
 
 
 class ModerationIn(Strict):
-    level_id: int | None = Field(default=None, description="A level of the criterion's scale (its id)")
+    level_id: Id | None = Field(default=None, description="A level of the criterion's scale (its id)")
     reason: str = Field(default="", description="Why (required)")
 
 
