@@ -86,9 +86,7 @@ def _survey_page(round_: Round, form: SurveySetUpForm | None = None, status: int
         form.version_id.choices = _version_choices(round_.partnership_id)
     rows = []
     if survey is not None:
-        returns = db.session.scalars(
-            survey_returns_query(p, round_.id).join(Return.agency).order_by(Agency.name)
-        ).all()
+        returns = db.session.scalars(survey_returns_query(p, round_.id).join(Return.agency).order_by(Agency.name)).all()
         counts = surveys.response_counts(survey, [r.agency_id for r in returns])
         live = {
             link.agency_id: link
@@ -183,7 +181,7 @@ def survey_link_make(sa_round_id: int, agency_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     back = url_for("surveys.survey_agency", sa_round_id=sa_round_id, agency_id=agency_id)
-    link, token = run_service(lambda: surveys.make_link(survey, agency_id), back=back)
+    _, token = run_service(lambda: surveys.make_link(survey, agency_id), back=back)
     db.session.commit()
     response = Response(
         render_template(

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,13 +43,13 @@ from .models import PractitionerSurvey, SurveyAnswer, SurveyLink, SurveyResponse
 #: fewer responses than this: the count is "fewer than 5" and no distribution is shown (as in findings)
 SMALL_COUNT = 5
 #: practitioners and leaders "disagree" on a standard when their shares of best-level answers differ this much
-GAP = 0.25
+GAP = Fraction(1, 4)
 #: the question types a survey may ask: chosen from a list, never free text (which could identify the person)
 SURVEY_TYPES = frozenset({QuestionType.SCALE, QuestionType.SINGLE_CHOICE})
 #: responses one agency's link takes in a day, whoever sends them (a guard against a flood, not against a person)
 DEFAULT_DAILY_LIMIT = 500
 #: how a token starts, so a survey link is told apart from other secrets
-TOKEN_PREFIX = "sv_"
+TOKEN_PREFIX = "sv_"  # noqa: S105 (a public marker, not a secret)
 
 
 def _token_hash(token: str) -> str:
@@ -225,12 +226,15 @@ def record_response(link: SurveyLink, raw: Mapping[str, Any]) -> SurveyResponse:
         raise NotAllowedError("This survey has taken as many answers as it can today: try again tomorrow")
     questions = {q.key: q for q in survey_questions(survey)}
     given = {key: value for key, value in raw.items() if key in questions}
-    problems: dict[str, list[str]] = {key: [f"'{key}' is not a question of this survey"] for key in raw if key not in questions}
+    problems: dict[str, list[str]] = {
+        key: [f"'{key}' is not a question of this survey"] for key in raw if key not in questions
+    }
     cleaned: dict[str, tuple[str, int | None]] = {}
-    try:
-        cleaned = answers.clean_answers(questions, given)
-    except FieldErrors as error:
-        problems.update(error.fields)
+    for key, value in given.items():  # each on its own, so a good answer still counts when another is wrong
+        try:
+            cleaned[key] = answers.answer_type(questions[key]).clean(questions[key], value)
+        except answers.AnswerProblem as problem:
+            problems[key] = [problem.message]
     stored = {key: value for key, (value, _) in cleaned.items()}
     for question in answers.required_missing(questions.values(), stored):
         if question.key not in problems:
@@ -323,7 +327,8 @@ def compare(leaders_good: int, leaders_rated: int, practitioners_good: int, prac
     ``GAP`` (25 percentage points) or more."""
     if not leaders_rated or not practitioners_graded:
         return "not_compared"
-    gap = leaders_good / leaders_rated - practitioners_good / practitioners_graded
+    # exact fractions: 60% against 35% is 25 points, never 24.999...
+    gap = Fraction(leaders_good, leaders_rated) - Fraction(practitioners_good, practitioners_graded)
     if gap >= GAP:
         return "leaders_higher"
     if -gap >= GAP:
@@ -339,7 +344,9 @@ def comparison_sentence(c: Comparison) -> str:
             return "Not compared: the self-assessment has no ratings on this standard yet."
         return "Not compared: no practitioner gave a rating on this standard."
     leaders = f"the agency rated {c.leaders_good} of {c.leaders_rated} criteria {c.leaders_label}"
-    practitioners = f"{c.practitioners_good} of {c.practitioners_graded} practitioners' answers were “{c.practitioners_label}”"
+    practitioners = (
+        f"{c.practitioners_good} of {c.practitioners_graded} practitioners' answers were “{c.practitioners_label}”"
+    )
     if verdict == "leaders_higher":
         return f"Practitioners and leaders disagree: practitioners are less positive. {leaders[0].upper()}{leaders[1:]}; only {practitioners}."
     if verdict == "practitioners_higher":
@@ -377,7 +384,7 @@ def response_counts(survey: PractitionerSurvey, agency_ids: Iterable[int]) -> di
         .group_by(SurveyResponse.agency_id)
     ).all()
     counts = dict.fromkeys(ids, 0)
-    counts.update({agency_id: number for agency_id, number in rows})
+    counts.update(dict(rows))  # (agency id, count) rows
     return counts
 
 
