@@ -258,8 +258,10 @@ def survey_form(survey_token: str):
             surveys.record_response(link, posted)
         except DomainError as error:
             db.session.rollback()
-            if error.status_code == 409:  # closed or full meanwhile: say so, take nothing
-                return _public("self_assessments/survey_public_closed.html", 410, names=names, why=error.message)
+            if isinstance(error, surveys.SurveyFull):
+                return _public("self_assessments/survey_public_closed.html", 429, names=names, why=error.message)
+            if error.status_code == 409:  # closed meanwhile: say so, take nothing
+                return _public("self_assessments/survey_public_closed.html", 410, names=names)
             problems = getattr(error, "fields", None) or {questions[0].key: [error.message]}
             errors = {key: messages[0] for key, messages in problems.items()}
             values = posted

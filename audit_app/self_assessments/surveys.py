@@ -52,6 +52,10 @@ DEFAULT_DAILY_LIMIT = 500
 TOKEN_PREFIX = "sv_"  # noqa: S105 (a public marker, not a secret)
 
 
+class SurveyFull(NotAllowedError):
+    """The link has taken as many answers as it may today."""
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -223,7 +227,7 @@ def record_response(link: SurveyLink, raw: Mapping[str, Any]) -> SurveyResponse:
         )
     )
     if taken >= daily_limit():
-        raise NotAllowedError("This survey has taken as many answers as it can today: try again tomorrow")
+        raise SurveyFull("This survey has taken as many answers as it can today: try again tomorrow")
     questions = {q.key: q for q in survey_questions(survey)}
     given = {key: value for key, value in raw.items() if key in questions}
     problems: dict[str, list[str]] = {

@@ -263,7 +263,7 @@ def test_a_link_takes_only_so_many_answers_a_day(app, world, survey):
         _responses(link, 2)
         with app.test_client() as stranger:
             full = _answer(stranger, token, AGREE)
-        assert full.status_code == 410 and "try again tomorrow" in full.get_data(as_text=True)
+        assert full.status_code == 429 and "try again tomorrow" in full.get_data(as_text=True)
         with clock.frozen(TODAY + timedelta(days=1)):
             _responses(link, 1)
     finally:
