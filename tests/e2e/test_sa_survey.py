@@ -35,7 +35,9 @@ POLICE = "Northbridge and Eastvale Police (North BCU)"
 
 def _library_version(partnership_id: int, library_key: str, suffix: str):
     item = next(item for item in questionnaires.library() if item["key"] == library_key)
-    return questionnaires.import_questionnaire(partnership_id, item["data"], key=f"{library_key}_{suffix}", publish=True)
+    return questionnaires.import_questionnaire(
+        partnership_id, item["data"], key=f"{library_key}_{suffix}", publish=True
+    )
 
 
 def _build_round(app: Flask) -> dict:
@@ -115,7 +117,7 @@ def test_a_practitioner_answers_by_link_without_signing_in(
 
     for group in practitioner.locator("fieldset").all():
         legend = group.locator("legend").inner_text()
-        if "role" in legend:
+        if legend.startswith("Which best describes your role"):
             group.get_by_label("Front-line practitioner", exact=True).check()
         else:
             group.get_by_label("Agree", exact=True).check()
