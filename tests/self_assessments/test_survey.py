@@ -361,10 +361,10 @@ def test_five_responses_show_the_distribution_and_where_practitioners_and_leader
     page = client.get(f"/returns/{ret.id}").get_data(as_text=True)
     assert "Responses from practitioners: <strong>5</strong>" in page
     leadership = page.split('id="survey-compare-leadership"')[1].split("</div>")[0]
-    assert "Disagree" in leadership and "practitioners are less positive" in leadership
+    assert "They differ" in leadership and "practitioners are less positive" in leadership
     assert "the agency rated" in leadership.lower() and "of 9 practitioners" in leadership  # "Don't know" left out
     training = page.split('id="survey-compare-training"')[1].split("</div>")[0]
-    assert "broadly agree" in training
+    assert "In line" in training and "broadly agree" in training
     assert "Practitioners and leaders disagree on 1 standard" in page
     row = page.split('id="survey-q-leadership_priority"')[1].split("</tr>")[0]
     assert "Agree: 0 (0%)" in row and "Disagree: 4 (80%)" in row and "Don&#39;t know: 1 (20%)" in row
