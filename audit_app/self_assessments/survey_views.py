@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_limiter import RateLimitExceeded, RequestLimit
 from flask_login import login_required
 
 from ..accounts.models import Agency, Partnership
@@ -233,8 +234,21 @@ def _link_key() -> str:
     return "survey-link:" + surveys._token_hash(str(token))
 
 
+def _busy(limit: RequestLimit) -> Response:
+    # the survey's own page, not the service's error page (which would show the service's name and links)
+    return _public("self_assessments/survey_public_busy.html", 429)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _rate_limited(error: RateLimitExceeded) -> Response:
+    # the survey's busy page (set by _busy) rather than the service's error page: the link shows only the survey
+    return error.get_response()
+
+
 @bp.route("/survey/<survey_token>", methods=["GET", "POST"])
-@limiter.limit(_rate_limit, methods=["POST"], key_func=_link_key, deduct_when=lambda r: r.status_code == 303)
+@limiter.limit(
+    _rate_limit, methods=["POST"], key_func=_link_key, deduct_when=lambda r: r.status_code == 303, on_breach=_busy
+)
 def survey_form(survey_token: str):
     """The survey as a practitioner sees it: the agency's and partnership's names, the questions, the closing
     date. Closed or revoked: 410, and nothing is taken."""

@@ -271,6 +271,23 @@ def test_a_link_takes_only_so_many_answers_a_day(app, world, survey):
     assert db.session.scalar(sa.select(sa.func.count(SurveyResponse.id))) == 3
 
 
+def test_posts_to_a_link_are_rate_limited_per_link_not_per_person(app, world, survey):
+    _, token = _link(survey, world.police.agency_id)
+    _, health_token = _link(survey, world.health.agency_id)
+    app.config["SURVEY_RATE_LIMIT"] = "2 per minute"
+    try:
+        with app.test_client() as stranger:
+            assert _answer(stranger, token, {}).status_code == 400  # refused answers are not counted
+            assert [_answer(stranger, token, AGREE).status_code for _ in range(2)] == [303, 303]
+            busy = _answer(stranger, token, AGREE)
+            assert busy.status_code == 429 and "Wait a minute" in busy.get_data(as_text=True)
+            assert "Sign in" not in busy.get_data(as_text=True) and "/api/" not in busy.get_data(as_text=True)
+            assert _answer(stranger, health_token, AGREE).status_code == 303  # another agency's link is not held up
+    finally:
+        del app.config["SURVEY_RATE_LIMIT"]
+    assert db.session.scalar(sa.select(sa.func.count(SurveyResponse.id))) == 3
+
+
 def test_no_respondent_identity_is_stored(client, world, survey):
     _, token = _link(survey, world.police.agency_id)
     login(client, world.user("auditor"))  # even someone signed in answers anonymously
