@@ -14,7 +14,7 @@ from ..core import clock
 from ..core.errors import DomainError
 from ..core.forms import REFUSED, ConfirmForm, run_service
 from ..core.permissions import current_principal
-from ..extensions import db, limiter
+from ..extensions import csrf, db, limiter
 from ..questionnaires import answers
 from ..questionnaires.models import QuestionnaireKind, QuestionnaireVersion
 from ..rounds.models import Return, Round
@@ -245,6 +245,9 @@ def _rate_limited(error: RateLimitExceeded) -> Response:
     return error.get_response()
 
 
+# CSRF still applies: the view checks the token itself (ConfirmForm), so a stale page is answered on the survey
+# ("send them again", the answers kept) rather than on the service's error page, which the link must not show.
+@csrf.exempt
 @bp.route("/survey/<survey_token>", methods=["GET", "POST"])
 @limiter.limit(
     _rate_limit, methods=["POST"], key_func=_link_key, deduct_when=lambda r: r.status_code == 303, on_breach=_busy
@@ -264,30 +267,41 @@ def survey_form(survey_token: str):
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     status = 200
+    expired = False
     if request.method == "POST":
-        if not ConfirmForm().validate_on_submit():
-            abort(400)
         posted = {q.key: answers.answer_type(q).from_form(request.form, f"q-{q.key}") for q in questions}
-        try:
-            surveys.record_response(link, posted)
-        except DomainError as error:
-            db.session.rollback()
-            if isinstance(error, surveys.SurveyFull):
-                return _public("self_assessments/survey_public_closed.html", 429, names=names, why=error.message)
-            if error.status_code == 409:  # closed meanwhile: say so, take nothing
-                return _public("self_assessments/survey_public_closed.html", 410, names=names)
-            problems = getattr(error, "fields", None) or {questions[0].key: [error.message]}
-            errors = {key: messages[0] for key, messages in problems.items()}
-            values = posted
-            status = 400
+        if not ConfirmForm().validate_on_submit():
+            # the page's CSRF token is missing or stale (a page left open for hours): ask again, on the survey
+            expired, values, status = True, posted, 400
         else:
-            db.session.commit()
-            return redirect(url_for("surveys.survey_thanks"), code=303)
+            try:
+                surveys.record_response(link, posted)
+            except DomainError as error:
+                db.session.rollback()
+                if isinstance(error, surveys.SurveyFull):
+                    return _public("self_assessments/survey_public_closed.html", 429, names=names, why=error.message)
+                if error.status_code == 409:  # closed meanwhile: say so, take nothing
+                    return _public("self_assessments/survey_public_closed.html", 410, names=names)
+                problems = getattr(error, "fields", None) or {questions[0].key: [error.message]}
+                errors = {key: messages[0] for key, messages in problems.items()}
+                values = posted
+                status = 400
+            else:
+                db.session.commit()
+                return redirect(url_for("surveys.survey_thanks"), code=303)
     error_list = [
         {"text": errors[q.key], "href": "#" + answers.answer_type(q).error_anchor(f"q-{q.key}")}
         for q in questions
         if q.key in errors
     ]
+    if expired and questions:
+        error_list = [
+            {
+                "text": "Your answers were not sent because the page had been open too long: check them and send "
+                "them again",
+                "href": "#" + answers.answer_type(questions[0]).error_anchor(f"q-{questions[0].key}"),
+            }
+        ]
     return _public(
         "self_assessments/survey_public_form.html",
         status,

@@ -225,6 +225,26 @@ def test_bad_answers_are_named_all_at_once_and_nothing_is_kept(app, world, surve
     assert db.session.scalar(sa.select(sa.func.count(SurveyAnswer.id))) == 0
 
 
+def test_the_form_needs_its_csrf_token_and_says_so_on_the_survey(app, world, survey):
+    _, token = _link(survey, world.police.agency_id)
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        with app.test_client() as stranger:
+            refused = _answer(stranger, token, AGREE)
+            page = refused.get_data(as_text=True)
+            assert refused.status_code == 400 and "page had been open too long" in page
+            assert "I know which senior leader" in page and "Sign in" not in page  # still only the survey
+            form = stranger.get(f"/survey/{token}").get_data(as_text=True)
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+            sent = stranger.post(
+                f"/survey/{token}", data={"csrf_token": csrf} | {f"q-{k}": v for k, v in AGREE.items()}
+            )
+            assert sent.status_code == 303
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert db.session.scalar(sa.select(sa.func.count(SurveyResponse.id))) == 1
+
+
 def test_the_link_closes_after_its_closing_date(app, world, survey):
     _, token = _link(survey, world.police.agency_id)
     with app.test_client() as stranger:
