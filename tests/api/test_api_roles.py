@@ -133,7 +133,6 @@ def _url(rule: str, ids: dict[str, object]) -> str:
     return re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: str(ids[m.group(2)]), rule)
 
 
-
 @pytest.mark.parametrize("op", DECLARED, ids=[f"{op.method.upper()} {op.rule}" for op in DECLARED])
 def test_declared_roles_are_what_the_endpoint_allows(client, world, op: Operation):
     """Every role not declared gets 403; every declared role gets past the permission check."""
