@@ -2,7 +2,7 @@
 and day only) and their answers; questionnaires (and so rounds) take the kind practitioner_survey
 
 Revision ID: e3260eebe55e
-Revises: e3a91c0d7b52
+Revises: 0065e682a3ef
 Create Date: 2026-11-30 22:06:19.182212
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e3260eebe55e'
-down_revision = 'e3a91c0d7b52'
+down_revision = '0065e682a3ef'
 branch_labels = None
 depends_on = None
 
