@@ -310,7 +310,7 @@ def surveys_link_create(sa_round_id: int, agency_id: int):
 @api_route(
     "/rounds/<int:sa_round_id>/survey/agencies/<int:agency_id>/link",
     "DELETE",
-    summary="Stop the agency's survey link working: it then says the survey has closed (409 if it has none)",
+    summary="Stop the agency's survey link working: it then says the survey has closed (404 if it has none)",
     tag=TAG,
     status=204,
     roles=LINK_MAKERS,
@@ -321,6 +321,8 @@ def surveys_link_revoke(sa_round_id: int, agency_id: int):
     ret = get_survey_return_or_404(p, sa_round_id, agency_id)
     require(can_manage_survey_link(p, ret.round, agency_id))
     survey = _survey_or_404(ret.round)
+    if surveys.live_link(survey, agency_id) is None:
+        abort(404, "This agency has no working survey link")
     surveys.revoke_link(survey, agency_id)
     db.session.commit()
     return "", 204
