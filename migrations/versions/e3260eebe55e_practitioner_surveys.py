@@ -2,7 +2,7 @@
 and day only) and their answers; questionnaires (and so rounds) take the kind practitioner_survey
 
 Revision ID: e3260eebe55e
-Revises: 717cb3121e80
+Revises: 163a6e9a7b9e
 Create Date: 2026-11-30 22:06:19.182212
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e3260eebe55e'
-down_revision = '717cb3121e80'
+down_revision = '163a6e9a7b9e'
 branch_labels = None
 depends_on = None
 
