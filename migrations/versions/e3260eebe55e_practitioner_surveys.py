@@ -2,7 +2,7 @@
 and day only) and their answers; questionnaires (and so rounds) take the kind practitioner_survey
 
 Revision ID: e3260eebe55e
-Revises: 163a6e9a7b9e
+Revises: c9166808a1b4
 Create Date: 2026-11-30 22:06:19.182212
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e3260eebe55e'
-down_revision = '163a6e9a7b9e'
+down_revision = 'c9166808a1b4'
 branch_labels = None
 depends_on = None
 
