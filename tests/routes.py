@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from audit_app.accounts.models import Membership
 from audit_app.actions import improvement as improvement_actions
 from audit_app.actions import services as action_services
 from audit_app.case_audits import services as case_services
+from audit_app.core import clock
 from audit_app.core.audit import system_actor
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaire_services
@@ -26,6 +27,7 @@ from audit_app.questionnaires.models import QuestionnaireKind
 from audit_app.rounds import evidence as criterion_evidence
 from audit_app.rounds.models import Return, RoundStatus
 from audit_app.self_assessments import challenges, scrutiny
+from audit_app.self_assessments import surveys as survey_services
 from tests.factories import (
     api_token,
     build_world,
@@ -112,6 +114,13 @@ def build_route_world() -> dict[str, Any]:
         )
 
         # -- self-assessments: practitioner surveys --
+        # the round's survey, open for a year, with a working link for police (survey_token)
+        survey = survey_services.set_up_survey(
+            sa_round,
+            version=make_questionnaire(world.partnership.id, library_key="practitioner_survey"),
+            closes_on=clock.today() + timedelta(days=365),
+        )
+        _, survey_token = survey_services.make_link(survey, world.police.agency_id)
 
         # -- self-assessments: reports --
 
@@ -183,6 +192,7 @@ def build_route_world() -> dict[str, Any]:
         "sa_question_key": sa_question_key,
         "thread_id": sa_thread.id,
         # -- self-assessments: practitioner surveys --
+        "survey_token": survey_token,
         # -- self-assessments: reports --
         # -- self-assessments: settings from a CSV, evidence files and links, improvement actions --
         "question_key": sa_key,

@@ -306,6 +306,22 @@ ACCESS: dict[str, set[str] | str] = {
     "api.round_priorities_set": BUILDERS,
     "api.round_follow_up": VIEW_ROUNDS,
     # -- self-assessments: practitioner surveys --
+    # the round's survey page reads every agency's counts; the QA group and admins set it up
+    "surveys.survey_round": VIEW_ROUNDS,
+    "surveys.survey_set_up": BUILDERS,
+    # one agency's counts: partnership-wide, and the agency's own auditors and leads (the world's return is police's)
+    "surveys.survey_agency": MEMBERS,
+    # its link: the QA group, admins and the agency's leads make and revoke it
+    "surveys.survey_link_make": ASSIGNERS,
+    "surveys.survey_link_revoke": ASSIGNERS,
+    # the link itself needs no account (survey_token is a working link) and shows nothing but the survey
+    "surveys.survey_form": PUBLIC,
+    "surveys.survey_thanks": PUBLIC,
+    "api.surveys_get": VIEW_ROUNDS,
+    "api.surveys_put": BUILDERS,
+    "api.surveys_agency_get": MEMBERS,
+    "api.surveys_link_create": ASSIGNERS,
+    "api.surveys_link_revoke": ASSIGNERS,
     # -- self-assessments: reports --
     # the partnership-wide roles read a self-assessment round's reports; agency users have no report (403)
     "sa_reports.report": VIEW_ROUNDS,

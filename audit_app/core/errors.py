@@ -143,6 +143,17 @@ UNIQUE_CONFLICTS: dict[str, tuple[str, str]] = {
         "question_keys",
         "Someone else changed the priority criteria at the same moment; reload and try again",
     ),
+    # -- practitioner surveys --
+    "uq_practitioner_surveys_round_id": (
+        "round_id",
+        "Someone else switched on this round's survey at the same moment; reload the page",
+    ),
+    "uq_survey_links_live": (
+        "agency_id",
+        "Someone else made a new link for this agency at the same moment; reload the page and make another",
+    ),
+    "uq_survey_links_token_hash": ("token", "This link already exists; make another"),
+    "uq_survey_answers_response_id_question_id": ("question_id", "A question was answered twice"),
 }
 
 STALE_MESSAGE = (

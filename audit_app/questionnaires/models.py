@@ -27,6 +27,8 @@ class QuestionnaireKind(enum.StrEnum):
     CASE_AUDIT = "case_audit"
     SELF_ASSESSMENT = "self_assessment"
     AGENCY_SUMMARY = "agency_summary"
+    #: answered anonymously by front-line staff beside a self-assessment round, never a round of its own
+    PRACTITIONER_SURVEY = "practitioner_survey"
 
     @property
     def label(self) -> str:
@@ -34,6 +36,7 @@ class QuestionnaireKind(enum.StrEnum):
             "case_audit": "Case audit",
             "self_assessment": "Self-assessment",
             "agency_summary": "Agency summary",
+            "practitioner_survey": "Practitioner survey",
         }[self.value]
 
 

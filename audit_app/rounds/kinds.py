@@ -84,6 +84,12 @@ def register_kind(kind: QuestionnaireKind, rules: KindRules) -> None:
     _RULES[kind] = rules
 
 
+def is_round_kind(kind: QuestionnaireKind) -> bool:
+    """Whether questionnaires of ``kind`` are answered in rounds of their own (a practitioner survey is answered
+    beside a self-assessment round, never in one)."""
+    return kind in _RULES
+
+
 def kind_rules(kind: QuestionnaireKind) -> KindRules:
     """The rules of ``kind``; every kind has some."""
     return _RULES[kind]

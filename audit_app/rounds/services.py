@@ -22,7 +22,7 @@ from ..core.models import utcnow
 from ..extensions import db
 from ..questionnaires import answers, roles
 from ..questionnaires.models import Question, QuestionnaireKind, QuestionnaireVersion, Section, VersionStatus
-from .kinds import kind_rules
+from .kinds import is_round_kind, kind_rules
 from .models import Answer, Return, ReturnEvent, ReturnGroup, ReturnStatus, Round, RoundStatus, round_partnerships
 from .notifications import queue_concern_email
 
@@ -54,6 +54,11 @@ def plan_round(
         problems["version_id"] = ["Choose a questionnaire of this partnership"]
     elif version.status != VersionStatus.PUBLISHED:
         problems["version_id"] = ["Choose a published version: drafts and retired versions cannot be used"]
+    elif not is_round_kind(version.questionnaire.kind):
+        problems["version_id"] = [
+            f"A {version.questionnaire.kind.label.lower()} is not answered in a round of its own: choose a case "
+            "audit or self-assessment questionnaire"
+        ]
     if previous_round is not None and previous_round.partnership_id != partnership_id:
         problems["previous_round_id"] = ["Choose an earlier round of this partnership"]
     kind = version.questionnaire.kind if version is not None else None

@@ -17,6 +17,7 @@ from ..core.audit import Audited
 from ..core.models import TimestampMixin, UTCDateTime, enum_type, utcnow
 from ..core.redaction import exempt_table, register_place
 from ..extensions import db
+from ..questionnaires.models import Question, QuestionnaireVersion, ScaleLevel
 from ..rounds.models import Return, Round
 
 # ----------------------------------------------------------------------------------------------------------
@@ -178,6 +179,104 @@ exempt_table(PriorityCriterion.__table__, "a question key chosen from the questi
 # ----------------------------------------------------------------------------------------------------------
 # Practitioner surveys (surveys.py)
 # ----------------------------------------------------------------------------------------------------------
+
+
+class PractitionerSurvey(Audited, TimestampMixin, db.Model):
+    """A round's anonymous practitioner survey: the questionnaire front-line staff answer, and until when."""
+
+    __tablename__ = "practitioner_surveys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: one survey per round, switched on by the QA group or an admin of the round's partnership
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"), unique=True)
+    #: a published practitioner-survey version of the round's partnership; fixed once responses arrive
+    questionnaire_version_id: Mapped[int] = mapped_column(sa.ForeignKey("questionnaire_versions.id"), index=True)
+    #: the last day answers are taken (London time, ``core.clock.today()``)
+    closes_on: Mapped[date] = mapped_column()
+
+    round: Mapped[Round] = relationship()
+    version: Mapped[QuestionnaireVersion] = relationship()
+
+    @property
+    def audit_partnership_id(self) -> int | None:
+        if self.round is not None:
+            return self.round.partnership_id
+        return db.session.scalar(sa.select(Round.partnership_id).where(Round.id == self.round_id))
+
+
+class SurveyLink(Audited, TimestampMixin, db.Model):
+    """The link an agency circulates to its staff. Only a hash of its token is kept; a regenerated link
+    revokes the one before (which then says the survey has closed)."""
+
+    __tablename__ = "survey_links"
+    __audit_redact__ = frozenset({"token_hash"})
+    __table_args__ = (
+        # one live link per survey and agency
+        sa.Index(
+            "uq_survey_links_live",
+            "survey_id",
+            "agency_id",
+            unique=True,
+            sqlite_where=sa.text("revoked_at IS NULL"),
+            postgresql_where=sa.text("revoked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(sa.ForeignKey("practitioner_surveys.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    #: sha256 of the token, hex; the token itself is shown once, when the link is made
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    survey: Mapped[PractitionerSurvey] = relationship()
+    agency: Mapped[Agency] = relationship(lazy="joined")
+
+    @property
+    def audit_partnership_id(self) -> int | None:
+        return db.session.scalar(
+            sa.select(Round.partnership_id)
+            .join(PractitionerSurvey, PractitionerSurvey.round_id == Round.id)
+            .where(PractitionerSurvey.id == self.survey_id)
+        )
+
+
+class SurveyResponse(db.Model):
+    """One practitioner's answers, anonymous: the agency whose link they came by and the day, nothing more
+    (no user, address, browser, cookie or time of day). Not in the audit trail, which would time it."""
+
+    __tablename__ = "survey_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(sa.ForeignKey("practitioner_surveys.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    #: the day only
+    responded_on: Mapped[date] = mapped_column()
+
+    answers: Mapped[list[SurveyAnswer]] = relationship(back_populates="response", cascade="all, delete-orphan")
+
+
+class SurveyAnswer(db.Model):
+    """One answer of a response: a scale level, or an option chosen (never free text)."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (sa.UniqueConstraint("response_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_responses.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int] = mapped_column(sa.ForeignKey("questions.id"), index=True)
+    #: the level chosen (scale questions)
+    scale_level_id: Mapped[int | None] = mapped_column(sa.ForeignKey("scale_levels.id"))
+    #: the level's or option's label, as chosen from the list
+    value: Mapped[str] = mapped_column(sa.String(200))
+
+    response: Mapped[SurveyResponse] = relationship(back_populates="answers")
+    question: Mapped[Question] = relationship()
+    scale_level: Mapped[ScaleLevel | None] = relationship()
+
+
+exempt_table(SurveyLink.__table__, "a token's hash: no text anyone types")
+exempt_table(SurveyAnswer.__table__, "a level or option chosen from a list: no text anyone types")
 
 
 # ----------------------------------------------------------------------------------------------------------

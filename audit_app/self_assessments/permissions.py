@@ -147,6 +147,42 @@ def get_scrutiny_round_or_404(p: Principal, round_id: int) -> Round:
 # ----------------------------------------------------------------------------------------------------------
 # Practitioner surveys
 # ----------------------------------------------------------------------------------------------------------
+# The QA group and admins of the round's partnership set the survey up; everyone partnership-wide reads every
+# agency's counts (of the returns they may see, so a shared round shows each partnership its own); an agency's
+# auditors and leads read their own agency's; its leads (and the QA group) make and revoke its link.
+
+
+def can_set_up_survey(p: Principal, round_: Round) -> bool:
+    """Switch on a self-assessment round's practitioner survey, choose its questions and closing date."""
+    return can_manage_round(p, round_) and round_.kind == QuestionnaireKind.SELF_ASSESSMENT
+
+
+def can_view_survey(p: Principal) -> bool:
+    """Every agency's counts on the round's survey page (agencies see theirs beside their return)."""
+    return p.has(*PARTNERSHIP_WIDE)
+
+
+def can_manage_survey_link(p: Principal, round_: Round, agency_id: int) -> bool:
+    """Make, regenerate or revoke an agency's link: the round's managers, and the agency's leads."""
+    return can_manage_round(p, round_) or agency_id in p.agency_ids(Role.AGENCY_LEAD)
+
+
+def survey_returns_query(p: Principal, round_id: int) -> sa.Select:
+    """The agency returns of the round whose survey counts ``p`` may see (scoped as returns are)."""
+    return returns_query(p).where(Return.round_id == round_id, Return.round_case_id.is_(None))
+
+
+def get_survey_return_or_404(p: Principal, round_id: int, agency_id: int) -> Return:
+    """The agency's return in a self-assessment round, if ``p`` may see it (404 otherwise): what its survey
+    counts are read beside."""
+    ret = db.session.scalar(
+        survey_returns_query(p, round_id).where(
+            Return.agency_id == agency_id, Round.kind == QuestionnaireKind.SELF_ASSESSMENT
+        )
+    )
+    if ret is None:
+        abort(404)
+    return ret
 
 
 # ----------------------------------------------------------------------------------------------------------

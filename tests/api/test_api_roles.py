@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,14 +20,15 @@ from audit_app.accounts.models import Membership, Role
 from audit_app.actions import services as action_services
 from audit_app.api.spec import ANY_ROLE, OPERATIONS, Operation, ResponseMismatch, check_response, roles_table
 from audit_app.case_audits import services as case_services
+from audit_app.core import clock
 from audit_app.core.audit import system_actor
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaire_services
 from audit_app.questionnaires.models import QuestionnaireKind
 from audit_app.rounds import services as round_services
 from audit_app.rounds.models import Return, RoundStatus
-from audit_app.self_assessments import challenges, scrutiny
-from tests.factories import make_action, make_recommendation, make_round
+from audit_app.self_assessments import challenges, scrutiny, surveys
+from tests.factories import make_action, make_questionnaire, make_recommendation, make_round
 from tests.questionnaires.test_questionnaire_spec import EXAMPLE
 from tests.test_access import ACCESS, PUBLIC
 
@@ -93,7 +94,8 @@ def test_a_response_that_breaks_its_model_is_caught(app):
 
 
 def _self_assessment_ids(world) -> dict[str, int]:
-    """A Section 11 round open to police, with a challenge event: ids for the self-assessment routes."""
+    """A Section 11 round open to police, with a challenge event and a practitioner survey: ids for the
+    self-assessment routes."""
     sa_round = make_round(
         world.partnership.id, kind=QuestionnaireKind.SELF_ASSESSMENT, agencies=[world.police], status=RoundStatus.OPEN
     )
@@ -110,6 +112,13 @@ def _self_assessment_ids(world) -> dict[str, int]:
         ret = db.session.scalar(sa.select(Return).where(Return.round_id == sa_round.id))
         key = next(q.key for q in scrutiny.criteria(ret) if q.type.value == "scale")
         thread = scrutiny.open_thread(ret, key, "query", "Which audit?", by=world.user("qa_member"))
+        # -- self-assessments: practitioner surveys: the round's survey, with a working link for police
+        survey = surveys.set_up_survey(
+            sa_round,
+            version=make_questionnaire(world.partnership.id, library_key="practitioner_survey"),
+            closes_on=clock.today() + timedelta(days=30),
+        )
+        surveys.make_link(survey, world.police.agency_id)
         db.session.commit()
     return {
         "sa_round_id": sa_round.id,
