@@ -19,7 +19,7 @@ from ..core.permissions import Principal
 from ..core.roles import Role
 from ..extensions import db
 from ..questionnaires.models import Question, QuestionType, ScaleLevel
-from ..rounds.models import Answer, Return, Round
+from ..rounds.models import Answer, Return, ReturnStatus, Round
 from ..rounds.permissions import PARTNERSHIP_WIDE
 from ..self_assessments import scrutiny
 from ..self_assessments.models import (
@@ -114,7 +114,7 @@ class ReturnScrutinyOut(BaseModel):
     round_title: str
     agency_id: int
     agency_name: str
-    status: str
+    status: ReturnStatus
     status_label: str
     can_scrutinise: bool = Field(description="Whether you may open threads, moderate and close threads")
     criteria: list[CriterionOut]
@@ -142,7 +142,7 @@ class RoundReturnOut(BaseModel):
     return_id: int
     agency_id: int
     agency_name: str
-    status: str
+    status: ReturnStatus
     status_label: str
     threads_open: int = Field(description="Waiting for the agency")
     threads_answered: int = Field(description="Answered by the agency, waiting for the QA side")
@@ -183,7 +183,7 @@ class ThreadsQuery(PageQuery):
 
 class ThreadIn(Strict):
     question_key: str = Field(max_length=64, description="The criterion's question key")
-    kind: str = Field(description="`comment`, `query` or `more_evidence`")
+    kind: ThreadKind = Field(description="`comment`, `query` or `more_evidence`")
     body: str = Field(description="The first message")
 
 
@@ -389,7 +389,7 @@ def return_threads_create(sa_return_id: int):
     p = principal()
     ret = _scrutinised(p, sa_return_id)
     body = parse_body(ThreadIn)
-    thread = scrutiny.open_thread(ret, body.question_key, body.kind, body.body, by=_me(p))
+    thread = scrutiny.open_thread(ret, body.question_key, body.kind.value, body.body, by=_me(p))
     db.session.commit()
     return jsonify(_thread(thread)), 201
 
