@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ..accounts import services as accounts
 from ..accounts.models import Agency, Partnership, PartnershipAgency, Sector, User
+from ..actions import improvement
 from ..actions import services as actions
 from ..actions.models import RecommendationTheme
 from ..core import clock
@@ -23,9 +24,10 @@ from ..core.demo import Demo, register_demo_step
 from ..extensions import db
 from ..questionnaires.answers import answer_type
 from ..questionnaires.models import Questionnaire, QuestionnaireVersion, QuestionRole, QuestionType
-from ..rounds import carry, services
+from ..rounds import carry, evidence, services
 from ..rounds.models import Return, ReturnStatus, Round, RoundStatus
-from . import challenges
+from . import challenges, scrutiny, surveys
+from .models import MessageSide
 
 S11 = "section11_self_assessment"
 S175 = "schools_s175_self_assessment"
@@ -102,6 +104,16 @@ ACTIONS = [
     "Add a children's feedback question to every service review (Service Manager, April 2027)",
     "Agree an information-sharing route with the education safeguarding team (DSL lead, February 2027)",
 ]
+#: (kind, the QA group's first message, the agency's answer or "" while it is awaited)
+THREADS = [
+    (
+        "query",
+        "Your rating is Fully met, but the evidence names a policy only. How do you know it is followed?",
+        "We audited 20 cases in September: 18 followed the policy. The audit report is on the intranet.",
+    ),
+    ("more_evidence", "Please add the training figures for bank and night staff.", ""),
+    ("comment", "Good evidence of children's views changing a service: please share it with the group.", ""),
+]
 MODERATION_NOTES = [
     "The evidence shows the policy exists but not that it is followed: no audit since the update.",
     "Training figures exclude bank staff; with them the rate is under 70%.",
@@ -163,9 +175,9 @@ def _submit(ret: Return, by: User, rng: random.Random, *, strength: float) -> No
     services.submit_return(ret, by=by, as_lead=True)
 
 
-def _moderate(ret: Return, rng: random.Random, share: float) -> None:
+def _moderate(ret: Return, rng: random.Random, share: float, by: User) -> None:
     """The moderators' view beside the agency's own on a share of its ratings (the self-rating is kept)."""
-    for answer in ret.answers:
+    for answer in sorted(ret.answers, key=lambda a: a.question.position):
         question = answer.question
         if question.type != QuestionType.SCALE or answer.scale_level is None or rng.random() > share:
             continue
@@ -174,8 +186,7 @@ def _moderate(ret: Return, rng: random.Random, share: float) -> None:
         step = 1 if rng.random() < 0.8 else -1  # mostly rated down: the evidence did not bear it out
         moved = min(max(here + step, 0), len(levels) - 1)
         if moved != here:
-            answer.moderated_level_id = levels[moved].id
-            answer.moderation_note = rng.choice(MODERATION_NOTES)
+            scrutiny.set_moderation(ret, question.key, levels[moved].id, rng.choice(MODERATION_NOTES), by=by)
 
 
 def _section_11_rounds(partnership_id: int, users: dict[str, User], rng: random.Random) -> None:
@@ -214,7 +225,7 @@ def _section_11_rounds(partnership_id: int, users: dict[str, User], rng: random.
         for ret in returns:
             if ret.status == ReturnStatus.SUBMITTED:
                 services.accept_return(ret, by=qa)
-                _moderate(ret, rng, share=0.25)
+                _moderate(ret, rng, share=0.25, by=qa)
     with clock.frozen(date(2026, 1, 20)):
         for ret in returns[:2]:
             _challenge(ret, partnership_id, qa, rng)
@@ -233,23 +244,107 @@ def _section_11_rounds(partnership_id: int, users: dict[str, User], rng: random.
             services.share_round(this, east)
         services.move_round(this, RoundStatus.OPEN)
     mine = _returns(this)
+    police_id = next(m.agency_id for m in lead.memberships if m.agency_id is not None)
+    # the police first: it has reviewed, changed and submitted its return, with links and an improvement action
+    mine.sort(key=lambda r: r.agency_id != police_id)
     with clock.frozen(date(2026, 11, 16)):
         for n, ret in enumerate(mine):
-            if n % 4 == 0 and ret.agency_id != mine[-1].agency_id:
+            by = lead if ret.agency_id == police_id else admin
+            if n % 4 == 0 and n < len(mine) - 1:
                 # reviewed, changed where things moved on, and submitted
+                if ret.agency_id == police_id:
+                    _evidence_and_actions(ret, lead)
                 carried = {a.question.key for a in ret.answers if a.carried_forward}
                 services.save_answers(
                     ret,
                     {k: v for k, v in _answers(ret, rng, strength=0.7).items() if k in carried or rng.random() < 0.3},
-                    by=lead if n == 0 else admin,
+                    by=by,
                     expected_version=ret.lock_version,
                 )
-                services.submit_return(ret, by=lead if n == 0 else admin, as_lead=True, confirm_carried=True)
+                services.submit_return(ret, by=by, as_lead=True, confirm_carried=True)
             elif n % 4 == 1:
                 # part-way through the review: one section confirmed unchanged
                 first_section = ret.round.version.sections[0]
                 carry.confirm_carried(ret, section=first_section, by=admin, expected_version=ret.lock_version)
     db.session.flush()
+    with clock.frozen(date(2026, 11, 23)):
+        _scrutiny(this, mine, users, rng)
+        _survey(this, mine, rng)
+    db.session.flush()
+
+
+def _scrutiny(round_: Round, returns: list[Return], users: dict[str, User], rng: random.Random) -> None:
+    """A named moderator, priority criteria, and threads on the submitted returns: one answered by the agency,
+    one awaiting its answer, one asking for more evidence."""
+    scrutineer = db.session.scalar(sa.select(User).where(User.email == "scrutineer@northbridge.example.org"))
+    if scrutineer is not None:
+        scrutiny.add_moderator(round_, scrutineer.id, by=users["admin"])
+    rated = scrutiny.rated_criteria(round_)
+    scrutiny.set_priority_criteria(round_, [q.key for q in rated[:: max(1, len(rated) // 4)]][:4])
+    submitted = [r for r in returns if r.status == ReturnStatus.SUBMITTED]
+    qa, lead = users["qa"], users["lead"]
+    for n, ret in enumerate(submitted):
+        keys = [q.key for q in scrutiny.criteria(ret)]
+        kind, first, reply = THREADS[n % len(THREADS)]
+        thread = scrutiny.open_thread(ret, keys[(3 * n + 1) % len(keys)], kind, first, by=qa)
+        if reply:
+            scrutiny.add_message(
+                thread,
+                reply,
+                by=lead if ret.agency_id == returns[0].agency_id else users["admin"],
+                side=MessageSide.AGENCY,
+            )
+        if n == 0:
+            scrutiny.set_moderation(ret, keys[0], _level_below(ret, keys[0]), MODERATION_NOTES[0], by=qa)
+
+
+def _level_below(ret: Return, key: str) -> int | None:
+    answer = scrutiny.answer_of(ret, key)
+    levels = [lvl for lvl in answer.question.scale.levels if not lvl.is_not_applicable]
+    here = next((i for i, lvl in enumerate(levels) if lvl.id == answer.scale_level_id), 0)
+    return levels[min(here + 1, len(levels) - 1)].id
+
+
+def _survey(round_: Round, returns: list[Return], rng: random.Random) -> None:
+    """The practitioner survey: eleven answers from the police's staff, three (too few to show) from another."""
+    versions = surveys.survey_versions(round_.partnership_id)
+    if not versions:
+        return
+    survey = surveys.set_up_survey(round_, version=versions[-1], closes_on=round_.due_on)
+    questions = surveys.survey_questions(survey)
+    for ret, how_many in ((returns[0], 11), (returns[1], 3)):
+        link, _ = surveys.make_link(survey, ret.agency_id)
+        for _ in range(how_many):
+            given = {}
+            for question in questions:
+                options = answer_type(question).choices(question) or []
+                weights = [5, 3, 2, 1][: len(options)] + [1] * max(0, len(options) - 4)
+                given[question.key] = rng.choices(options, weights=weights)[0]
+            surveys.record_response(link, given)
+
+
+def _evidence_and_actions(ret: Return, lead: User) -> None:
+    """Links on two criteria of the police return, and one of its own improvement actions."""
+    keys = [q.key for q in scrutiny.criteria(ret)]
+    evidence.add_link(
+        ret,
+        keys[0],
+        title="Safeguarding policy (intranet)",
+        url="https://intranet.example.org/safeguarding",
+        by=lead.id,
+    )
+    evidence.add_link(
+        ret, keys[1], title="Board minutes, June 2026", url="https://intranet.example.org/board/2026-06", by=lead.id
+    )
+    improvement.add_improvement_action(
+        ret,
+        improvement.ImprovementIn(
+            title="Dip-sample 20 night-shift referrals for escalation",
+            owner_user_id=lead.id,
+            due_on=date(2027, 3, 31),
+            question_key=keys[2],
+        ),
+    )
 
 
 def _challenge(ret: Return, partnership_id: int, qa: User, rng: random.Random) -> None:
