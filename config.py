@@ -69,6 +69,9 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    #: answers one practitioner-survey link takes: a burst limit (Flask-Limiter syntax) and a day's total
+    SURVEY_RATE_LIMIT = os.environ.get("SURVEY_RATE_LIMIT", "60 per minute")
+    SURVEY_DAILY_LIMIT = int(os.environ.get("SURVEY_DAILY_LIMIT", "500"))
 
     # Argon2id parameters (argon2-cffi defaults: RFC 9106 low-memory profile).
     ARGON2_TIME_COST = 3

@@ -32,9 +32,6 @@ from .permissions import (
 
 bp = Blueprint("surveys", __name__)
 
-#: posts one agency's link takes, whoever sends them: the guard is per link, so nothing about the sender is kept
-DEFAULT_RATE_LIMIT = "60 per minute"
-
 
 def _require(allowed: bool) -> None:
     if not allowed:
@@ -226,7 +223,7 @@ def _public(template: str, status: int = 200, **context: Any) -> Response:
 
 
 def _rate_limit() -> str:
-    return current_app.config.get("SURVEY_RATE_LIMIT", DEFAULT_RATE_LIMIT)
+    return current_app.config["SURVEY_RATE_LIMIT"]
 
 
 def _link_key() -> str:

@@ -46,8 +46,6 @@ SMALL_COUNT = 5
 GAP = Fraction(1, 4)
 #: the question types a survey may ask: chosen from a list, never free text (which could identify the person)
 SURVEY_TYPES = frozenset({QuestionType.SCALE, QuestionType.SINGLE_CHOICE})
-#: responses one agency's link takes in a day, whoever sends them (a guard against a flood, not against a person)
-DEFAULT_DAILY_LIMIT = 500
 #: how a token starts, so a survey link is told apart from other secrets
 TOKEN_PREFIX = "sv_"  # noqa: S105 (a public marker, not a secret)
 
@@ -209,7 +207,7 @@ def survey_questions(survey: PractitionerSurvey) -> list[Question]:
 
 
 def daily_limit() -> int:
-    return int(current_app.config.get("SURVEY_DAILY_LIMIT", DEFAULT_DAILY_LIMIT))
+    return int(current_app.config["SURVEY_DAILY_LIMIT"])
 
 
 def record_response(link: SurveyLink, raw: Mapping[str, Any]) -> SurveyResponse:

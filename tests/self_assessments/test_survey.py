@@ -278,6 +278,7 @@ def test_a_revoked_or_replaced_link_says_closed_and_takes_nothing(client, app, w
 
 def test_a_link_takes_only_so_many_answers_a_day(app, world, survey):
     link, token = _link(survey, world.police.agency_id)
+    before = app.config["SURVEY_DAILY_LIMIT"]
     app.config["SURVEY_DAILY_LIMIT"] = 2
     try:
         _responses(link, 2)
@@ -287,13 +288,14 @@ def test_a_link_takes_only_so_many_answers_a_day(app, world, survey):
         with clock.frozen(TODAY + timedelta(days=1)):
             _responses(link, 1)
     finally:
-        del app.config["SURVEY_DAILY_LIMIT"]
+        app.config["SURVEY_DAILY_LIMIT"] = before
     assert db.session.scalar(sa.select(sa.func.count(SurveyResponse.id))) == 3
 
 
 def test_posts_to_a_link_are_rate_limited_per_link_not_per_person(app, world, survey):
     _, token = _link(survey, world.police.agency_id)
     _, health_token = _link(survey, world.health.agency_id)
+    before = app.config["SURVEY_RATE_LIMIT"]
     app.config["SURVEY_RATE_LIMIT"] = "2 per minute"
     try:
         with app.test_client() as stranger:
@@ -304,7 +306,7 @@ def test_posts_to_a_link_are_rate_limited_per_link_not_per_person(app, world, su
             assert "Sign in" not in busy.get_data(as_text=True) and "/api/" not in busy.get_data(as_text=True)
             assert _answer(stranger, health_token, AGREE).status_code == 303  # another agency's link is not held up
     finally:
-        del app.config["SURVEY_RATE_LIMIT"]
+        app.config["SURVEY_RATE_LIMIT"] = before
     assert db.session.scalar(sa.select(sa.func.count(SurveyResponse.id))) == 3
 
 
