@@ -13,12 +13,12 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import login_required
 
 from ..core.errors import DomainError, FieldErrors
-from ..core.forms import ConfirmForm
-from ..core.permissions import current_principal
+from ..core.forms import check_csrf
+from ..core.permissions import allowed_or_403, current_principal
 from ..extensions import db
 from . import settings_import as importer
 from .permissions import can_manage_accounts
-from .views import _partnership_id, _require, bp
+from .views import _partnership_id, bp
 
 
 def _round_for_import(round_id: str | None) -> Any:
@@ -56,13 +56,12 @@ def _page(*, plan: Any = None, text: str = "", errors: list[str] | None = None, 
 @login_required
 def settings_import():
     """Add settings from a CSV: upload, preview (added, updated, unchanged; every bad row at once), apply."""
-    _require(can_manage_accounts(current_principal()))
+    allowed_or_403(can_manage_accounts(current_principal()))
     partnership_id = _partnership_id()
     round_ = _round_for_import(request.values.get("round_id"))
     if request.method == "GET":
         return _page(round_=round_)
-    if not ConfirmForm().validate_on_submit():
-        abort(400, "The form has expired: go back, reload the page and try again")
+    check_csrf()
     if request.form.get("step") == "apply":
         text = request.form.get("csv_text") or ""
         try:
@@ -113,7 +112,7 @@ def _csv(text: str, filename: str) -> Response:
 @login_required
 def settings_import_template():
     """The CSV template: its columns and two example rows."""
-    _require(can_manage_accounts(current_principal()))
+    allowed_or_403(can_manage_accounts(current_principal()))
     return _csv(importer.template_csv(), "settings-template.csv")
 
 
@@ -121,5 +120,5 @@ def settings_import_template():
 @login_required
 def settings_export():
     """The partnership's agencies in the import's columns, to correct and upload again."""
-    _require(can_manage_accounts(current_principal()))
+    allowed_or_403(can_manage_accounts(current_principal()))
     return _csv(importer.settings_csv(_partnership_id()), "settings.csv")

@@ -28,7 +28,7 @@ from ..core import clock
 from ..core.errors import DomainError
 from ..core.forms import ActiveForm, ConfirmForm, add_form_error
 from ..core.pagination import paginate
-from ..core.permissions import current_principal
+from ..core.permissions import allowed_or_403, current_principal
 from ..extensions import db, limiter, login_email_key
 from . import services
 from .forms import (
@@ -61,11 +61,6 @@ from .permissions import (
 )
 
 bp = Blueprint("accounts", __name__)
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        abort(403)
 
 
 def _partnership_id() -> int:
@@ -205,7 +200,7 @@ def switch_partnership():
 @login_required
 def partnership_settings():
     """Partnership-wide settings, such as what the QA group is called."""
-    _require(can_manage_accounts(current_principal()))
+    allowed_or_403(can_manage_accounts(current_principal()))
     partnership = db.session.get(Partnership, _partnership_id())
     form = PartnershipSettingsForm(obj=partnership)
     if form.validate_on_submit():
@@ -254,7 +249,7 @@ def token_revoke(token_id: int):
     token = db.session.scalar(sa.select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == current_user.id))
     if token is None:
         abort(404)
-    _require(can_manage_token(current_principal(), token))
+    allowed_or_403(can_manage_token(current_principal(), token))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
@@ -274,7 +269,7 @@ def token_revoke(token_id: int):
 @login_required
 def sector_list():
     """The partnership's sectors."""
-    _require(can_view_agencies(current_principal()))
+    allowed_or_403(can_view_agencies(current_principal()))
     sectors = db.session.scalars(sectors_query(_partnership_id())).all()
     return render_template("accounts/sector_list.html", sectors=sectors)
 
@@ -283,7 +278,7 @@ def sector_list():
 @login_required
 def sector_create():
     """Add a sector."""
-    _require(can_manage_accounts(current_principal()))
+    allowed_or_403(can_manage_accounts(current_principal()))
     form = SectorForm()
     if form.validate_on_submit():
         try:
@@ -302,7 +297,7 @@ def sector_create():
 def sector_edit(sector_id: int):
     """Rename a sector."""
     sector = get_sector_or_404(_partnership_id(), sector_id)
-    _require(can_manage_accounts(current_principal()))
+    allowed_or_403(can_manage_accounts(current_principal()))
     form = SectorForm(obj=sector)
     if form.validate_on_submit():
         try:
@@ -334,7 +329,7 @@ def _sector_from(sector_id: int | None, partnership_id: int) -> Sector | None:
 @login_required
 def agency_list():
     """The partnership's agencies, active and inactive."""
-    _require(can_view_agencies(current_principal()))
+    allowed_or_403(can_view_agencies(current_principal()))
     links = db.session.scalars(agency_links_query(_partnership_id())).unique().all()
     return render_template(
         "accounts/agency_list.html", links=links, can_manage=can_manage_accounts(current_principal())
@@ -345,7 +340,7 @@ def agency_list():
 @login_required
 def agency_create():
     """Add a new agency to the partnership."""
-    _require(can_manage_accounts(current_principal()))
+    allowed_or_403(can_manage_accounts(current_principal()))
     partnership_id = _partnership_id()
     form = AgencyForm()
     _sector_choices(form.sector_id, partnership_id)
@@ -372,7 +367,7 @@ def agency_create():
 @login_required
 def agency_link():
     """Add an agency that already serves another partnership."""
-    _require(can_manage_accounts(current_principal()))
+    allowed_or_403(can_manage_accounts(current_principal()))
     partnership_id = _partnership_id()
     form = LinkAgencyForm()
     candidates = services.linkable_agencies(partnership_id)
@@ -397,7 +392,7 @@ def agency_detail(agency_id: int):
     """One agency: sector, status, previous names, staff with roles."""
     link = get_agency_link_or_404(_partnership_id(), agency_id)
     principal = current_principal()
-    _require(can_view_agencies(principal))
+    allowed_or_403(can_view_agencies(principal))
     members = []
     if can_view_users(principal):
         members = db.session.scalars(
@@ -421,7 +416,7 @@ def agency_edit(agency_id: int):
     """Rename an agency (its old name is kept) or change its sector."""
     partnership_id = _partnership_id()
     link = get_agency_link_or_404(partnership_id, agency_id)
-    _require(can_manage_accounts(current_principal()))
+    allowed_or_403(can_manage_accounts(current_principal()))
     form = AgencyForm(
         obj=link.agency,
         data={
@@ -458,7 +453,7 @@ def agency_edit(agency_id: int):
 def agency_set_active(agency_id: int):
     """Deactivate or reactivate an agency in this partnership."""
     link = get_agency_link_or_404(_partnership_id(), agency_id)
-    _require(can_manage_accounts(current_principal()))
+    allowed_or_403(can_manage_accounts(current_principal()))
     form = ActiveForm()
     if not form.validate_on_submit():
         abort(400, "active must be 1 (reactivate) or 0 (deactivate)")
@@ -486,7 +481,7 @@ def _agency_choices(field, partnership_id: int) -> None:
 def user_list():
     """People with a role in the partnership."""
     principal = current_principal()
-    _require(can_view_users(principal))
+    allowed_or_403(can_view_users(principal))
     # Each person's roles come with them (one query for all), so the page's queries do not grow with its rows.
     page = paginate(users_query(_partnership_id()).options(selectinload(User.memberships)))
     return render_template("accounts/user_list.html", page=page, can_manage=can_manage_accounts(principal))
@@ -496,7 +491,7 @@ def user_list():
 @login_required
 def user_create():
     """Create or invite a user and give them a first role."""
-    _require(can_manage_accounts(current_principal()))
+    allowed_or_403(can_manage_accounts(current_principal()))
     partnership_id = _partnership_id()
     form = UserCreateForm()
     _agency_choices(form.agency_id, partnership_id)
@@ -563,7 +558,7 @@ def _user_page(
 def user_detail(user_id: int):
     """One person: their roles in this partnership and account status."""
     user = get_user_or_404(_partnership_id(), user_id)
-    _require(can_view_users(current_principal()))
+    allowed_or_403(can_view_users(current_principal()))
     return _user_page(user)
 
 
@@ -572,7 +567,7 @@ def user_detail(user_id: int):
 def user_edit(user_id: int):
     """Change a user's name or email."""
     user = get_user_or_404(_partnership_id(), user_id)
-    _require(can_manage_account(current_principal(), user))
+    allowed_or_403(can_manage_account(current_principal(), user))
     form = UserEditForm(obj=user)
     if form.validate_on_submit():
         try:
@@ -592,7 +587,7 @@ def membership_add(user_id: int):
     """Give a user another role in this partnership."""
     partnership_id = _partnership_id()
     user = get_user_or_404(partnership_id, user_id)
-    _require(can_manage_accounts(current_principal()))
+    allowed_or_403(can_manage_accounts(current_principal()))
     form = MembershipForm()
     _agency_choices(form.agency_id, partnership_id)
     if form.validate_on_submit():
@@ -613,7 +608,7 @@ def membership_remove(user_id: int, membership_id: int):
     """Take a role away from a user."""
     partnership_id = _partnership_id()
     user = get_user_or_404(partnership_id, user_id)
-    _require(can_manage_accounts(current_principal()))
+    allowed_or_403(can_manage_accounts(current_principal()))
     membership = db.session.scalar(
         sa.select(Membership).where(
             Membership.id == membership_id, Membership.user_id == user.id, Membership.partnership_id == partnership_id
@@ -640,7 +635,7 @@ def user_set_active(user_id: int):
     """Deactivate or reactivate an account."""
     partnership_id = _partnership_id()
     user = get_user_or_404(partnership_id, user_id)
-    _require(can_manage_account(current_principal(), user))
+    allowed_or_403(can_manage_account(current_principal(), user))
     form = ActiveForm()
     if not form.validate_on_submit():
         abort(400, "active must be 1 (reactivate) or 0 (deactivate)")
@@ -660,7 +655,7 @@ def user_set_active(user_id: int):
 def user_reinvite(user_id: int):
     """Email a fresh set-password link (a new invitation or a reset)."""
     user = get_user_or_404(_partnership_id(), user_id)
-    _require(can_manage_account(current_principal(), user))
+    allowed_or_403(can_manage_account(current_principal(), user))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     if not user.is_active:

@@ -18,8 +18,8 @@ from ..accounts.models import Agency
 from ..accounts.permissions import agency_links_query
 from ..core import storage
 from ..core.errors import DomainError, FieldErrors, NotAllowedError
-from ..core.forms import ConfirmForm, id_value, posted_date
-from ..core.permissions import Principal, current_principal
+from ..core.forms import check_csrf, id_value, posted_date
+from ..core.permissions import Principal, allowed_or_403, current_principal
 from ..extensions import db
 from ..rounds.permissions import can_view_rounds, get_round_or_404
 from . import dashboard as _dashboard  # noqa: F401  (registers "My actions" on the home page)
@@ -39,16 +39,6 @@ from .permissions import (
 )
 
 bp = Blueprint("actions", __name__)
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        abort(403)
-
-
-def _check_csrf() -> None:
-    if not ConfirmForm().validate_on_submit():
-        abort(400, "The form has expired: go back, reload the page and try again")
 
 
 def _fmt(day: date | None) -> str:
@@ -117,10 +107,10 @@ def recommendation_new():
 
     Query arguments prefill the form (``source``, ``round_id``, ``text``), for the round's list to pick from."""
     p = current_principal()
-    _require(can_manage_recommendations(p))
+    allowed_or_403(can_manage_recommendations(p))
     errors: dict[str, str] = {}
     if request.method == "POST":
-        _check_csrf()
+        check_csrf()
         given = _posted_recommendation(request.form, errors)
         try:
             rec = services.create_recommendation(p.partnership_id, given)
@@ -170,10 +160,10 @@ def recommendation_edit(recommendation_id: int):
     """Change a recommendation's source, number, text, themes, agencies or testing round."""
     p = current_principal()
     rec = get_recommendation_or_404(p, recommendation_id)
-    _require(can_manage_recommendations(p))
+    allowed_or_403(can_manage_recommendations(p))
     errors: dict[str, str] = {}
     if request.method == "POST":
-        _check_csrf()
+        check_csrf()
         given = _posted_recommendation(request.form, errors)
         try:
             services.update_recommendation(rec, given)
@@ -218,7 +208,7 @@ def recommendation_delete(recommendation_id: int):
     """Delete a recommendation recorded by mistake (only while it has no actions), after a confirmation."""
     p = current_principal()
     rec = get_recommendation_or_404(p, recommendation_id)
-    _require(can_manage_recommendations(p))
+    allowed_or_403(can_manage_recommendations(p))
     back = url_for("actions.recommendation_detail", recommendation_id=rec.id)
     if rec.actions:
         flash(
@@ -228,7 +218,7 @@ def recommendation_delete(recommendation_id: int):
         )
         return redirect(back, 303)
     if request.method == "POST":
-        _check_csrf()
+        check_csrf()
         number, source = rec.number, rec.source_label
         services.delete_recommendation(rec)
         db.session.commit()
@@ -272,8 +262,8 @@ def report_recommendation_promote(round_id: int, report_recommendation_id: int):
     )
     if report_rec is None:
         abort(404)
-    _require(can_manage_recommendations(p))
-    _check_csrf()
+    allowed_or_403(can_manage_recommendations(p))
+    check_csrf()
     try:
         rec = services.promote_report_recommendation(report_rec)
     except (NotAllowedError, FieldErrors) as error:
@@ -295,8 +285,8 @@ def case_recommendation_promote(round_id: int, round_case_id: int):
 
     p = current_principal()
     round_case = get_partnership_round_case_or_404(p, round_id, round_case_id)
-    _require(can_manage_recommendations(p))
-    _check_csrf()
+    allowed_or_403(can_manage_recommendations(p))
+    check_csrf()
     judgement = db.session.scalar(
         sa.select(CaseJudgement).where(CaseJudgement.round_case_id == round_case.id, CaseJudgement.section_key == "")
     )
@@ -409,7 +399,7 @@ def round_recommendations(round_id: int):
     """The round's recommendation records, beside what the round recommends in its reports, judgements and
     returns, for the QA group to pick from."""
     p = current_principal()
-    _require(can_view_rounds(p))
+    allowed_or_403(can_view_rounds(p))
     round_ = get_round_or_404(p, round_id)
     records = db.session.scalars(
         sa.select(Recommendation)
@@ -446,10 +436,10 @@ def action_new(recommendation_id: int):
     """Add an action under a recommendation: what will be done, by whom, by when."""
     p = current_principal()
     rec = get_recommendation_or_404(p, recommendation_id)
-    _require(can_manage_recommendations(p))
+    allowed_or_403(can_manage_recommendations(p))
     errors: dict[str, str] = {}
     if request.method == "POST":
-        _check_csrf()
+        check_csrf()
         given = _posted_action(request.form, errors, with_due=True)
         try:
             action = services.add_action(rec, given)
@@ -479,10 +469,10 @@ def action_edit(action_id: int):
     """Change an action's title, owner or owner agency (its due date moves on the action's page, with a reason)."""
     p = current_principal()
     action = get_action_or_404(p, action_id)
-    _require(can_edit_action(p, action))
+    allowed_or_403(can_edit_action(p, action))
     errors: dict[str, str] = {}
     if request.method == "POST":
-        _check_csrf()
+        check_csrf()
         given = _posted_action(request.form, errors, with_due=False)
         try:
             services.update_action(action, given)
@@ -559,8 +549,8 @@ def action_detail(action_id: int):
 def _updatable(action_id: int) -> tuple[Principal, Action]:
     p = current_principal()
     action = get_action_or_404(p, action_id)
-    _require(can_update_action(p, action))
-    _check_csrf()
+    allowed_or_403(can_update_action(p, action))
+    check_csrf()
     return p, action
 
 
@@ -627,7 +617,7 @@ def upload_too_large(error: RequestEntityTooLarge):
     if request.endpoint != "actions.action_evidence_add" or action_id is None or not p.is_authenticated:
         return render_template("errors/error.html", code=413, title="The file is too large", message=None), 413
     action = get_action_or_404(p, action_id)
-    _require(can_update_action(p, action))
+    allowed_or_403(can_update_action(p, action))
     message = f"The files are too large: each must be {_max_file_mb()} or smaller, and all of them together too"
     return _action_page(p, action, errors={"evidence-files": message}, form="evidence", status=413, values={})
 
@@ -676,8 +666,8 @@ def action_evidence_decide(action_id: int, evidence_id: int):
     """The QA group accepts or rejects a piece of evidence, with a note; accepting can complete the action."""
     p = current_principal()
     evidence = get_evidence_or_404(p, action_id, evidence_id)
-    _require(can_decide_evidence(p))
-    _check_csrf()
+    allowed_or_403(can_decide_evidence(p))
+    check_csrf()
     form = request.form
     decision = form.get("decision") or ""
     prefix = f"decision-{evidence.id}-"

@@ -61,7 +61,7 @@ from ..reporting.report_files import FileState
 from ..rounds.models import Answer, Return, ReturnGroup, ReturnStatus, Round
 from ..rounds.permissions import get_round_or_404
 from .helpers import ApiError, page_of, parse_body, principal, query_args, require
-from .schemas import Strict
+from .schemas import FileOut, Strict
 from .spec import ANY_ROLE, PageQuery, api_route
 
 TAG = "actions"
@@ -163,15 +163,6 @@ class ActionOut(BaseModel):
     due_date_changes: list[DueDateChangeOut] = Field(description="Each move of the due date, oldest first")
     can_update: bool = Field(description="Whether you may post updates, add evidence and move the due date")
     can_edit: bool = Field(description="Whether you may change its title and owner")
-
-
-class FileOut(BaseModel):
-    id: int
-    filename: str = Field(description="The name it was uploaded with")
-    content_type: str = Field(description="Found from the content")
-    size_bytes: int
-    sha256: str = Field(description="Hex SHA-256 of the content: check a download against it")
-    url: str = Field(description="Where to download it (as an attachment)")
 
 
 class EvidenceOut(BaseModel):

@@ -30,7 +30,7 @@ from ..rounds.models import CriterionEvidence, CriterionEvidenceKind
 from ..rounds.permissions import get_return_or_404, works_for_return
 from .actions import ActionOut, _action_model
 from .helpers import ApiError, page_of, parse_body, principal, require
-from .schemas import SectorOut, Strict
+from .schemas import FileOut, SectorOut, Strict
 from .spec import ANY_ROLE, PageQuery, api_route
 
 TAG = "returns"
@@ -38,15 +38,6 @@ SCOPED = "whoever can see the return: the partnership-wide roles, and the return
 AGENCY = (Role.AUDITOR, Role.AGENCY_LEAD)
 AGENCY_NOTE = "auditors and leads of the return's agency, while the return is editable and the round open"
 FILE_MEDIA = tuple(sorted(evidence.FILE_TYPES))
-
-
-class EvidenceFileOut(BaseModel):
-    id: int
-    filename: str = Field(description="The name it was uploaded with")
-    content_type: str = Field(description="Found from the content")
-    size_bytes: int
-    sha256: str = Field(description="Hex SHA-256 of the content: check a download against it")
-    url: str = Field(description="Where to download it (as an attachment)")
 
 
 class CriterionEvidenceOut(BaseModel):
@@ -57,7 +48,7 @@ class CriterionEvidenceOut(BaseModel):
     kind_label: str
     title: str = Field(description="The link's title, or the file's name")
     url: str = Field(description="The link's web address (empty for a file)")
-    file: EvidenceFileOut | None = Field(description="The file (kind `file`)")
+    file: FileOut | None = Field(description="The file (kind `file`)")
     carried_forward: bool = Field(description="A link copied from the agency's return to the previous round")
     added_by: str | None = Field(description="Who added it")
     created_at: datetime
@@ -95,7 +86,7 @@ def _out(item: CriterionEvidence) -> dict[str, Any]:
         kind_label=item.kind.label,
         title=item.label,
         url=item.url,
-        file=EvidenceFileOut(
+        file=FileOut(
             id=stored.id,
             filename=stored.original_filename,
             content_type=stored.content_type,

@@ -138,3 +138,14 @@ class MeOut(BaseModel):
     partnership_name: str
     roles: list[MembershipOut]
     token_expires_at: datetime | None = None
+
+
+class FileOut(BaseModel):
+    """A kept file (evidence of impact, a criterion's file): what it is, and where to download it."""
+
+    id: int
+    filename: str = Field(description="The name it was uploaded with")
+    content_type: str = Field(description="Found from the content")
+    size_bytes: int
+    sha256: str = Field(description="Hex SHA-256 of the content: check a download against it")
+    url: str = Field(description="Where to download it (as an attachment)")

@@ -15,7 +15,7 @@ from ..accounts.permissions import agency_links_query
 from ..actions.views import case_discussion_plan, chair_report_plan
 from ..core.errors import DomainError, FieldErrors
 from ..core.forms import REFUSED, ConfirmForm, add_form_error, id_value, posted_date, run_service
-from ..core.permissions import can_view_history, current_principal
+from ..core.permissions import allowed_or_403, can_view_history, current_principal
 from ..core.views import add_audit_filter_part, register_audit_filter
 from ..extensions import db
 from ..questionnaires import answers
@@ -45,11 +45,6 @@ from .permissions import (
 bp = Blueprint("case_audits", __name__)
 
 MAX_COHORT_BYTES = 2 * 1024 * 1024
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        abort(403)
 
 
 def page_context(round_: Round) -> dict[str, Any]:
@@ -222,13 +217,13 @@ def case_discussion(round_id: int, round_case_id: int):
     """Every agency's answers on a case side by side, and the agreed multi-agency judgement."""
     p = current_principal()
     round_case = get_partnership_round_case_or_404(p, round_id, round_case_id)
-    _require(can_view_discussion(p, round_case))
+    allowed_or_403(can_view_discussion(p, round_case))
     round_ = round_case.round
     can_record = can_review_returns(p) and round_.status in (RoundStatus.CLOSED, RoundStatus.IN_DISCUSSION)
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
-        _require(can_review_returns(p))
+        allowed_or_403(can_review_returns(p))
         if not ConfirmForm().validate_on_submit():
             abort(400)
         if not can_record:
@@ -344,7 +339,7 @@ def round_carry_cases(round_id: int):
 def case_history(case_id: int):
     """Every audit of one case, oldest first, with the multi-agency grade each time."""
     p = current_principal()
-    _require(can_view_rounds(p))
+    allowed_or_403(can_view_rounds(p))
     case = get_case_or_404(p, case_id)
     round_cases = db.session.scalars(
         sa.select(RoundCase).join(RoundCase.round).where(RoundCase.case_id == case.id).order_by(Round.created_at)
@@ -373,7 +368,7 @@ def case_redact(case_id: int):
     """Replace a wrongly entered reference everywhere it is stored, the audit trail included (admins)."""
     p = current_principal()
     case = get_case_or_404(p, case_id)
-    _require(can_redact_case_reference(p, case))
+    allowed_or_403(can_redact_case_reference(p, case))
     form = RedactReferenceForm()
     if form.validate_on_submit():
         new = form.reference.data.strip()
@@ -464,7 +459,7 @@ def round_case_remove(round_id: int, round_case_id: int):
 def _case_audit_round_or_404(round_id: int) -> Round:
     """A case-audit round of the partnership, for the roles that see every round (others 403)."""
     p = current_principal()
-    _require(can_view_rounds(p))
+    allowed_or_403(can_view_rounds(p))
     round_ = get_round_or_404(p, round_id)
     if round_.kind != QuestionnaireKind.CASE_AUDIT:
         abort(404)
@@ -476,7 +471,7 @@ def _may_write(round_: Round) -> bool:
 
 
 def _check_post(round_: Round) -> None:
-    _require(_may_write(round_))
+    allowed_or_403(_may_write(round_))
     if not ConfirmForm().validate_on_submit():
         abort(400, "The form has expired: go back, reload the page and try again")
 

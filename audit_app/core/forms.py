@@ -178,3 +178,9 @@ def run_service(call: Callable[[], T], *, form: FlaskForm | None = None, back: s
             for message in messages:
                 add_form_error(form, message, field)
         return REFUSED
+
+
+def check_csrf() -> None:
+    """For a page that reads its post by hand: end with 400 unless the post carries a good CSRF token."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400, "The form has expired: go back, reload the page and try again")

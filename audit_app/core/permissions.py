@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import g
+from flask import abort, g
 
 from .roles import Role
 
@@ -49,3 +49,10 @@ def current_principal() -> Principal:
 def can_view_history(p: Principal) -> bool:
     """The audit trail and each object's history: admins and scrutineers."""
     return p.has(Role.ADMIN, Role.SCRUTINEER)
+
+
+def allowed_or_403(allowed: bool) -> None:
+    """End a page's request with 403 unless the principal may do what it asks (the API has its own, with a
+    JSON body: api.helpers.require)."""
+    if not allowed:
+        abort(403)

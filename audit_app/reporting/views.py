@@ -17,7 +17,7 @@ from ..actions.models import Action, ActionStatus, Recommendation
 from ..actions.permissions import recommendations_query
 from ..core import clock, storage
 from ..core.forms import ConfirmForm
-from ..core.permissions import current_principal
+from ..core.permissions import allowed_or_403, current_principal
 from ..extensions import db
 from ..questionnaires.models import QuestionnaireKind, Theme
 from ..rounds.models import Return, ReturnGroup, Round, RoundStatus
@@ -40,11 +40,6 @@ from .tables import SUPPRESS_BELOW, SUPPRESSED, Column, is_hidden, is_missing, l
 bp = Blueprint("reporting", __name__)
 
 DOWNLOADS = ("csv", "xlsx")
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        abort(403)
 
 
 @bp.app_template_filter("small")
@@ -125,7 +120,7 @@ def _stem(text: str) -> str:
 def _round_page(template: str, build: Any, chart: Any = None, **context: Any) -> Any:
     """Load the round in scope, read filters, build the tables, answer a download or render."""
     p = current_principal()
-    _require(can_view_findings(p))
+    allowed_or_403(can_view_findings(p))
     round_ = get_findings_round_or_404(p, context.pop("round_id"))
     scope = findings_scope(p)
     filters, choices, errors = params.filters(round_, scope)
@@ -285,7 +280,7 @@ def _reaudit_chart(found: f.Findings, suppressed: bool) -> dict[str, Any]:
 @login_required
 def round_findings_reaudit(round_id: int):
     """For a re-audit: each carried case's grades then and now, and the new cases apart."""
-    _require(sees_everything(current_principal()))
+    allowed_or_403(sees_everything(current_principal()))
     return _round_page(
         "reporting/round_reaudit.html",
         lambda r, s, fl: f.reaudit(r),
@@ -318,7 +313,7 @@ def _send_answers(stem: str, **kwargs: Any) -> Any:
 def round_answers(round_id: int):
     """Every returned answer in the round, one row per answer (the agency's own, for an agency)."""
     p = current_principal()
-    _require(can_view_findings(p))
+    allowed_or_403(can_view_findings(p))
     round_ = get_findings_round_or_404(p, round_id)
     return _send_answers(
         _stem(round_.title), partnership_id=round_.partnership_id, round_id=round_.id, agency_ids=findings_scope(p)
@@ -328,7 +323,7 @@ def round_answers(round_id: int):
 def _report_round(round_id: int) -> Round:
     """A round whose report the principal may read and prepare: the partnership-wide roles."""
     p = current_principal()
-    _require(can_view_findings(p) and sees_everything(p))
+    allowed_or_403(can_view_findings(p) and sees_everything(p))
     return get_findings_round_or_404(p, round_id)
 
 
@@ -431,7 +426,7 @@ def round_report(round_id: int):
 def index():
     """Findings across rounds: every round's findings, each theme's trend, and agencies by theme."""
     p = current_principal()
-    _require(can_view_findings(p))
+    allowed_or_403(can_view_findings(p))
     scope = findings_scope(p)
     years, raw_years, errors = params.years()
     suppressed = params.suppress()
@@ -539,7 +534,7 @@ def _trend_chart(found: f.Findings, scope: frozenset[int] | None) -> Any:
 def theme_trend(theme_id: int):
     """A theme's overall grades and share good or better, round by round over the years."""
     p = current_principal()
-    _require(can_view_findings(p))
+    allowed_or_403(can_view_findings(p))
     theme = get_theme_or_404(p, theme_id)
     scope = findings_scope(p)
     suppressed = params.suppress()
@@ -571,7 +566,7 @@ def theme_trend(theme_id: int):
 def theme_answers(theme_id: int):
     """Every returned answer in every round of a theme, one row per answer."""
     p = current_principal()
-    _require(can_view_findings(p))
+    allowed_or_403(can_view_findings(p))
     theme = get_theme_or_404(p, theme_id)
     return _send_answers(
         _stem(theme.name), partnership_id=p.partnership_id, theme_id=theme.id, agency_ids=findings_scope(p)

@@ -14,7 +14,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..core import storage
 from ..core.errors import FieldErrors, NotAllowedError
-from ..core.forms import ConfirmForm
+from ..core.forms import check_csrf
 from ..core.permissions import current_principal
 from ..extensions import db
 from . import evidence
@@ -67,8 +67,7 @@ def _writable(return_id: int, question_key: str) -> tuple[Any, Return, Any]:
     question = _criterion_or_404(ret, question_key)
     if not works_for_return(p, ret):
         abort(403)
-    if not ConfirmForm().validate_on_submit():
-        abort(400, "The form has expired: go back, reload the page and try again")
+    check_csrf()
     return p, ret, question
 
 
@@ -155,8 +154,7 @@ def criterion_evidence_remove(return_id: int, criterion_evidence_id: int):
         abort(404)
     if not works_for_return(p, ret):
         abort(403)
-    if not ConfirmForm().validate_on_submit():
-        abort(400, "The form has expired: go back, reload the page and try again")
+    check_csrf()
     key, label = item.question_key, item.label
     try:
         evidence.remove_item(ret, item)

@@ -18,7 +18,7 @@ from ..core.errors import DomainError
 from ..core.forms import REFUSED, ConfirmForm, add_form_error, run_service
 from ..core.inputs import whole_number
 from ..core.pagination import paginate
-from ..core.permissions import current_principal
+from ..core.permissions import allowed_or_403, current_principal
 from ..core.views import add_audit_filter_part, register_audit_filter
 from ..extensions import db
 from ..questionnaires import answers
@@ -51,11 +51,6 @@ from .permissions import (
 bp = Blueprint("rounds", __name__)
 
 
-def _require(allowed: bool) -> None:
-    if not allowed:
-        abort(403)
-
-
 def _status(form: Any) -> int:
     return 400 if form.errors else 200
 
@@ -68,7 +63,7 @@ def _status(form: Any) -> int:
 def round_list():
     """Every round of the partnership, newest first."""
     p = current_principal()
-    _require(can_view_rounds(p))
+    allowed_or_403(can_view_rounds(p))
     query = rounds_query(p)
     args: dict[str, str] = {}
     status, kind = request.args.get("status", "").strip(), request.args.get("kind", "").strip()
@@ -123,7 +118,7 @@ def round_create():
     answers are shared in the discussion. ``?kind=`` (case_audit, self_assessment) shows only what applies to
     that kind, without scripts: its questionnaires, and none of a case audit's fields for a self-assessment."""
     p = current_principal()
-    _require(can_manage_rounds(p))
+    allowed_or_403(can_manage_rounds(p))
     raw_kind = request.args.get("kind", "")
     kind = QuestionnaireKind(raw_kind) if raw_kind in PLANNED_KINDS else None
     form = RoundForm()
@@ -227,7 +222,7 @@ def round_page(round_: Round, *, status: int = 200, **overrides: Any):
 def round_detail(round_id: int):
     """A round: its cases, the agencies involved and every return's status."""
     p = current_principal()
-    _require(can_view_rounds(p))
+    allowed_or_403(can_view_rounds(p))
     round_ = get_round_or_404(p, round_id)
     return round_page(round_)
 
@@ -255,9 +250,9 @@ def round_agencies(round_id: int):
     """Choose the agencies (ticked one by one, or whole sectors) that must return to a self-assessment round
     (in a shared round, among the partnership's own agencies)."""
     p = current_principal()
-    _require(can_manage_rounds(p))
+    allowed_or_403(can_manage_rounds(p))
     round_ = get_round_or_404(p, round_id)
-    _require(can_choose_round_agencies(p, round_))
+    allowed_or_403(can_choose_round_agencies(p, round_))
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400, first_error(form))
@@ -287,14 +282,14 @@ def round_sharing(round_id: int):
     """The partnerships a round counts for; its planning partnership's administrators share it with another
     partnership they also administer (its agencies may then be asked to return, and its QA group sees them)."""
     p = current_principal()
-    _require(can_view_rounds(p))
+    allowed_or_403(can_view_rounds(p))
     round_ = get_round_or_404(p, round_id)
     may_share = can_share_round(p, round_)
     form = ShareRoundForm()
     choices = services.shareable_partnerships(round_, p.admin_partnership_ids) if may_share else []
     form.partnership_id.choices = [(x.id, x.name) for x in choices]
     if request.method == "POST":
-        _require(may_share)
+        allowed_or_403(may_share)
         if form.validate_on_submit():
             partnership = next(x for x in choices if x.id == form.partnership_id.data)
             if run_service(lambda: services.share_round(round_, partnership), form=form) is not REFUSED:
@@ -316,9 +311,9 @@ def round_sharing(round_id: int):
 def round_unshare(round_id: int, partnership_id: int):
     """Stop a round counting for a partnership it was shared with (only while the round is being planned)."""
     p = current_principal()
-    _require(can_view_rounds(p))
+    allowed_or_403(can_view_rounds(p))
     round_ = get_round_or_404(p, round_id)
-    _require(can_share_round(p, round_))
+    allowed_or_403(can_share_round(p, round_))
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400, first_error(form))
@@ -475,9 +470,9 @@ def round_delete(round_id: int):
 def round_chase(round_id: int):
     """Email a reminder to agencies with outstanding returns (one agency, or all of the partnership's own)."""
     p = current_principal()
-    _require(can_manage_rounds(p))
+    allowed_or_403(can_manage_rounds(p))
     round_ = get_round_or_404(p, round_id)
-    _require(can_choose_round_agencies(p, round_))
+    allowed_or_403(can_choose_round_agencies(p, round_))
     form = ChaseForm()
     if not form.validate_on_submit():
         abort(400, first_error(form))
@@ -507,7 +502,7 @@ def return_list():
     """'My returns': the user's agencies' returns (every return for the QA group), filtered by status (Late
     among them), round, agency, case and assignment, what needs action first, a page at a time."""
     p = current_principal()
-    _require(bool(p.roles))
+    allowed_or_403(bool(p.roles))
     filters, problems = queues.parse_return_filters(request.args)
     round_choices, agency_choices = queues.filter_choices(p)
     if problems:
@@ -600,7 +595,7 @@ def return_assign(return_id: int):
     """Name the auditor of the agency who completes the return (or nobody)."""
     p = current_principal()
     ret = get_return_or_404(p, return_id)
-    _require(can_assign_return(p, ret))
+    allowed_or_403(can_assign_return(p, ret))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     raw = (request.form.get("assigned_to_id") or "").strip()
@@ -702,7 +697,7 @@ def return_section(return_id: int, section_key: str):
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
-        _require(works_for_return(p, ret))  # a return that moved on is the service's 409, told below
+        allowed_or_403(works_for_return(p, ret))  # a return that moved on is the service's 409, told below
         if not ConfirmForm().validate_on_submit():
             abort(400)
         lock = whole_number(request.form.get("lock_version"), low=0)
@@ -763,7 +758,7 @@ def return_confirm_carried(return_id: int, section_key: str):
     section = next((s for s in ret.round.version.sections if s.key == section_key), None)
     if section is None:
         abort(404)
-    _require(works_for_return(p, ret))
+    allowed_or_403(works_for_return(p, ret))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     lock = whole_number(request.form.get("lock_version"), low=0)
@@ -794,7 +789,7 @@ def return_submit(return_id: int):
     """Submit (agency lead, or auditor where allowed) or mark ready for sign-off."""
     p = current_principal()
     ret = get_return_or_404(p, return_id)
-    _require(works_for_return(p, ret))
+    allowed_or_403(works_for_return(p, ret))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     back = url_for("rounds.return_detail", return_id=ret.id)
@@ -836,7 +831,7 @@ def _note_action(return_id: int, allowed: Any, action: Any, success: str, prefix
     which shares the page with the decline form)."""
     p = current_principal()
     ret = get_return_or_404(p, return_id)
-    _require(allowed(p, ret))
+    allowed_or_403(allowed(p, ret))
     form = NoteForm(prefix=prefix)
     if form.validate_on_submit():
         try:
@@ -900,7 +895,7 @@ def return_accept(return_id: int):
     """The QA group accepts the return, after a confirmation saying what accepting ends."""
     p = current_principal()
     ret = get_return_or_404(p, return_id)
-    _require(can_review_returns(p))
+    allowed_or_403(can_review_returns(p))
     back = url_for("rounds.return_detail", return_id=ret.id)
     if request.method == "GET":
         if ret.status != ReturnStatus.SUBMITTED:
@@ -959,7 +954,7 @@ def return_upload_workbook(return_id: int):
 
     p = current_principal()
     ret = get_return_or_404(p, return_id)
-    _require(works_for_return(p, ret))
+    allowed_or_403(works_for_return(p, ret))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     upload = request.files.get("file")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..accounts.models import Agency
@@ -13,8 +13,8 @@ from ..actions import services as actions
 from ..actions.forms import field_errors, posted_action, posted_id
 from ..actions.models import Rag
 from ..core.errors import FieldErrors
-from ..core.forms import ConfirmForm, posted_date
-from ..core.permissions import current_principal
+from ..core.forms import ConfirmForm, check_csrf, posted_date
+from ..core.permissions import allowed_or_403, current_principal
 from ..extensions import db
 from ..rounds.models import Return, Round
 from . import challenges
@@ -28,16 +28,6 @@ from .permissions import (
 )
 
 bp = Blueprint("challenges", __name__)
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        abort(403)
-
-
-def _check_csrf() -> None:
-    if not ConfirmForm().validate_on_submit():
-        abort(400, "The form has expired: go back, reload the page and try again")
 
 
 def _posted_challenge(form: Any, errors: dict[str, str]) -> challenges.ChallengeIn:
@@ -68,7 +58,7 @@ def _agencies(round_: Round, partnership_id: int) -> list[Agency]:
 def challenge_list(sa_round_id: int):
     """A self-assessment round's challenge events, by agency (an agency user sees their own agency's)."""
     p = current_principal()
-    _require(can_view_challenges(p))
+    allowed_or_403(can_view_challenges(p))
     round_ = get_sa_round_or_404(p, sa_round_id)
     scope = challenge_scope(p)
     events = challenges.challenges_of(round_.id, p.partnership_id, scope)
@@ -101,11 +91,11 @@ def challenge_list(sa_round_id: int):
 def challenge_new(sa_round_id: int):
     """Record a challenge event with one of the partnership's agencies in the round."""
     p = current_principal()
-    _require(can_record_challenges(p))
+    allowed_or_403(can_record_challenges(p))
     round_ = get_sa_round_or_404(p, sa_round_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        _check_csrf()
+        check_csrf()
         given = _posted_challenge(request.form, errors)
         try:
             event = challenges.record_challenge(round_, p.partnership_id, given, by=current_user.id)
@@ -134,7 +124,7 @@ def challenge_new(sa_round_id: int):
 def challenge_detail(challenge_id: int):
     """A challenge event: who attended, what was asked and agreed, and the actions it agreed."""
     p = current_principal()
-    _require(can_view_challenges(p))
+    allowed_or_403(can_view_challenges(p))
     event = get_challenge_or_404(p, challenge_id)
     ret = db.session.scalar(
         sa.select(Return).where(Return.round_id == event.round_id, Return.agency_id == event.agency_id).limit(1)
@@ -153,11 +143,11 @@ def challenge_detail(challenge_id: int):
 def challenge_edit(challenge_id: int):
     """Change a challenge event's date, attendees, questions or what was agreed."""
     p = current_principal()
-    _require(can_record_challenges(p))
+    allowed_or_403(can_record_challenges(p))
     event = get_challenge_or_404(p, challenge_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        _check_csrf()
+        check_csrf()
         given = _posted_challenge(request.form, errors)
         try:
             challenges.update_challenge(event, given)
@@ -195,9 +185,9 @@ def challenge_edit(challenge_id: int):
 def challenge_delete(challenge_id: int):
     """Delete a challenge event recorded by mistake (the actions it agreed stay on the plan)."""
     p = current_principal()
-    _require(can_record_challenges(p))
+    allowed_or_403(can_record_challenges(p))
     event = get_challenge_or_404(p, challenge_id)
-    _check_csrf()
+    check_csrf()
     round_id, name = event.round_id, event.agency.name
     challenges.delete_challenge(event)
     db.session.commit()
@@ -211,11 +201,11 @@ def challenge_action_new(challenge_id: int):
     """Turn what a challenge event agreed into a recommendation of the round, addressed to the agency, with its
     first action: both join the composite action plan under the round."""
     p = current_principal()
-    _require(can_record_challenges(p))
+    allowed_or_403(can_record_challenges(p))
     event = get_challenge_or_404(p, challenge_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        _check_csrf()
+        check_csrf()
         given = posted_action(request.form, errors, with_due=True)
         try:
             rec, action = challenges.agree_action(event, request.form.get("text") or "", given)

@@ -13,9 +13,9 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_login import current_user, login_required
 
 from ..core.errors import DomainError
-from ..core.forms import ConfirmForm
+from ..core.forms import check_csrf
 from ..core.inputs import whole_number
-from ..core.permissions import current_principal
+from ..core.permissions import allowed_or_403, current_principal
 from ..extensions import db
 from ..questionnaires.models import QuestionType
 from ..rounds.models import Return, Round
@@ -32,16 +32,6 @@ from .permissions import (
 )
 
 bp = Blueprint("scrutiny", __name__)
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        abort(403)
-
-
-def _csrf() -> None:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
 
 
 def _errors_of(error: DomainError) -> dict[str, str]:
@@ -193,10 +183,10 @@ def thread_create(sa_return_id: int, sa_question_key: str):
     question_key = sa_question_key
     p = current_principal()
     ret = get_scrutiny_return_or_404(p, sa_return_id)
-    _require(can_scrutinise_return(p, ret))
+    allowed_or_403(can_scrutinise_return(p, ret))
     if scrutiny.criterion(ret, question_key) is None:
         abort(404)
-    _csrf()
+    check_csrf()
     kind, body = request.form.get("kind"), request.form.get("body", "")
     try:
         scrutiny.open_thread(ret, question_key, kind, body, by=current_user)
@@ -228,7 +218,7 @@ def thread_reply(thread_id: int):
         side = MessageSide.AGENCY
     else:
         abort(403)
-    _csrf()
+    check_csrf()
     body = request.form.get("body", "")
     back = url_for("scrutiny.criterion", sa_return_id=ret.id, sa_question_key=thread.question_key)
     try:
@@ -251,8 +241,8 @@ def thread_close(thread_id: int):
     """The QA side closes a thread."""
     p = current_principal()
     thread = get_thread_or_404(p, thread_id)
-    _require(can_scrutinise_return(p, thread.return_))
-    _csrf()
+    allowed_or_403(can_scrutinise_return(p, thread.return_))
+    check_csrf()
     back = url_for("scrutiny.criterion", sa_return_id=thread.return_id, sa_question_key=thread.question_key)
     try:
         scrutiny.close_thread(thread, by=current_user)
@@ -272,10 +262,10 @@ def moderation(sa_return_id: int, sa_question_key: str):
     question_key = sa_question_key
     p = current_principal()
     ret = get_scrutiny_return_or_404(p, sa_return_id)
-    _require(can_scrutinise_return(p, ret))
+    allowed_or_403(can_scrutinise_return(p, ret))
     if scrutiny.criterion(ret, question_key) is None:
         abort(404)
-    _csrf()
+    check_csrf()
     back = url_for("scrutiny.criterion", sa_return_id=ret.id, sa_question_key=question_key)
     level_id = whole_number(request.form.get("level_id"), low=1)
     reason = request.form.get("reason", "")
@@ -318,11 +308,11 @@ def round_moderators(sa_round_id: int):
     """The round's named moderators; the QA group and admins name more."""
     p = current_principal()
     round_ = get_scrutiny_round_or_404(p, sa_round_id)
-    _require(can_view_scrutiny_round(p, round_))
+    allowed_or_403(can_view_scrutiny_round(p, round_))
     error, status = "", 200
     if request.method == "POST":
-        _require(can_manage_scrutiny(p, round_))
-        _csrf()
+        allowed_or_403(can_manage_scrutiny(p, round_))
+        check_csrf()
         user_id = whole_number(request.form.get("user_id"), low=1)
         try:
             moderator = scrutiny.add_moderator(round_, user_id, by=current_user)
@@ -349,8 +339,8 @@ def round_moderator_remove(sa_round_id: int):
     """Stop someone moderating the round."""
     p = current_principal()
     round_ = get_scrutiny_round_or_404(p, sa_round_id)
-    _require(can_manage_scrutiny(p, round_))
-    _csrf()
+    allowed_or_403(can_manage_scrutiny(p, round_))
+    check_csrf()
     user_id = whole_number(request.form.get("user_id"), low=1)
     removed = scrutiny.remove_moderator(round_, user_id) if user_id is not None else False
     db.session.commit()
@@ -364,12 +354,12 @@ def round_priorities(sa_round_id: int):
     """The round's priority criteria: weak ratings on them put a setting on the follow-up list."""
     p = current_principal()
     round_ = get_scrutiny_round_or_404(p, sa_round_id)
-    _require(can_view_scrutiny_round(p, round_))
+    allowed_or_403(can_view_scrutiny_round(p, round_))
     chosen = set(scrutiny.priority_keys(round_))
     error, status = "", 200
     if request.method == "POST":
-        _require(can_manage_scrutiny(p, round_))
-        _csrf()
+        allowed_or_403(can_manage_scrutiny(p, round_))
+        check_csrf()
         keys = request.form.getlist("question_keys")
         try:
             scrutiny.set_priority_criteria(round_, keys)
@@ -395,7 +385,7 @@ def follow_up(sa_round_id: int):
     """Settings rated (or moderated) Not met or Partly met on a priority criterion."""
     p = current_principal()
     round_ = get_scrutiny_round_or_404(p, sa_round_id)
-    _require(can_view_scrutiny_round(p, round_))
+    allowed_or_403(can_view_scrutiny_round(p, round_))
     return render_template(
         "self_assessments/scrutiny_follow_up.html",
         rows=scrutiny.follow_up(round_, p),
@@ -410,6 +400,6 @@ def round_returns(sa_round_id: int):
     """The round's returns to scrutinise, with their open and answered threads (a moderator's way in)."""
     p = current_principal()
     round_ = get_scrutiny_round_or_404(p, sa_round_id)
-    _require(can_view_scrutiny_round(p, round_))
+    allowed_or_403(can_view_scrutiny_round(p, round_))
     returns = scrutiny.round_returns(round_, p)
     return render_template("self_assessments/scrutiny_returns.html", returns=returns, **_round_context(round_))

@@ -12,8 +12,8 @@ from flask_login import login_required
 from ..accounts.models import Agency, Partnership
 from ..core import clock
 from ..core.errors import DomainError
-from ..core.forms import REFUSED, ConfirmForm, run_service
-from ..core.permissions import current_principal
+from ..core.forms import REFUSED, ConfirmForm, check_csrf, run_service
+from ..core.permissions import allowed_or_403, current_principal
 from ..extensions import csrf, db, limiter
 from ..questionnaires import answers
 from ..questionnaires.models import QuestionnaireKind, QuestionnaireVersion
@@ -31,11 +31,6 @@ from .permissions import (
 )
 
 bp = Blueprint("surveys", __name__)
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        abort(403)
 
 
 def _self_assessment_or_404(round_: Round) -> Round:
@@ -111,7 +106,7 @@ def _survey_page(round_: Round, form: SurveySetUpForm | None = None, status: int
 def survey_round(sa_round_id: int):
     """The round's practitioner survey: its set-up, and each agency's link and count of responses."""
     p = current_principal()
-    _require(can_view_survey(p))
+    allowed_or_403(can_view_survey(p))
     return _survey_page(_self_assessment_or_404(get_round_or_404(p, sa_round_id)))
 
 
@@ -173,11 +168,10 @@ def survey_link_make(sa_round_id: int, agency_id: int):
     """Make the agency's link (a new one stops the old working); the link is shown this once."""
     p = current_principal()
     ret, survey = _agency_context(sa_round_id, agency_id)
-    _require(can_manage_survey_link(p, ret.round, agency_id))
+    allowed_or_403(can_manage_survey_link(p, ret.round, agency_id))
     if survey is None:
         abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    check_csrf()
     back = url_for("surveys.survey_agency", sa_round_id=sa_round_id, agency_id=agency_id)
     _, token = run_service(lambda: surveys.make_link(survey, agency_id), back=back)
     db.session.commit()
@@ -201,11 +195,10 @@ def survey_link_revoke(sa_round_id: int, agency_id: int):
     """Stop the agency's link working; it then says the survey has closed."""
     p = current_principal()
     ret, survey = _agency_context(sa_round_id, agency_id)
-    _require(can_manage_survey_link(p, ret.round, agency_id))
+    allowed_or_403(can_manage_survey_link(p, ret.round, agency_id))
     if survey is None:
         abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    check_csrf()
     back = url_for("surveys.survey_agency", sa_round_id=sa_round_id, agency_id=agency_id)
     run_service(lambda: surveys.revoke_link(survey, agency_id), back=back)
     db.session.commit()
