@@ -77,6 +77,7 @@ db-check: $(VENV)/.runtime
 bench: $(VENV)/.dev
 	$(BIN)/python bench/run.py $(if $(FRESH),--fresh,) $(BENCH_ARGS)
 	$(BIN)/python bench/report_pdf.py
+	$(BIN)/python bench/sa_heatmap.py
 
 # the benchmark at its smallest size (SQLite, 5 runs each, under a minute), so CI notices when it breaks;
 # it writes its results to a temporary file, never bench/results.md
