@@ -67,9 +67,9 @@ def test_admin_adds_an_agency_and_finds_it_in_the_list(page: Page, check_a11y) -
     expect(page.get_by_text(f"Agency '{name}' added")).to_be_visible()
     row = page.locator("#agencies tbody tr", has=page.get_by_role("link", name=name, exact=True))
     expect(row).to_have_count(1)
-    # columns: agency, short code, sector, status
-    expect(row.locator("td").nth(2)).to_have_text("Health")
-    expect(row.locator("td").nth(3)).to_have_text("Active")
+    # columns: agency, short code, reference number, sector, status
+    expect(row.locator("td").nth(3)).to_have_text("Health")
+    expect(row.locator("td").nth(4)).to_have_text("Active")
     check_a11y("agency list after adding")
 
     row.get_by_role("link", name=name, exact=True).click()

@@ -92,6 +92,8 @@ def test_a_challenge_event_with_an_agreed_action_and_the_sharing_page(page: Page
     # the police lead reads the event from the police return
     sign_in(page, POLICE_LEAD_EMAIL)
     page.goto("/returns")
+    page.get_by_label("Round", exact=True).select_option(label=THIS_YEAR)
+    page.get_by_role("button", name="Apply filters").click()
     page.locator("tr", has_text=THIS_YEAR).get_by_role("link", name="Agency return").first.click()
     page.get_by_role("link", name="Challenge events", exact=True).click()
     expect(page.locator("h2", has_text=POLICE)).to_be_visible()
