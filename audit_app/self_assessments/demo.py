@@ -284,7 +284,7 @@ def _scrutiny(round_: Round, returns: list[Return], users: dict[str, User], rng:
     submitted = [r for r in returns if r.status == ReturnStatus.SUBMITTED]
     qa, lead = users["qa"], users["lead"]
     for n, ret in enumerate(submitted):
-        keys = [q.key for q in scrutiny.criteria(ret)]
+        keys = [q.key for q in scrutiny.criteria(ret) if q.type == QuestionType.SCALE]  # rated criteria
         kind, first, reply = THREADS[n % len(THREADS)]
         thread = scrutiny.open_thread(ret, keys[(3 * n + 1) % len(keys)], kind, first, by=qa)
         if reply:
@@ -325,7 +325,7 @@ def _survey(round_: Round, returns: list[Return], rng: random.Random) -> None:
 
 def _evidence_and_actions(ret: Return, lead: User) -> None:
     """Links on two criteria of the police return, and one of its own improvement actions."""
-    keys = [q.key for q in scrutiny.criteria(ret)]
+    keys = [q.key for q in scrutiny.criteria(ret) if q.type == QuestionType.SCALE]
     evidence.add_link(
         ret,
         keys[0],
