@@ -143,6 +143,7 @@ def register_extensions(app: Flask) -> None:
     from .core import storage as _storage  # noqa: F401
     from .questionnaires import models as _questionnaires  # noqa: F401
     from .reporting import models as _reporting  # noqa: F401
+    from .reviews import models as _reviews  # noqa: F401
     from .rounds import models as _rounds  # noqa: F401
     from .self_assessments import models as _self_assessments  # noqa: F401
 
@@ -157,7 +158,11 @@ def register_blueprints(app: Flask) -> None:
     from .case_audits.views import bp as case_audits_bp
     from .core.views import bp as core_bp
     from .questionnaires.views import bp as questionnaires_bp
+    from .reporting.theme_views import bp as themes_bp
     from .reporting.views import bp as reporting_bp
+    from .reviews.learning_views import bp as learning_bp
+    from .reviews.summary_views import bp as review_summaries_bp
+    from .reviews.views import bp as reviews_bp
     from .rounds import evidence_views as _evidence_views  # noqa: F401  (a criterion's links and files, on rounds_bp)
     from .rounds.views import bp as rounds_bp
     from .self_assessments.challenge_views import bp as challenges_bp
@@ -179,6 +184,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(surveys_bp)
     app.register_blueprint(sa_reports_bp)
     app.register_blueprint(challenges_bp)
+    app.register_blueprint(reviews_bp)
+    app.register_blueprint(review_summaries_bp)
+    app.register_blueprint(learning_bp)
+    app.register_blueprint(themes_bp)
 
 
 def _render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

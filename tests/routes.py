@@ -24,6 +24,7 @@ from audit_app.core.audit import system_actor
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaire_services
 from audit_app.questionnaires.models import QuestionnaireKind
+from audit_app.reviews.models import LearningReview, ReviewType
 from audit_app.rounds import evidence as criterion_evidence
 from audit_app.rounds.models import Return, RoundStatus
 from audit_app.self_assessments import challenges, scrutiny
@@ -156,6 +157,21 @@ def build_route_world() -> dict[str, Any]:
             ),
             by=world.user("qa_member").id,
         )
+
+        # -- learning reviews: the register, clocks and pauses --
+        # a rapid review, unpublished (review_id)
+        review = LearningReview(
+            partnership_id=world.partnership.id,
+            review_type=ReviewType.RAPID_REVIEW,
+            pseudonym="Child A",
+            aware_on=date(2026, 11, 2),
+            notified_on=date(2026, 11, 5),
+        )
+        db.session.add(review)
+        db.session.flush()
+        # -- learning reviews: agency summaries, the panel meeting, the decision --
+        # -- learning reviews: learning points, recommendations, the list of learning themes --
+        # -- learning themes across sources --
         db.session.commit()
     police_return = db.session.scalar(sa.select(Return).where(Return.round_id == round_.id))
     auditor_membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == world.user("auditor").id))
@@ -200,6 +216,11 @@ def build_route_world() -> dict[str, Any]:
         # -- self-assessments: challenge events, shared rounds --
         "partnership_id": world.partnership.id,
         "challenge_id": challenge.id,
+        # -- learning reviews: the register, clocks and pauses --
+        "review_id": review.id,
+        # -- learning reviews: agency summaries, the panel meeting, the decision --
+        # -- learning reviews: learning points, recommendations, the list of learning themes --
+        # -- learning themes across sources --
     }
     secrets = {name: api_token(user, name="access test") for name, user in world.users.items()}
     return {"world": world_ids(world), "ids": ids, "secrets": secrets}

@@ -45,7 +45,11 @@ METHOD_ACCESS = {
 OWNER = {"auditor"}  # the token in the URL belongs to the auditor
 PUBLIC = "public"
 #: endpoints whose objects are scoped to their owner in the query: others get 404
-HIDDEN_FROM_OTHERS = {"accounts.token_revoke"}
+HIDDEN_FROM_OTHERS = {
+    "accounts.token_revoke",
+    # an unpublished review is not there for agency staff (reviews.permissions.reviews_query)
+    "reviews.review_detail",
+}
 
 #: endpoint -> who may use it (a set of roles) or PUBLIC
 ACCESS: dict[str, set[str] | str] = {
@@ -374,6 +378,14 @@ ACCESS: dict[str, set[str] | str] = {
     "api.challenges_update": BUILDERS,
     "api.challenges_delete": BUILDERS,
     "api.challenges_agree_action": BUILDERS,
+    # -- learning reviews: the register, clocks and pauses (reviews.views, api.reviews) --
+    # the world's review is unpublished: the QA group, admins and scrutineers see it; agency staff see the
+    # register (published reviews only) but not this review (404)
+    "reviews.register": MEMBERS,
+    "reviews.review_detail": VIEW_ROUNDS,
+    # -- learning reviews: agency summaries, the panel meeting, the decision (reviews.summary_views) --
+    # -- learning reviews: learning points, recommendations, the list of learning themes (reviews.learning_views) --
+    # -- learning themes across sources (reporting.theme_views, api.theme_counts) --
 }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -28,11 +29,16 @@ from ..core.storage import StoredFile
 from ..extensions import db
 from ..rounds.models import Round
 
+if TYPE_CHECKING:
+    from ..reviews.models import LearningReview
+
 
 class SourceKind(enum.StrEnum):
     """Where a recommendation came from."""
 
     ROUND = "round"
+    #: a learning review (reviews.models.LearningReview)
+    REVIEW = "review"
     OTHER = "other"
 
     @property
@@ -40,7 +46,11 @@ class SourceKind(enum.StrEnum):
         return SOURCE_LABELS[self]
 
 
-SOURCE_LABELS = {SourceKind.ROUND: "Audit round", SourceKind.OTHER: "Other source"}
+SOURCE_LABELS = {
+    SourceKind.ROUND: "Audit round",
+    SourceKind.REVIEW: "Learning review",
+    SourceKind.OTHER: "Other source",
+}
 
 
 class ActionStatus(enum.StrEnum):
@@ -132,6 +142,7 @@ class Recommendation(Audited, TimestampMixin, db.Model):
         sa.CheckConstraint("number >= 1", name="number_positive"),
         sa.CheckConstraint("source != 'round' OR round_id IS NOT NULL", name="round_source_has_round"),
         sa.CheckConstraint("source != 'other' OR source_description != ''", name="other_source_described"),
+        sa.CheckConstraint("source != 'review' OR review_id IS NOT NULL", name="review_source_has_review"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -139,6 +150,8 @@ class Recommendation(Audited, TimestampMixin, db.Model):
     source: Mapped[SourceKind] = mapped_column(enum_type(SourceKind, "source"))
     #: the round it came from (source "round")
     round_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rounds.id"), index=True)
+    #: the learning review it came from (source "review")
+    review_id: Mapped[int | None] = mapped_column(sa.ForeignKey("learning_reviews.id"), index=True)
     #: what the other source was ("Ofsted JTAI, March 2026", "Board challenge")
     source_description: Mapped[str] = mapped_column(sa.String(200), default="")
     #: the numbering group: "round:<id>" or "other:<description, folded>"; set by the services
@@ -160,6 +173,7 @@ class Recommendation(Audited, TimestampMixin, db.Model):
     return_id: Mapped[int | None] = mapped_column(sa.ForeignKey("returns.id"), unique=True)
 
     round: Mapped[Round | None] = relationship(foreign_keys=[round_id])
+    review: Mapped[LearningReview | None] = relationship("LearningReview")
     tested_by_round: Mapped[Round | None] = relationship(foreign_keys=[tested_by_round_id])
     agencies: Mapped[list[Agency]] = relationship(secondary=recommendation_agencies, order_by="Agency.name")
     themes: Mapped[list[RecommendationTheme]] = relationship(
@@ -178,6 +192,8 @@ class Recommendation(Audited, TimestampMixin, db.Model):
         """The source as people name it: the round's title, or the description of another source."""
         if self.source == SourceKind.ROUND and self.round is not None:
             return self.round.title
+        if self.source == SourceKind.REVIEW and self.review is not None:
+            return self.review.title
         return self.source_description
 
     @property

@@ -185,6 +185,44 @@ class Theme(Audited, TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(sa.String(120))
 
 
+#: the learning themes a new partnership starts with (it edits its own list)
+DEFAULT_LEARNING_THEMES = (
+    "Information sharing",
+    "Professional curiosity",
+    "Voice of the child",
+    "Management oversight and supervision",
+    "Application of thresholds",
+    "Escalation",
+    "Think family",
+    "Drift and delay",
+    "Recording",
+    "Cross-borough working",
+)
+
+
+class LearningTheme(Audited, TimestampMixin, db.Model):
+    """One of a partnership's learning themes (information sharing, voice of the child...): the one list that
+    review learning points, case-audit findings and returns, self-assessment findings and recommendations are
+    tagged from. Questionnaire options and recommendation tags count towards a theme by its name."""
+
+    __tablename__ = "learning_themes"
+    __table_args__ = (sa.UniqueConstraint("partnership_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    #: what the theme covers, shown beside it when tagging
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    #: order in lists and charts
+    position: Mapped[int] = mapped_column(default=0)
+    #: no longer offered for new tags; its past tags still count
+    is_retired: Mapped[bool] = mapped_column(default=False)
+
+    @property
+    def audit_partnership_id(self) -> int:
+        return self.partnership_id
+
+
 class Questionnaire(Audited, TimestampMixin, db.Model):
     """A questionnaire and all its versions."""
 
@@ -344,5 +382,5 @@ class Question(Audited, db.Model):
 
 # -- core.redaction: questionnaires, scales and themes are definitions, never about one case --
 
-for _model in (Scale, ScaleLevel, Theme, Questionnaire, QuestionnaireVersion, Section, Question):
+for _model in (Scale, ScaleLevel, Theme, LearningTheme, Questionnaire, QuestionnaireVersion, Section, Question):
     exempt_table(_model.__table__, "questionnaire, scale and theme definitions: never about one case")
