@@ -161,6 +161,7 @@ def register_blueprints(app: Flask) -> None:
     from .reporting.theme_views import bp as themes_bp
     from .reporting.views import bp as reporting_bp
     from .reviews.learning_views import bp as learning_bp
+    from .reviews.report_views import bp as review_reports_bp
     from .reviews.summary_views import bp as review_summaries_bp
     from .reviews.views import bp as reviews_bp
     from .rounds import evidence_views as _evidence_views  # noqa: F401  (a criterion's links and files, on rounds_bp)
@@ -188,6 +189,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(review_summaries_bp)
     app.register_blueprint(learning_bp)
     app.register_blueprint(themes_bp)
+    app.register_blueprint(review_reports_bp)
 
 
 def _render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

@@ -383,6 +383,22 @@ ACCESS: dict[str, set[str] | str] = {
     # register (published reviews only) but not this review (404)
     "reviews.register": MEMBERS,
     "reviews.review_detail": VIEW_ROUNDS,
+    # the files: the register and learning summary hold what the reader may see; the annual summary counts every
+    # review, published or not, so it is for the partnership-wide roles
+    "review_reports.register_xlsx": MEMBERS,
+    "review_reports.learning_xlsx": MEMBERS,
+    "review_reports.annual_summary": VIEW_ROUNDS,
+    "review_reports.annual_pdf_page": VIEW_ROUNDS,
+    "review_reports.annual_pdf_prepare": VIEW_ROUNDS,
+    "review_reports.annual_pdf": VIEW_ROUNDS,
+    "api.review_annual_summary": VIEW_ROUNDS,
+    "api.review_annual_summary_xlsx": VIEW_ROUNDS,
+    "api.review_annual_summary_pdf_status": VIEW_ROUNDS,
+    "api.review_annual_summary_pdf_prepare": VIEW_ROUNDS,
+    "api.review_annual_summary_pdf_download": VIEW_ROUNDS,
+    "api.review_register_xlsx": MEMBERS,
+    "api.review_learning_summary": MEMBERS,
+    "api.review_learning_summary_xlsx": MEMBERS,
     # -- learning reviews: agency summaries, the panel meeting, the decision (reviews.summary_views) --
     # -- learning reviews: learning points, recommendations, the list of learning themes (reviews.learning_views) --
     # -- learning themes across sources (reporting.theme_views, api.theme_counts) --

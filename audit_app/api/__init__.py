@@ -17,6 +17,7 @@ from . import (  # noqa: E402,F401  (register hooks and routes on bp)
     findings,
     learning,
     questionnaires,
+    review_reports,
     review_summaries,
     reviews,
     rounds,

@@ -47,6 +47,15 @@ SHEET_NAMES = {
     "learning_themes_overall": "Learning themes",
     "learning_themes_by_round": "Learning themes by round",
     "agency_theme": "Agency by theme",
+    "review_register": "Register",
+    "learning_points": "Learning points",
+    "review_recommendations": "Recommendations",
+    "learning_point_themes": "Themes of learning points",
+    "reviews_by_type": "Reviews by type",
+    "review_decisions": "Decisions",
+    "review_timeliness": "Timeliness",
+    "review_publication": "Publication",
+    "review_themes": "Learning themes",
 }
 
 
