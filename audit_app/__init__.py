@@ -71,6 +71,7 @@ def register_domains(app: Flask) -> None:
     from .core.cli import register_cli
     from .questionnaires import cli as questionnaires_cli
     from .questionnaires import demo as _questionnaires_demo  # noqa: F401
+    from .reviews import demo as _reviews_demo  # noqa: F401  (registers its demo step)
     from .rounds import cli as rounds_cli
     from .rounds import queues as _rounds_queues  # noqa: F401  (registers its home part)
     from .self_assessments import demo as _self_assessments_demo  # noqa: F401  (registers its demo step)
