@@ -359,7 +359,10 @@ def build_annual_summary(
                     "publication": PUBLICATION_LABELS[PublicationState(key)],
                     "publication_state": key,
                     "reviews": int(row.reviews),
-                    "published_in_year": int(row.published_in_year),
+                    # published in the year counts published reviews only: other states have no such figure
+                    "published_in_year": int(row.published_in_year)
+                    if key == PublicationState.PUBLISHED.value
+                    else None,
                 }
                 for key, row in published.iterrows()
             ],
