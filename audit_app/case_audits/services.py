@@ -395,9 +395,9 @@ def record_judgement(
         judgement.concern_escalated = concern_escalated
         judgement.escalated_to = (escalated_to or "").strip()[:200]
         judgement.escalated_on = escalated_on
-        if themes is not None:
-            judgement.themes = themes
     db.session.flush()
+    if themes is not None:
+        tags.set_themes(judgement, themes, partnership_id=round_case.case.partnership_id)
     return judgement
 
 

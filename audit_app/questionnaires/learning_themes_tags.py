@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..core.audit import AuditAction, record_event
 from ..extensions import db
 from .models import LearningTheme
 
@@ -57,6 +58,23 @@ def chosen_themes(
     if unknown:
         return [], ["Choose learning themes from the partnership's list (retired themes cannot be added)"]
     return [offered[i] for i in wanted], []
+
+
+def set_themes(obj: Any, themes: list[LearningTheme], *, partnership_id: int) -> None:
+    """Tag ``obj`` (a model with a ``themes`` collection) with ``themes``; a change is written to the audit
+    trail (the trail records columns, and a collection is not one)."""
+    before = [t.id for t in obj.themes]
+    if sorted(before) == sorted(t.id for t in themes):
+        return
+    obj.themes = themes
+    db.session.flush()
+    record_event(
+        type(obj).__name__,
+        obj.id,
+        AuditAction.UPDATE,
+        partnership_id=partnership_id,
+        after={"learning_themes": [t.name for t in themes]},
+    )
 
 
 def theme_refs(themes: Iterable[LearningTheme]) -> list[dict[str, Any]]:

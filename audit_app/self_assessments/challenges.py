@@ -94,19 +94,25 @@ def _checked(
 def record_challenge(round_: Round, partnership_id: int, given: ChallengeIn, *, by: int | None) -> ChallengeEvent:
     """Record a challenge event with one of the partnership's agencies in the round."""
     values = _checked(round_, partnership_id, given, agency_fixed=False)
+    themes = values.pop("themes", None)
     event = ChallengeEvent(
         partnership_id=partnership_id, round_id=round_.id, agency_id=given.agency_id, recorded_by_id=by, **values
     )
     db.session.add(event)
     db.session.flush()
+    if themes is not None:
+        tags.set_themes(event, themes, partnership_id=partnership_id)
     return event
 
 
 def update_challenge(event: ChallengeEvent, given: ChallengeIn) -> ChallengeEvent:
     """Change the date, attendees, questions, what was agreed or its learning themes (the agency stays)."""
     checked = _checked(event.round, event.partnership_id, given, agency_fixed=True, current=list(event.themes))
+    themes = checked.pop("themes", None)
     for name, value in checked.items():
         setattr(event, name, value)
+    if themes is not None:
+        tags.set_themes(event, themes, partnership_id=event.partnership_id)
     db.session.flush()
     return event
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from audit_app.case_audits import services as case_services
 from audit_app.case_audits.models import CaseJudgement
-from audit_app.core.audit import system_actor
+from audit_app.core.audit import AuditEvent, system_actor
 from audit_app.extensions import db
 from audit_app.questionnaires.models import LearningTheme, QuestionnaireKind, QuestionRole
 from audit_app.reporting import theme_aggregation as agg
@@ -300,6 +300,13 @@ def test_the_judgement_api_reads_and_writes_the_themes(api, world, tagged):
     assert kept.status_code == 200 and kept.json["case"]["learning_themes"][0]["name"] == INFO
     changed = client.put(url, json={"case": {"grade": "Good", "learning_theme_ids": [tagged["voice"].id]}})
     assert [t["name"] for t in changed.json["case"]["learning_themes"]] == [VOICE]
+    event = db.session.scalar(
+        sa.select(AuditEvent)
+        .where(AuditEvent.entity_type == "CaseJudgement", AuditEvent.entity_id == tagged["judgement"].id)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    assert event.after == {"learning_themes": [VOICE]} and event.actor_id == world.user("qa_member").id
     refused = client.put(url, json={"case": {"learning_theme_ids": [tagged["retired"].id]}})
     assert refused.status_code == 400 and "case.learning_theme_ids" in refused.json["error"]["fields"]
 
