@@ -289,6 +289,10 @@ def test_the_panel_tags_a_finding_on_the_discussion_page_with_active_themes_only
     refused = client.post(url, data={**form, "case-learning_theme_ids": [str(tagged["retired"].id)]})
     assert refused.status_code == 400
     assert "retired themes cannot be added" in refused.get_data(as_text=True)
+    login(client, world.user("scrutineer"))  # reads the judgement, its themes beside it
+    read = client.get(url).get_data(as_text=True)
+    assert "<strong>Learning themes:</strong> Voice of the child" in read
+    assert 'name="case-learning_theme_ids"' not in read
 
 
 def test_the_judgement_api_reads_and_writes_the_themes(api, world, tagged):
