@@ -7,7 +7,7 @@ reporting/theme_aggregation.py dates and counts them.
 * review learning points: ``learning_point_themes``; dated by the review's aware date (else its creation);
 * case-audit findings: the panel's judgement of a case (``case_judgement_themes``); dated by the round;
 * case-audit returns: the options ticked in the question with the role ``learning_themes`` of returned
-  returns in opened rounds; an option counts towards the theme of the same name (case does not matter);
+  returns in opened case-audit rounds; an option counts towards the theme of the same name (case does not matter);
   dated by the round's opening (else its creation);
 * self-assessment findings: challenge events (``challenge_event_themes``); dated by the day held;
 * recommendations: ``recommendation_themes`` (names, matched as for returns); dated by their creation.
@@ -27,7 +27,7 @@ from ..accounts.models import Agency
 from ..actions.models import Recommendation, RecommendationTheme, SourceKind
 from ..case_audits.models import Case, CaseJudgement, RoundCase, case_judgement_themes
 from ..extensions import db
-from ..questionnaires.models import LearningTheme, Question, QuestionRole, QuestionType
+from ..questionnaires.models import LearningTheme, Question, QuestionnaireKind, QuestionRole, QuestionType
 from ..reviews.models import LearningPoint, LearningReview, ReviewType, learning_point_themes
 from ..rounds.models import Answer, Return, Round, RoundStatus
 from ..rounds.permissions import in_partnerships
@@ -171,6 +171,7 @@ def case_returns(partnership_id: int, theme_rows: pd.DataFrame, theme_id: int | 
             in_partnerships([partnership_id]),
             Return.status.in_(RETURNED),
             Round.status != RoundStatus.PLANNING,
+            Round.kind == QuestionnaireKind.CASE_AUDIT,
             Question.role == QuestionRole.LEARNING_THEMES,
             Question.type == QuestionType.MULTIPLE_CHOICE,
         )
