@@ -123,3 +123,20 @@ def test_every_source_has_a_label():
         "Self-assessment findings",
         "Recommendations",
     ]
+
+
+def test_a_long_legend_runs_on_to_another_line_inside_the_chart():
+    import re
+
+    from audit_app.reporting import charts
+
+    segments = [(s.label, 1) for s in agg.SOURCES]
+    svg = str(charts.stacked_bars("t", "Themes", [("Information sharing", segments)], {}, as_share=False))
+    width = int(re.search(r'viewBox="0 0 (\d+) ', svg).group(1))
+    xs = [float(x) for x in re.findall(r'<text x="([\d.]+)" y="\d+" font-size="13"', svg)]
+    ys = set(re.findall(r'<text x="[\d.]+" y="(\d+)" font-size="13"', svg))
+    assert len(xs) == len(agg.SOURCES) and len(ys) > 1
+    for label, x in zip([s.label for s in agg.SOURCES], xs, strict=True):
+        assert x + len(label) * 7.2 <= width, label
+    short = str(charts.stacked_bars("s", "Grades", [("A", [("Good", 1), ("Inadequate", 2)])], {}))
+    assert len(set(re.findall(r'<text x="[\d.]+" y="(\d+)" font-size="13"', short))) == 1
