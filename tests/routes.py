@@ -23,7 +23,7 @@ from audit_app.core import clock
 from audit_app.core.audit import system_actor
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaire_services
-from audit_app.questionnaires.models import QuestionnaireKind
+from audit_app.questionnaires.models import LearningTheme, QuestionnaireKind
 from audit_app.reviews.models import LearningReview, ReviewType
 from audit_app.rounds import evidence as criterion_evidence
 from audit_app.rounds.models import Return, RoundStatus
@@ -172,6 +172,11 @@ def build_route_world() -> dict[str, Any]:
         # -- learning reviews: agency summaries, the panel meeting, the decision --
         # -- learning reviews: learning points, recommendations, the list of learning themes --
         # -- learning themes across sources --
+        # a theme of the world's partnership (learning_theme_id); tests build tables with create_all, so no
+        # partnership has the default list
+        access_theme = LearningTheme(partnership_id=world.partnership.id, name="Escalation (access world)")
+        db.session.add(access_theme)
+        db.session.flush()
         db.session.commit()
     police_return = db.session.scalar(sa.select(Return).where(Return.round_id == round_.id))
     auditor_membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == world.user("auditor").id))
@@ -221,6 +226,7 @@ def build_route_world() -> dict[str, Any]:
         # -- learning reviews: agency summaries, the panel meeting, the decision --
         # -- learning reviews: learning points, recommendations, the list of learning themes --
         # -- learning themes across sources --
+        "learning_theme_id": access_theme.id,
     }
     secrets = {name: api_token(user, name="access test") for name, user in world.users.items()}
     return {"world": world_ids(world), "ids": ids, "secrets": secrets}

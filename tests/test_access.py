@@ -402,6 +402,11 @@ ACCESS: dict[str, set[str] | str] = {
     # -- learning reviews: agency summaries, the panel meeting, the decision (reviews.summary_views) --
     # -- learning reviews: learning points, recommendations, the list of learning themes (reviews.learning_views) --
     # -- learning themes across sources (reporting.theme_views, api.theme_counts) --
+    # for those who see every source of the partnership; agency staff are refused (403)
+    "themes.across_sources_page": VIEW_ROUNDS,
+    "themes.theme_items": VIEW_ROUNDS,
+    "api.theme_counts_get": VIEW_ROUNDS,
+    "api.theme_items_get": VIEW_ROUNDS,
 }
 
 

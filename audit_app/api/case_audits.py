@@ -27,6 +27,7 @@ from ..core.errors import DomainError, FieldErrors, NotAllowedError
 from ..core.inputs import Id
 from ..core.roles import Role
 from ..extensions import db
+from ..questionnaires import learning_themes_tags as tags
 from ..questionnaires.answers import MAX_TEXT
 from ..questionnaires.models import QuestionnaireKind
 from ..reporting.exports import XLSX_MIMETYPE
@@ -264,6 +265,7 @@ class CaseJudgementOut(BaseModel):
     concern_escalated: bool
     escalated_to: str
     escalated_on: date | None
+    learning_themes: list[dict[str, Any]] = Field(description="The finding's learning themes: id and name of each")
 
 
 class JudgementsOut(BaseModel):
@@ -294,6 +296,10 @@ class CaseJudgementIn(SectionJudgementIn):
         default="", description="Needed when concern_escalated is true"
     )
     escalated_on: date | None = None
+    learning_theme_ids: list[Id] | None = Field(
+        default=None,
+        description="The finding's learning themes (active themes of your partnership); null or omitted keeps them",
+    )
 
 
 class JudgementsIn(Strict):
@@ -302,6 +308,10 @@ class JudgementsIn(Strict):
         description="Section key -> its judgement. The whole judgement is replaced: a section left out is left ungraded",
     )
     case: CaseJudgementIn = Field(default_factory=CaseJudgementIn)
+
+
+def _theme_ids(ids: list[int] | None) -> tuple[int, ...] | None:
+    return None if ids is None else tuple(ids)
 
 
 def _can_record(p: Any, round_case: RoundCase) -> bool:
@@ -348,6 +358,7 @@ def _judgements(p: Any, round_case: RoundCase) -> dict[str, Any]:
             concern_escalated=bool(overall.concern_escalated),
             escalated_to=overall.escalated_to or "",
             escalated_on=overall.escalated_on,
+            learning_themes=tags.theme_refs(overall.themes) if overall is not blank else [],
         ),
     ).model_dump(mode="json")
 
@@ -412,6 +423,7 @@ def judgements_put(round_id: int, round_case_id: int):
             concern_escalated=getattr(item, "concern_escalated", False),
             escalated_to=getattr(item, "escalated_to", ""),
             escalated_on=getattr(item, "escalated_on", None),
+            learning_theme_ids=_theme_ids(getattr(item, "learning_theme_ids", None)),
         )
 
     try:

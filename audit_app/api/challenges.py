@@ -14,6 +14,7 @@ from ..actions import services as actions
 from ..actions.models import Rag
 from ..core.inputs import Id
 from ..extensions import db
+from ..questionnaires import learning_themes_tags as tags
 from ..rounds.models import Return
 from ..self_assessments import challenges
 from ..self_assessments.models import ChallengeEvent
@@ -40,6 +41,9 @@ class ChallengeIn(Strict):
     attendees: str = Field(default="", description="Who attended, one person (name, role, agency) a line")
     questions: str = Field(default="", description="The questions asked, and the agency's answers")
     agreed: str = Field(default="", description="What was agreed (optional)")
+    learning_theme_ids: list[Id] = Field(
+        default_factory=list, description="Learning themes of what was agreed: active themes of your partnership"
+    )
 
 
 class ChallengePatch(Strict):
@@ -49,6 +53,9 @@ class ChallengePatch(Strict):
     attendees: str | None = None
     questions: str | None = None
     agreed: str | None = None
+    learning_theme_ids: list[Id] | None = Field(
+        default=None, description="Replaces the learning themes (a retired theme already tagged may stay)"
+    )
 
 
 class AgreedActionIn(Strict):
@@ -75,6 +82,7 @@ class ChallengeOut(BaseModel):
     recommendations: list[dict[str, Any]] = Field(
         description="What it agreed: id, number, text, and action_ids of each recommendation on the action plan"
     )
+    learning_themes: list[dict[str, Any]] = Field(description="The learning themes tagged: id and name of each")
     created_at: datetime
     updated_at: datetime
 
@@ -105,6 +113,7 @@ def _out(event: ChallengeEvent) -> dict[str, Any]:
             {"id": r.id, "number": r.number, "text": r.text, "action_ids": [a.id for a in r.actions]}
             for r in event.recommendations
         ],
+        learning_themes=tags.theme_refs(event.themes),
         created_at=event.created_at,
         updated_at=event.updated_at,
     ).model_dump(mode="json")
@@ -169,7 +178,7 @@ def challenges_get(challenge_id: int):
 @api_route(
     "/challenge-events/<int:challenge_id>",
     "PATCH",
-    summary="Change a challenge event's date, attendees, questions or what was agreed",
+    summary="Change a challenge event's date, attendees, questions, what was agreed or its learning themes",
     tag=TAG,
     request_model=ChallengePatch,
     response_model=ChallengeOut,
@@ -186,6 +195,7 @@ def challenges_update(challenge_id: int):
         attendees=body.attendees if body.attendees is not None else event.attendees,
         questions=body.questions if body.questions is not None else event.questions,
         agreed=body.agreed if body.agreed is not None else event.agreed,
+        learning_theme_ids=body.learning_theme_ids,
     )
     challenges.update_challenge(event, given)
     db.session.commit()

@@ -18,7 +18,7 @@ from ..core.audit import Audited
 from ..core.models import TimestampMixin, enum_type
 from ..core.redaction import register_place
 from ..extensions import db
-from ..questionnaires.models import ScaleLevel
+from ..questionnaires.models import LearningTheme, ScaleLevel
 from ..rounds.models import Round
 
 
@@ -78,6 +78,15 @@ class RoundCase(Audited, TimestampMixin, db.Model):
         return db.session.scalar(sa.select(Case.partnership_id).where(Case.id == self.case_id))
 
 
+#: the learning themes the panel tagged a case's judgement with (learning themes across sources)
+case_judgement_themes = sa.Table(
+    "case_judgement_themes",
+    db.metadata,
+    sa.Column("case_judgement_id", sa.ForeignKey("case_judgements.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("learning_theme_id", sa.ForeignKey("learning_themes.id"), primary_key=True, index=True),
+)
+
+
 class CaseJudgement(Audited, TimestampMixin, db.Model):
     """The multi-agency grade agreed for a case, per section or overall (section_key empty)."""
 
@@ -100,6 +109,10 @@ class CaseJudgement(Audited, TimestampMixin, db.Model):
 
     round_case: Mapped[RoundCase] = relationship()
     grade: Mapped[ScaleLevel | None] = relationship()
+    #: the learning themes of the finding (recorded with the case's overall judgement)
+    themes: Mapped[list[LearningTheme]] = relationship(
+        secondary=case_judgement_themes, order_by="LearningTheme.position, LearningTheme.name"
+    )
 
     @property
     def audit_partnership_id(self) -> int | None:

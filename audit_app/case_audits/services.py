@@ -20,6 +20,7 @@ from ..core.models import utcnow
 from ..core.permissions import Principal
 from ..core.redaction import redact_everywhere
 from ..extensions import db
+from ..questionnaires import learning_themes_tags as tags
 from ..questionnaires import roles
 from ..questionnaires.answers import MAX_TEXT
 from ..questionnaires.models import QuestionnaireKind, Scale
@@ -300,6 +301,8 @@ class JudgementIn:
     concern_escalated: bool = False
     escalated_to: str = ""
     escalated_on: date | None = None
+    #: the learning themes of the finding (the case only); None keeps the themes recorded
+    learning_theme_ids: tuple[int, ...] | None = None
 
 
 def record_judgements(round_case: RoundCase, sections: dict[str, JudgementIn], case: JudgementIn) -> None:
@@ -327,6 +330,7 @@ def record_judgements(round_case: RoundCase, sections: dict[str, JudgementIn], c
                 concern_escalated=False if key else given.concern_escalated,
                 escalated_to="" if key else given.escalated_to,
                 escalated_on=None if key else given.escalated_on,
+                learning_theme_ids=None if key else given.learning_theme_ids,
             )
         except FieldErrors as error:
             for field, messages in error.fields.items():
@@ -346,8 +350,10 @@ def record_judgement(
     concern_escalated: bool = False,
     escalated_to: str = "",
     escalated_on: date | None = None,
+    learning_theme_ids: tuple[int, ...] | None = None,
 ) -> CaseJudgement:
-    """Record (or change) the agreed multi-agency judgement for a section, or overall (section_key "")."""
+    """Record (or change) the agreed multi-agency judgement for a section, or overall (section_key ""); the
+    case's overall judgement also carries the finding's learning themes (None keeps them)."""
     round_ = round_case.round
     if round_.status not in (RoundStatus.CLOSED, RoundStatus.IN_DISCUSSION):
         raise NotAllowedError("Judgements are recorded once the round is closed for returns, before it is reported")
@@ -364,13 +370,20 @@ def record_judgement(
             problems[f"{prefix}{name}"] = [f"Write {MAX_TEXT:,} characters or fewer"]
     if concern_escalated and not (escalated_to or "").strip():
         problems["escalated_to"] = ["Say to whom the concern was escalated"]
-    if problems:
-        raise FieldErrors(problems, what="judgements")
     judgement = db.session.scalar(
         sa.select(CaseJudgement).where(
             CaseJudgement.round_case_id == round_case.id, CaseJudgement.section_key == section_key
         )
     )
+    themes = None
+    if learning_theme_ids is not None and not section_key:
+        themes, theme_problems = tags.chosen_themes(
+            round_case.case.partnership_id, learning_theme_ids, judgement.themes if judgement else []
+        )
+        if theme_problems:
+            problems[f"{prefix}{tags.FIELD}"] = theme_problems
+    if problems:
+        raise FieldErrors(problems, what="judgements")
     if judgement is None:
         judgement = CaseJudgement(round_case_id=round_case.id, section_key=section_key)
         db.session.add(judgement)
@@ -383,6 +396,8 @@ def record_judgement(
         judgement.escalated_to = (escalated_to or "").strip()[:200]
         judgement.escalated_on = escalated_on
     db.session.flush()
+    if themes is not None:
+        tags.set_themes(judgement, themes, partnership_id=round_case.case.partnership_id)
     return judgement
 
 

@@ -19,6 +19,7 @@ from ..core.permissions import allowed_or_403, can_view_history, current_princip
 from ..core.views import add_audit_filter_part, register_audit_filter
 from ..extensions import db
 from ..questionnaires import answers
+from ..questionnaires import learning_themes_tags as tags
 from ..questionnaires.models import QuestionnaireKind
 from ..rounds.forms import first_error
 from ..rounds.models import Return, ReturnStatus, Round, RoundStatus
@@ -237,6 +238,10 @@ def case_discussion(round_id: int, round_case_id: int):
         if date_problem:
             errors["escalated_on"] = date_problem
 
+        theme_ids, theme_problem = tags.posted_theme_ids(form, f"case-{tags.FIELD}")
+        if theme_problem:
+            errors[f"case-{tags.FIELD}"] = theme_problem
+
         def given(key: str) -> services.JudgementIn:
             prefix = services.judgement_field_prefix(key)
             return services.JudgementIn(
@@ -247,6 +252,7 @@ def case_discussion(round_id: int, round_case_id: int):
                 concern_escalated=form.get("concern_escalated") == "yes",
                 escalated_to=form.get("escalated_to", ""),
                 escalated_on=escalated_on,
+                learning_theme_ids=tuple(theme_ids),
             )
 
         try:
@@ -276,6 +282,8 @@ def case_discussion(round_id: int, round_case_id: int):
             return redirect(back + (f"#section-{then_key}" if then_key else ""))
     section_keys = {s.key for s in round_.version.sections}
     show_answers = (request.form if request.method == "POST" else request.args).get("answers") == "all"
+    data = _discussion_data(round_case)
+    tagged = data["judgements"][""].themes if "" in data["judgements"] else []
     return render_template(
         "case_audits/case_discussion.html",
         round=round_,
@@ -286,7 +294,13 @@ def case_discussion(round_id: int, round_case_id: int):
         form_values=request.form if request.method == "POST" else {},
         show_answers=show_answers,
         open_section=request.args.get("open") if request.args.get("open") in section_keys else "",
-        **_discussion_data(round_case),
+        learning_themes=tags.offered_themes(round_case.case.partnership_id, tagged) if can_record else [],
+        chosen_theme_ids=(
+            tags.posted_theme_ids(request.form, f"case-{tags.FIELD}")[0]
+            if request.method == "POST"
+            else [t.id for t in tagged]
+        ),
+        **data,
         **(_case_navigator(round_case) if can_view_rounds(p) else {}),
         **case_discussion_plan(round_case),
     ), status

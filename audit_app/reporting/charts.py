@@ -70,9 +70,17 @@ def stacked_bars(
     """
     labels = [label for label, _ in (bars[0][1] if bars else [])]
     label_w, plot_w, bar_h, gap = 230, 460, 26, 14
-    top = 34
-    height = top + len(bars) * (bar_h + gap) + 20
     width = label_w + plot_w + 20
+    # the legend runs on to another line where it would pass the right edge
+    placed, x, line = [], label_w, 0
+    for label in labels:
+        item_w = 26 + int(len(label) * 7.2) + 12
+        if x > label_w and x + item_w - 12 > width:
+            x, line = label_w, line + 1
+        placed.append((label, x, 8 + line * 22))
+        x += item_w
+    top = 34 + line * 22
+    height = top + len(bars) * (bar_h + gap) + 20
     largest = max([sum(n for _, n in segs) for _, segs in bars] + [1])
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{round(width * 1.3)}" '
@@ -81,11 +89,9 @@ def stacked_bars(
         _patterns(chart_id),
     ]
     # legend
-    x = label_w
-    for index, label in enumerate(labels):
-        parts.append(_swatch(chart_id, x, 8, colours.get(label, "#505a5f"), index))
-        parts.append(f'<text x="{x + 20}" y="20" font-size="13" fill="{TEXT}">{escape(label)}</text>')
-        x += 26 + int(len(label) * 7.2) + 12
+    for index, (label, x, y) in enumerate(placed):
+        parts.append(_swatch(chart_id, x, y, colours.get(label, "#505a5f"), index))
+        parts.append(f'<text x="{x + 20}" y="{y + 12}" font-size="13" fill="{TEXT}">{escape(label)}</text>')
     for row, (name, segments) in enumerate(bars):
         y = top + row * (bar_h + gap)
         for line_no, line in enumerate(_wrap(name, 34)):

@@ -16,6 +16,7 @@ from ..core.errors import FieldErrors
 from ..core.forms import ConfirmForm, check_csrf, posted_date
 from ..core.permissions import allowed_or_403, current_principal
 from ..extensions import db
+from ..questionnaires import learning_themes_tags as tags
 from ..rounds.models import Return, Round
 from . import challenges
 from .models import ChallengeEvent
@@ -39,13 +40,22 @@ def _posted_challenge(form: Any, errors: dict[str, str]) -> challenges.Challenge
     except ValueError:
         errors["agency_id"] = "Choose an agency of this partnership asked to return to the round"
         agency_id = None
+    theme_ids, problem = tags.posted_theme_ids(form)
+    if problem:
+        errors[tags.FIELD] = problem
     return challenges.ChallengeIn(
         agency_id=agency_id,
         held_on=held_on,
         attendees=form.get("attendees") or "",
         questions=form.get("questions") or "",
         agreed=form.get("agreed") or "",
+        learning_theme_ids=theme_ids,
     )
+
+
+def _chosen(form: Any) -> list[int]:
+    """The theme ids ticked on a form shown again after an error."""
+    return tags.posted_theme_ids(form)[0]
 
 
 def _agencies(round_: Round, partnership_id: int) -> list[Agency]:
@@ -115,6 +125,8 @@ def challenge_new(sa_round_id: int):
         event=None,
         agencies=_agencies(round_, p.partnership_id),
         values=values,
+        themes=tags.offered_themes(p.partnership_id),
+        chosen_theme_ids=_chosen(request.form) if request.method == "POST" else [],
         errors=errors,
     ), (400 if errors else 200)
 
@@ -176,6 +188,8 @@ def challenge_edit(challenge_id: int):
         event=event,
         agencies=[event.agency],
         values=values,
+        themes=tags.offered_themes(event.partnership_id, event.themes),
+        chosen_theme_ids=_chosen(request.form) if request.method == "POST" else [t.id for t in event.themes],
         errors=errors,
     ), (400 if errors else 200)
 

@@ -16,6 +16,8 @@ from ..actions.models import Action, Recommendation, SourceKind
 from ..core import clock
 from ..core.errors import FieldErrors
 from ..extensions import db
+from ..questionnaires import learning_themes_tags as tags
+from ..questionnaires.models import LearningTheme
 from ..rounds.models import Return, Round
 from ..rounds.services import linked_agency_ids
 from .models import ChallengeEvent
@@ -32,6 +34,8 @@ class ChallengeIn:
     attendees: str = ""
     questions: str = ""
     agreed: str = ""
+    #: the learning themes of what was agreed; None keeps the event's themes
+    learning_theme_ids: list[int] | None = None
 
 
 def challengeable_agency_ids(round_: Round, partnership_id: int) -> set[int]:
@@ -40,7 +44,14 @@ def challengeable_agency_ids(round_: Round, partnership_id: int) -> set[int]:
     return asked & linked_agency_ids(partnership_id)
 
 
-def _checked(round_: Round, partnership_id: int, given: ChallengeIn, *, agency_fixed: bool) -> dict[str, object]:
+def _checked(
+    round_: Round,
+    partnership_id: int,
+    given: ChallengeIn,
+    *,
+    agency_fixed: bool,
+    current: list[LearningTheme] | None = None,
+) -> dict[str, object]:
     problems: dict[str, list[str]] = {}
 
     def text(name: str, value: str, label: str, *, required: bool) -> str:
@@ -70,6 +81,11 @@ def _checked(round_: Round, partnership_id: int, given: ChallengeIn, *, agency_f
         "agreed": text("agreed", given.agreed, "what was agreed", required=False),
         "held_on": given.held_on,
     }
+    if given.learning_theme_ids is not None:
+        themes, theme_problems = tags.chosen_themes(partnership_id, given.learning_theme_ids, current or [])
+        if theme_problems:
+            problems.setdefault(tags.FIELD, []).extend(theme_problems)
+        values["themes"] = themes
     if problems:
         raise FieldErrors(problems, "challenge event")
     return values
@@ -78,18 +94,25 @@ def _checked(round_: Round, partnership_id: int, given: ChallengeIn, *, agency_f
 def record_challenge(round_: Round, partnership_id: int, given: ChallengeIn, *, by: int | None) -> ChallengeEvent:
     """Record a challenge event with one of the partnership's agencies in the round."""
     values = _checked(round_, partnership_id, given, agency_fixed=False)
+    themes = values.pop("themes", None)
     event = ChallengeEvent(
         partnership_id=partnership_id, round_id=round_.id, agency_id=given.agency_id, recorded_by_id=by, **values
     )
     db.session.add(event)
     db.session.flush()
+    if themes is not None:
+        tags.set_themes(event, themes, partnership_id=partnership_id)
     return event
 
 
 def update_challenge(event: ChallengeEvent, given: ChallengeIn) -> ChallengeEvent:
-    """Change the date, attendees, questions or what was agreed (the agency stays)."""
-    for name, value in _checked(event.round, event.partnership_id, given, agency_fixed=True).items():
+    """Change the date, attendees, questions, what was agreed or its learning themes (the agency stays)."""
+    checked = _checked(event.round, event.partnership_id, given, agency_fixed=True, current=list(event.themes))
+    themes = checked.pop("themes", None)
+    for name, value in checked.items():
         setattr(event, name, value)
+    if themes is not None:
+        tags.set_themes(event, themes, partnership_id=event.partnership_id)
     db.session.flush()
     return event
 

@@ -17,7 +17,7 @@ from ..core.audit import Audited
 from ..core.models import TimestampMixin, UTCDateTime, enum_type, utcnow
 from ..core.redaction import exempt_table, register_place
 from ..extensions import db
-from ..questionnaires.models import Question, QuestionnaireVersion, ScaleLevel
+from ..questionnaires.models import LearningTheme, Question, QuestionnaireVersion, ScaleLevel
 from ..rounds.models import Return, Round
 
 # ----------------------------------------------------------------------------------------------------------
@@ -307,6 +307,10 @@ class ChallengeEvent(Audited, TimestampMixin, db.Model):
     recommendations: Mapped[list[Recommendation]] = relationship(
         secondary="challenge_event_recommendations", order_by="Recommendation.number"
     )
+    #: the learning themes of what was agreed (learning themes across sources)
+    themes: Mapped[list[LearningTheme]] = relationship(
+        secondary="challenge_event_themes", order_by="LearningTheme.position, LearningTheme.name"
+    )
 
     @property
     def attendee_lines(self) -> list[str]:
@@ -319,6 +323,14 @@ challenge_event_recommendations = sa.Table(
     db.metadata,
     sa.Column("challenge_event_id", sa.ForeignKey("challenge_events.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("recommendation_id", sa.ForeignKey("recommendations.id", ondelete="CASCADE"), primary_key=True),
+)
+
+#: the learning themes a challenge event's findings are tagged with (learning themes across sources)
+challenge_event_themes = sa.Table(
+    "challenge_event_themes",
+    db.metadata,
+    sa.Column("challenge_event_id", sa.ForeignKey("challenge_events.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("learning_theme_id", sa.ForeignKey("learning_themes.id"), primary_key=True, index=True),
 )
 
 register_place(ChallengeEvent.__table__, lambda pid: ChallengeEvent.__table__.c.partnership_id == pid)

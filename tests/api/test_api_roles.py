@@ -202,6 +202,15 @@ def test_declared_roles_are_what_the_endpoint_allows(client, world, op: Operatio
             db.session.commit()
         ids["criterion_evidence_id"] = item.id
         ids["sa_return_id"] = db.session.scalar(sa.select(Return.id).where(Return.round_id == sa_round.id))
+    # -- learning themes across sources --
+    if "learning_theme_id" in op.rule:
+        from audit_app.questionnaires.models import LearningTheme
+
+        with system_actor("test:setup"):
+            theme = LearningTheme(partnership_id=world.partnership.id, name="Escalation (roles test)")
+            db.session.add(theme)
+            db.session.commit()
+        ids["learning_theme_id"] = theme.id
     url = _url(op.rule, ids)
     # refusals first: an allowed call may change what later calls find (taking a role away, or deleting the
     # object: then each later allowed role finds it gone, a 404 that says it got past the permission check)
