@@ -2,7 +2,7 @@
 (challenge events)
 
 Revision ID: b4d2e8f61a37
-Revises: 79ea7fb536f9
+Revises: 0f8b3d267457
 Create Date: 2026-12-01 03:40:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b4d2e8f61a37'
-down_revision = '79ea7fb536f9'
+down_revision = '0f8b3d267457'
 branch_labels = None
 depends_on = None
 
