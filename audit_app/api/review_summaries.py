@@ -14,7 +14,7 @@ from ..accounts.models import Agency
 from ..core.inputs import Id
 from ..extensions import db
 from ..reviews import panel, summaries
-from ..reviews.models import LearningReview, PanelResponse, ReviewDecision
+from ..reviews.models import LearningReview, PanelResponse, ReviewDecision, ReviewStatus
 from ..reviews.permissions import (
     REGISTER_READERS,
     REVIEW_MANAGERS,
@@ -23,7 +23,7 @@ from ..reviews.permissions import (
     get_review_or_404,
     summaries_query,
 )
-from ..rounds.models import EmailKind, Return
+from ..rounds.models import EmailKind, Return, ReturnStatus
 from ..rounds.notifications import queue_round_emails
 from .helpers import page_of, parse_body, principal, require
 from .schemas import Strict
@@ -48,7 +48,7 @@ class SummaryOut(BaseModel):
     round_id: int
     agency_id: int
     agency_name: str
-    status: str = Field(description="The return's status key")
+    status: ReturnStatus = Field(description="The return's status key")
     status_label: str
     submitted_at: datetime | None
 
@@ -89,7 +89,7 @@ class DecisionOut(BaseModel):
     rationale: str
     panel_response: PanelResponse | None
     panel_response_label: str | None
-    status: str = Field(description="The review's status key")
+    status: ReviewStatus = Field(description="The review's status key")
     status_label: str
 
 
@@ -111,7 +111,7 @@ def _summary_out(ret: Return) -> dict[str, Any]:
         round_id=ret.round_id,
         agency_id=ret.agency_id,
         agency_name=ret.agency.name,
-        status=ret.status.value,
+        status=ret.status,
         status_label=ret.status.label,
         submitted_at=ret.submitted_at,
     ).model_dump(mode="json")
@@ -135,7 +135,7 @@ def _decision_out(review: LearningReview) -> dict[str, Any]:
         rationale=review.decision_rationale,
         panel_response=review.panel_response,
         panel_response_label=review.panel_response.label if review.panel_response else None,
-        status=review.status.value,
+        status=review.status,
         status_label=review.status.label,
     ).model_dump(mode="json")
 

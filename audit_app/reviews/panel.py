@@ -58,7 +58,9 @@ def _text(problems: dict[str, list[str]], name: str, value: str, label: str) -> 
     if not value:
         problems.setdefault(name, []).append(f"Enter {label}")
     elif len(value) > TEXT_LIMIT:
-        problems.setdefault(name, []).append(f"{label[0].upper()}{label[1:]} must be {TEXT_LIMIT:,} characters or fewer")
+        problems.setdefault(name, []).append(
+            f"{label[0].upper()}{label[1:]} must be {TEXT_LIMIT:,} characters or fewer"
+        )
     return value
 
 
@@ -136,8 +138,7 @@ def record_decision(review: LearningReview, given: DecisionIn) -> None:
         ]
     elif review.notified_on is not None and decided_on < review.notified_on:
         problems["decided_on"] = [
-            f"The date of the decision must be on or after the National Panel was notified "
-            f"({_fmt(review.notified_on)})"
+            f"The date of the decision must be on or after the National Panel was notified ({_fmt(review.notified_on)})"
         ]
     rationale = _text(problems, "rationale", given.rationale, "the reasons for the decision")
     if problems:

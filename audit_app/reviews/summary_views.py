@@ -109,7 +109,7 @@ def _summaries_form(review_id: int, *, adding: bool):
     else:
         heading = "Ask another agency for a summary"
     asked = {a.id for a in review.summary_round.agencies} if review.summary_round else set()
-    chosen = {v for v in (request.form.getlist("agency_ids") if request.method == "POST" else [])}
+    chosen = set(request.form.getlist("agency_ids")) if request.method == "POST" else set()
     posted_due, _ = posted_date(values, "due_on", "date the summaries are due")
     return render_template(
         "reviews/summaries_form.html",

@@ -45,9 +45,7 @@ def _date(prefix: str, d: date) -> dict[str, str]:
 def test_the_qa_group_records_the_panel_meeting(client, world, review):
     login(client, world.user("qa_member"))
     assert client.get(f"/reviews/{review.id}/panel").status_code == 200
-    refused = client.post(
-        f"/reviews/{review.id}/panel", data={**_date("met_on", date(2026, 11, 25)), "attendees": " "}
-    )
+    refused = client.post(f"/reviews/{review.id}/panel", data={**_date("met_on", date(2026, 11, 25)), "attendees": " "})
     body = refused.get_data(as_text=True)
     assert refused.status_code == 400
     assert "on or after the day the National Panel was notified (26 November 2026)" in body
@@ -191,7 +189,12 @@ def test_who_may_record(client, world, review):
 def test_panel_and_decision_through_the_api(world, review, api):
     qa = api(world.user("qa_member"))
     url = f"/api/v1/reviews/{review.id}"
-    assert qa.get(f"{url}/panel").get_json() == {"review_id": review.id, "met_on": None, "attendees": [], "agencies": []}
+    assert qa.get(f"{url}/panel").get_json() == {
+        "review_id": review.id,
+        "met_on": None,
+        "attendees": [],
+        "agencies": [],
+    }
     bad = qa.put(f"{url}/panel", json={"met_on": "2026-12-25"})
     assert bad.status_code == 400 and set(bad.get_json()["error"]["fields"]) == {"met_on", "attendees", "agency_ids"}
     put = qa.put(
@@ -203,7 +206,12 @@ def test_panel_and_decision_through_the_api(world, review, api):
     assert qa.put(f"{url}/decision", json={"decision": "sideways"}).status_code == 400
     decided = qa.put(
         f"{url}/decision",
-        json={"decision": "no_further_review", "decided_on": "2026-12-10", "rationale": "In hand", "panel_response": "agreed"},
+        json={
+            "decision": "no_further_review",
+            "decided_on": "2026-12-10",
+            "rationale": "In hand",
+            "panel_response": "agreed",
+        },
     )
     assert decided.status_code == 200
     body = decided.get_json()
