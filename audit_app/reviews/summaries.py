@@ -160,6 +160,8 @@ def ask_for_summaries(review: LearningReview, given: SummariesIn) -> tuple[Round
     if not asks_for_summaries(review):
         raise NotAllowedError(NOT_RAPID)
     partnership_id = review.partnership_id
+    if review.summary_round_id is None:
+        db.session.refresh(review, with_for_update=True)  # two managers asking at once make one round
     round_ = review.summary_round
     today = clock.today()
     problems: dict[str, list[str]] = {}

@@ -211,6 +211,7 @@ def panel_edit(review_id: int):
         values=values,
         errors=errors,
         refusal=refusal,
+        not_rapid="" if summaries.asks_for_summaries(review) else panel.NOT_RAPID,
     ), (400 if errors else refusal_status if refusal else 200)
 
 
@@ -265,6 +266,7 @@ def decision_edit(review_id: int):
         values=values,
         errors=errors,
         refusal=refusal,
+        not_rapid="" if summaries.asks_for_summaries(review) else panel.NOT_RAPID,
     ), (400 if errors else refusal_status if refusal else 200)
 
 

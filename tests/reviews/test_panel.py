@@ -174,6 +174,16 @@ def test_only_a_rapid_review_has_a_panel_and_decision_here(client, world, review
         panel.record_panel(review, panel.PanelIn())
     with pytest.raises(NotAllowedError):
         panel.record_decision(review, panel.DecisionIn())
+    db.session.commit()
+    login(client, world.user("qa_member"))
+    for page in ("panel", "decision"):
+        shown = client.get(f"/reviews/{review.id}/{page}").get_data(as_text=True)
+        assert "Only a rapid review has a panel meeting" in shown and 'name="rationale"' not in shown
+    refused = client.post(
+        f"/reviews/{review.id}/decision",
+        data={**_date("decided_on", date(2026, 12, 10)), "decision": "lcspr", "rationale": "Why"},
+    )
+    assert refused.status_code == 409
 
 
 def test_who_may_record(client, world, review):
