@@ -184,10 +184,16 @@ def ask_for_summaries(review: LearningReview, given: SummariesIn) -> tuple[Round
             problems["sector_ids"] = ["Choose sectors of this partnership only"]
     wanted = agency_ids | (rounds.active_agency_ids(partnership_id, sorted(sector_ids)) if sector_ids else set())
     asked = {a.id for a in round_.agencies} if round_ is not None else set()
-    if not problems and not wanted:
+    if problems:
+        pass
+    elif round_ is None and not wanted:
         problems["agency_ids"] = ["Choose at least one agency or sector"]
-    elif not problems and round_ is not None and not wanted - asked and given.due_on in (None, round_.due_on):
-        problems["agency_ids"] = ["These agencies have already been asked for summaries: choose another agency"]
+    elif round_ is not None and not wanted - asked and given.due_on in (None, round_.due_on):
+        problems["agency_ids"] = [
+            "These agencies have already been asked for summaries: choose another agency"
+            if wanted
+            else "Choose an agency to ask, or change the due date"
+        ]
     if given.due_on is None:
         if round_ is None:
             problems["due_on"] = ["Enter the date the summaries are due"]

@@ -96,7 +96,10 @@ def _summaries_form(review_id: int, *, adding: bool):
             emailing = queue_round_emails(round_, EmailKind.OPENED, new_ids) if new_ids else 0
             db.session.commit()  # the emails go once this commits
             count = len(new_ids)
-            flash(f"{count} {'agency' if count == 1 else 'agencies'} asked for a summary", "success")
+            if count:
+                flash(f"{count} {'agency' if count == 1 else 'agencies'} asked for a summary", "success")
+            else:
+                flash(f"The summaries are now due {round_.due_on.strftime('%-d %B %Y')}", "success")
             if emailing:
                 flash(f"Emailing {emailing} agencies about their summaries", "info")
             return redirect(_back(review), 303)

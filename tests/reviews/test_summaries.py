@@ -266,6 +266,10 @@ def test_summaries_through_the_api(world, rapid, api, mailbox):
     added = qa.post(url, json={"agency_ids": [world.health.agency_id]})
     assert added.status_code == 201 and added.get_json()["round_id"] == body["round_id"]
     assert added.get_json()["due_on"] == "2026-12-21"
+    assert qa.post(url, json={}).status_code == 400
+    moved = qa.post(url, json={"due_on": "2026-12-16"})
+    assert moved.status_code == 201 and moved.get_json()["asked_agency_ids"] == []
+    assert moved.get_json()["due_on"] == "2026-12-16" and moved.get_json()["warnings"] == []
     items = qa.get(url).get_json()["items"]
     assert [(i["agency_name"], i["status"], i["status_label"]) for i in items] == [
         ("North Hospital", "not_started", "Not started"),
