@@ -383,10 +383,9 @@ ACCESS: dict[str, set[str] | str] = {
     # register (published reviews only) but not this review (404)
     "reviews.register": MEMBERS,
     "reviews.review_detail": VIEW_ROUNDS,
-    # -- learning reviews: agency summaries, the panel meeting, the decision (reviews.summary_views,
-    # api.review_summaries) --
-    # the QA group and admins ask for summaries and record the panel and decision; scrutineers read them through
-    # the API; agency staff read their own summary as a return (rounds.return_detail, api.returns_*)
+    # -- learning reviews: agency summaries, the panel meeting, the decision (reviews.summary_views) --
+    # (and api.review_summaries) the QA group and admins ask for summaries and record the panel and decision;
+    # scrutineers read them through the API; agency staff read their own summary as a return (rounds.return_detail)
     "review_summaries.summaries_ask": BUILDERS,
     "review_summaries.summaries_add_agency": BUILDERS,
     "review_summaries.summaries_questionnaire": BUILDERS,
