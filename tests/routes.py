@@ -24,6 +24,7 @@ from audit_app.core.audit import system_actor
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaire_services
 from audit_app.questionnaires.models import LearningTheme, QuestionnaireKind
+from audit_app.reviews import summaries as review_summaries
 from audit_app.reviews.models import LearningReview, ReviewType
 from audit_app.rounds import evidence as criterion_evidence
 from audit_app.rounds.models import Return, RoundStatus
@@ -170,6 +171,14 @@ def build_route_world() -> dict[str, Any]:
         db.session.add(review)
         db.session.flush()
         # -- learning reviews: agency summaries, the panel meeting, the decision --
+        # the review asks police for a summary: a round of agency summaries, open, with a police return
+        make_questionnaire(world.partnership.id, library_key=review_summaries.LIBRARY_KEY)
+        summary_round, _ = review_summaries.ask_for_summaries(
+            review,
+            review_summaries.SummariesIn(
+                agency_ids=[world.police.agency_id], due_on=clock.today() + timedelta(days=14)
+            ),
+        )
         # -- learning reviews: learning points, recommendations, the list of learning themes --
         # -- learning themes across sources --
         # a theme of the world's partnership (learning_theme_id); tests build tables with create_all, so no
@@ -224,6 +233,7 @@ def build_route_world() -> dict[str, Any]:
         # -- learning reviews: the register, clocks and pauses --
         "review_id": review.id,
         # -- learning reviews: agency summaries, the panel meeting, the decision --
+        "summary_round_id": summary_round.id,
         # -- learning reviews: learning points, recommendations, the list of learning themes --
         # -- learning themes across sources --
         "learning_theme_id": access_theme.id,

@@ -400,6 +400,19 @@ ACCESS: dict[str, set[str] | str] = {
     "api.review_learning_summary": MEMBERS,
     "api.review_learning_summary_xlsx": MEMBERS,
     # -- learning reviews: agency summaries, the panel meeting, the decision (reviews.summary_views) --
+    # (and api.review_summaries) the QA group and admins ask for summaries and record the panel and decision;
+    # scrutineers read them through the API; agency staff read their own summary as a return (rounds.return_detail)
+    "review_summaries.summaries_ask": BUILDERS,
+    "review_summaries.summaries_add_agency": BUILDERS,
+    "review_summaries.summaries_questionnaire": BUILDERS,
+    "review_summaries.panel_edit": BUILDERS,
+    "review_summaries.decision_edit": BUILDERS,
+    "api.review_summaries_list": VIEW_ROUNDS,
+    "api.review_summaries_ask": BUILDERS,
+    "api.review_panel_get": VIEW_ROUNDS,
+    "api.review_panel_put": BUILDERS,
+    "api.review_decision_get": VIEW_ROUNDS,
+    "api.review_decision_put": BUILDERS,
     # -- learning reviews: learning points, recommendations, the list of learning themes (reviews.learning_views) --
     # -- learning themes across sources (reporting.theme_views, api.theme_counts) --
     # for those who see every source of the partnership; agency staff are refused (403)

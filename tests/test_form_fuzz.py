@@ -81,6 +81,9 @@ UNREACHED: dict[str, str] = {
     "(tested in tests/actions/test_pages.py)",
     "actions.case_recommendation_promote": "the world's case has no panel recommendation to promote "
     "(tested in tests/actions/test_pages.py)",
+    # -- learning reviews: agency summaries, the panel meeting, the decision --
+    "review_summaries.summaries_questionnaire": "the world's partnership has its agency summary questionnaire, so "
+    "no page offers to publish the library's (tested in tests/reviews/test_summaries.py)",
 }
 LEAKS = ("Traceback (most recent call last)", 'File "/', "sqlalchemy.exc", "psycopg.", "sqlite3.", "jinja2.exc")
 

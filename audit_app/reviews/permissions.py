@@ -82,3 +82,17 @@ def get_learning_point_or_404(p: Principal, point_id: int) -> LearningPoint:
     if point is None:
         abort(404)
     return point
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Agency summaries (summaries.py): the returns of the review's agency_summary round, as the engine scopes them
+# ----------------------------------------------------------------------------------------------------------
+
+
+def summaries_query(p: Principal, review: LearningReview) -> sa.Select:
+    """The review's agency summaries the principal may see (SQL): the engine's ``returns_query`` (an agency
+    its own; the QA group, admins and scrutineers all of them)."""
+    from ..rounds.models import Return
+    from ..rounds.permissions import returns_query
+
+    return returns_query(p).where(Return.round_id == (review.summary_round_id or -1))

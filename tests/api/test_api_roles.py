@@ -211,6 +211,21 @@ def test_declared_roles_are_what_the_endpoint_allows(client, world, op: Operatio
             db.session.add(theme)
             db.session.commit()
         ids["learning_theme_id"] = theme.id
+    # -- learning reviews: agency summaries, the panel meeting, the decision --
+    if "review_id" in op.rule and "review_id" not in ids:
+        from audit_app.reviews.models import LearningReview, ReviewType
+
+        with system_actor("test:setup"):
+            review = LearningReview(
+                partnership_id=world.partnership.id,
+                review_type=ReviewType.RAPID_REVIEW,
+                pseudonym="Child R",
+                aware_on=date(2026, 11, 2),
+                notified_on=date(2026, 11, 5),
+            )
+            db.session.add(review)
+            db.session.commit()
+        ids["review_id"] = review.id
     url = _url(op.rule, ids)
     # refusals first: an allowed call may change what later calls find (taking a role away, or deleting the
     # object: then each later allowed role finds it gone, a 404 that says it got past the permission check)
