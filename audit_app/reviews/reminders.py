@@ -67,9 +67,9 @@ def reminder_kind(c: Clock) -> str | None:
     """What to remind about for a clock today: overdue, due soon, or nothing."""
     if c.state == ClockState.OVERDUE:
         return OVERDUE
-    if c.state in (ClockState.DUE_SOON, ClockState.RUNNING) and c.working_days_left is not None:
-        if 0 <= c.working_days_left <= REMIND_WORKING_DAYS:
-            return DUE_SOON
+    left = c.working_days_left
+    if c.state in (ClockState.DUE_SOON, ClockState.RUNNING) and left is not None and 0 <= left <= REMIND_WORKING_DAYS:
+        return DUE_SOON
     return None
 
 
