@@ -77,16 +77,16 @@ def reminder_email(review: LearningReview, c: Clock, kind: str) -> tuple[str, st
     moved = f" (first due {_day(c.base_due_on)}; pauses moved it)" if c.base_due_on != c.due_on else ""
     if kind == OVERDUE:
         left = -(c.working_days_left or 0)
-        subject = f"Overdue: {c.label.lower()} clock of {review.title}"
+        subject = f"Overdue: {c.label} clock of {review.title}"
         opening = (
-            f"The {c.label.lower()} clock of {review.title} was due on {_day(c.due_on)}{moved} and is "
+            f"The {c.label} clock of {review.title} was due on {_day(c.due_on)}{moved} and is "
             f"{left} working day{'s' if left != 1 else ''} overdue."
         )
     else:
         left = c.working_days_left or 0
         when = "today" if left == 0 else f"in {left} working day{'s' if left != 1 else ''}"
-        subject = f"Due {_day(c.due_on)}: {c.label.lower()} clock of {review.title}"
-        opening = f"The {c.label.lower()} clock of {review.title} is due {when}, on {_day(c.due_on)}{moved}."
+        subject = f"Due {_day(c.due_on)}: {c.label} clock of {review.title}"
+        opening = f"The {c.label} clock of {review.title} is due {when}, on {_day(c.due_on)}{moved}."
     body = (
         f"{opening}\n\n"
         f"Clock: {c.label}, started {_day(c.starts_on)}\n"
