@@ -77,7 +77,7 @@ def register():
         reviews=reviews,
         total=len(visible),
         clocks={r.id: review_clocks(r, today) for r in reviews},
-        due=due_clocks(visible, today),
+        due=due_clocks([r for r in visible if r.status == ReviewStatus.IN_PROGRESS], today),
         due_soon_days=DUE_SOON_WORKING_DAYS,
         years=[(y, str(y)) for y in sorted({review_year(r) for r in visible}, reverse=True)],
         types=[(t.value, t.label) for t in ReviewType],
