@@ -71,7 +71,9 @@ def register_domains(app: Flask) -> None:
     from .core.cli import register_cli
     from .questionnaires import cli as questionnaires_cli
     from .questionnaires import demo as _questionnaires_demo  # noqa: F401
+    from .reviews import dashboard as _reviews_dashboard  # noqa: F401  (registers its home part)
     from .reviews import demo as _reviews_demo  # noqa: F401  (registers its demo step)
+    from .reviews import reminders as _reviews_reminders  # noqa: F401  (registers its daily reminders)
     from .rounds import cli as rounds_cli
     from .rounds import queues as _rounds_queues  # noqa: F401  (registers its home part)
     from .self_assessments import demo as _self_assessments_demo  # noqa: F401  (registers its demo step)

@@ -25,7 +25,7 @@ from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaire_services
 from audit_app.questionnaires.models import LearningTheme, QuestionnaireKind
 from audit_app.reviews import summaries as review_summaries
-from audit_app.reviews.models import LearningReview, ReviewType
+from audit_app.reviews.models import ClockKind, ClockPause, LearningReview, ReviewType
 from audit_app.rounds import evidence as criterion_evidence
 from audit_app.rounds.models import Return, RoundStatus
 from audit_app.self_assessments import challenges, scrutiny
@@ -170,6 +170,12 @@ def build_route_world() -> dict[str, Any]:
         )
         db.session.add(review)
         db.session.flush()
+        # its rapid review clock paused, still open (pause_id)
+        pause = ClockPause(
+            review=review, clock=ClockKind.RAPID_REVIEW, paused_on=date(2026, 11, 9), reason="Criminal proceedings"
+        )
+        db.session.add(pause)
+        db.session.flush()
         # -- learning reviews: agency summaries, the panel meeting, the decision --
         # the review asks police for a summary: a round of agency summaries, open, with a police return
         make_questionnaire(world.partnership.id, library_key=review_summaries.LIBRARY_KEY)
@@ -232,6 +238,7 @@ def build_route_world() -> dict[str, Any]:
         "challenge_id": challenge.id,
         # -- learning reviews: the register, clocks and pauses --
         "review_id": review.id,
+        "pause_id": pause.id,
         # -- learning reviews: agency summaries, the panel meeting, the decision --
         "summary_round_id": summary_round.id,
         # -- learning reviews: learning points, recommendations, the list of learning themes --

@@ -41,6 +41,11 @@ METHOD_ACCESS = {
     # scrutiny of a self-assessment round: the QA group names moderators and chooses priorities; scrutineers read
     ("scrutiny.round_moderators", "POST"): BUILDERS,
     ("scrutiny.round_priorities", "POST"): BUILDERS,
+    # -- learning reviews: the register, clocks and pauses --
+    # the API lets every member read a published review; the world's review is unpublished, so agency staff
+    # get 404 (HIDDEN_FROM_OTHERS) and only these roles reach it
+    ("api.reviews_get", "GET"): VIEW_ROUNDS,
+    ("api.reviews_clocks", "GET"): VIEW_ROUNDS,
 }
 OWNER = {"auditor"}  # the token in the URL belongs to the auditor
 PUBLIC = "public"
@@ -49,6 +54,8 @@ HIDDEN_FROM_OTHERS = {
     "accounts.token_revoke",
     # an unpublished review is not there for agency staff (reviews.permissions.reviews_query)
     "reviews.review_detail",
+    "api.reviews_get",
+    "api.reviews_clocks",
 }
 
 #: endpoint -> who may use it (a set of roles) or PUBLIC
@@ -383,6 +390,19 @@ ACCESS: dict[str, set[str] | str] = {
     # register (published reviews only) but not this review (404)
     "reviews.register": MEMBERS,
     "reviews.review_detail": VIEW_ROUNDS,
+    "reviews.review_new": BUILDERS,
+    "reviews.review_edit": BUILDERS,
+    "reviews.review_publication": BUILDERS,
+    "reviews.clock_pause": BUILDERS,
+    "reviews.clock_resume": BUILDERS,
+    "api.reviews_list": MEMBERS,
+    "api.reviews_create": BUILDERS,
+    "api.reviews_get": MEMBERS,
+    "api.reviews_update": BUILDERS,
+    "api.reviews_publication": BUILDERS,
+    "api.reviews_clocks": MEMBERS,
+    "api.reviews_pause": BUILDERS,
+    "api.reviews_resume": BUILDERS,
     # the files: the register and learning summary hold what the reader may see; the annual summary counts every
     # review, published or not, so it is for the partnership-wide roles
     "review_reports.register_xlsx": MEMBERS,

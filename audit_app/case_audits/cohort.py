@@ -13,19 +13,22 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from ..core.identifiers import (
+    AGE_WORDS,
+    DATE_PATTERNS,
+    DIGIT_RUN,
+    NHS_NUMBER,
+    NI_NUMBER,
+    POSTCODE,
+    is_compact_date,
+    is_nhs_number,
+)
 from ..core.inputs import UNSTORABLE
 
 #: pseudonym styles used by reviews and audits ("Child K", "Baby Y", "Sibling 2"): single spaces only
 PSEUDONYM = re.compile(r"^(child|baby|young person|sibling|family|case|infant|yp) [a-z0-9]{1,3}$", re.IGNORECASE)
 ALLOWED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _/.-]{0,39}\Z")
-DATE_LIKE = [
-    re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b"),
-    re.compile(r"\b\d{4}[/.-]\d{1,2}[/.-]\d{1,2}\b"),
-    re.compile(
-        r"\b\d{1,2}(st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b", re.IGNORECASE
-    ),
-    re.compile(r"\b(dob|d\.o\.b|born|aged?)\b", re.IGNORECASE),
-]
+DATE_LIKE = [*DATE_PATTERNS, AGE_WORDS]
 #: words that case numbers and pseudonyms are made of, never a person's name
 CASE_WORDS = {
     "a", "and", "audit", "baby", "case", "ch", "child", "cic", "cin", "cla", "cp", "cse", "eh", "family", "infant",
@@ -34,10 +37,6 @@ CASE_WORDS = {
 }  # fmt: skip
 #: a reference's pieces between separators; a piece with a digit in it is a code, never part of a name
 WORDS = re.compile(r"[A-Za-z0-9'\u2019]+")
-NHS_NUMBER = re.compile(r"(?<!\d)(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?!\d)")
-NI_NUMBER = re.compile(r"\b[A-CEGHJ-PR-TW-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b", re.IGNORECASE)
-POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s+\d[A-Z]{2}\b", re.IGNORECASE)
-DIGIT_RUN = re.compile(r"\d+")
 
 AGE_BANDS = ["Under 1", "1-4", "5-9", "10-14", "15-17", "18-25"]
 SEXES = ["Female", "Male", "Another", "Not known"]
@@ -177,33 +176,6 @@ MAX_ROWS = 500
 MAX_SHEET_ROWS = 10 * MAX_ROWS
 
 
-def _is_nhs_number(digits: str) -> bool:
-    """A ten-digit NHS number whose check digit (modulus 11) is right."""
-    total = sum(int(d) * (10 - i) for i, d in enumerate(digits[:9]))
-    check = 11 - total % 11
-    check = 0 if check == 11 else check
-    return check != 10 and check == int(digits[9])
-
-
-def _is_compact_date(run: str) -> bool:
-    """Six or eight digits that read as a date of birth (DDMMYY, DDMMYYYY or YYYYMMDD)."""
-    from datetime import date
-
-    candidates = []
-    if len(run) == 6:
-        candidates.append((2000 + int(run[4:]), int(run[2:4]), int(run[:2])))
-    elif len(run) == 8:
-        candidates += [(int(run[4:]), int(run[2:4]), int(run[:2])), (int(run[:4]), int(run[4:6]), int(run[6:]))]
-    for year, month, day in candidates:
-        try:
-            date(year, month, day)
-        except ValueError:
-            continue
-        if len(run) == 6 or 1900 <= year <= 2100:
-            return True
-    return False
-
-
 def _looks_like_a_name(ref: str) -> bool:
     """Two or more words side by side, in any case, that are not case-number words: "Jane Smith", "SMITH Jane",
     "J Smith", "jane.smith", "Aaliyah O'Neill". Short capital codes ("CS-NEW", "LA") are not names; a single
@@ -238,11 +210,9 @@ def reference_problem(reference: str) -> str | None:
         return "The reference must be 40 characters or fewer"
     if PSEUDONYM.match(ref):
         return None
-    if any(pattern.search(ref) for pattern in DATE_LIKE) or any(
-        _is_compact_date(run) for run in DIGIT_RUN.findall(ref)
-    ):
+    if any(pattern.search(ref) for pattern in DATE_LIKE) or any(is_compact_date(run) for run in DIGIT_RUN.findall(ref)):
         return "The reference looks like a date of birth or an age: use the system's case number or a pseudonym"
-    if any(_is_nhs_number("".join(match.groups())) for match in NHS_NUMBER.finditer(ref)):
+    if any(is_nhs_number("".join(match.groups())) for match in NHS_NUMBER.finditer(ref)):
         return "The reference looks like an NHS number: use the system's case number or a pseudonym instead"
     if NI_NUMBER.search(ref) or POSTCODE.search(ref):
         return "The reference looks like a National Insurance number or a postcode: use a case number or a pseudonym"

@@ -83,6 +83,10 @@ UNIQUE_CONFLICTS: dict[str, tuple[str, str]] = {
     "uq_cases_partnership_id_reference": ("reference", "A case with this reference already exists"),
     "uq_round_cases_round_id_case_id": ("reference", "This case is already in the round"),
     "uq_case_judgements_round_case_id_section_key": ("section_key", "This section already has a judgement"),
+    "uq_learning_reviews_partnership_id_pseudonym": (
+        "pseudonym",
+        "Another review on the register already has this pseudonym: choose another",
+    ),
     "uq_themes_partnership_id_name": ("name", "A theme with this name already exists"),
     "uq_scales_partnership_id_key": ("key", "A scale with this key already exists"),
     "uq_scales_builtin_key": ("key", "A built-in scale with this key already exists"),

@@ -13,8 +13,8 @@ covered. An open pause moves it as if the clock resumed today. A clock is met on
 met after its due date, it was missed.
 
 Worked example: aware on Thursday 17 April 2025 (Good Friday 18 April and Easter Monday 21 April are bank
-holidays): notification due Friday 25 April. Paused Tuesday 22 to Thursday 24 April (two working days not
-counted), it is due Tuesday 29 April.
+holidays): the 5 working days are Tuesday 22 to Friday 25 and Monday 28 April, so notification is due Monday 28
+April. Paused Tuesday 22, resumed Thursday 24 April (two working days not counted), it is due Wednesday 30 April.
 """
 
 from __future__ import annotations

@@ -292,6 +292,32 @@ class LearningPoint(Audited, TimestampMixin, db.Model):
         return self.review.partnership_id
 
 
+# ----------------------------------------------------------------------------------------------------------
+# Clock reminders sent (reminders.py)
+# ----------------------------------------------------------------------------------------------------------
+
+
+class ReviewReminder(db.Model):
+    """A reminder about one clock of a review, sent once per clock, kind and due date: the daily run checks here
+    first, so a clock due soon is reminded about once, and once more when it becomes overdue (again if a pause
+    moves its due date)."""
+
+    __tablename__ = "review_reminders"
+    __table_args__ = (sa.UniqueConstraint("review_id", "clock", "kind", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(sa.ForeignKey("learning_reviews.id", ondelete="CASCADE"), index=True)
+    #: the ClockKind's key
+    clock: Mapped[str] = mapped_column(sa.String(20))
+    #: "due_soon" or "overdue"
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    #: the due date it was about
+    due_on: Mapped[date] = mapped_column()
+    sent_on: Mapped[date] = mapped_column()
+    #: how many people it went to
+    recipients: Mapped[int] = mapped_column(default=0)
+
+
 # -- core.redaction: where a case reference could be typed --
 
 register_place(LearningReview.__table__, lambda pid: LearningReview.__table__.c.partnership_id == pid)

@@ -129,6 +129,33 @@ def _self_assessment_ids(world) -> dict[str, int]:
     }
 
 
+# -- learning reviews: the register, clocks and pauses --
+def _review_ids(world) -> dict[str, int]:
+    """A published rapid review (so agency staff reach it too) with an open pause of its rapid review clock."""
+    from audit_app.reviews import services as review_services
+
+    with system_actor("test:setup"):
+        review = review_services.create_review(
+            world.partnership.id,
+            review_services.ReviewIn(
+                review_type="rapid_review",
+                pseudonym="Child R",
+                aware_on=clock.today() - timedelta(days=14),
+                notified_on=clock.today() - timedelta(days=10),
+            ),
+            by=None,
+        )
+        review_services.set_publication(
+            review,
+            review_services.PublicationIn(
+                state="published", published_on=clock.today(), published_url="https://example.org/r"
+            ),
+        )
+        pause = review_services.pause_clock(review, "rapid_review", clock.today() - timedelta(days=2), "Trial", by=None)
+        db.session.commit()
+    return {"review_id": review.id, "pause_id": pause.id}
+
+
 def _url(rule: str, ids: dict[str, object]) -> str:
     return re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: str(ids[m.group(2)]), rule)
 
@@ -176,6 +203,7 @@ def test_declared_roles_are_what_the_endpoint_allows(client, world, op: Operatio
         "report_recommendation_id": report_recommendation.id,
         "partnership_id": world.partnership.id,
         **_self_assessment_ids(world),
+        **_review_ids(world),
     }
     # -- self-assessments: settings from a CSV, evidence files and links, improvement actions --
     if "criterion_evidence_id" in op.rule or "sa_return_id" in op.rule:

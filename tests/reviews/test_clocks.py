@@ -163,3 +163,10 @@ def test_which_clocks_a_review_runs() -> None:
     assert clock_kinds(ReviewType.RAPID_REVIEW, ReviewDecision.NO_FURTHER_REVIEW) == [N, R]
     assert clock_kinds(ReviewType.LCSPR, None) == [P]
     assert clock_kinds(ReviewType.THEMATIC_REVIEW, None) == []
+
+
+def test_the_modules_worked_example() -> None:
+    # aware Thursday 17 April 2025, due Monday 28 April; paused Tuesday 22, resumed Thursday 24: Wednesday 30 April
+    assert compute(N, date(2025, 4, 17), None, [], today=date(2025, 4, 17)).due_on == date(2025, 4, 28)
+    paused = compute(N, date(2025, 4, 17), None, [Pause(date(2025, 4, 22), date(2025, 4, 24))], today=date(2025, 4, 24))
+    assert paused.due_on == date(2025, 4, 30)
