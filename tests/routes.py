@@ -23,7 +23,9 @@ from audit_app.core import clock
 from audit_app.core.audit import system_actor
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaire_services
+from audit_app.questionnaires.learning_themes import themes_of
 from audit_app.questionnaires.models import QuestionnaireKind
+from audit_app.reviews.learning import add_point
 from audit_app.reviews.models import LearningReview, ReviewType
 from audit_app.rounds import evidence as criterion_evidence
 from audit_app.rounds.models import Return, RoundStatus
@@ -171,6 +173,13 @@ def build_route_world() -> dict[str, Any]:
         db.session.flush()
         # -- learning reviews: agency summaries, the panel meeting, the decision --
         # -- learning reviews: learning points, recommendations, the list of learning themes --
+        # a learning point tagged with the first default theme (learning_point_id); the last theme is never used,
+        # so it can be deleted (learning_theme_id)
+        partnership_themes = themes_of(world.partnership.id)
+        learning_point = add_point(
+            review, "Practitioners did not ask who else lived at home.", [partnership_themes[0].id]
+        )
+        learning_theme = partnership_themes[-1]
         # -- learning themes across sources --
         db.session.commit()
     police_return = db.session.scalar(sa.select(Return).where(Return.round_id == round_.id))
@@ -220,6 +229,8 @@ def build_route_world() -> dict[str, Any]:
         "review_id": review.id,
         # -- learning reviews: agency summaries, the panel meeting, the decision --
         # -- learning reviews: learning points, recommendations, the list of learning themes --
+        "learning_point_id": learning_point.id,
+        "learning_theme_id": learning_theme.id,
         # -- learning themes across sources --
     }
     secrets = {name: api_token(user, name="access test") for name, user in world.users.items()}

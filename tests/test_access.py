@@ -49,6 +49,9 @@ HIDDEN_FROM_OTHERS = {
     "accounts.token_revoke",
     # an unpublished review is not there for agency staff (reviews.permissions.reviews_query)
     "reviews.review_detail",
+    # learning points and recommendations of the world's unpublished review (reviews.learning_views, api.learning)
+    "api.learning_points_list",
+    "api.review_recommendations_list",
 }
 
 #: endpoint -> who may use it (a set of roles) or PUBLIC
@@ -385,6 +388,28 @@ ACCESS: dict[str, set[str] | str] = {
     "reviews.review_detail": VIEW_ROUNDS,
     # -- learning reviews: agency summaries, the panel meeting, the decision (reviews.summary_views) --
     # -- learning reviews: learning points, recommendations, the list of learning themes (reviews.learning_views) --
+    # every member reads the list of learning themes; admins and the QA group keep it and write the learning.
+    # The world's review is unpublished: its learning points and recommendations are not there for agency staff
+    "learning.theme_list": MEMBERS,
+    "learning.theme_new": BUILDERS,
+    "learning.theme_edit": BUILDERS,
+    "learning.theme_move": BUILDERS,
+    "learning.theme_retire": BUILDERS,
+    "learning.theme_restore": BUILDERS,
+    "learning.theme_delete": BUILDERS,
+    "learning.point_new": BUILDERS,
+    "learning.point_edit": BUILDERS,
+    "learning.point_move": BUILDERS,
+    "learning.point_delete": BUILDERS,
+    "api.learning_themes_list": MEMBERS,
+    "api.learning_themes_create": BUILDERS,
+    "api.learning_themes_update": BUILDERS,
+    "api.learning_themes_delete": BUILDERS,
+    "api.learning_points_list": VIEW_ROUNDS,
+    "api.learning_points_create": BUILDERS,
+    "api.learning_points_update": BUILDERS,
+    "api.learning_points_delete": BUILDERS,
+    "api.review_recommendations_list": VIEW_ROUNDS,
     # -- learning themes across sources (reporting.theme_views, api.theme_counts) --
 }
 

@@ -25,7 +25,7 @@ from ..reviews import learning
 from ..reviews.models import LearningPoint
 from ..reviews.permissions import (
     can_manage_learning_themes,
-    can_manage_review,
+    can_manage_reviews,
     can_view_learning_themes,
     get_learning_point_or_404,
     get_learning_theme_or_404,
@@ -247,8 +247,8 @@ def learning_points_list(review_id: int):
 )
 def learning_points_create(review_id: int):
     p = principal()
+    require(can_manage_reviews(p))
     review = get_review_or_404(p, review_id)
-    require(can_manage_review(p, review))
     body = parse_body(PointIn)
     point = learning.add_point(review, body.text, body.theme_ids)
     db.session.commit()
@@ -266,8 +266,8 @@ def learning_points_create(review_id: int):
 )
 def learning_points_update(learning_point_id: int):
     p = principal()
+    require(can_manage_reviews(p))
     point = get_learning_point_or_404(p, learning_point_id)
-    require(can_manage_review(p, point.review))
     body = parse_body(PointPatch)
     if body.text is not None or body.theme_ids is not None:
         learning.update_point(
@@ -291,8 +291,8 @@ def learning_points_update(learning_point_id: int):
 )
 def learning_points_delete(learning_point_id: int):
     p = principal()
+    require(can_manage_reviews(p))
     point = get_learning_point_or_404(p, learning_point_id)
-    require(can_manage_review(p, point.review))
     learning.delete_point(point)
     db.session.commit()
     return "", 204

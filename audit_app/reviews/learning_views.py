@@ -25,6 +25,7 @@ from .models import LearningPoint, LearningReview
 from .permissions import (
     can_manage_learning_themes,
     can_manage_review,
+    can_manage_reviews,
     can_view_learning_themes,
     get_learning_point_or_404,
     get_learning_theme_or_404,
@@ -222,8 +223,8 @@ def _review_url(review_id: int) -> str:
 def point_new(review_id: int):
     """Add a key learning point to a review, numbered after its last."""
     p = current_principal()
+    allowed_or_403(can_manage_reviews(p))
     review = get_review_or_404(p, review_id)
-    allowed_or_403(can_manage_review(p, review))
     errors: dict[str, str] = {}
     if request.method == "POST":
         check_csrf()
@@ -255,8 +256,8 @@ def point_new(review_id: int):
 def point_edit(learning_point_id: int):
     """Change a learning point's text, themes or number."""
     p = current_principal()
+    allowed_or_403(can_manage_reviews(p))
     point = get_learning_point_or_404(p, learning_point_id)
-    allowed_or_403(can_manage_review(p, point.review))
     errors: dict[str, str] = {}
     if request.method == "POST":
         check_csrf()
@@ -304,8 +305,8 @@ def point_edit(learning_point_id: int):
 def point_move(learning_point_id: int):
     """Move a learning point up or down one place."""
     p = current_principal()
+    allowed_or_403(can_manage_reviews(p))
     point = get_learning_point_or_404(p, learning_point_id)
-    allowed_or_403(can_manage_review(p, point.review))
     check_csrf()
     direction = request.form.get("direction") or ""
     step = {"up": -1, "down": 1}.get(direction)
@@ -323,8 +324,8 @@ def point_move(learning_point_id: int):
 def point_delete(learning_point_id: int):
     """Delete a learning point; those after it move up a number."""
     p = current_principal()
+    allowed_or_403(can_manage_reviews(p))
     point = get_learning_point_or_404(p, learning_point_id)
-    allowed_or_403(can_manage_review(p, point.review))
     check_csrf()
     review_id, number = point.review_id, point.number
     learning.delete_point(point)
