@@ -23,7 +23,7 @@ from audit_app.core import clock
 from audit_app.core.audit import system_actor
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaire_services
-from audit_app.questionnaires.learning_themes import themes_of
+from audit_app.questionnaires.learning_themes import add_theme, retire_theme, themes_of
 from audit_app.questionnaires.models import QuestionnaireKind
 from audit_app.reviews.learning import add_point
 from audit_app.reviews.models import LearningReview, ReviewType
@@ -179,7 +179,10 @@ def build_route_world() -> dict[str, Any]:
         learning_point = add_point(
             review, "Practitioners did not ask who else lived at home.", [partnership_themes[0].id]
         )
+        add_point(review, "Nobody escalated when the plan drifted.")  # a second point: the move buttons show
         learning_theme = partnership_themes[-1]
+        # a retired theme (the list offers to restore it)
+        retire_theme(add_theme(world.partnership.id, "Retired in the world"))
         # -- learning themes across sources --
         db.session.commit()
     police_return = db.session.scalar(sa.select(Return).where(Return.round_id == round_.id))

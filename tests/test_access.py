@@ -41,6 +41,10 @@ METHOD_ACCESS = {
     # scrutiny of a self-assessment round: the QA group names moderators and chooses priorities; scrutineers read
     ("scrutiny.round_moderators", "POST"): BUILDERS,
     ("scrutiny.round_priorities", "POST"): BUILDERS,
+    # learning points and recommendations of a review: every member of a published one; the world's review is
+    # unpublished, so agency staff do not find it (404, HIDDEN_FROM_OTHERS)
+    ("api.learning_points_list", "GET"): VIEW_ROUNDS,
+    ("api.review_recommendations_list", "GET"): VIEW_ROUNDS,
 }
 OWNER = {"auditor"}  # the token in the URL belongs to the auditor
 PUBLIC = "public"
@@ -405,11 +409,11 @@ ACCESS: dict[str, set[str] | str] = {
     "api.learning_themes_create": BUILDERS,
     "api.learning_themes_update": BUILDERS,
     "api.learning_themes_delete": BUILDERS,
-    "api.learning_points_list": VIEW_ROUNDS,
+    "api.learning_points_list": MEMBERS,
     "api.learning_points_create": BUILDERS,
     "api.learning_points_update": BUILDERS,
     "api.learning_points_delete": BUILDERS,
-    "api.review_recommendations_list": VIEW_ROUNDS,
+    "api.review_recommendations_list": MEMBERS,
     # -- learning themes across sources (reporting.theme_views, api.theme_counts) --
 }
 

@@ -6,6 +6,7 @@ recommendations are created with POST /recommendations, source ``review`` and it
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +46,15 @@ REVIEW_NOTE = "agency leads and auditors reach published reviews only; an unpubl
 # -- learning themes --
 
 
+class ThemeStatus(enum.StrEnum):
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+    @property
+    def label(self) -> str:
+        return {"active": "In use", "retired": "Retired"}[self.value]
+
+
 class ThemeIn(Strict):
     name: str = Field(default="", description="Unique in the partnership, whatever the capitals; 120 characters")
     description: str = Field(default="", description="What it covers (optional)")
@@ -65,7 +75,7 @@ class ThemeOut(BaseModel):
     description: str
     position: int = Field(description="Its place in the partnership's list (active themes first)")
     retired: bool
-    status: str = Field(description="active or retired")
+    status: ThemeStatus = Field(description="active: offered for new tags; retired: kept on past tags only")
     status_label: str
 
 
@@ -76,8 +86,8 @@ def _theme(theme: LearningTheme, place: int) -> dict[str, Any]:
         description=theme.description,
         position=place,
         retired=theme.is_retired,
-        status="retired" if theme.is_retired else "active",
-        status_label="Retired" if theme.is_retired else "In use",
+        status=ThemeStatus.RETIRED if theme.is_retired else ThemeStatus.ACTIVE,
+        status_label=(ThemeStatus.RETIRED if theme.is_retired else ThemeStatus.ACTIVE).label,
     ).model_dump(mode="json")
 
 

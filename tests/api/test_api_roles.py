@@ -202,6 +202,27 @@ def test_declared_roles_are_what_the_endpoint_allows(client, world, op: Operatio
             db.session.commit()
         ids["criterion_evidence_id"] = item.id
         ids["sa_return_id"] = db.session.scalar(sa.select(Return.id).where(Return.round_id == sa_round.id))
+    # -- learning reviews: learning points, recommendations, the list of learning themes --
+    # a published review (every role reads its learning), a point on it, and a theme nothing is tagged with
+    if op.endpoint.startswith(("api.learning_", "api.review_recommendations")):
+        from audit_app.questionnaires.learning_themes import themes_of
+        from audit_app.reviews.learning import add_point
+        from audit_app.reviews.models import LearningReview, PublicationState, ReviewType
+
+        with system_actor("test:setup"):
+            review = LearningReview(
+                partnership_id=world.partnership.id,
+                review_type=ReviewType.LOCAL_LEARNING_REVIEW,
+                pseudonym="Child R",
+                publication_state=PublicationState.PUBLISHED,
+                published_on=date(2026, 1, 5),
+            )
+            db.session.add(review)
+            db.session.flush()
+            ids["review_id"] = review.id
+            ids["learning_point_id"] = add_point(review, "Nobody asked who else lived at home.").id
+            ids["learning_theme_id"] = themes_of(world.partnership.id)[-1].id
+            db.session.commit()
     url = _url(op.rule, ids)
     # refusals first: an allowed call may change what later calls find (taking a role away, or deleting the
     # object: then each later allowed role finds it gone, a 404 that says it got past the permission check)
