@@ -210,6 +210,9 @@ def test_recommendations_from_a_review_feed_the_plan(client, world, review):
     plan = client.get(f"/actions?source=review:{review.id}").get_data(as_text=True)
     assert "Rapid review: Child K" in plan and "Run the escalation audit" in plan
     assert "Any learning review" in plan
+    # the recommendation's page names and links the review
+    detail = client.get(f"/recommendations/{second.id}").get_data(as_text=True)
+    assert f'/reviews/{review.id}#recommendations">Rapid review: Child K</a>' in detail
     # the edit form keeps the review chosen
     edit = client.get(f"/recommendations/{second.id}/edit").get_data(as_text=True)
     assert f'value="{review.id}" selected' in edit
