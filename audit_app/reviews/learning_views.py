@@ -13,6 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from ..actions.forms import field_errors
+from ..actions.models import Recommendation, SourceKind
 from ..actions.permissions import can_manage_recommendations, recommendations_query
 from ..core.errors import FieldErrors
 from ..core.forms import check_csrf, id_value
@@ -40,8 +41,6 @@ def review_learning(review: LearningReview) -> dict[str, Any]:
     """What the review's page shows of its learning: the numbered points, and the recommendations (those the
     viewer may see on the plan) with their actions' RAG."""
     p = current_principal()
-    from ..actions.models import Recommendation, SourceKind
-
     recommendations = list(
         db.session.scalars(
             recommendations_query(p)
