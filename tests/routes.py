@@ -23,8 +23,10 @@ from audit_app.core import clock
 from audit_app.core.audit import system_actor
 from audit_app.extensions import db
 from audit_app.questionnaires import services as questionnaire_services
-from audit_app.questionnaires.models import LearningTheme, QuestionnaireKind
+from audit_app.questionnaires.learning_themes import add_theme, retire_theme, themes_of
+from audit_app.questionnaires.models import QuestionnaireKind
 from audit_app.reviews import summaries as review_summaries
+from audit_app.reviews.learning import add_point
 from audit_app.reviews.models import ClockKind, ClockPause, LearningReview, ReviewType
 from audit_app.rounds import evidence as criterion_evidence
 from audit_app.rounds.models import Return, RoundStatus
@@ -186,12 +188,18 @@ def build_route_world() -> dict[str, Any]:
             ),
         )
         # -- learning reviews: learning points, recommendations, the list of learning themes --
+        # a learning point tagged with the first default theme (learning_point_id); the last theme is never used,
+        # so it can be deleted (learning_theme_id)
+        partnership_themes = themes_of(world.partnership.id)
+        learning_point = add_point(
+            review, "Practitioners did not ask who else lived at home.", [partnership_themes[0].id]
+        )
+        add_point(review, "Nobody escalated when the plan drifted.")  # a second point: the move buttons show
+        learning_theme = partnership_themes[-1]
+        # a retired theme (the list offers to restore it)
+        retire_theme(add_theme(world.partnership.id, "Retired in the world"))
         # -- learning themes across sources --
-        # a theme of the world's partnership (learning_theme_id); tests build tables with create_all, so no
-        # partnership has the default list
-        access_theme = LearningTheme(partnership_id=world.partnership.id, name="Escalation (access world)")
-        db.session.add(access_theme)
-        db.session.flush()
+        # the themes pages take the learning points' theme (learning_theme_id, above): the partnership's own list
         db.session.commit()
     police_return = db.session.scalar(sa.select(Return).where(Return.round_id == round_.id))
     auditor_membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == world.user("auditor").id))
@@ -242,8 +250,9 @@ def build_route_world() -> dict[str, Any]:
         # -- learning reviews: agency summaries, the panel meeting, the decision --
         "summary_round_id": summary_round.id,
         # -- learning reviews: learning points, recommendations, the list of learning themes --
+        "learning_point_id": learning_point.id,
+        "learning_theme_id": learning_theme.id,
         # -- learning themes across sources --
-        "learning_theme_id": access_theme.id,
     }
     secrets = {name: api_token(user, name="access test") for name, user in world.users.items()}
     return {"world": world_ids(world), "ids": ids, "secrets": secrets}

@@ -46,6 +46,10 @@ METHOD_ACCESS = {
     # get 404 (HIDDEN_FROM_OTHERS) and only these roles reach it
     ("api.reviews_get", "GET"): VIEW_ROUNDS,
     ("api.reviews_clocks", "GET"): VIEW_ROUNDS,
+    # learning points and recommendations of a review: every member of a published one; the world's review is
+    # unpublished, so agency staff do not find it (404, HIDDEN_FROM_OTHERS)
+    ("api.learning_points_list", "GET"): VIEW_ROUNDS,
+    ("api.review_recommendations_list", "GET"): VIEW_ROUNDS,
 }
 OWNER = {"auditor"}  # the token in the URL belongs to the auditor
 PUBLIC = "public"
@@ -56,6 +60,9 @@ HIDDEN_FROM_OTHERS = {
     "reviews.review_detail",
     "api.reviews_get",
     "api.reviews_clocks",
+    # learning points and recommendations of the world's unpublished review (reviews.learning_views, api.learning)
+    "api.learning_points_list",
+    "api.review_recommendations_list",
 }
 
 #: endpoint -> who may use it (a set of roles) or PUBLIC
@@ -434,6 +441,28 @@ ACCESS: dict[str, set[str] | str] = {
     "api.review_decision_get": VIEW_ROUNDS,
     "api.review_decision_put": BUILDERS,
     # -- learning reviews: learning points, recommendations, the list of learning themes (reviews.learning_views) --
+    # every member reads the list of learning themes; admins and the QA group keep it and write the learning.
+    # The world's review is unpublished: its learning points and recommendations are not there for agency staff
+    "learning.theme_list": MEMBERS,
+    "learning.theme_new": BUILDERS,
+    "learning.theme_edit": BUILDERS,
+    "learning.theme_move": BUILDERS,
+    "learning.theme_retire": BUILDERS,
+    "learning.theme_restore": BUILDERS,
+    "learning.theme_delete": BUILDERS,
+    "learning.point_new": BUILDERS,
+    "learning.point_edit": BUILDERS,
+    "learning.point_move": BUILDERS,
+    "learning.point_delete": BUILDERS,
+    "api.learning_themes_list": MEMBERS,
+    "api.learning_themes_create": BUILDERS,
+    "api.learning_themes_update": BUILDERS,
+    "api.learning_themes_delete": BUILDERS,
+    "api.learning_points_list": MEMBERS,
+    "api.learning_points_create": BUILDERS,
+    "api.learning_points_update": BUILDERS,
+    "api.learning_points_delete": BUILDERS,
+    "api.review_recommendations_list": MEMBERS,
     # -- learning themes across sources (reporting.theme_views, api.theme_counts) --
     # for those who see every source of the partnership; agency staff are refused (403)
     "themes.across_sources_page": VIEW_ROUNDS,

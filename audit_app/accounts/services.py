@@ -150,7 +150,7 @@ DEFAULT_SECTORS = [
 
 
 def create_partnership(name: str, *, qa_group_name: str | None = None) -> Partnership:
-    """A new partnership with the usual sectors."""
+    """A new partnership with the usual sectors and learning themes."""
     name = name.strip()
     if db.session.scalar(sa.select(Partnership).where(sa.func.lower(Partnership.name) == name.lower())):
         raise ConflictError("A partnership with this name already exists", field="name")
@@ -160,6 +160,9 @@ def create_partnership(name: str, *, qa_group_name: str | None = None) -> Partne
     for key, label in DEFAULT_SECTORS:
         db.session.add(Sector(partnership_id=partnership.id, key=key, name=label))
     db.session.flush()
+    from ..questionnaires.learning_themes import seed_default_themes
+
+    seed_default_themes(partnership.id)
     return partnership
 
 

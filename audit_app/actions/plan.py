@@ -58,7 +58,7 @@ def overdue_clause(today: date) -> sa.ColumnElement[bool]:
 
 
 def filtered(query: sa.Select, filters: PlanFilters, today: date) -> sa.Select:
-    if filters.source in ("round", "other"):
+    if filters.source in ("round", "review", "other"):
         query = query.where(Recommendation.source == filters.source)
     elif filters.source:
         query = query.where(Recommendation.source_key == filters.source)
@@ -137,11 +137,15 @@ def plan_counts(actions: list[Action], today: date | None = None) -> PlanCounts:
 
 
 def source_choices(p: Principal) -> list[tuple[str, str]]:
-    """The plan's sources the principal can filter by: (key, label), rounds first, then other sources."""
+    """The plan's sources the principal can filter by: (key, label), rounds first, then learning reviews, then other
+    sources."""
     from .permissions import recommendations_query
 
-    recs = db.session.scalars(recommendations_query(p).options(selectinload(Recommendation.round)))
+    recs = db.session.scalars(
+        recommendations_query(p).options(selectinload(Recommendation.round), selectinload(Recommendation.review))
+    )
     seen: dict[str, str] = {}
     for rec in recs:
         seen.setdefault(rec.source_key, rec.source_label)
-    return sorted(seen.items(), key=lambda kv: (not kv[0].startswith("round:"), kv[1].casefold()))
+    order = {"round": 0, "review": 1}
+    return sorted(seen.items(), key=lambda kv: (order.get(kv[0].split(":")[0], 2), kv[1].casefold()))

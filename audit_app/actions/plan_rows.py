@@ -140,7 +140,7 @@ def plan_charts(counts: PlanCounts) -> dict[str, Markup]:
 
 # -- the filters --
 
-SOURCE_KINDS = [("round", "Any audit round"), ("other", "Any other source")]
+SOURCE_KINDS = [("round", "Any audit round"), ("review", "Any learning review"), ("other", "Any other source")]
 OVERDUE_CHOICES = [("", "All actions"), ("yes", "Overdue only")]
 
 

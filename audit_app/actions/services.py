@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import sqlalchemy as sa
 
@@ -74,10 +74,13 @@ class _Problems:
 # -- recommendations --
 
 
-def source_key(source: SourceKind, round_id: int | None, description: str) -> str:
-    """The group a recommendation is numbered in: its round, or its other source's name (any case or spacing)."""
+def source_key(source: SourceKind, round_id: int | None, description: str, review_id: int | None = None) -> str:
+    """The group a recommendation is numbered in: its round, its learning review, or its other source's name (any
+    case or spacing)."""
     if source == SourceKind.ROUND:
         return f"round:{round_id}"
+    if source == SourceKind.REVIEW:
+        return f"review:{review_id}"
     return f"other:{name_key(description)}"
 
 
@@ -104,9 +107,27 @@ def partnership_rounds(partnership_id: int) -> list[Round]:
     return list(db.session.scalars(sa.select(Round).where(in_partnership(partnership_id)).order_by(Round.id.desc())))
 
 
+def partnership_reviews(partnership_id: int) -> list[Any]:
+    """The partnership's learning reviews, newest first (a recommendation's source may be one)."""
+    from ..reviews.models import LearningReview
+
+    return list(
+        db.session.scalars(
+            sa.select(LearningReview)
+            .where(LearningReview.partnership_id == partnership_id)
+            .order_by(LearningReview.created_at.desc(), LearningReview.id.desc())
+        )
+    )
+
+
 def learning_theme_choices(partnership_id: int) -> list[str]:
-    """The learning themes people tick in the partnership's published questionnaires, and any already used on a
+    """The themes a recommendation may be tagged with: the partnership's list of learning themes (the active ones,
+    in its order) first, then any other theme people tick in its published questionnaires or already used on a
     recommendation, in alphabetical order."""
+    from ..questionnaires.learning_themes import active_theme_names
+
+    listed = active_theme_names(partnership_id)
+    folded = {n.casefold() for n in listed}
     options = db.session.scalars(
         sa.select(Question.options)
         .join(Section, Section.id == Question.section_id)
@@ -125,7 +146,7 @@ def learning_theme_choices(partnership_id: int) -> list[str]:
             .where(Recommendation.partnership_id == partnership_id)
         )
     )
-    return sorted(names, key=str.casefold)
+    return listed + sorted((n for n in names if n.casefold() not in folded), key=str.casefold)
 
 
 @dataclass
@@ -134,6 +155,7 @@ class RecommendationIn:
 
     source: str = SourceKind.OTHER.value
     round_id: int | None = None
+    review_id: int | None = None
     source_description: str = ""
     text: str = ""
     number: int | None = None
@@ -149,7 +171,9 @@ def _checked_recommendation(
     try:
         source = SourceKind(given.source)
     except ValueError:
-        problems.add("source", "Choose where the recommendation came from: an audit round or another source")
+        problems.add(
+            "source", "Choose where the recommendation came from: an audit round, a learning review or another source"
+        )
         source = SourceKind.OTHER
     rounds = {r.id: r for r in partnership_rounds(partnership_id)}
     description = problems.text(
@@ -165,6 +189,12 @@ def _checked_recommendation(
             problems.add("round_id", "Choose the round the recommendation came from")
         elif given.round_id not in rounds:
             problems.add("round_id", "Choose a round of this partnership")
+    if source == SourceKind.REVIEW:
+        description = ""
+        if given.review_id is None:
+            problems.add("review_id", "Choose the learning review the recommendation came from")
+        elif given.review_id not in {r.id for r in partnership_reviews(partnership_id)}:
+            problems.add("review_id", "Choose a learning review of this partnership")
     text = problems.text("text", given.text, "the recommendation", required=True, limit=TEXT_LIMIT)
     if given.number is not None and not 1 <= given.number <= 999:
         problems.add("number", "The number must be a whole number from 1 to 999")
@@ -183,7 +213,7 @@ def _checked_recommendation(
     if given.tested_by_round_id is not None and given.tested_by_round_id not in rounds:
         problems.add("tested_by_round_id", "Choose a round of this partnership to test the recommendation")
     problems.raise_any()
-    key = source_key(source, given.round_id, description)
+    key = source_key(source, given.round_id, description, given.review_id)
     if given.number is not None:
         taken = db.session.scalar(
             sa.select(Recommendation.id).where(
@@ -220,11 +250,12 @@ def create_recommendation(
 ) -> Recommendation:
     """Record a recommendation, numbered next in its source unless a free number is given."""
     source, description, text, themes = _checked_recommendation(partnership_id, given)
-    key = source_key(source, given.round_id, description)
+    key = source_key(source, given.round_id, description, given.review_id)
     rec = Recommendation(
         partnership_id=partnership_id,
         source=source,
         round_id=given.round_id if source == SourceKind.ROUND else None,
+        review_id=given.review_id if source == SourceKind.REVIEW else None,
         source_description=description,
         source_key=key,
         number=given.number or next_number(partnership_id, key),
@@ -242,13 +273,14 @@ def create_recommendation(
 def update_recommendation(rec: Recommendation, given: RecommendationIn) -> Recommendation:
     """Change a recommendation's text, source, number, themes, agencies or the round that will test it."""
     source, description, text, themes = _checked_recommendation(rec.partnership_id, given, current=rec)
-    key = source_key(source, given.round_id, description)
+    key = source_key(source, given.round_id, description, given.review_id)
     if key != rec.source_key and given.number is None:
         rec.number = next_number(rec.partnership_id, key)
     elif given.number is not None:
         rec.number = given.number
     rec.source = source
     rec.round_id = given.round_id if source == SourceKind.ROUND else None
+    rec.review_id = given.review_id if source == SourceKind.REVIEW else None
     rec.source_description = description
     rec.source_key = key
     rec.text = text

@@ -56,6 +56,7 @@ def _agency_choices(partnership_id: int) -> list[Agency]:
 def _recommendation_form_context(p: Principal) -> dict[str, Any]:
     return {
         "rounds": services.partnership_rounds(p.partnership_id),
+        "reviews": services.partnership_reviews(p.partnership_id),
         "theme_choices": services.learning_theme_choices(p.partnership_id),
         "agencies": _agency_choices(p.partnership_id),
         "source_labels": {s.value: s.label for s in SourceKind},
@@ -66,6 +67,7 @@ def _posted_recommendation(form: Any, errors: dict[str, str]) -> services.Recomm
     ids: dict[str, int | None] = {}
     for name, message in (
         ("round_id", "Choose the round the recommendation came from"),
+        ("review_id", "Choose the learning review the recommendation came from"),
         ("tested_by_round_id", "Choose a round of this partnership to test the recommendation"),
     ):
         try:
@@ -91,6 +93,7 @@ def _posted_recommendation(form: Any, errors: dict[str, str]) -> services.Recomm
     return services.RecommendationIn(
         source=source,
         round_id=ids["round_id"] if source == SourceKind.ROUND else None,
+        review_id=ids["review_id"] if source == SourceKind.REVIEW else None,
         source_description=form.get("source_description") or "",
         text=form.get("text") or "",
         number=number,
@@ -103,9 +106,11 @@ def _posted_recommendation(form: Any, errors: dict[str, str]) -> services.Recomm
 @bp.route("/recommendations/new", methods=["GET", "POST"])
 @login_required
 def recommendation_new():
-    """Record a recommendation: from a round of the partnership, or from another source described in words.
+    """Record a recommendation: from a round or a learning review of the partnership, or from another source
+    described in words.
 
-    Query arguments prefill the form (``source``, ``round_id``, ``text``), for the round's list to pick from."""
+    Query arguments prefill the form (``source``, ``round_id``, ``review_id``, ``text``), for the round's list and
+    the review's page to pick from."""
     p = current_principal()
     allowed_or_403(can_manage_recommendations(p))
     errors: dict[str, str] = {}
@@ -127,6 +132,7 @@ def recommendation_new():
         values = {
             "source": request.args.get("source", ""),
             "round_id": request.args.get("round_id", ""),
+            "review_id": request.args.get("review_id", ""),
             "text": request.args.get("text", "")[: services.TEXT_LIMIT],
         }
     return render_template(
@@ -182,6 +188,7 @@ def recommendation_edit(recommendation_id: int):
         values = {
             "source": rec.source.value,
             "round_id": str(rec.round_id or ""),
+            "review_id": str(rec.review_id or ""),
             "source_description": rec.source_description,
             "text": rec.text,
             "number": str(rec.number),

@@ -87,6 +87,11 @@ class RoundRef(BaseModel):
     title: str
 
 
+class ReviewRef(BaseModel):
+    id: int
+    title: str = Field(description="The review's type and pseudonym, as people name it")
+
+
 class Person(BaseModel):
     user_id: int | None = Field(description="The user's id; null for a named person without an account")
     name: str
@@ -101,6 +106,7 @@ class PlanRecommendationOut(BaseModel):
     source_name: str = Field(description="The source as people name it: the round's title, or the description")
     source_key: str = Field(description="The numbering group; filter the plan and lists by it (`source`)")
     round: RoundRef | None = Field(description="The round it came from (source `round`)")
+    review: ReviewRef | None = Field(description="The learning review it came from (source `review`)")
     source_description: str = Field(description="What the other source was (source `other`)")
     themes: list[str] = Field(description="Learning themes")
     agencies: list[NamedRef] = Field(description="The agencies it is addressed to")
@@ -269,8 +275,11 @@ CANDIDATE_LABELS = {
 
 
 class PlanRecommendationIn(Strict):
-    source: SourceKind = Field(description="round (then round_id) or other (then source_description)")
+    source: SourceKind = Field(
+        description="round (then round_id), review (then review_id) or other (then source_description)"
+    )
     round_id: Id | None = None
+    review_id: Id | None = Field(default=None, description="A learning review of your partnership (source review)")
     source_description: str = Field(default="", description="What the other source was (an inspection, ...)")
     text: str = ""
     number: StrictInt | None = Field(default=None, description="From 1 to 999; omit: the next number of its source")
@@ -284,6 +293,7 @@ class PlanRecommendationPatch(Strict):
 
     source: SourceKind | None = None
     round_id: Id | None = None
+    review_id: Id | None = None
     source_description: str | None = None
     text: str | None = None
     number: StrictInt | None = Field(default=None, description="Omit to keep it (or to renumber in a new source)")
@@ -360,7 +370,7 @@ class DecisionIn(Strict):
 
 class RecommendationsQuery(PageQuery):
     source: str | None = Field(
-        default=None, max_length=700, description="round, other, or a source_key such as round:12"
+        default=None, max_length=700, description="round, review, other, or a source_key such as round:12 or review:3"
     )
     round_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="Recommendations of this round")
     agency_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="Addressed to this agency")
@@ -373,7 +383,7 @@ class PlanQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     source: str | None = Field(
-        default=None, max_length=700, description="round, other, or a source_key such as round:12"
+        default=None, max_length=700, description="round, review, other, or a source_key such as round:12 or review:3"
     )
     agency_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="Owned by this agency")
     owner_user_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="Owned by this user")
@@ -405,6 +415,7 @@ def _recommendation(p: Principal, rec: Recommendation) -> dict[str, Any]:
         source_name=rec.source_label,
         source_key=rec.source_key,
         round=_round_ref(rec.round),
+        review=ReviewRef(id=rec.review.id, title=rec.review.title) if rec.review is not None else None,
         source_description=rec.source_description,
         themes=rec.theme_names,
         agencies=[NamedRef(id=a.id, name=a.name) for a in rec.agencies],
@@ -549,6 +560,7 @@ def _action_loads() -> list[Any]:
 def _recommendation_loads() -> list[Any]:
     return [
         selectinload(Recommendation.round),
+        selectinload(Recommendation.review),
         selectinload(Recommendation.tested_by_round),
         selectinload(Recommendation.themes),
         selectinload(Recommendation.agencies),
@@ -574,7 +586,7 @@ def recommendations_list():
     p = _viewer()
     args: RecommendationsQuery = query_args()
     query = recommendations_query(p)
-    if args.source in ("round", "other"):
+    if args.source in ("round", "review", "other"):
         query = query.where(Recommendation.source == args.source)
     elif args.source:
         query = query.where(Recommendation.source_key == args.source)
@@ -604,6 +616,7 @@ def _given(body: PlanRecommendationIn) -> services.RecommendationIn:
     return services.RecommendationIn(
         source=body.source.value,
         round_id=body.round_id,
+        review_id=body.review_id,
         source_description=body.source_description,
         text=body.text,
         number=body.number,
@@ -662,11 +675,13 @@ def recommendations_update(recommendation_id: int):
     given = body.model_fields_set
     source = body.source or rec.source
     round_id = body.round_id if "round_id" in given else rec.round_id
+    review_id = body.review_id if "review_id" in given else rec.review_id
     services.update_recommendation(
         rec,
         services.RecommendationIn(
             source=source.value,
             round_id=round_id,
+            review_id=review_id,
             source_description=body.source_description
             if body.source_description is not None
             else rec.source_description,

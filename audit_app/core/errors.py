@@ -66,6 +66,12 @@ UNIQUE_CONFLICTS: dict[str, tuple[str, str]] = {
     "uq_memberships_user_id_partnership_id_agency_id_role": ("role", "This person already has this role"),
     "uq_memberships_no_agency": ("role", "This person already has this role"),
     "uq_sectors_partnership_id_key": ("key", "A sector with this key already exists"),
+    # learning reviews: learning points and the list of learning themes
+    "uq_learning_themes_partnership_id_name": ("name", "The partnership already has a learning theme with this name"),
+    "uq_learning_points_review_id_number": (
+        "number",
+        "Another learning point was given this number at the same time: reload the review and try again",
+    ),
     "uq_partnership_agencies_partnership_id_agency_id": ("agency_id", "This agency is already in the partnership"),
     "uq_sectors_partnership_id_name_key": (
         "name",

@@ -15,6 +15,7 @@ from flask import abort
 from ..accounts.models import Role
 from ..core.permissions import Principal
 from ..extensions import db
+from ..questionnaires.models import LearningTheme
 from .models import LearningPoint, LearningReview, PublicationState
 
 # ----------------------------------------------------------------------------------------------------------
@@ -96,3 +97,28 @@ def summaries_query(p: Principal, review: LearningReview) -> sa.Select:
     from ..rounds.permissions import returns_query
 
     return returns_query(p).where(Return.round_id == (review.summary_round_id or -1))
+
+
+# -- the partnership's list of learning themes (questionnaires.learning_themes; reviews.learning_views) --
+
+
+def can_view_learning_themes(p: Principal) -> bool:
+    """Every member of the partnership reads its list of learning themes."""
+    return p.partnership_id is not None and bool(p.roles)
+
+
+def can_manage_learning_themes(p: Principal) -> bool:
+    """Admins and the QA group add, rename, order, retire and delete themes."""
+    return p.partnership_id is not None and p.has(*REVIEW_MANAGERS)
+
+
+def get_learning_theme_or_404(p: Principal, theme_id: int) -> LearningTheme:
+    theme = db.session.scalar(
+        sa.select(LearningTheme).where(
+            LearningTheme.id == theme_id,
+            LearningTheme.partnership_id == (p.partnership_id if p.partnership_id is not None else -1),
+        )
+    )
+    if theme is None:
+        abort(404)
+    return theme

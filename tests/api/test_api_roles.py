@@ -239,6 +239,27 @@ def test_declared_roles_are_what_the_endpoint_allows(client, world, op: Operatio
             db.session.add(theme)
             db.session.commit()
         ids["learning_theme_id"] = theme.id
+    # -- learning reviews: learning points, recommendations, the list of learning themes --
+    # a published review (every role reads its learning), a point on it, and a theme nothing is tagged with
+    if op.endpoint.startswith(("api.learning_", "api.review_recommendations")):
+        from audit_app.questionnaires.learning_themes import themes_of
+        from audit_app.reviews.learning import add_point
+        from audit_app.reviews.models import LearningReview, PublicationState, ReviewType
+
+        with system_actor("test:setup"):
+            review = LearningReview(
+                partnership_id=world.partnership.id,
+                review_type=ReviewType.LOCAL_LEARNING_REVIEW,
+                pseudonym="Child W",
+                publication_state=PublicationState.PUBLISHED,
+                published_on=date(2026, 1, 5),
+            )
+            db.session.add(review)
+            db.session.flush()
+            ids["review_id"] = review.id
+            ids["learning_point_id"] = add_point(review, "Nobody asked who else lived at home.").id
+            ids["learning_theme_id"] = themes_of(world.partnership.id)[-1].id
+            db.session.commit()
     # -- learning reviews: agency summaries, the panel meeting, the decision --
     if "review_id" in op.rule and "review_id" not in ids:
         from audit_app.reviews.models import LearningReview, ReviewType
