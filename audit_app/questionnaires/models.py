@@ -185,7 +185,8 @@ class Theme(Audited, TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(sa.String(120))
 
 
-#: the learning themes a new partnership starts with (it edits its own list)
+#: the learning themes a new partnership starts with (it edits its own list); the same names as the options of the
+#: library's case-audit learning-themes questions, so returns count towards them from the start
 DEFAULT_LEARNING_THEMES = (
     "Information sharing",
     "Professional curiosity",
@@ -196,7 +197,7 @@ DEFAULT_LEARNING_THEMES = (
     "Think family",
     "Drift and delay",
     "Recording",
-    "Cross-borough working",
+    "Cross-border working",
 )
 
 

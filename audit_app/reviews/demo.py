@@ -119,7 +119,7 @@ STORIES = [
         learning=[
             (
                 "The records of the family's previous area arrived after the birth.",
-                ["Cross-borough working", "Information sharing"],
+                ["Cross-border working", "Information sharing"],
             ),
         ],
     ),
@@ -182,7 +182,7 @@ STORIES = [
         learning=[
             (
                 "Information from the other area's child protection plan did not follow the child.",
-                ["Cross-borough working", "Information sharing"],
+                ["Cross-border working", "Information sharing"],
             ),
         ],
     ),

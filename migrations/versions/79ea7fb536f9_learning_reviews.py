@@ -32,7 +32,7 @@ DEFAULT_THEMES = (
     "Think family",
     "Drift and delay",
     "Recording",
-    "Cross-borough working",
+    "Cross-border working",
 )
 
 

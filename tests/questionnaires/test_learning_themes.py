@@ -136,7 +136,7 @@ def test_pages_every_member_reads_the_qa_group_keeps(client, world):
     assert done.status_code == 303
     neglect = _theme(pid, "Neglect")
     assert client.post(f"/learning-themes/{neglect.id}/move", data={"direction": "up"}).status_code == 303
-    assert _names(pid)[-2:] == ["Neglect", "Cross-borough working"]
+    assert _names(pid)[-2:] == ["Neglect", "Cross-border working"]
     assert client.post(f"/learning-themes/{neglect.id}/move", data={"direction": "junk"}).status_code == 303
     edit = client.post(f"/learning-themes/{neglect.id}/edit", data={"name": "", "description": "x" * 2001})
     assert edit.status_code == 400
