@@ -1,6 +1,8 @@
 """The demo's register of learning reviews (`flask demo load`): fifteen reviews over three reporting years, in
 every type, status, decision and publication state, with clocks met, missed, running, due soon, overdue and
-paused, learning points tagged with the partnership's learning themes, and recommendations on the action plan.
+paused, learning points tagged with the partnership's learning themes, the current rapid review's agency
+summaries (asked of three agencies: one submitted, one started), four recommendations with their actions on
+the action plan, and learning themes on some of the panel's case findings and on the challenge events.
 
 Dates count back from the clock's today in working days, so the register always has a notification overdue,
 a rapid review due soon and a paused clock, whatever day the demo is loaded. Each review's story is written
@@ -11,14 +13,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
+from ..accounts.models import Agency, User
+from ..actions import services as actions
+from ..actions.models import SourceKind
+from ..case_audits.models import CaseJudgement, RoundCase
 from ..core import clock
 from ..core.calendar import add_working_days, is_working_day
 from ..core.demo import Demo, register_demo_step
 from ..extensions import db
-from ..questionnaires.models import LearningTheme
+from ..questionnaires import learning_themes_tags as tags
+from ..questionnaires.models import LearningTheme, QuestionType
+from ..rounds import services as rounds
+from ..rounds.models import Return, Round
+from ..self_assessments.models import ChallengeEvent
+from . import summaries
+from .clocks import add_months
 from .models import (
     ClockKind,
     ClockPause,
@@ -326,7 +339,16 @@ def _theme(partnership_id: int, name: str) -> LearningTheme:
     return theme
 
 
-def _review(partnership_id: int, story: Story, today: date, by_id: int | None) -> LearningReview:
+#: the agencies at every rapid review panel of the demo
+PANEL_AGENCIES = [
+    "Northbridge and Eastvale Police (North BCU)",
+    "Northbridge Council Children's Social Care",
+    "Northbridge University Hospitals NHS Trust",
+    "Northbridge and Eastvale Integrated Care Board",
+]
+
+
+def _review(partnership_id: int, story: Story, today: date, by_id: int | None, panel: list[Agency]) -> LearningReview:
     aware = working_days_before(today, story.aware_ago)
     review = LearningReview(
         partnership_id=partnership_id,
@@ -345,6 +367,7 @@ def _review(partnership_id: int, story: Story, today: date, by_id: int | None) -
                 decided = add_working_days(review.notified_on, story.decide_after)
                 review.panel_met_on = working_days_before(decided, 2)
                 review.panel_attendees = story.attendees
+                review.panel_agencies = list(panel)
                 review.decision, review.decided_on = story.decision, decided
                 review.decision_rationale, review.panel_response = story.rationale, story.panel_response
     else:
@@ -396,17 +419,160 @@ def _review(partnership_id: int, story: Story, today: date, by_id: int | None) -
     return review
 
 
-def load_reviews(partnership_id: int, by_id: int | None) -> list[LearningReview]:
+#: the current rapid review whose agency summaries are asked for, and from whom (agency names); the first two
+#: have answered: the police submitted, the hospital has started
+SUMMARIES_OF = "Child L"
+SUMMARY_AGENCIES = [
+    "Northbridge and Eastvale Police (North BCU)",
+    "Northbridge University Hospitals NHS Trust",
+    "Northbridge Council Children's Social Care",
+]
+
+#: recommendations of finished reviews, each with its first action (owner, months to the due date), on the plan
+RECOMMENDATIONS = [
+    (
+        "Child A",
+        "Health visiting and early help share a single chronology for every pre-school child on an early help plan.",
+        ["Information sharing"],
+        "Named nurse and early help manager agree a shared chronology form",
+        3,
+    ),
+    (
+        "Child C",
+        "Missing episodes are reviewed together, not one by one, at every strategy discussion for a child "
+        "at risk of exploitation.",
+        ["Professional curiosity", "Recording"],
+        "Add a missing-episode history to the strategy discussion template",
+        2,
+    ),
+    (
+        "Siblings E and F",
+        "Adult services ask who lives in the home and who cares for children at every assessment.",
+        ["Think family"],
+        "Add the household question to the adult mental health assessment",
+        4,
+    ),
+    (
+        "Young person S",
+        "CAMHS and children's social care agree who holds a case within five working days of a disagreement.",
+        ["Escalation"],
+        "Publish a joint escalation route between CAMHS and social care",
+        1,
+    ),
+]
+
+
+def _summaries(partnership_id: int, users: dict[str, User]) -> None:
+    """Child L's agency summaries: asked of three agencies, the police's submitted, the hospital's started."""
+    review = db.session.scalar(
+        sa.select(LearningReview).where(
+            LearningReview.partnership_id == partnership_id, LearningReview.pseudonym == SUMMARIES_OF
+        )
+    )
+    agencies = db.session.scalars(sa.select(Agency).where(Agency.name.in_(SUMMARY_AGENCIES))).all()
+    if review is None or summaries.summary_version(partnership_id) is None or len(agencies) != len(SUMMARY_AGENCIES):
+        return
+    order = {name: n for n, name in enumerate(SUMMARY_AGENCIES)}
+    agencies = sorted(agencies, key=lambda a: order[a.name])
+    round_, _ = summaries.ask_for_summaries(
+        review, summaries.SummariesIn(agency_ids=[a.id for a in agencies], due_on=summaries.default_due_on(review))
+    )
+    returns = {r.agency_id: r for r in db.session.scalars(sa.select(Return).where(Return.round_id == round_.id))}
+    admin = users["admin"]
+    police, hospital = returns[agencies[0].id], returns[agencies[1].id]
+    rounds.save_answers(police, _summary_answers(police, complete=True), by=admin, expected_version=police.lock_version)
+    rounds.submit_return(police, by=admin, as_lead=True)
+    rounds.save_answers(
+        hospital, _summary_answers(hospital, complete=False), by=admin, expected_version=hospital.lock_version
+    )
+
+
+def _summary_answers(ret: Return, *, complete: bool) -> dict[str, Any]:
+    """An agency's summary in words: each required question answered (every question if ``complete``)."""
+    given: dict[str, Any] = {}
+    for question in rounds.applicable_questions(ret):
+        if not (complete or question.is_required):
+            continue
+        if question.type in (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE):
+            first = question.options[0]
+            given[question.key] = first if question.type == QuestionType.SINGLE_CHOICE else [first]
+        elif question.type == QuestionType.TEXT:
+            given[question.key] = SUMMARY_TEXT
+    return given
+
+
+SUMMARY_TEXT = (
+    "Two contacts with the family in the period: a domestic incident attended in August, recorded as verbal only "
+    "with the children asleep upstairs, and a welfare check in October. Neither was shared with the school."
+)
+
+
+def _recommendations(partnership_id: int, users: dict[str, User]) -> None:
+    by_name = {
+        r.pseudonym: r
+        for r in db.session.scalars(sa.select(LearningReview).where(LearningReview.partnership_id == partnership_id))
+    }
+    today = clock.today()
+    for pseudonym, text, themes, action, months in RECOMMENDATIONS:
+        review = by_name.get(pseudonym)
+        if review is None:
+            continue
+        rec = actions.create_recommendation(
+            partnership_id,
+            actions.RecommendationIn(source=SourceKind.REVIEW.value, review_id=review.id, text=text, themes=themes),
+        )
+        actions.add_action(
+            rec,
+            actions.ActionIn(title=action, owner_user_id=users["qa"].id, due_on=add_months(today, months)),
+        )
+
+
+#: the panel's overall findings on cases of the demo's reported CSE rounds, and the challenge events of last
+#: year's Section 11 round, tagged with learning themes (so every source shows on the themes page)
+FINDING_THEMES = [
+    ["Information sharing", "Voice of the child"],
+    ["Professional curiosity"],
+    ["Escalation", "Drift and delay"],
+]
+CHALLENGE_THEMES = [["Management oversight and supervision"], ["Information sharing", "Think family"]]
+
+
+def _tag_findings(partnership_id: int) -> None:
+    """Tag some of the panel's overall findings and the challenge events with learning themes."""
+    judgements = db.session.scalars(
+        sa.select(CaseJudgement)
+        .join(RoundCase, RoundCase.id == CaseJudgement.round_case_id)
+        .join(Round, Round.id == RoundCase.round_id)
+        .where(Round.partnership_id == partnership_id, CaseJudgement.section_key == "")
+        .order_by(CaseJudgement.id)
+    ).all()
+    for n, judgement in enumerate(judgements[::3]):
+        names = FINDING_THEMES[n % len(FINDING_THEMES)]
+        tags.set_themes(judgement, [_theme(partnership_id, name) for name in names], partnership_id=partnership_id)
+    events = db.session.scalars(
+        sa.select(ChallengeEvent).where(ChallengeEvent.partnership_id == partnership_id).order_by(ChallengeEvent.id)
+    ).all()
+    for event, names in zip(events, CHALLENGE_THEMES, strict=False):
+        tags.set_themes(event, [_theme(partnership_id, name) for name in names], partnership_id=partnership_id)
+
+
+def load_reviews(partnership_id: int, users: dict[str, User]) -> list[LearningReview]:
     """The register, once: loading the demo again adds nothing."""
     if db.session.scalar(sa.select(LearningReview.id).where(LearningReview.partnership_id == partnership_id).limit(1)):
         return []
     today = clock.today()
-    return [_review(partnership_id, story, today, by_id) for story in STORIES]
+    qa = users.get("qa")
+    panel = db.session.scalars(sa.select(Agency).where(Agency.name.in_(PANEL_AGENCIES)).order_by(Agency.name)).all()
+    made = [_review(partnership_id, story, today, qa.id if qa is not None else None, panel) for story in STORIES]
+    if qa is not None and "admin" in users:
+        _summaries(partnership_id, users)
+        _recommendations(partnership_id, users)
+    _tag_findings(partnership_id)
+    return made
 
 
 def _load(demo: Demo) -> None:
-    qa = demo.users.get("qa")
-    load_reviews(demo.partnership_id, qa.id if qa is not None else None)
+    load_reviews(demo.partnership_id, demo.users)
 
 
 register_demo_step(50, _load)

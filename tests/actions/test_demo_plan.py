@@ -28,8 +28,10 @@ def test_the_demo_loads_a_composite_action_plan(app, db_session, clock):
     north = db.session.scalar(sa.select(Partnership).where(Partnership.name == PARTNERSHIP))
     actions = db.session.scalars(sa.select(Action).where(Action.partnership_id == north.id)).all()
     recs = db.session.scalars(sa.select(Recommendation).where(Recommendation.partnership_id == north.id)).all()
-    # the case-audit plan, and the self-assessments' challenge events and an agency's improvement actions
-    assert 36 <= len(actions) <= 46 and 10 <= len(recs) <= 16
+    # the case-audit plan, the self-assessments' challenge events and an agency's improvement actions, and four
+    # learning reviews' recommendations
+    assert 40 <= len(actions) <= 50 and 14 <= len(recs) <= 20
+    assert sum(r.source == SourceKind.REVIEW for r in recs) == 4
     assert {a.status for a in actions} == set(ActionStatus)
     assert {a.rag for a in actions} == set(Rag)
     assert sum(a.overdue for a in actions) >= 5
