@@ -147,6 +147,19 @@ UNIQUE_CONFLICTS: dict[str, tuple[str, str]] = {
         "pdf",
         "Someone else asked for this board summary at the same moment; reload the page to see its progress",
     ),
+    "uq_review_summary_files_partnership_id_year": (
+        "pdf",
+        "Someone else asked for this annual summary at the same moment; reload the page to see its progress",
+    ),
+    # learning reviews: one round of agency summaries per review, one reminder per clock and due date
+    "uq_learning_reviews_summary_round_id": (
+        "agency_ids",
+        "Someone else asked for this review's agency summaries at the same moment: reload the review and try again",
+    ),
+    "uq_review_reminders_review_id_clock_kind_due_on": (
+        "clock",
+        "This reminder about the clock was already sent",
+    ),
     # -- self-assessments: scrutiny threads, moderation, follow-up list --
     "uq_round_moderators_round_id_user_id": ("user_id", "This person is already a moderator of this round"),
     "uq_priority_criteria_round_id_question_key": (
