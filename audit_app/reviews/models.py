@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..accounts.models import Agency, User
 from ..core.audit import Audited
 from ..core.models import TimestampMixin, enum_type
-from ..core.redaction import register_place
+from ..core.redaction import exempt_table, register_place
 from ..extensions import db
 from ..questionnaires.models import LearningTheme
 from ..rounds.models import Round
@@ -333,3 +333,4 @@ register_place(
         sa.select(LearningReview.id).where(LearningReview.partnership_id == pid)
     ),
 )
+exempt_table(ReviewReminder.__table__, "which clock and kind of reminder was sent: fixed codes, never about a case")

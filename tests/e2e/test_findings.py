@@ -509,7 +509,7 @@ def _chart_cells(page: Page, chart_id: str) -> list[str]:
 def test_learning_themes_heatmaps_and_agreement_charts_read_well(page: Page, signed_in, check_a11y: A11y) -> None:
     signed_in(ADMIN_EMAIL)
     page.goto("/findings")
-    expect(page.get_by_role("heading", level=2, name="Learning themes")).to_be_visible()
+    expect(page.get_by_role("heading", level=2, name="Learning themes", exact=True)).to_be_visible()
     overall = _rows(page, "learning_themes_overall")
     assert overall and all(re.match(r"\d", row[1]) for row in overall), overall
     # the heatmap of agencies by theme prints each agency's share, as the table does

@@ -8,6 +8,7 @@ from datetime import date
 
 import openpyxl
 import pytest
+import sqlalchemy as sa
 
 from audit_app.actions.models import Recommendation, RecommendationTheme, SourceKind
 from audit_app.core.audit import system_actor
@@ -33,12 +34,13 @@ TODAY = date(2026, 11, 30)
 
 
 def _themes(partnership_id: int) -> dict[str, LearningTheme]:
-    themes = {}
-    for n, name in enumerate(["Information sharing", "Voice of the child", "Escalation"], start=1):
-        themes[name] = LearningTheme(partnership_id=partnership_id, name=name, position=n)
-        db.session.add(themes[name])
-    db.session.add(LearningTheme(partnership_id=partnership_id, name="Old theme", position=9, is_retired=True))
-    return themes
+    """Three of the partnership's default themes, and a retired theme nobody used."""
+    themes = {
+        t.name: t
+        for t in db.session.scalars(sa.select(LearningTheme).where(LearningTheme.partnership_id == partnership_id))
+    }
+    db.session.add(LearningTheme(partnership_id=partnership_id, name="Old theme", position=99, is_retired=True))
+    return {name: themes[name] for name in ("Information sharing", "Voice of the child", "Escalation")}
 
 
 @pytest.fixture()
