@@ -66,6 +66,17 @@ def get_review_or_404(p: Principal, review_id: int) -> LearningReview:
     return review
 
 
+def get_managed_review_or_404(p: Principal, review_id: int) -> LearningReview:
+    """A review the principal may run (a page or form that changes it): 403 for a role that runs none, 404 for
+    one not there, 403 for one they may see but not run."""
+    if not can_manage_reviews(p):
+        abort(403)
+    review = get_review_or_404(p, review_id)
+    if not can_manage_review(p, review):
+        abort(403)
+    return review
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Learning points (learning.py)
 # ----------------------------------------------------------------------------------------------------------

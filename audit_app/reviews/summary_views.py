@@ -16,24 +16,16 @@ from ..core import clock
 from ..core.errors import DomainError, FieldErrors
 from ..core.forms import check_csrf, posted_date
 from ..core.inputs import whole_number
-from ..core.permissions import allowed_or_403, current_principal
+from ..core.permissions import current_principal
 from ..extensions import db
 from ..rounds.models import EmailKind
 from ..rounds.notifications import queue_round_emails
 from ..rounds.services import active_agency_ids
 from . import panel, summaries
 from .models import LearningReview, PanelResponse, ReviewDecision
-from .permissions import can_manage_review, can_manage_reviews, get_review_or_404, summaries_query
+from .permissions import get_managed_review_or_404, summaries_query
 
 bp = Blueprint("review_summaries", __name__)
-
-
-def _managed_review_or_404(review_id: int) -> LearningReview:
-    p = current_principal()
-    allowed_or_403(can_manage_reviews(p))
-    review = get_review_or_404(p, review_id)
-    allowed_or_403(can_manage_review(p, review))
-    return review
 
 
 def _back(review: LearningReview, anchor: str = "summaries") -> str:
@@ -71,7 +63,7 @@ def _sector_choices(review: LearningReview) -> list[Sector]:
 
 
 def _summaries_form(review_id: int, *, adding: bool):
-    review = _managed_review_or_404(review_id)
+    review = get_managed_review_or_404(current_principal(), review_id)
     errors: dict[str, str] = {}
     refusal, refusal_status = "", 400
     if request.method == "POST":
@@ -91,7 +83,7 @@ def _summaries_form(review_id: int, *, adding: bool):
             refusal, refusal_status = error.message, error.status_code
         if errors or refusal:
             db.session.rollback()
-            review = _managed_review_or_404(review_id)
+            review = get_managed_review_or_404(current_principal(), review_id)
         else:
             emailing = queue_round_emails(round_, EmailKind.OPENED, new_ids) if new_ids else 0
             db.session.commit()  # the emails go once this commits
@@ -155,7 +147,7 @@ def summaries_add_agency(review_id: int):
 @login_required
 def summaries_questionnaire(review_id: int):
     """Copy the library's agency summary questionnaire to the partnership and publish it as it is."""
-    review = _managed_review_or_404(review_id)
+    review = get_managed_review_or_404(current_principal(), review_id)
     check_csrf()
     back = url_for("review_summaries.summaries_ask", review_id=review.id)
     try:
@@ -176,7 +168,7 @@ def summaries_questionnaire(review_id: int):
 @login_required
 def panel_edit(review_id: int):
     """Record the rapid review panel's meeting: date, who attended, the agencies present."""
-    review = _managed_review_or_404(review_id)
+    review = get_managed_review_or_404(current_principal(), review_id)
     errors: dict[str, str] = {}
     refusal, refusal_status = "", 400
     if request.method == "POST":
@@ -196,7 +188,7 @@ def panel_edit(review_id: int):
             refusal, refusal_status = error.message, error.status_code
         if errors or refusal:
             db.session.rollback()
-            review = _managed_review_or_404(review_id)
+            review = get_managed_review_or_404(current_principal(), review_id)
         else:
             db.session.commit()
             flash("Panel meeting saved", "success")
@@ -225,7 +217,7 @@ def panel_edit(review_id: int):
 @login_required
 def decision_edit(review_id: int):
     """Record or correct the panel's decision, its reasons and the National Panel's response."""
-    review = _managed_review_or_404(review_id)
+    review = get_managed_review_or_404(current_principal(), review_id)
     errors: dict[str, str] = {}
     refusal, refusal_status = "", 400
     if request.method == "POST":
@@ -247,7 +239,7 @@ def decision_edit(review_id: int):
             refusal, refusal_status = error.message, error.status_code
         if errors or refusal:
             db.session.rollback()
-            review = _managed_review_or_404(review_id)
+            review = get_managed_review_or_404(current_principal(), review_id)
         else:
             decision = review.decision
             db.session.commit()

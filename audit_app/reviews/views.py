@@ -20,7 +20,14 @@ from . import services
 from .clocks import DUE_SOON_WORKING_DAYS, clock_kinds, review_clocks
 from .due import due_clocks
 from .models import ClockKind, ClockPause, LearningReview, PublicationState, ReviewStatus, ReviewType
-from .permissions import can_manage_review, can_manage_reviews, can_view_register, get_review_or_404, reviews_query
+from .permissions import (
+    can_manage_review,
+    can_manage_reviews,
+    can_view_register,
+    get_managed_review_or_404,
+    get_review_or_404,
+    reviews_query,
+)
 from .queries import RegisterFilters, review_year
 
 bp = Blueprint("reviews", __name__)
@@ -157,9 +164,7 @@ def review_new():
 def review_edit(review_id: int):
     """Change a review's type, pseudonym, summary, dates or status."""
     p = current_principal()
-    allowed_or_403(can_manage_reviews(p))
-    review = get_review_or_404(p, review_id)
-    allowed_or_403(can_manage_review(p, review))
+    review = get_managed_review_or_404(p, review_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
         check_csrf()
@@ -184,9 +189,7 @@ def review_edit(review_id: int):
 def review_publication(review_id: int):
     """Record the review's publication state, the reason for a delay, or the date and link it was published."""
     p = current_principal()
-    allowed_or_403(can_manage_reviews(p))
-    review = get_review_or_404(p, review_id)
-    allowed_or_403(can_manage_review(p, review))
+    review = get_managed_review_or_404(p, review_id)
     errors: dict[str, str] = {}
     values: Any = None
     if request.method == "POST":
@@ -228,9 +231,7 @@ def review_publication(review_id: int):
 def clock_pause(review_id: int):
     """Pause one of the review's clocks (``?clock=`` chooses it), with the date and the reason."""
     p = current_principal()
-    allowed_or_403(can_manage_reviews(p))
-    review = get_review_or_404(p, review_id)
-    allowed_or_403(can_manage_review(p, review))
+    review = get_managed_review_or_404(p, review_id)
     kinds = clock_kinds(review.review_type, review.decision)
     errors: dict[str, str] = {}
     values: Any = {"clock": request.args.get("clock", "")}
@@ -268,9 +269,7 @@ def clock_pause(review_id: int):
 def clock_resume(review_id: int, pause_id: int):
     """Resume a paused clock: the day it counts again."""
     p = current_principal()
-    allowed_or_403(can_manage_reviews(p))
-    review = get_review_or_404(p, review_id)
-    allowed_or_403(can_manage_review(p, review))
+    review = get_managed_review_or_404(p, review_id)
     pause = db.session.get(ClockPause, pause_id)
     if pause is None or pause.review_id != review.id:
         abort(404)
