@@ -6,6 +6,10 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi
+# The suite runs on every core (pytest-xdist), a module per worker so module-scoped data is built once;
+# each worker has its own databases (tests/conftest.py). TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
+XDIST := -n $(TEST_WORKERS) --dist loadscope
 
 .PHONY: help setup run test e2e unit lint format security db-check bench bench-smoke chromium assets clean
 
@@ -51,10 +55,10 @@ chromium:
 	bash scripts/ensure-chromium.sh
 
 test: $(VENV)/.dev assets chromium
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 unit: $(VENV)/.dev assets
-	$(BIN)/pytest -m "not e2e"
+	$(BIN)/pytest $(XDIST) -m "not e2e"
 
 e2e: $(VENV)/.dev assets chromium
 	$(BIN)/pytest -m e2e

@@ -12,7 +12,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent
 
 
-def _database_url(value: str | None, default: str) -> str:
+def database_url(value: str | None, default: str) -> str:
     url = value or default
     # Heroku-style URLs and plain "postgresql://" both mean psycopg 3 here.
     if url.startswith("postgres://"):
@@ -32,7 +32,7 @@ def _bool(name: str, default: bool) -> bool:
 class Config:
     ENV_NAME = "production"
     SECRET_KEY = os.environ.get("SECRET_KEY")
-    SQLALCHEMY_DATABASE_URI = _database_url(
+    SQLALCHEMY_DATABASE_URI = database_url(
         os.environ.get("DATABASE_URL"), f"sqlite:///{BASE_DIR / 'instance' / 'audit.db'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
@@ -105,7 +105,7 @@ class TestConfig(Config):
     ENV_NAME = "test"
     TESTING = True
     SECRET_KEY = "test-only-not-secret"
-    SQLALCHEMY_DATABASE_URI = _database_url(
+    SQLALCHEMY_DATABASE_URI = database_url(
         os.environ.get("TEST_DATABASE_URL"), f"sqlite:///{BASE_DIR / 'instance' / 'test.db'}"
     )
     SESSION_COOKIE_SECURE = False

@@ -26,10 +26,62 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from audit_app import create_app
 from audit_app.accounts.models import User
 from audit_app.extensions import db, limiter
+from config import database_url
 from tests.core_fixtures import clock as clock
 
 # Test modules import these from here as well as from tests/factories.py.
 from tests.factories import PASSWORD, World, api_token, build_world, make_user, sector  # noqa: F401
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, give each worker its own PostgreSQL database and Redis database."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        _per_worker_services(worker)
+
+
+def _per_worker_services(worker: str) -> None:
+    """Point TEST_DATABASE_URL and TEST_REDIS_URL at databases of this worker's own (gw0, gw1, ...).
+
+    The browser tests' database is derived from TEST_DATABASE_URL (``<name>_e2e``), so it follows.
+    SQLite runs need nothing: each session already makes its own files.
+    """
+    index = int(worker.removeprefix("gw") or 0)
+    test_url = os.environ.get("TEST_DATABASE_URL")
+    if test_url:
+        os.environ["TEST_DATABASE_URL"] = fresh_postgres_database(test_url, worker)
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if redis_url:
+        base, _, number = redis_url.rpartition("/")
+        if number.isdigit():
+            os.environ["TEST_REDIS_URL"] = f"{base}/{max(int(number) - index, 0)}"
+
+
+def fresh_postgres_database(test_url: str, suffix: str) -> str:
+    """The URL of ``<TEST_DATABASE_URL's database>_<suffix>``, dropped if it was there and created empty."""
+    url = sa.engine.make_url(test_url).set(drivername="postgresql+psycopg")
+    url = url.set(database=f"{url.database}_{suffix}")
+    maintenance = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with maintenance.connect() as conn:
+            name = conn.dialect.identifier_preparer.quote(url.database)
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    finally:
+        maintenance.dispose()
+    return url.render_as_string(hide_password=False)
+
+
+def drop_postgres_database(database_url: str) -> None:
+    """Drop a database made by :func:`fresh_postgres_database`."""
+    url = sa.engine.make_url(database_url)
+    maintenance = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with maintenance.connect() as conn:
+            name = conn.dialect.identifier_preparer.quote(url.database)
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        maintenance.dispose()
 
 
 class _BoundSession(FlaskSession):
@@ -84,8 +136,12 @@ def mailbox(smtp_server) -> list:
 @pytest.fixture(scope="session")
 def app(smtp_server, tmp_path_factory) -> Iterator[Flask]:
     os.environ.pop("DATABASE_URL", None)
-    overrides = {"MAIL_PORT": smtp_server[0]}
-    if not os.environ.get("TEST_DATABASE_URL"):
+    # Files of this run's own: runs side by side (and xdist workers) never share a storage directory.
+    overrides = {"MAIL_PORT": smtp_server[0], "FILE_STORAGE_DIR": str(tmp_path_factory.mktemp("files"))}
+    if os.environ.get("TEST_DATABASE_URL"):
+        # Read here, not when config.py was imported: an xdist worker points it at its own database.
+        overrides["SQLALCHEMY_DATABASE_URI"] = database_url(os.environ["TEST_DATABASE_URL"], "")
+    else:
         # A file of this run's own, so runs side by side never share a database.
         overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     app = create_app("test", **overrides)
@@ -304,25 +360,13 @@ def own_database(tmp_path: Path, suffix: str) -> Iterator[Flask]:
     """An app on a fresh database of its own (PostgreSQL when TEST_DATABASE_URL is set), not yet migrated; its
     commits are real, and the database is dropped afterwards. For migration and race tests."""
     test_url = os.environ.get("TEST_DATABASE_URL")
-    maintenance = None
-    if test_url:
-        url = sa.engine.make_url(test_url).set(drivername="postgresql+psycopg")
-        url = url.set(database=f"{url.database}_{suffix}")
-        maintenance = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with maintenance.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-            conn.exec_driver_sql(f'CREATE DATABASE "{url.database}"')
-        database_url = url.render_as_string(hide_password=False)
-    else:
-        database_url = f"sqlite:///{tmp_path / f'{suffix}.db'}"
-    app = create_app("test", SQLALCHEMY_DATABASE_URI=database_url, MAIL_SERVER=None)
+    database = fresh_postgres_database(test_url, suffix) if test_url else f"sqlite:///{tmp_path / f'{suffix}.db'}"
+    app = create_app("test", SQLALCHEMY_DATABASE_URI=database, MAIL_SERVER=None)
     try:
         yield app
     finally:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-        if maintenance is not None:
-            with maintenance.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-            maintenance.dispose()
+        if test_url:
+            drop_postgres_database(database)

@@ -42,9 +42,9 @@ def test_a_nul_anywhere_in_a_body_is_refused_naming_it(api, world, body, field):
 @pytest.mark.parametrize("depth", [33, 100_000])
 def test_deeply_nested_bodies_are_refused_quickly(api, world, depth):
     body = '{"name": "x", "extra": ' + "[" * depth + "]" * depth + "}"
-    started = time.perf_counter()
+    started = time.process_time()
     response = api(world.user("admin")).post("/api/v1/sectors", data=body, headers={"Content-Type": "application/json"})
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 1
     assert response.status_code == 400
     assert "nested more than 32 levels" in response.json["error"]["message"]
 

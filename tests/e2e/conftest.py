@@ -34,7 +34,7 @@ from audit_app.core.demo import load_demo
 from audit_app.extensions import db
 from config import BASE_DIR
 
-from ..conftest import _free_port, wait_for_port
+from ..conftest import _free_port, fresh_postgres_database, wait_for_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -65,21 +65,9 @@ def _e2e_database_url() -> str:
         # A file of this run's own, so runs side by side never share a database.
         path = Path(tempfile.mkdtemp(prefix="audit-e2e-")) / "e2e.db"
         return f"sqlite:///{path}"
-    url = sa.engine.make_url(test_url)
-    if url.drivername in ("postgres", "postgresql"):
-        url = url.set(drivername="postgresql+psycopg")
-    if not url.drivername.startswith("postgresql"):
-        raise RuntimeError(f"TEST_DATABASE_URL must be PostgreSQL for the browser tests, not {url.drivername}")
-    url = url.set(database=f"{url.database}_e2e")
-    maintenance = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with maintenance.connect() as conn:
-            name = conn.dialect.identifier_preparer.quote(url.database)
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    finally:
-        maintenance.dispose()
-    return url.render_as_string(hide_password=False)
+    if not sa.engine.make_url(test_url).drivername.startswith("postgres"):
+        raise RuntimeError(f"TEST_DATABASE_URL must be PostgreSQL for the browser tests, not {test_url}")
+    return fresh_postgres_database(test_url, "e2e")
 
 
 @pytest.fixture(scope="package")

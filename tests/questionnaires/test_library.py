@@ -14,6 +14,6 @@ def test_the_library_is_parsed_once_and_each_caller_gets_its_own_copy():
     second = services.library()
     assert second[0]["data"]["title"] != "Changed by one caller"
     assert second[0]["data"]["sections"]
-    started = time.perf_counter()
+    started = time.process_time()
     services.library()
-    assert time.perf_counter() - started < 1.0  # parsing the files again took over 5 seconds
+    assert time.process_time() - started < 1.0  # parsing the files again took over 5 seconds

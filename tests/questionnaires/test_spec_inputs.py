@@ -28,9 +28,10 @@ def _problem(text: str) -> str:
 
 
 def test_an_alias_bomb_is_refused_in_well_under_a_second():
-    started = time.perf_counter()
+    # CPU time, not wall time: the suite runs on every core, and other work on the machine must not count.
+    started = time.process_time()
     problem = _problem(_alias_bomb())
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
     assert "anchors and aliases" in problem
 
 
@@ -40,9 +41,9 @@ def test_any_anchor_is_refused_before_it_is_used():
 
 
 def test_deep_nesting_is_refused_not_a_recursion_error():
-    started = time.perf_counter()
+    started = time.process_time()
     assert "nested more than 32 levels" in _problem("a: " + "[" * 50_000 + "]" * 50_000)
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 1
 
 
 def test_a_nul_escape_in_a_quoted_string_is_refused_naming_where():
@@ -56,11 +57,11 @@ def test_ordinary_files_and_json_still_read():
 
 
 def test_the_api_refuses_an_alias_bomb_quickly(api, world):
-    started = time.perf_counter()
+    started = time.process_time()
     response = api(world.user("qa_member")).post(
         "/api/v1/questionnaires/import", data=_alias_bomb(), headers={"Content-Type": "application/yaml"}
     )
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 1
     assert response.status_code == 400
     assert "anchors and aliases" in json.dumps(response.json)
 
@@ -79,8 +80,8 @@ def test_the_api_json_import_is_guarded_like_every_body(api, world):
 
 def test_the_import_page_refuses_an_alias_bomb(client, world):
     login(client, world.user("qa_member"))
-    started = time.perf_counter()
+    started = time.process_time()
     response = client.post("/questionnaires/import", data={"text": _alias_bomb()})
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 1
     assert response.status_code in (200, 400)
     assert "anchors and aliases" in response.get_data(as_text=True)
