@@ -45,6 +45,8 @@ class Config:
     MAX_FILE_BYTES = int(os.environ.get("MAX_FILE_BYTES", 10 * 1024 * 1024))
     #: where stored files live: outside the web root, never served directly
     FILE_STORAGE_DIR = os.environ.get("FILE_STORAGE_DIR", str(BASE_DIR / "instance" / "files"))
+    #: where `flask backup` writes its archives when not given --output
+    BACKUP_DIR = os.environ.get("BACKUP_DIR", str(BASE_DIR / "instance" / "backups"))
 
     #: signed-in sessions end after this many minutes without a request
     SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", 120))
