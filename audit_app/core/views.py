@@ -93,9 +93,18 @@ def home():
 
 @bp.get("/healthz")
 def healthz():
-    """Liveness and database check for load balancers."""
-    db.session.execute(sa.text("SELECT 1"))
+    """Liveness: the process answers. Asks nothing of the database or Redis (see /readyz)."""
     return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz():
+    """Readiness: the database answers at the newest migration, Redis (when set) answers, files can be written.
+    200 when all hold, else 503; each check named with its state."""
+    from .health import readiness
+
+    body, ready = readiness()
+    return body, 200 if ready else 503
 
 
 @bp.get("/history/<entity_type>/<int:entity_id>")
