@@ -45,6 +45,9 @@ class Config:
     MAX_FILE_BYTES = int(os.environ.get("MAX_FILE_BYTES", 10 * 1024 * 1024))
     #: where stored files live: outside the web root, never served directly
     FILE_STORAGE_DIR = os.environ.get("FILE_STORAGE_DIR", str(BASE_DIR / "instance" / "files"))
+    #: logs on stderr: "json" (one object a line) or "text"; unset, json outside development (core/logs.py)
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     #: where `flask backup` writes its archives when not given --output
     BACKUP_DIR = os.environ.get("BACKUP_DIR", str(BASE_DIR / "instance" / "backups"))
 

@@ -425,6 +425,9 @@ def restore_backup(path: Path, *, force: bool = False, say: Callable[[str], None
             empty_database()
         db.session.remove()
         upgrade(revision=revision)
+        from .logs import configure_logging
+
+        configure_logging(current_app)  # the migrations' logging set-up (alembic.ini) replaced the app's
         # SQLite: the migrations switch foreign keys off on their connection; start from fresh connections,
         # which switch them on (audit_app/__init__.py)
         db.engine.dispose()
