@@ -630,18 +630,15 @@ def _reset_sequences(connection: sa.Connection, tables: list[sa.Table]) -> None:
             {"table": connection.dialect.identifier_preparer.quote(table.name), "column": key[0].name},
         ).scalar()
         if sequence:
-            column, name = _q(connection, key[0].name), _q(connection, table.name)
             connection.execute(
-                sa.text(
-                    f"SELECT setval(CAST(:sequence AS regclass), COALESCE((SELECT MAX({column}) FROM {name}), 1), "  # noqa: S608 - identifiers from the schema, quoted
-                    f"EXISTS (SELECT 1 FROM {name}))"
-                ),
-                {"sequence": sequence},
+                sa.select(
+                    sa.func.setval(
+                        sa.text("CAST(:sequence AS regclass)").bindparams(sequence=sequence),
+                        sa.func.coalesce(sa.select(sa.func.max(key[0])).scalar_subquery(), 1),
+                        sa.select(sa.literal(1)).select_from(table).exists(),
+                    )
+                )
             )
-
-
-def _q(connection: sa.Connection, name: str) -> str:
-    return connection.dialect.identifier_preparer.quote(name)
 
 
 def _verify(connection: sa.Connection, tables: list[sa.Table], entries: dict[str, dict[str, Any]]) -> None:
