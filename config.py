@@ -35,7 +35,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _database_url(
         os.environ.get("DATABASE_URL"), f"sqlite:///{BASE_DIR / 'instance' / 'audit.db'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    #: hide_parameters: a database error's message (logged) never carries the values sent (addresses, names)
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     #: PostgreSQL: a statement running longer, or waiting longer for a lock, is stopped (milliseconds; 0: never),
     #: so a held lock or a runaway query cannot hold a worker until it is killed. Migrations run without them.
     DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", 30_000))

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
@@ -59,6 +60,8 @@ def backup_command(output: str | None, keep_days: int | None) -> None:
         summary = make_backup(target)
     except BackupError as error:
         raise click.ClickException(str(error)) from None
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+        raise click.ClickException(f"No backup was written: the database cannot be reached ({error.orig}).") from None
     click.echo(
         f"Backup written to {summary.path}: {summary.tables} tables, {summary.rows} rows, {summary.files} files "
         f"({summary.file_bytes} bytes), {summary.size} bytes in all, at migration revision {summary.revision}."
@@ -89,6 +92,8 @@ def restore_command(archive: Path, force: bool) -> None:
         summary = restore_backup(archive, force=force, say=say)
     except BackupError as error:
         raise click.ClickException(f"Nothing was restored. {error}") from None
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+        raise click.ClickException(f"Nothing was restored: the database cannot be reached ({error.orig}).") from None
     click.echo(
         f"Restored {archive}: {summary.tables} tables, {summary.rows} rows (every table's count and checksum "
         f"match the archive), {summary.files} files checked by SHA-256 ({summary.files_written} written), "

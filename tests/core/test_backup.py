@@ -365,3 +365,20 @@ def test_round_trip_on_postgresql(tmp_path):
             db.session.commit()
             assert stored.id == db.session.scalar(sa.text("SELECT MAX(id) FROM stored_files"))
             db.session.remove()
+
+
+def test_a_database_that_cannot_be_reached_is_said_in_words(source, tmp_path):
+    _, archive = source
+    app = create_app(
+        "test",
+        SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:1/nowhere",
+        FILE_STORAGE_DIR=str(tmp_path / "files"),
+        MAIL_SERVER=None,
+    )
+    written = _restore(app, archive)
+    assert written.exit_code == 1 and "Nothing was restored: the database cannot be reached" in written.output
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["backup", "--output", str(tmp_path / "x.zip")])
+    assert result.exit_code == 1 and "No backup was written: the database cannot be reached" in result.output
+    assert not (tmp_path / "x.zip").exists() and list(tmp_path.glob(".backup-*")) == []
+    assert not (tmp_path / "files").exists() or _files(app) == {}

@@ -109,3 +109,24 @@ def test_a_server_error_is_one_error_line_with_its_route(app, client, world, log
     assert (line["level"], line["route"], line["status"]) == ("error", "/", 500)
     assert any("ZeroDivisionError" in r.get("exception", "") for r in records)
     assert EMAIL_ADDRESS not in "\n".join(lines)
+
+
+def test_a_database_error_logged_carries_no_values(app, world, log_lines):
+    """A refused statement's message (logged with its traceback) names the SQL, never the values sent."""
+    import sqlalchemy as sa
+
+    from audit_app.core.storage import StoredFile
+
+    statement = sa.insert(StoredFile).values(
+        partnership_id=world.partnership.id,
+        original_filename=f"{NAME}.pdf",
+        content_type="application/pdf",
+        size_bytes=0,  # refused: CHECK size_bytes > 0
+        sha256="0" * 64,
+    )
+    with pytest.raises(sa.exc.IntegrityError) as refused, db.session.begin_nested():
+        db.session.execute(statement)
+    app.logger.error("refused", exc_info=refused.value)
+    text = "\n".join(log_lines())
+    assert "INSERT INTO stored_files" in text and "hide_parameters" in text
+    assert "Featherstonehaugh" not in text
