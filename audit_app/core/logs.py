@@ -9,7 +9,9 @@ rule, such as ``/rounds/<int:round_id>``: never the URL as sent, so no query str
 Personal data is kept out: no email addresses, names, form values, query strings or IP addresses (an IP
 address is personal data under UK GDPR; who came from where is the access log's business, kept apart and
 for a limited time). Code logs ids, never people; as a net, anything shaped like an email address left in a
-message is replaced by ``[email]``, and Flask-Limiter's breach lines lose their key (an IP address or the
+message or traceback is replaced by ``[email]``, PostgreSQL's ``DETAIL:`` line (which quotes the row a
+constraint refused) by ``[values not logged]``, SQLAlchemy leaves the values sent out of its errors
+(``hide_parameters``), and Flask-Limiter's breach lines lose their key (an IP address or the
 email address typed at sign-in).
 
 The request id is the proxy's ``X-Request-ID`` when it is well formed (8 to 36 letters, digits, dots,
@@ -32,11 +34,18 @@ from flask import Flask, Response, g, has_request_context, request
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{7,35}")
 EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+#: PostgreSQL's detail line of an error quotes the row or key refused ("Failing row contains (...)")
+PG_DETAIL = re.compile(r"(DETAIL:\s*)[^\n]*")
 #: the fields of a request's line, beyond every record's own
 REQUEST_FIELDS = ("method", "route", "status", "duration_ms", "user_id", "partnership_id")
 _MARK = "_audit_app_handler"
 
 request_log = logging.getLogger("audit_app.request")
+
+
+def scrub(text: str) -> str:
+    """``text`` without email addresses or the values PostgreSQL quotes in an error's detail."""
+    return PG_DETAIL.sub(r"\1[values not logged]", EMAIL.sub("[email]", text))
 
 
 def _request_id() -> str | None:
@@ -54,7 +63,7 @@ class PersonalDataFilter(logging.Filter):
         if record.name == "flask-limiter" and isinstance(record.args, tuple) and len(record.args) == 3:
             record.args = (record.args[0], "key not logged", record.args[2])
         message = record.getMessage()
-        cleaned = EMAIL.sub("[email]", message)
+        cleaned = scrub(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
@@ -77,7 +86,7 @@ class JsonFormatter(logging.Formatter):
             if hasattr(record, name):
                 entry[name] = getattr(record, name)
         if record.exc_info:
-            entry["exception"] = EMAIL.sub("[email]", self.formatException(record.exc_info))
+            entry["exception"] = scrub(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
@@ -88,7 +97,7 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     def formatException(self, ei: Any) -> str:
-        return EMAIL.sub("[email]", super().formatException(ei))
+        return scrub(super().formatException(ei))
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
