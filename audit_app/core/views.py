@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request
 from flask_login import login_required
 
-from ..extensions import db
+from ..extensions import db, limiter
 from .audit import ACTION_LABELS, AuditEvent
 from .clock import LONDON
 from .pagination import paginate
@@ -92,12 +92,14 @@ def home():
 
 
 @bp.get("/healthz")
+@limiter.exempt  # a load balancer asks often, from one address
 def healthz():
     """Liveness: the process answers. Asks nothing of the database or Redis (see /readyz)."""
     return {"status": "ok"}
 
 
 @bp.get("/readyz")
+@limiter.exempt
 def readyz():
     """Readiness: the database answers at the newest migration, Redis (when set) answers, files can be written.
     200 when all hold, else 503; each check named with its state."""

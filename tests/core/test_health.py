@@ -115,3 +115,4 @@ def test_redis_that_answers(client, app):
     finally:
         app.config["REDIS_URL"] = None
     assert _states(response)["redis"] == "ok"
+
