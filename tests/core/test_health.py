@@ -115,4 +115,3 @@ def test_redis_that_answers(client, app):
     finally:
         app.config["REDIS_URL"] = None
     assert _states(response)["redis"] == "ok"
-
