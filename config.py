@@ -35,7 +35,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = database_url(
         os.environ.get("DATABASE_URL"), f"sqlite:///{BASE_DIR / 'instance' / 'audit.db'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    #: hide_parameters: a database error's message (logged) never carries the values sent (addresses, names)
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     #: PostgreSQL: a statement running longer, or waiting longer for a lock, is stopped (milliseconds; 0: never),
     #: so a held lock or a runaway query cannot hold a worker until it is killed. Migrations run without them.
     DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", 30_000))
@@ -45,6 +46,11 @@ class Config:
     MAX_FILE_BYTES = int(os.environ.get("MAX_FILE_BYTES", 10 * 1024 * 1024))
     #: where stored files live: outside the web root, never served directly
     FILE_STORAGE_DIR = os.environ.get("FILE_STORAGE_DIR", str(BASE_DIR / "instance" / "files"))
+    #: logs on stderr: "json" (one object a line) or "text"; unset, json outside development (core/logs.py)
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    #: where `flask backup` writes its archives when not given --output
+    BACKUP_DIR = os.environ.get("BACKUP_DIR", str(BASE_DIR / "instance" / "backups"))
 
     #: signed-in sessions end after this many minutes without a request
     SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", 120))

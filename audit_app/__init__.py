@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from typing import Any
 
@@ -33,8 +32,9 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
         )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         (BASE_DIR / "instance").mkdir(exist_ok=True)
-    logging.basicConfig(level=logging.INFO)
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin, every command
+    from .core.logs import configure_logging
+
+    configure_logging(app)
 
     _database_timeouts(app)
     from .core.inputs import IdConverter
@@ -44,9 +44,11 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
     register_extensions(app)
     register_blueprints(app)
 
+    from .core.logs import register_request_logging
     from .core.web import register_errorhandlers, register_request_guards, register_request_hooks
 
     register_request_hooks(app)
+    register_request_logging(app)  # after the hook that starts every request from nothing
     register_request_guards(app)
     register_errorhandlers(app)
     register_domains(app)

@@ -356,12 +356,13 @@ def count_queries(db_session):
 
 
 @contextmanager
-def own_database(tmp_path: Path, suffix: str) -> Iterator[Flask]:
+def own_database(tmp_path: Path, suffix: str, **overrides) -> Iterator[Flask]:
     """An app on a fresh database of its own (PostgreSQL when TEST_DATABASE_URL is set), not yet migrated; its
-    commits are real, and the database is dropped afterwards. For migration and race tests."""
+    commits are real, and the database is dropped afterwards. For migration, race and backup tests; ``overrides``
+    are config values (a FILE_STORAGE_DIR of its own)."""
     test_url = os.environ.get("TEST_DATABASE_URL")
     database = fresh_postgres_database(test_url, suffix) if test_url else f"sqlite:///{tmp_path / f'{suffix}.db'}"
-    app = create_app("test", SQLALCHEMY_DATABASE_URI=database, MAIL_SERVER=None)
+    app = create_app("test", **{"SQLALCHEMY_DATABASE_URI": database, "MAIL_SERVER": None, **overrides})
     try:
         yield app
     finally:

@@ -70,6 +70,7 @@ ACCESS: dict[str, set[str] | str] = {
     "accounts.login": PUBLIC,
     "accounts.set_password": PUBLIC,
     "core.healthz": PUBLIC,
+    "core.readyz": PUBLIC,
     "api.openapi": PUBLIC,
     "accounts.logout": MEMBERS,
     "accounts.switch_partnership": MEMBERS,

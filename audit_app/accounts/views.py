@@ -136,7 +136,7 @@ def login():
             session.permanent = True  # expires after SESSION_IDLE_MINUTES without a request
             login_user(user)
             db.session.commit()
-            current_app.logger.info("user %s signed in", user.email)
+            current_app.logger.info("user %s signed in", user.id)
             return redirect(_safe_next(request.args.get("next")) or url_for("core.home"))
     status = 400 if form.errors else 200
     return render_template("accounts/login.html", form=form), status

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request
 from flask_login import login_required
 
-from ..extensions import db
+from ..extensions import db, limiter
 from .audit import ACTION_LABELS, AuditEvent
 from .clock import LONDON
 from .pagination import paginate
@@ -92,10 +92,21 @@ def home():
 
 
 @bp.get("/healthz")
+@limiter.exempt  # a load balancer asks often, from one address
 def healthz():
-    """Liveness and database check for load balancers."""
-    db.session.execute(sa.text("SELECT 1"))
+    """Liveness: the process answers. Asks nothing of the database or Redis (see /readyz)."""
     return {"status": "ok"}
+
+
+@bp.get("/readyz")
+@limiter.exempt
+def readyz():
+    """Readiness: the database answers at the newest migration, Redis (when set) answers, files can be written.
+    200 when all hold, else 503; each check named with its state."""
+    from .health import readiness
+
+    body, ready = readiness()
+    return body, 200 if ready else 503
 
 
 @bp.get("/history/<entity_type>/<int:entity_id>")

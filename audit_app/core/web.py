@@ -59,13 +59,13 @@ def register_request_hooks(app: Flask) -> None:
     def _start_anonymous() -> None:
         # Start from nothing: when requests share an outer app context (tests,
         # scripts), g would otherwise carry the previous request's user. The
-        # accounts package then says who is asking (accounts/session.py).
+        # accounts package then says who is asking (accounts/session.py). The request's id is set, fresh,
+        # before this (core/logs.py).
         for key in (
             "_login_user",
             "principal",
             "partnership_id",
             "audit_user",
-            "request_id",
             "change_committed",
             "success_status",
             "view_started",

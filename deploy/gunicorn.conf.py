@@ -1,0 +1,45 @@
+"""gunicorn settings for production: `gunicorn -c deploy/gunicorn.conf.py wsgi:app` (see docs/deployment.md).
+
+Every value can be changed through the environment named beside it, so the systemd unit and the Procfile
+stay the same from one server to the next.
+"""
+
+import os
+
+#: where nginx (or another TLS-terminating proxy) sends requests; never exposed to the internet directly
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+#: processes; each handles one request at a time. 4 suits 2 CPU cores (pages wait on the database)
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+worker_class = "sync"
+#: a request still running after this many seconds is stopped and its worker replaced. A PDF is drawn by the
+#: job worker when REDIS_URL is set; without Redis it is drawn inside the request, so keep this above the
+#: slowest report (bench/results-report.md) in that case
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 30
+keepalive = 5
+#: each worker is replaced after about this many requests, so slow leaks cannot build up
+max_requests = 2000
+max_requests_jitter = 200
+#: the proxy's X-Forwarded-* headers are trusted by the application itself (PROXY_FIX_HOPS), not here
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+#: no access log from gunicorn: the application writes one JSON line per request (audit_app.request), with
+#: the route rule instead of the URL (no query strings) and no IP address (see audit_app/core/logs.py)
+accesslog = None
+errorlog = "-"
+loglevel = "info"
+#: gunicorn's own lines (starting, a worker timed out) as JSON too
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "audit_app.core.logs.JsonFormatter"}},
+    "handlers": {
+        "gunicorn_json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    },
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["gunicorn_json"], "propagate": False},
+        "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
+    },
+    # the application adds its own handler to the root logger when it starts (LOG_FORMAT)
+    "root": {"level": "INFO", "handlers": []},
+}
