@@ -33,6 +33,8 @@ from .redaction import exempt_table
 
 #: where a request keeps its not-yet-written rows (in ``g``)
 _PENDING = "access_log_pending"
+#: where it keeps the queries of ids to record (large exports)
+_PENDING_QUERIES = "access_log_pending_queries"
 #: the most characters of the user agent kept
 USER_AGENT_LENGTH = 200
 
@@ -109,38 +111,52 @@ exempt_table(AccessEvent.__table__, "who opened what, by id, route, address and 
 # -- recording --
 
 
+def _recording(via: AccessVia | None) -> AccessVia | None:
+    """The way this request views things, or None when it records nothing (a write, no one signed in)."""
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return None
+    principal = current_principal()
+    if principal.user_id is None or principal.partnership_id is None:
+        return None
+    return via or (AccessVia.API if request.blueprint == "api" else AccessVia.PAGE)
+
+
 def record_access(kind: AccessKind, ids: int | Iterable[int], *, via: AccessVia | None = None) -> None:
     """Note that this request shows ``ids`` of ``kind``; written once the response succeeds.
 
     ``via`` defaults to the API for /api/v1 and to a page otherwise; pass DOWNLOAD for a file, EXPORT for a
     spreadsheet, PDF or CSV. Writes (POST, PUT, PATCH, DELETE) and anonymous requests record nothing.
     """
-    if not has_request_context() or request.method not in ("GET", "HEAD"):
+    way = _recording(via)
+    if way is None:
         return
-    principal = current_principal()
-    if principal.user_id is None or principal.partnership_id is None:
-        return
-    if via is None:
-        via = AccessVia.API if request.blueprint == "api" else AccessVia.PAGE
     pending: dict[tuple[AccessKind, int], AccessVia] = g.setdefault(_PENDING, {})
     for object_id in [ids] if isinstance(ids, int) else ids:
-        pending.setdefault((AccessKind(kind), int(object_id)), via)
+        pending.setdefault((AccessKind(kind), int(object_id)), way)
+
+
+def record_access_of(kind: AccessKind, ids: sa.Select, *, via: AccessVia) -> None:
+    """As :func:`record_access` for every id the one-column query ``ids`` selects (a large export's
+    returns): written by one ``INSERT ... SELECT``, so the ids never travel to the app and back."""
+    way = _recording(via)
+    if way is not None:
+        g.setdefault(_PENDING_QUERIES, []).append((AccessKind(kind), ids, way))
 
 
 def pending_access() -> list[tuple[AccessKind, int, AccessVia]]:
-    """What this request will record if it succeeds."""
+    """What this request will record if it succeeds (ids given one by one)."""
     return [(kind, object_id, via) for (kind, object_id), via in g.get(_PENDING, {}).items()]
 
 
 def _write(response: Response) -> Response:
     pending = g.pop(_PENDING, None)
-    if not pending or response.status_code >= 400:
+    queries = g.pop(_PENDING_QUERIES, None)
+    if not (pending or queries) or response.status_code >= 400:
         return response
     principal = current_principal()
     token = g.get("api_token") if request.blueprint == "api" else None
-    now = utcnow()
     common = {
-        "occurred_at": now,
+        "occurred_at": utcnow(),
         "partnership_id": principal.partnership_id,
         "user_id": principal.user_id,
         "api_token_id": token.id if token is not None else None,
@@ -148,14 +164,23 @@ def _write(response: Response) -> Response:
         "ip": (request.remote_addr or "")[:45],
         "user_agent": (request.user_agent.string or "")[:USER_AGENT_LENGTH],
     }
-    rows = [common | {"object_kind": kind, "object_id": oid, "via": via} for (kind, oid), via in pending.items()]
-    db.session.execute(sa.insert(AccessEvent), rows)
+    if pending:
+        rows = [common | {"object_kind": kind, "object_id": oid, "via": via} for (kind, oid), via in pending.items()]
+        db.session.execute(sa.insert(AccessEvent), rows)
+    for kind, ids, via in queries or ():
+        found = ids.subquery()
+        values = common | {"object_kind": kind, "via": via}
+        columns = [AccessEvent.__table__.c[name] for name in values]
+        constants = [sa.literal(value, column.type) for value, column in zip(values.values(), columns, strict=True)]
+        select = sa.select(*constants, next(iter(found.c))).distinct()
+        db.session.execute(sa.insert(AccessEvent).from_select([*(c.name for c in columns), "object_id"], select))
     db.session.commit()
     return response
 
 
 def _forget(exc: BaseException | None) -> None:
     g.pop(_PENDING, None)
+    g.pop(_PENDING_QUERIES, None)
 
 
 def init_app(app: Flask) -> None:

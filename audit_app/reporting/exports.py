@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from ..core import clock
-from ..core.access_log import AccessKind, AccessVia, record_access
+from ..core.access_log import AccessKind, AccessVia, record_access_of
 from . import queries as q
 from .tables import Table
 from .xlsx import XlsxWriter
@@ -44,8 +44,8 @@ def record_answers_export(
 ) -> None:
     """Record in the access log every return (and case) whose answers the export holds."""
     return_ids, case_ids = q.answer_objects(partnership_id, round_id=round_id, theme_id=theme_id, agency_ids=agency_ids)
-    record_access(AccessKind.RETURN, return_ids, via=AccessVia.EXPORT)
-    record_access(AccessKind.CASE, case_ids, via=AccessVia.EXPORT)
+    record_access_of(AccessKind.RETURN, return_ids, via=AccessVia.EXPORT)
+    record_access_of(AccessKind.CASE, case_ids, via=AccessVia.EXPORT)
 
 
 def tables_xlsx(tables: Iterable[Table], about: list[tuple[str, Any]]) -> bytes:
