@@ -314,6 +314,8 @@ def test_who_looked_at_a_case(client, data):
     assert re.search(rf"{re.escape(scrutineer.name)}.*?>1</td>", by_person, re.S)
     assert "Child A" not in text  # the review is not part of the case
     assert "4 recorded views" in text
+    # the log links a case to its report
+    assert f'href="/access-log/cases/{ids["case_id"]}"' in client.get("/access-log?kind=case").get_data(as_text=True)
     export = client.get(f"/access-log/cases/{ids['case_id']}.csv")
     rows = list(csv.reader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
     assert len(rows) == 5
@@ -355,3 +357,17 @@ def test_queries_added_per_page_view(client, data, count_queries):
         client.get(url)
     inserts = [s for s in counter.statements if s.lstrip().upper().startswith("INSERT INTO ACCESS_EVENTS")]
     assert len(inserts) == 1
+
+
+def test_the_log_page_runs_a_few_queries_however_many_rows(client, data, count_queries):
+    """A fixed few, and one per kind of object on the page (at most four), never one per row."""
+    _views(client, data)
+    login(client, _user(data, "admin"))
+    client.get("/access-log")
+    with count_queries() as few:
+        client.get("/access-log?per_page=1")
+    with count_queries() as many:
+        client.get("/access-log")
+    # the newest row is the review (one kind); all four rows are returns, a file and the review (three kinds)
+    assert many.count == few.count + 2, many.statements
+    print(f"access log page: {many.count} statements")
