@@ -3,7 +3,7 @@
 A view that shows one of these objects calls :func:`record_access` with its kind and id(s). Nothing is written
 then: the rows wait on the request (``g``) and are written after the response is made, in one bulk insert and
 one commit, only when the response succeeded (status below 400). A refused, missing or failed request leaves
-no "view". Only reads are recorded (GET and HEAD): a change is in the audit trail, not here.
+no "view". Only reads are recorded (GET; a HEAD shows nothing): a change is in the audit trail, not here.
 
 The commit is the request's session's own: on a GET (which commits nothing else) it is the only one; in the
 tests' transaction-per-test set-up it releases a SAVEPOINT, so every test still rolls everything back.
@@ -113,7 +113,7 @@ exempt_table(AccessEvent.__table__, "who opened what, by id, route, address and 
 
 def _recording(via: AccessVia | None) -> AccessVia | None:
     """The way this request views things, or None when it records nothing (a write, no one signed in)."""
-    if not has_request_context() or request.method not in ("GET", "HEAD"):
+    if not has_request_context() or request.method != "GET":
         return None
     principal = current_principal()
     if principal.user_id is None or principal.partnership_id is None:

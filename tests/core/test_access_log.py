@@ -188,6 +188,8 @@ def test_writes_are_not_views(client, data):
     """A POST to a page that records its GET writes no access row (its change is in the audit trail)."""
     login(client, _user(data, "qa_member"))
     client.post(f"/reviews/{data['ids']['review_id']}/edit", data={})
+    # a HEAD shows nothing either
+    assert client.head(f"/reviews/{data['ids']['review_id']}").status_code == 200
     assert _rows() == []
 
 
