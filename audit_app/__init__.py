@@ -67,12 +67,15 @@ def register_domains(app: Flask) -> None:
     from .actions import demo as _actions_demo  # noqa: F401  (registers its demo step)
     from .actions import history as _actions_history  # noqa: F401  (registers actions' and recommendations' histories)
     from .actions import notifications as _actions_notifications  # noqa: F401  (registers its daily reminders)
+    from .case_audits import access as _case_audits_access  # noqa: F401  (names cases and returns in the access log)
     from .case_audits import dashboard as _case_audits_dashboard  # noqa: F401  (registers its home part)
     from .case_audits import demo as _case_audits_demo  # noqa: F401
     from .case_audits import history as _case_audits_history  # noqa: F401  (registers a case's history)
+    from .core import access_log
     from .core.cli import register_cli
     from .questionnaires import cli as questionnaires_cli
     from .questionnaires import demo as _questionnaires_demo  # noqa: F401
+    from .reviews import access as _reviews_access  # noqa: F401  (names reviews in the access log)
     from .reviews import dashboard as _reviews_dashboard  # noqa: F401  (registers its home part)
     from .reviews import demo as _reviews_demo  # noqa: F401  (registers its demo step)
     from .reviews import reminders as _reviews_reminders  # noqa: F401  (registers its daily reminders)
@@ -81,6 +84,7 @@ def register_domains(app: Flask) -> None:
     from .self_assessments import demo as _self_assessments_demo  # noqa: F401  (registers its demo step)
 
     session.init_app(app)  # after core's hooks, which start every request anonymous
+    access_log.init_app(app)
     register_cli(app, [*accounts_cli.COMMANDS, *questionnaires_cli.COMMANDS, *rounds_cli.COMMANDS])
 
 
@@ -161,6 +165,7 @@ def register_blueprints(app: Flask) -> None:
     from .actions.views import bp as actions_bp
     from .api import bp as api_bp
     from .case_audits.views import bp as case_audits_bp
+    from .core.access_views import bp as access_log_bp
     from .core.views import bp as core_bp
     from .questionnaires.views import bp as questionnaires_bp
     from .reporting.theme_views import bp as themes_bp
@@ -177,6 +182,7 @@ def register_blueprints(app: Flask) -> None:
     from .self_assessments.survey_views import bp as surveys_bp
 
     app.register_blueprint(core_bp)
+    app.register_blueprint(access_log_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(improvement_bp)

@@ -470,6 +470,13 @@ ACCESS: dict[str, set[str] | str] = {
     "themes.theme_items": VIEW_ROUNDS,
     "api.theme_counts_get": VIEW_ROUNDS,
     "api.theme_items_get": VIEW_ROUNDS,
+    # -- the access log: who viewed what (admins and scrutineers) --
+    "access_log.log": ADMIN_SCRUTINEER,
+    "access_log.log_csv": ADMIN_SCRUTINEER,
+    "access_log.case_report": ADMIN_SCRUTINEER,
+    "access_log.case_report_csv": ADMIN_SCRUTINEER,
+    "api.access_log_list": ADMIN_SCRUTINEER,
+    "api.access_log_case": ADMIN_SCRUTINEER,
 }
 
 

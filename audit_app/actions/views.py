@@ -17,6 +17,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ..accounts.models import Agency
 from ..accounts.permissions import agency_links_query
 from ..core import storage
+from ..core.access_log import AccessKind, AccessVia, record_access
 from ..core.errors import DomainError, FieldErrors, NotAllowedError
 from ..core.forms import check_csrf, id_value, posted_date
 from ..core.permissions import Principal, allowed_or_403, current_principal
@@ -706,6 +707,7 @@ def action_evidence_file(action_id: int, evidence_id: int, file_id: int):
     stored = next((f for f in evidence.files if f.id == file_id), None)
     if stored is None:
         abort(404)
+    record_access(AccessKind.EVIDENCE_FILE, stored.id, via=AccessVia.DOWNLOAD)
     response = send_file(
         storage.open_file(stored),
         mimetype=stored.content_type,

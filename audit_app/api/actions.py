@@ -50,6 +50,7 @@ from ..actions.plan_rows import FILTER_LABELS, refused_filters
 from ..case_audits.models import Case, CaseJudgement, ReportRecommendation, RoundCase
 from ..case_audits.permissions import get_partnership_round_case_or_404
 from ..core import storage
+from ..core.access_log import AccessKind, AccessVia, record_access
 from ..core.errors import FieldErrors, NotAllowedError
 from ..core.inputs import MAX_ID, Id
 from ..core.permissions import Principal
@@ -1209,6 +1210,7 @@ def action_evidence_file(action_id: int, evidence_id: int, file_id: int):
     stored = next((f for f in evidence.files if f.id == file_id), None)
     if stored is None:
         abort(404)
+    record_access(AccessKind.EVIDENCE_FILE, stored.id, via=AccessVia.DOWNLOAD)
     response = send_file(
         storage.open_file(stored),
         mimetype=stored.content_type,

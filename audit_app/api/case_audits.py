@@ -23,6 +23,7 @@ from ..case_audits.permissions import (
     get_round_case_or_404,
 )
 from ..case_audits.views import cohort_template_response
+from ..core.access_log import AccessKind, record_access
 from ..core.errors import DomainError, FieldErrors, NotAllowedError
 from ..core.inputs import Id
 from ..core.roles import Role
@@ -122,7 +123,9 @@ def _case(case: Case) -> dict[str, Any]:
 def cases_get(case_id: int):
     p = principal()
     require(can_view_rounds(p))
-    return jsonify(_case(get_case_or_404(p, case_id)))
+    case = get_case_or_404(p, case_id)
+    record_access(AccessKind.CASE, case.id)
+    return jsonify(_case(case))
 
 
 @api_route(
@@ -376,6 +379,7 @@ def judgements_get(round_id: int, round_case_id: int):
     p = principal()
     round_case = get_partnership_round_case_or_404(p, round_id, round_case_id)
     require(can_view_discussion(p, round_case))
+    record_access(AccessKind.CASE, round_case.case_id)
     return jsonify(_judgements(p, round_case))
 
 
@@ -710,7 +714,9 @@ def _practitioners(round_case: RoundCase) -> dict[str, Any]:
 )
 def practitioners_get(round_id: int, round_case_id: int):
     round_ = _case_audit_round(round_id, write=False)
-    return jsonify(_practitioners(get_round_case_or_404(round_, round_case_id)))
+    round_case = get_round_case_or_404(round_, round_case_id)
+    record_access(AccessKind.CASE, round_case.case_id)
+    return jsonify(_practitioners(round_case))
 
 
 @api_route(

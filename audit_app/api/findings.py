@@ -408,6 +408,7 @@ def _answers_file(stem: str, **kwargs: Any) -> Response:
     os.close(handle)
     try:
         exports.answers_xlsx(path, **kwargs)
+        exports.record_answers_export(**kwargs)
         response = send_file(
             path, mimetype=exports.XLSX_MIMETYPE, as_attachment=True, download_name=f"{stem}-answers.xlsx"
         )

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt
 from ..accounts.models import Role
 from ..actions.models import ActionStatus, Rag, Recommendation, SourceKind
 from ..actions.permissions import recommendations_query
+from ..core.access_log import AccessKind, record_access
 from ..core.inputs import Id
 from ..extensions import db
 from ..questionnaires import learning_themes as themes_service
@@ -241,6 +242,7 @@ def _point(point: LearningPoint) -> dict[str, Any]:
 def learning_points_list(review_id: int):
     p = principal()
     review = get_review_or_404(p, review_id)
+    record_access(AccessKind.REVIEW, review.id)
     query = learning_points_query(p).where(LearningPoint.review_id == review.id).order_by(LearningPoint.number)
     return page_of(query, _point)
 
@@ -367,6 +369,7 @@ def _recommendation(rec: Recommendation) -> dict[str, Any]:
 def review_recommendations_list(review_id: int):
     p = principal()
     review = get_review_or_404(p, review_id)
+    record_access(AccessKind.REVIEW, review.id)
     query = (
         recommendations_query(p)
         .where(Recommendation.source == SourceKind.REVIEW, Recommendation.review_id == review.id)

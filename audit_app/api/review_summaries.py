@@ -11,6 +11,7 @@ from flask import jsonify
 from pydantic import BaseModel, Field
 
 from ..accounts.models import Agency
+from ..core.access_log import AccessKind, record_access
 from ..core.inputs import Id
 from ..extensions import db
 from ..reviews import panel, summaries
@@ -94,9 +95,12 @@ class DecisionOut(BaseModel):
 
 
 def _reader_review(review_id: int) -> LearningReview:
+    """The review an endpoint shows (its summaries, panel or decision): a view, recorded in the access log."""
     p = principal()
     require(can_view_unpublished(p))
-    return get_review_or_404(p, review_id)
+    review = get_review_or_404(p, review_id)
+    record_access(AccessKind.REVIEW, review.id)
+    return review
 
 
 def _managed_review(review_id: int) -> LearningReview:

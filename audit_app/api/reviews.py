@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from ..accounts.models import Role
 from ..core import clock
+from ..core.access_log import AccessKind, record_access
 from ..extensions import db
 from ..reviews import services
 from ..reviews.clocks import Clock, review_clocks
@@ -260,7 +261,9 @@ def reviews_create():
 def reviews_get(review_id: int):
     p = principal()
     require(can_view_register(p))
-    return jsonify(_out(get_review_or_404(p, review_id)))
+    review = get_review_or_404(p, review_id)
+    record_access(AccessKind.REVIEW, review.id)
+    return jsonify(_out(review))
 
 
 @api_route(
@@ -331,7 +334,9 @@ def reviews_publication(review_id: int):
 def reviews_clocks(review_id: int):
     p = principal()
     require(can_view_register(p))
-    return jsonify({"items": _clocks(get_review_or_404(p, review_id))})
+    review = get_review_or_404(p, review_id)
+    record_access(AccessKind.REVIEW, review.id)
+    return jsonify({"items": _clocks(review)})
 
 
 @api_route(

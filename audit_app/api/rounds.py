@@ -13,6 +13,7 @@ from ..accounts.models import Role
 from ..case_audits import cohort
 from ..case_audits import services as case_services
 from ..core import clock
+from ..core.access_log import AccessKind, AccessVia, record_access
 from ..core.errors import ConflictError, DomainError, NotAllowedError
 from ..core.inputs import MAX_ID, Id, Int32
 from ..extensions import db
@@ -817,7 +818,9 @@ def returns_assign(return_id: int):
 )
 def returns_get(return_id: int):
     p = principal()
-    return jsonify(_return(get_return_or_404(p, return_id)))
+    ret = get_return_or_404(p, return_id)
+    record_access(AccessKind.RETURN, ret.id)
+    return jsonify(_return(ret))
 
 
 @api_route(
@@ -980,6 +983,7 @@ def returns_workbook(return_id: int):
 
     p = principal()
     ret = get_return_or_404(p, return_id)
+    record_access(AccessKind.RETURN, ret.id, via=AccessVia.EXPORT)
     reference = ret.round_case.case.reference if ret.round_case else "agency"
     filename = f"return-{ret.id}-{reference}.xlsx".replace(" ", "_").replace("/", "-")
     return Response(

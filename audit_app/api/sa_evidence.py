@@ -21,6 +21,7 @@ from ..actions import improvement
 from ..actions.models import Action, Recommendation
 from ..actions.permissions import can_add_improvement_action
 from ..core import storage
+from ..core.access_log import AccessKind, AccessVia, record_access
 from ..core.errors import FieldErrors
 from ..core.inputs import Id
 from ..core.roles import Role
@@ -115,6 +116,7 @@ def _out(item: CriterionEvidence) -> dict[str, Any]:
 )
 def return_evidence_list(return_id: int):
     ret = get_return_or_404(principal(), return_id)
+    record_access(AccessKind.RETURN, ret.id)
     query = sa.select(CriterionEvidence).where(CriterionEvidence.return_id == ret.id)
     key = request.args.get("question_key")
     if key:
@@ -217,6 +219,7 @@ def return_evidence_file(return_id: int, criterion_evidence_id: int):
     if item is None or item.stored_file is None:
         abort(404)
     stored = item.stored_file
+    record_access(AccessKind.EVIDENCE_FILE, stored.id, via=AccessVia.DOWNLOAD)
     response = send_file(
         storage.open_file(stored),
         mimetype=stored.content_type,

@@ -14,6 +14,7 @@ from flask import abort, jsonify, url_for
 from pydantic import BaseModel, Field
 
 from ..accounts.models import User
+from ..core.access_log import AccessKind, record_access
 from ..core.inputs import Id
 from ..core.permissions import Principal
 from ..core.roles import Role
@@ -350,7 +351,9 @@ def _priorities(round_: Round) -> dict:
 )
 def return_scrutiny_get(sa_return_id: int):
     p = principal()
-    return jsonify(_return_scrutiny(p, get_scrutiny_return_or_404(p, sa_return_id)))
+    ret = get_scrutiny_return_or_404(p, sa_return_id)
+    record_access(AccessKind.RETURN, ret.id)
+    return jsonify(_return_scrutiny(p, ret))
 
 
 @api_route(
@@ -367,6 +370,7 @@ def return_scrutiny_get(sa_return_id: int):
 def return_threads_list(sa_return_id: int):
     p = principal()
     ret = get_scrutiny_return_or_404(p, sa_return_id)
+    record_access(AccessKind.RETURN, ret.id)
     args: ThreadsQuery = query_args()
     query = scrutiny.threads_query(ret.id, args.question_key)
     if args.state is not None:

@@ -13,6 +13,7 @@ from govuk_frontend_wtf.main import wtforms_errors
 from ..accounts.models import Agency
 from ..accounts.permissions import agency_links_query
 from ..actions.views import case_discussion_plan, chair_report_plan
+from ..core.access_log import AccessKind, record_access
 from ..core.errors import DomainError, FieldErrors
 from ..core.forms import REFUSED, ConfirmForm, add_form_error, id_value, posted_date, run_service
 from ..core.permissions import allowed_or_403, can_view_history, current_principal
@@ -219,6 +220,7 @@ def case_discussion(round_id: int, round_case_id: int):
     p = current_principal()
     round_case = get_partnership_round_case_or_404(p, round_id, round_case_id)
     allowed_or_403(can_view_discussion(p, round_case))
+    record_access(AccessKind.CASE, round_case.case_id)
     round_ = round_case.round
     can_record = can_review_returns(p) and round_.status in (RoundStatus.CLOSED, RoundStatus.IN_DISCUSSION)
     errors: dict[str, str] = {}
@@ -355,6 +357,7 @@ def case_history(case_id: int):
     p = current_principal()
     allowed_or_403(can_view_rounds(p))
     case = get_case_or_404(p, case_id)
+    record_access(AccessKind.CASE, case.id)
     round_cases = db.session.scalars(
         sa.select(RoundCase).join(RoundCase.round).where(RoundCase.case_id == case.id).order_by(Round.created_at)
     ).all()
@@ -573,6 +576,7 @@ def case_practitioners(round_id: int, round_case_id: int):
     """For one case: whether each agency's practitioner was invited to the audit meeting, came, and their view."""
     round_ = _case_audit_round_or_404(round_id)
     round_case = get_round_case_or_404(round_, round_case_id)
+    record_access(AccessKind.CASE, round_case.case_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
         _check_post(round_)

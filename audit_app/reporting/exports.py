@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from ..core import clock
+from ..core.access_log import AccessKind, AccessVia, record_access_of
 from . import queries as q
 from .tables import Table
 from .xlsx import XlsxWriter
@@ -32,6 +33,19 @@ def answers_xlsx(
     count = writer.add_sheet("Answers", q.ANSWER_COLUMNS, rows, widths=ANSWER_WIDTHS)
     writer.close()
     return count
+
+
+def record_answers_export(
+    partnership_id: int,
+    *,
+    round_id: int | None = None,
+    theme_id: int | None = None,
+    agency_ids: frozenset[int] | None = None,
+) -> None:
+    """Record in the access log every return (and case) whose answers the export holds."""
+    return_ids, case_ids = q.answer_objects(partnership_id, round_id=round_id, theme_id=theme_id, agency_ids=agency_ids)
+    record_access_of(AccessKind.RETURN, return_ids, via=AccessVia.EXPORT)
+    record_access_of(AccessKind.CASE, case_ids, via=AccessVia.EXPORT)
 
 
 def tables_xlsx(tables: Iterable[Table], about: list[tuple[str, Any]]) -> bytes:

@@ -613,6 +613,31 @@ ANSWER_COLUMNS = [
 ]
 
 
+def answer_objects(
+    partnership_id: int,
+    *,
+    round_id: int | None = None,
+    theme_id: int | None = None,
+    agency_ids: frozenset[int] | None = None,
+) -> tuple[sa.Select, sa.Select]:
+    """Queries of the returns and of the cases whose answers :func:`answer_rows` gives, by the same joins and
+    conditions (for the access log, which inserts what they select): ``(return ids, case ids)``."""
+
+    def of(column: Any) -> sa.Select:
+        query = _membership_join(_answers_joined([column])).where(
+            in_partnership(partnership_id), Return.status.in_(RETURNED), column.is_not(None)
+        )
+        if round_id is not None:
+            query = query.where(Return.round_id == round_id)
+        if theme_id is not None:
+            query = query.where(Round.theme_id == theme_id)
+        if agency_ids is not None:
+            query = query.where(Return.agency_id.in_(agency_ids or {-1}))
+        return query.distinct()
+
+    return of(Return.id), of(Case.id)
+
+
 def answer_rows(
     partnership_id: int,
     *,

@@ -296,6 +296,7 @@ def _send_answers(stem: str, **kwargs: Any) -> Any:
     os.close(handle)
     try:
         exports.answers_xlsx(path, **kwargs)
+        exports.record_answers_export(**kwargs)
         response = send_file(
             path,
             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

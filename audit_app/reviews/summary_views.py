@@ -13,6 +13,7 @@ from flask_login import login_required
 from ..accounts.models import Agency, Sector
 from ..actions.forms import field_errors
 from ..core import clock
+from ..core.access_log import AccessKind, record_access
 from ..core.errors import DomainError, FieldErrors
 from ..core.forms import check_csrf, posted_date
 from ..core.inputs import whole_number
@@ -169,6 +170,7 @@ def summaries_questionnaire(review_id: int):
 def panel_edit(review_id: int):
     """Record the rapid review panel's meeting: date, who attended, the agencies present."""
     review = get_managed_review_or_404(current_principal(), review_id)
+    record_access(AccessKind.REVIEW, review.id)  # the form shows the panel (a GET only)
     errors: dict[str, str] = {}
     refusal, refusal_status = "", 400
     if request.method == "POST":
@@ -218,6 +220,7 @@ def panel_edit(review_id: int):
 def decision_edit(review_id: int):
     """Record or correct the panel's decision, its reasons and the National Panel's response."""
     review = get_managed_review_or_404(current_principal(), review_id)
+    record_access(AccessKind.REVIEW, review.id)  # the form shows the decision (a GET only)
     errors: dict[str, str] = {}
     refusal, refusal_status = "", 400
     if request.method == "POST":

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from ..actions.forms import field_errors
 from ..core import clock
+from ..core.access_log import AccessKind, record_access
 from ..core.errors import FieldErrors
 from ..core.forms import check_csrf, posted_date
 from ..core.permissions import allowed_or_403, current_principal
@@ -101,6 +102,7 @@ def review_detail(review_id: int):
     """One review: its dates, clocks, agency summaries, panel, decision, learning and publication."""
     p = current_principal()
     review = get_review_or_404(p, review_id)
+    record_access(AccessKind.REVIEW, review.id)
     return render_template(
         "reviews/review.html",
         review=review,
@@ -165,6 +167,7 @@ def review_edit(review_id: int):
     """Change a review's type, pseudonym, summary, dates or status."""
     p = current_principal()
     review = get_managed_review_or_404(p, review_id)
+    record_access(AccessKind.REVIEW, review.id)  # the form shows the review's details (a GET only)
     errors: dict[str, str] = {}
     if request.method == "POST":
         check_csrf()

@@ -13,6 +13,7 @@ from flask_login import login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..core import storage
+from ..core.access_log import AccessKind, AccessVia, record_access
 from ..core.errors import FieldErrors, NotAllowedError
 from ..core.forms import check_csrf
 from ..core.permissions import current_principal
@@ -105,7 +106,9 @@ def criterion_evidence(return_id: int, question_key: str):
     while the return is editable."""
     p = current_principal()
     ret = get_return_or_404(p, return_id)
-    return _page(ret, _criterion_or_404(ret, question_key))
+    question = _criterion_or_404(ret, question_key)
+    record_access(AccessKind.RETURN, ret.id)
+    return _page(ret, question)
 
 
 @bp.post("/returns/<int:return_id>/criteria/<question_key>/links")
@@ -175,6 +178,7 @@ def criterion_evidence_file(return_id: int, criterion_evidence_id: int):
     if item is None or item.stored_file is None:
         abort(404)
     stored = item.stored_file
+    record_access(AccessKind.EVIDENCE_FILE, stored.id, via=AccessVia.DOWNLOAD)
     response = send_file(
         storage.open_file(stored),
         mimetype=stored.content_type,

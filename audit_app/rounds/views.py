@@ -14,6 +14,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from ..accounts.models import Agency, Sector
 from ..core import clock
+from ..core.access_log import AccessKind, AccessVia, record_access
 from ..core.errors import DomainError
 from ..core.forms import REFUSED, ConfirmForm, add_form_error, run_service
 from ..core.inputs import whole_number
@@ -628,6 +629,7 @@ def _return_page(
     template: str = "rounds/return_detail.html",
     **extra: Any,
 ):
+    record_access(AccessKind.RETURN, ret.id)
     """The return's page (its task list, or the whole return on one page) and what this person may do next,
     with a refused form's errors. Buttons that cannot be used are not shown."""
     p = current_principal()
@@ -691,6 +693,7 @@ def return_section(return_id: int, section_key: str):
     questions = services.applicable_questions(ret, section)
     if not questions:
         abort(404)
+    record_access(AccessKind.RETURN, ret.id)
     editable = can_edit_return(p, ret) and ret.round.status == RoundStatus.OPEN
     stored = services.stored_answers(ret)
     values = {q.key: answers.answer_type(q).for_form(stored.get(q.key)) for q in questions}
@@ -937,6 +940,7 @@ def return_workbook(return_id: int):
 
     p = current_principal()
     ret = get_return_or_404(p, return_id)
+    record_access(AccessKind.RETURN, ret.id, via=AccessVia.EXPORT)
     reference = ret.round_case.case.reference if ret.round_case else "agency"
     filename = f"return-{ret.id}-{reference}.xlsx".replace(" ", "_").replace("/", "-")
     return Response(

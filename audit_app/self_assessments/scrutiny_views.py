@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..core.access_log import AccessKind, record_access
 from ..core.errors import DomainError
 from ..core.forms import check_csrf
 from ..core.inputs import whole_number
@@ -103,6 +104,7 @@ def return_scrutiny(sa_return_id: int):
     """Every criterion of a return with the agency's rating, any moderated rating and its threads."""
     p = current_principal()
     ret = get_scrutiny_return_or_404(p, sa_return_id)
+    record_access(AccessKind.RETURN, ret.id)
     threads = scrutiny.threads_by_criterion(ret)
     rows = []
     for question in scrutiny.criteria(ret):
@@ -173,7 +175,9 @@ def criterion(sa_return_id: int, sa_question_key: str):
     """One criterion of a return: the agency's answer, the moderated rating and why, and its threads."""
     question_key = sa_question_key
     ret = get_scrutiny_return_or_404(current_principal(), sa_return_id)
-    return _criterion_page(ret, question_key)
+    response = _criterion_page(ret, question_key)
+    record_access(AccessKind.RETURN, ret.id)
+    return response
 
 
 @bp.post("/scrutiny/returns/<int:sa_return_id>/criteria/<sa_question_key>/threads")
