@@ -377,11 +377,13 @@ def touch_session(row: UserSession) -> None:
         db.session.commit()
 
 
-def live_sessions(user: User) -> list[UserSession]:
+def live_sessions_query(user: User) -> sa.Select:
     """The user's sessions that still work, most recently active first."""
-    return list(
-        db.session.scalars(sa.select(UserSession).where(*_live(user)).order_by(UserSession.last_active_at.desc()))
-    )
+    return sa.select(UserSession).where(*_live(user)).order_by(UserSession.last_active_at.desc(), UserSession.id)
+
+
+def live_sessions(user: User) -> list[UserSession]:
+    return list(db.session.scalars(live_sessions_query(user)))
 
 
 def get_live_session(user: User, session_id: int) -> UserSession | None:

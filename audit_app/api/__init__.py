@@ -10,6 +10,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # token-authenticated, no cookies: CSRF does not apply
 
 from . import (  # noqa: E402,F401  (register hooks and routes on bp)
+    account_security,
     actions,
     auth,
     case_audits,
