@@ -89,6 +89,8 @@ ACCESS: dict[str, set[str] | str] = {
     "accounts.sessions_end_others": MEMBERS,
     "accounts.user_unlock": ADMIN,
     "api.users_unlock": ADMIN,
+    "accounts.user_two_factor_reset": ADMIN,
+    "api.users_two_factor_reset": ADMIN,
     "api.partnership_settings_get": ADMIN,
     "api.partnership_settings_update": ADMIN,
     "api.account_sessions": MEMBERS,

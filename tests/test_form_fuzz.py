@@ -90,6 +90,7 @@ UNREACHED: dict[str, str] = {
     "accounts.two_factor_disable": "nobody in the world has two-factor sign-in on",
     "accounts.two_factor_recovery_codes": "nobody in the world has two-factor sign-in on",
     "accounts.user_unlock": "nobody in the world is locked out",
+    "accounts.user_two_factor_reset": "nobody in the world has two-factor sign-in on",
 }
 LEAKS = ("Traceback (most recent call last)", 'File "/', "sqlalchemy.exc", "psycopg.", "sqlite3.", "jinja2.exc")
 

@@ -291,6 +291,21 @@ def disable_two_factor(user: User, answer: str | None, *, keep_session_id: int |
     db.session.flush()
 
 
+def reset_two_factor(user: User, *, partnership_id: int) -> None:
+    """An admin turns off the two-factor sign-in of someone who lost their phone and recovery codes.
+
+    Every session of theirs ends; where it is required, they are asked to set it up again after their password."""
+    if not user.has_two_factor:
+        raise NotAllowedError("Two-factor sign-in is already off for this account")
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    user.audit_partnership_id = partnership_id
+    db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    user.end_sessions()
+    db.session.flush()
+
+
 # -- sessions --
 
 

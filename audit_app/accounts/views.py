@@ -789,6 +789,25 @@ def user_unlock(user_id: int):
     return redirect(url_for("accounts.user_detail", user_id=user.id))
 
 
+@bp.post("/admin/users/<int:user_id>/two-factor/reset")
+@login_required
+def user_two_factor_reset(user_id: int):
+    """Turn off the two-factor sign-in of someone who has lost their phone and their recovery codes."""
+    partnership_id = _partnership_id()
+    user = get_user_or_404(partnership_id, user_id)
+    allowed_or_403(can_manage_account(current_principal(), user))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        security.reset_two_factor(user, partnership_id=partnership_id)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("accounts.user_detail", user_id=user.id), code=303)
+    db.session.commit()
+    flash(f"Two-factor sign-in turned off for {user.name}, who has been signed out everywhere", "success")
+    return redirect(url_for("accounts.user_detail", user_id=user.id))
+
+
 @bp.post("/admin/users/<int:user_id>/invite")
 @login_required
 def user_reinvite(user_id: int):

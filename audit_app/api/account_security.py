@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, StrictBool
 
 from ..accounts import security, services
 from ..accounts.models import Partnership, UserSession
-from ..accounts.permissions import can_manage_accounts, get_user_or_404
+from ..accounts.permissions import can_manage_account, can_manage_accounts, get_user_or_404
 from ..extensions import db
 from .helpers import page_of, parse_body, principal, require
 from .schemas import Name200, Strict, UserOut
@@ -90,6 +90,26 @@ def users_unlock(user_id: int):
     user = get_user_or_404(p.partnership_id, user_id)
     require(can_manage_accounts(p))
     security.unlock_user(user, partnership_id=p.partnership_id)
+    db.session.commit()
+    return jsonify(_user(user, p.partnership_id))
+
+
+@api_route(
+    "/users/<int:user_id>/two-factor/reset",
+    "POST",
+    summary="Turn off a user's two-factor sign-in (lost phone and recovery codes)",
+    tag="accounts",
+    response_model=UserOut,
+    roles=ADMIN,
+    roles_note="admin in every partnership where the user holds a role",
+    refusals={409: "Two-factor sign-in is already off"},
+)
+def users_two_factor_reset(user_id: int):
+    """Turn off a user's two-factor sign-in and end their sessions (recorded in the audit trail)."""
+    p = principal()
+    user = get_user_or_404(p.partnership_id, user_id)
+    require(can_manage_account(p, user))
+    security.reset_two_factor(user, partnership_id=p.partnership_id)
     db.session.commit()
     return jsonify(_user(user, p.partnership_id))
 

@@ -456,3 +456,29 @@ def test_describe_browser():
     assert security.describe_browser(None) == "Unknown browser"
     agent = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/537.36 Chrome/131.0 Safari/537.36 Edg/131.0"
     assert security.describe_browser(agent) == "Edge on macOS"
+
+
+# -- an admin turns off two-factor sign-in for someone who lost their phone --
+
+
+def test_an_admin_turns_off_two_factor_for_someone_who_lost_their_phone(app, world, api, frozen):
+    user = world.user("auditor")
+    _enrol(user)
+    browser = app.test_client()
+    login(browser, user)
+    admin = login(app.test_client(), world.user("admin"))
+    assert "Turn off two-factor sign-in" in _text(admin.get(f"/admin/users/{user.id}"))
+    assert admin.post(f"/admin/users/{user.id}/two-factor/reset").status_code == 302
+    user = db.session.get(User, user.id)
+    assert not user.has_two_factor and user.totp_secret is None
+    assert db.session.scalar(sa.select(sa.func.count()).where(RecoveryCode.user_id == user.id)) == 0
+    assert browser.get("/account").status_code == 302  # signed out everywhere
+    again = admin.post(f"/admin/users/{user.id}/two-factor/reset")
+    assert again.status_code == 303
+    refused = api(world.user("admin")).post(f"/api/v1/users/{user.id}/two-factor/reset")
+    assert refused.status_code == 409
+    _enrol(user)
+    assert api(world.user("other_admin")).post(f"/api/v1/users/{user.id}/two-factor/reset").status_code == 404
+    assert api(world.user("scrutineer")).post(f"/api/v1/users/{user.id}/two-factor/reset").status_code == 403
+    done = api(world.user("admin")).post(f"/api/v1/users/{user.id}/two-factor/reset")
+    assert done.status_code == 200 and done.json["two_factor"] is False
