@@ -143,14 +143,15 @@ def login():
                     form, security.LOCKED_MESSAGE if locked else "Enter a correct email address and password", "email"
                 )
             elif user.has_two_factor:
-                db.session.commit()
-                session.clear()
-                session[PENDING_KEY] = {
+                pending = {
                     "user_id": user.id,
                     "version": user.session_version,
                     "at": clock.now().timestamp(),
                     "next": _safe_next(request.args.get("next")),
                 }
+                db.session.rollback()  # not signed in yet: "last signed in" waits for the second factor
+                session.clear()
+                session[PENDING_KEY] = pending
                 return redirect(url_for("accounts.login_two_factor"))
             else:
                 return _finish_sign_in(user, _safe_next(request.args.get("next")))
@@ -165,6 +166,7 @@ PENDING_KEY = "pending_sign_in"
 def _finish_sign_in(user: User, next_url: str | None) -> Response:
     """Both factors (or the password, for someone without two-factor sign-in) are right: sign the browser in."""
     security.clear_failures(user.email)
+    user.last_login_at = clock.now()
     session.clear()
     session.permanent = True  # expires after SESSION_IDLE_MINUTES without a request
     login_user(user)

@@ -482,3 +482,14 @@ def test_an_admin_turns_off_two_factor_for_someone_who_lost_their_phone(app, wor
     assert api(world.user("scrutineer")).post(f"/api/v1/users/{user.id}/two-factor/reset").status_code == 403
     done = api(world.user("admin")).post(f"/api/v1/users/{user.id}/two-factor/reset")
     assert done.status_code == 200 and done.json["two_factor"] is False
+
+
+def test_last_signed_in_waits_for_the_second_factor(client, world, frozen):
+    user = world.user("auditor")
+    _enrol(user)
+    _sign_in(client, user.email)
+    assert db.session.get(User, user.id).last_login_at is None
+    clock.set_clock(NOW + timedelta(seconds=30))
+    client.post("/login/two-factor", data={"code": _code(user.totp_secret, NOW, steps=1)})
+    db.session.expire_all()
+    assert db.session.get(User, user.id).last_login_at == NOW + timedelta(seconds=30)
