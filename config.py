@@ -75,6 +75,9 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    #: consecutive failed sign-ins (wrong password or second-factor code) that lock an address until an admin
+    #: unlocks it
+    SIGN_IN_LOCKOUT_ATTEMPTS = int(os.environ.get("SIGN_IN_LOCKOUT_ATTEMPTS", 5))
     #: answers one practitioner-survey link takes: a burst limit (Flask-Limiter syntax) and a day's total
     SURVEY_RATE_LIMIT = os.environ.get("SURVEY_RATE_LIMIT", "60 per minute")
     SURVEY_DAILY_LIMIT = int(os.environ.get("SURVEY_DAILY_LIMIT", "500"))

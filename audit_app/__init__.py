@@ -159,6 +159,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .accounts import import_views as _import_views  # noqa: F401  (settings from a CSV, on accounts_bp)
+    from .accounts import security_views as _security_views  # noqa: F401  (two-factor and sessions, on accounts_bp)
     from .accounts.views import bp as accounts_bp
     from .actions.improvement import bp as improvement_bp
     from .actions.plan_views import bp as plan_bp

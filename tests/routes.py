@@ -202,6 +202,16 @@ def build_route_world() -> dict[str, Any]:
         # the themes pages take the learning points' theme (learning_theme_id, above): the partnership's own list
         db.session.commit()
     police_return = db.session.scalar(sa.select(Return).where(Return.round_id == round_.id))
+    # a signed-in browser session of the auditor's (accounts.security): only they may end it
+    from audit_app.accounts.models import UserSession
+    from audit_app.accounts.security import start_session
+
+    auditor_session_key = start_session(world.user("auditor"), ip_address="192.0.2.1", user_agent="Firefox/1 Windows")
+    db.session.commit()
+    auditor_session_id = db.session.scalar(
+        sa.select(UserSession.id).where(UserSession.user_id == world.user("auditor").id).order_by(UserSession.id.desc())
+    )
+    assert auditor_session_key
     auditor_membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == world.user("auditor").id))
     ids = {
         "questionnaire_id": version.questionnaire_id,
@@ -219,6 +229,7 @@ def build_route_world() -> dict[str, Any]:
         "user_id": world.user("auditor").id,
         "membership_id": auditor_membership.id,
         "token_id": token.id,
+        "session_id": auditor_session_id,
         "entity_type": "agency",
         "entity_id": world.police.agency_id,
         "token": "not-a-valid-token",

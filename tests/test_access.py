@@ -50,12 +50,17 @@ METHOD_ACCESS = {
     # unpublished, so agency staff do not find it (404, HIDDEN_FROM_OTHERS)
     ("api.learning_points_list", "GET"): VIEW_ROUNDS,
     ("api.review_recommendations_list", "GET"): VIEW_ROUNDS,
+    # every member ends their own browser sessions; the world's session is the auditor's
+    ("api.account_session_end", "DELETE"): {"auditor"},
 }
 OWNER = {"auditor"}  # the token in the URL belongs to the auditor
 PUBLIC = "public"
 #: endpoints whose objects are scoped to their owner in the query: others get 404
 HIDDEN_FROM_OTHERS = {
     "accounts.token_revoke",
+    # a browser session is its user's own (accounts.security.get_live_session): the world's is the auditor's
+    "accounts.session_end",
+    "api.account_session_end",
     # an unpublished review is not there for agency staff (reviews.permissions.reviews_query)
     "reviews.review_detail",
     "api.reviews_get",
@@ -76,6 +81,21 @@ ACCESS: dict[str, set[str] | str] = {
     "accounts.switch_partnership": MEMBERS,
     "accounts.account": MEMBERS,
     "accounts.token_revoke": OWNER,
+    # -- account security: two-factor sign-in, sessions, unlocking --
+    "accounts.login_two_factor": PUBLIC,
+    "accounts.two_factor_setup": MEMBERS,
+    "accounts.two_factor_recovery_codes": MEMBERS,
+    "accounts.two_factor_disable": MEMBERS,
+    "accounts.session_end": OWNER,
+    "accounts.sessions_end_others": MEMBERS,
+    "accounts.user_unlock": ADMIN,
+    "api.users_unlock": ADMIN,
+    "accounts.user_two_factor_reset": ADMIN,
+    "api.users_two_factor_reset": ADMIN,
+    "api.partnership_settings_get": ADMIN,
+    "api.partnership_settings_update": ADMIN,
+    "api.account_sessions": MEMBERS,
+    "api.account_session_end": MEMBERS,
     "core.home": MEMBERS,
     "accounts.agency_list": MEMBERS,
     "accounts.agency_detail": MEMBERS,

@@ -84,6 +84,13 @@ UNREACHED: dict[str, str] = {
     # -- learning reviews: agency summaries, the panel meeting, the decision --
     "review_summaries.summaries_questionnaire": "the world's partnership has its agency summary questionnaire, so "
     "no page offers to publish the library's (tested in tests/reviews/test_summaries.py)",
+    # -- account security (bad input tested in tests/accounts/test_account_security.py) --
+    "accounts.login_two_factor": "its form follows a right password of someone with two-factor sign-in; nobody in "
+    "the world has it on",
+    "accounts.two_factor_disable": "nobody in the world has two-factor sign-in on",
+    "accounts.two_factor_recovery_codes": "nobody in the world has two-factor sign-in on",
+    "accounts.user_unlock": "nobody in the world is locked out",
+    "accounts.user_two_factor_reset": "nobody in the world has two-factor sign-in on",
 }
 LEAKS = ("Traceback (most recent call last)", 'File "/', "sqlalchemy.exc", "psycopg.", "sqlite3.", "jinja2.exc")
 

@@ -53,6 +53,52 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Sign in", widget=GovSubmitInput())
 
 
+class TwoFactorCodeForm(FlaskForm):
+    """The second step of signing in: a code from the app, or a recovery code."""
+
+    code = StringField(
+        "Code",
+        widget=GovTextInput(),
+        filters=[strip_filter],
+        description="The 6-digit code your authenticator app shows, or one of your recovery codes.",
+        validators=[
+            DataRequired("Enter the code from your authenticator app, or a recovery code"),
+            Length(max=40, message="The code must be 40 characters or fewer"),
+        ],
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class TwoFactorEnrolForm(FlaskForm):
+    """Confirm a new authenticator app with the code it shows."""
+
+    code = StringField(
+        "Code from your app",
+        widget=GovTextInput(),
+        filters=[strip_filter],
+        description="6 digits, such as 123456.",
+        validators=[
+            DataRequired("Enter the 6-digit code from your authenticator app"),
+            Length(max=40, message="The code must be 40 characters or fewer"),
+        ],
+    )
+    submit = SubmitField("Turn on two-factor sign-in", widget=GovSubmitInput())
+
+
+class ConfirmIdentityForm(FlaskForm):
+    """Your password or a current code, before turning two-factor sign-in off or making new recovery codes."""
+
+    answer = PasswordField(
+        "Your password, or a code from your authenticator app",
+        widget=GovPasswordInput(),
+        validators=[
+            InputRequired("Enter your password or a code from your authenticator app"),
+            Length(max=PASSWORD_MAX, message="That is too long to be your password"),
+        ],
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
 class SetPasswordForm(FlaskForm):
     password = PasswordField(
         "New password",
@@ -287,6 +333,12 @@ class PartnershipSettingsForm(FlaskForm):
     auditors_can_submit = BooleanField(
         "Let agency auditors submit returns themselves, without an agency lead's sign-off",
         widget=GovCheckboxInput(),
+    )
+    require_two_factor = BooleanField(
+        "Require two-factor sign-in for administrators and QA members",
+        widget=GovCheckboxInput(),
+        description="They sign in with a code from an authenticator app as well as their password. Anyone "
+        "not yet set up is asked to set it up the next time they sign in. API tokens are not affected.",
     )
     action_remind_days_before = ReminderDaysField(
         "Remind an action's owner this many days before its due date",

@@ -41,6 +41,8 @@ class Partnership(Audited, TimestampMixin, db.Model):
     action_remind_days_before: Mapped[int] = mapped_column(default=7, server_default="7")
     #: while an action is overdue, its owner is reminded every this many days (0: never)
     action_overdue_every_days: Mapped[int] = mapped_column(default=7, server_default="7")
+    #: its admins and QA members must sign in with a second factor (accounts.security)
+    require_two_factor: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     @property
     def audit_partnership_id(self) -> int:
@@ -173,8 +175,8 @@ class User(Audited, UserMixin, TimestampMixin, db.Model):
     """A person who signs in."""
 
     __tablename__ = "users"
-    __audit_redact__ = frozenset({"password_hash"})
-    __audit_ignore__ = frozenset({"updated_at", "last_login_at", "session_version"})
+    __audit_redact__ = frozenset({"password_hash", "totp_secret"})
+    __audit_ignore__ = frozenset({"updated_at", "last_login_at", "session_version", "totp_last_step"})
     audit_partnership_id = None  # see Agency.audit_partnership_id
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -188,6 +190,12 @@ class User(Audited, UserMixin, TimestampMixin, db.Model):
     #: part of every session cookie; bumping it ends all of the user's sessions
     #: (sign-out, password change, deactivation), since cookies live client-side
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    #: the base32 TOTP secret (accounts.security): while totp_enabled_at is NULL, an enrolment not yet confirmed
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    #: when two-factor sign-in was turned on; NULL: off
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the time-step of the last code accepted: a code is never accepted twice (replay)
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger())
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", foreign_keys="Membership.user_id"
@@ -199,6 +207,10 @@ class User(Audited, UserMixin, TimestampMixin, db.Model):
     def end_sessions(self) -> None:
         """Make every session cookie issued so far stop working."""
         self.session_version = (self.session_version or 1) + 1
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_enabled_at is not None
 
 
 class Membership(Audited, TimestampMixin, db.Model):
@@ -263,7 +275,72 @@ class ApiToken(Audited, TimestampMixin, db.Model):
         return self.expires_at is None or self.expires_at > utcnow()
 
 
+class SignInFailure(db.Model):
+    """Consecutive failed sign-ins for one email address, whether or not an account has it (accounts.security).
+
+    Kept by a keyed hash of the address, so an address someone merely tried is not stored, and an unknown address
+    locks exactly as a real one does: the sign-in page never tells which addresses have accounts. Not audited
+    (anyone can add rows); an unlock is recorded against the user by hand."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: HMAC-SHA256 (keyed by SECRET_KEY) of the normalised email, hex
+    email_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    failed_count: Mapped[int] = mapped_column(default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: set when failed_count reached SIGN_IN_LOCKOUT_ATTEMPTS; cleared by an admin's unlock
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RecoveryCode(db.Model):
+    """A single-use code that stands in for the authenticator app. Only its hash is stored."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: sha256 of the code (dashes and case aside), hex
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class UserSession(db.Model):
+    """A signed-in browser session: the cookie holds a random key whose hash is here (accounts.security).
+
+    The cookie works while its row is not ended, the user's session_version is still the one it started with,
+    and it has not been idle for SESSION_IDLE_MINUTES."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: sha256 of the key in the cookie, hex
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: the user's session_version when it started: bumping it ends every session (password change, deactivation)
+    session_version: Mapped[int] = mapped_column()
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: updated at most once a minute
+    last_active_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ip_address: Mapped[str] = mapped_column(sa.String(45), default="")
+    #: a short description of the browser, such as "Firefox on Windows"
+    browser: Mapped[str] = mapped_column(sa.String(100), default="")
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 # -- core.redaction: people, organisations and their access never hold a case reference --
 
-for _model in (Partnership, Sector, Agency, AgencyName, PartnershipAgency, User, Membership, ApiToken):
+for _model in (
+    Partnership,
+    Sector,
+    Agency,
+    AgencyName,
+    PartnershipAgency,
+    User,
+    Membership,
+    ApiToken,
+    SignInFailure,
+    RecoveryCode,
+    UserSession,
+):
     exempt_table(_model.__table__, "people, organisations and their access: never about one case")

@@ -83,14 +83,30 @@ def set_password(user: User, password: str) -> None:
     db.session.flush()
 
 
+def spend_one_verification(password: str) -> None:
+    """Verify ``password`` against no one's hash: costs what checking a real one does, so timing tells nothing."""
+    with contextlib.suppress(VerificationError):
+        _hasher().verify(dummy_password_hash(), password + "x")
+
+
+def check_password(user: User, password: str) -> bool:
+    """Whether ``password`` is the user's password (nothing is changed)."""
+    if not user.password_hash:
+        spend_one_verification(password)
+        return False
+    try:
+        return _hasher().verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this email and password, or None."""
     user = db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
     hasher = _hasher()
     if user is None or not user.password_hash:
         # One verification, as for a wrong password, so timing does not reveal which emails exist.
-        with contextlib.suppress(VerificationError):
-            hasher.verify(dummy_password_hash(), password + "x")
+        spend_one_verification(password)
         return None
     try:
         hasher.verify(user.password_hash, password)
@@ -177,10 +193,11 @@ def update_partnership_settings(
     auditors_can_submit: bool | None = None,
     action_remind_days_before: int | None = None,
     action_overdue_every_days: int | None = None,
+    require_two_factor: bool | None = None,
 ) -> None:
     """Change how the partnership names its QA group, whether auditors submit without sign-off, and when action
-    owners are reminded (days before the due date, every how many days while overdue; 0 for never). A setting
-    given as None stays as it is."""
+    owners are reminded (days before the due date, every how many days while overdue; 0 for never), and whether
+    its admins and QA members must sign in with a second factor. A setting given as None stays as it is."""
     problems: dict[str, list[str]] = {}
     for name, value, what in (
         ("action_remind_days_before", action_remind_days_before, "before the due date"),
@@ -197,6 +214,8 @@ def update_partnership_settings(
         partnership.action_remind_days_before = action_remind_days_before
     if action_overdue_every_days is not None:
         partnership.action_overdue_every_days = action_overdue_every_days
+    if require_two_factor is not None:
+        partnership.require_two_factor = require_two_factor
     db.session.flush()
 
 

@@ -9,14 +9,20 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, g, session
+from flask import Flask, g, redirect, request, session, url_for
 from flask_login import current_user
 
 from ..core.permissions import Principal, current_principal
 from ..core.roles import Role
 from ..core.web import wants_json
 from ..extensions import db, login_manager
+from . import security
 from .models import Membership, Partnership, User
+
+#: the session key that holds the cookie's server-side session key (accounts.security.start_session)
+SESSION_KEY = "sid"
+#: pages a person who must enrol in two-factor sign-in can still reach
+_ENROLMENT_ENDPOINTS = frozenset({"accounts.two_factor_setup", "accounts.logout", "static"})
 
 
 def build_principal(user_id: int, partnership_id: int | None, memberships: list[Membership]) -> Principal:
@@ -46,7 +52,27 @@ def _load_user(session_id: str) -> User | None:
     user = db.session.get(User, int(user_id))
     if user is None or not user.is_active or user.session_version != int(version):
         return None
+    # the server-side record of this sign-in: ended from the account page, or idle too long, it is refused
+    row = security.session_for_key(user, session.get(SESSION_KEY))
+    if row is None:
+        return None
+    g.user_session_id = row.id
+    security.touch_session(row)
     return user
+
+
+def current_session_id() -> int | None:
+    """The id of the signed-in browser's session record (for "this session")."""
+    return g.get("user_session_id")
+
+
+def _require_enrolment():
+    """Someone whose partnership requires two-factor sign-in for their role sets it up before anything else."""
+    if wants_json() or not current_user.is_authenticated or request.endpoint in _ENROLMENT_ENDPOINTS:
+        return None
+    if current_user.has_two_factor or not security.two_factor_required(current_user):
+        return None
+    return redirect(url_for("accounts.two_factor_setup"))
 
 
 def _load_principal() -> None:
@@ -86,4 +112,5 @@ def _partnership_globals() -> dict[str, Any]:
 def init_app(app: Flask) -> None:
     """Say who is asking on every request (after core has started each request anonymous)."""
     app.before_request(_load_principal)
+    app.before_request(_require_enrolment)
     app.context_processor(_partnership_globals)

@@ -30,7 +30,7 @@ from ..core.forms import ActiveForm, ConfirmForm, add_form_error
 from ..core.pagination import paginate
 from ..core.permissions import allowed_or_403, current_principal
 from ..extensions import db, limiter, login_email_key
-from . import services
+from . import security, services
 from .forms import (
     AgencyForm,
     ApiTokenForm,
@@ -41,6 +41,7 @@ from .forms import (
     SectorForm,
     SetPasswordForm,
     SwitchPartnershipForm,
+    TwoFactorCodeForm,
     UserCreateForm,
     UserEditForm,
 )
@@ -59,6 +60,7 @@ from .permissions import (
     sectors_query,
     users_query,
 )
+from .session import SESSION_KEY, current_session_id
 
 bp = Blueprint("accounts", __name__)
 
@@ -123,23 +125,127 @@ def _limit_message(whose: str) -> Callable[[], str]:
     error_message=_limit_message("for this email address"),
 )
 def login():
-    """Sign in with email and password."""
+    """Sign in with email and password (then a second factor, for those who use one)."""
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
-        if user is None:
-            add_form_error(form, "Enter a correct email address and password", "email")
+        email, password = form.email.data, form.password.data
+        if security.is_locked(email):
+            services.spend_one_verification(password)  # a locked address answers as fast as any other
+            add_form_error(form, security.LOCKED_MESSAGE, "email")
         else:
-            session.clear()
-            session.permanent = True  # expires after SESSION_IDLE_MINUTES without a request
-            login_user(user)
-            db.session.commit()
-            current_app.logger.info("user %s signed in", user.id)
-            return redirect(_safe_next(request.args.get("next")) or url_for("core.home"))
+            user = services.authenticate(email, password)
+            if user is None:
+                locked = security.record_failure(email)
+                db.session.commit()  # the failure counts, though the answer is an error
+                add_form_error(
+                    form, security.LOCKED_MESSAGE if locked else "Enter a correct email address and password", "email"
+                )
+            elif user.has_two_factor:
+                pending = {
+                    "user_id": user.id,
+                    "version": user.session_version,
+                    "at": clock.now().timestamp(),
+                    "next": _safe_next(request.args.get("next")),
+                }
+                db.session.rollback()  # not signed in yet: "last signed in" waits for the second factor
+                session.clear()
+                session[PENDING_KEY] = pending
+                return redirect(url_for("accounts.login_two_factor"))
+            else:
+                return _finish_sign_in(user, _safe_next(request.args.get("next")))
     status = 400 if form.errors else 200
     return render_template("accounts/login.html", form=form), status
+
+
+#: the Flask session key of a sign-in waiting for its second factor
+PENDING_KEY = "pending_sign_in"
+
+
+def _finish_sign_in(user: User, next_url: str | None) -> Response:
+    """Both factors (or the password, for someone without two-factor sign-in) are right: sign the browser in."""
+    security.clear_failures(user.email)
+    user.last_login_at = clock.now()
+    session.clear()
+    session.permanent = True  # expires after SESSION_IDLE_MINUTES without a request
+    login_user(user)
+    session[SESSION_KEY] = security.start_session(
+        user, ip_address=request.remote_addr, user_agent=request.headers.get("User-Agent")
+    )
+    db.session.commit()
+    current_app.logger.info("user %s signed in", user.id)
+    return redirect(next_url or url_for("core.home"))
+
+
+def _pending_sign_in() -> tuple[User, dict] | None:
+    """The person whose password was right and who has yet to give their second factor, if still in time."""
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None
+    user = db.session.get(User, pending.get("user_id")) if isinstance(pending.get("user_id"), int) else None
+    started = pending.get("at")
+    if (
+        user is None
+        or not user.is_active
+        or not user.has_two_factor
+        or user.session_version != pending.get("version")
+        or not isinstance(started, (int, float))
+        or clock.now().timestamp() - started > security.PENDING_SIGN_IN_SECONDS
+    ):
+        return None
+    return user, pending
+
+
+@bp.route("/login/two-factor", methods=["GET", "POST"])
+@limiter.limit(
+    _login_limit,
+    methods=["POST"],
+    deduct_when=_failed,
+    on_breach=_remember_breach,
+    error_message=_limit_message("from your network address"),
+)
+def login_two_factor():
+    """The second step of signing in: a code from the authenticator app, or a recovery code."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    found = _pending_sign_in()
+    if found is None:
+        session.pop(PENDING_KEY, None)
+        flash("Sign in again: the sign-in was not finished in time", "info")
+        return redirect(url_for("accounts.login"))
+    user, pending = found
+    form = TwoFactorCodeForm()
+    if form.validate_on_submit():
+        if security.is_locked(user.email):
+            session.pop(PENDING_KEY, None)
+            add_form_error(form, security.LOCKED_MESSAGE, "code")
+        else:
+            factor = security.check_second_factor(user, form.code.data)
+            if factor is None:
+                locked = security.record_failure(user.email)
+                db.session.commit()
+                if locked:
+                    session.pop(PENDING_KEY, None)
+                add_form_error(
+                    form,
+                    security.LOCKED_MESSAGE
+                    if locked
+                    else "The code is not right: enter the code your app shows now, or an unused recovery code",
+                    "code",
+                )
+            else:
+                response = _finish_sign_in(user, pending.get("next"))
+                if factor == "recovery":
+                    left = security.recovery_codes_left(user)
+                    flash(
+                        f"You used a recovery code. You have {left} left"
+                        + ("" if left > 2 else ": make new ones from your account page")
+                        + ".",
+                        "info",
+                    )
+                return response
+    return render_template("accounts/login_two_factor.html", form=form), 400 if form.errors else 200
 
 
 @bp.post("/logout")
@@ -149,7 +255,10 @@ def logout():
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    current_user.end_sessions()  # a copy of the cookie, or a request still in flight, cannot sign back in
+    # this browser's session record ends: a copy of the cookie, or a request still in flight, cannot sign back in
+    row = security.get_live_session(current_user, current_session_id() or 0)
+    if row is not None:
+        security.end_session(row)
     db.session.commit()
     logout_user()
     session.clear()
@@ -210,6 +319,7 @@ def partnership_settings():
             auditors_can_submit=bool(form.auditors_can_submit.data),
             action_remind_days_before=form.action_remind_days_before.data,
             action_overdue_every_days=form.action_overdue_every_days.data,
+            require_two_factor=bool(form.require_two_factor.data),
         )
         db.session.commit()
         flash("Settings saved", "success")
@@ -223,7 +333,7 @@ def partnership_settings():
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def account():
-    """Your details, roles and API tokens."""
+    """Your details, roles, two-factor sign-in, signed-in sessions and API tokens."""
     form = ApiTokenForm()
     new_secret = None
     if form.validate_on_submit():
@@ -238,7 +348,15 @@ def account():
     ).all()
     status = 400 if form.errors else 200
     return render_template(
-        "accounts/account.html", form=form, tokens=tokens, new_secret=new_secret, confirm=ConfirmForm()
+        "accounts/account.html",
+        form=form,
+        tokens=tokens,
+        new_secret=new_secret,
+        confirm=ConfirmForm(),
+        sessions=security.live_sessions(current_user),
+        this_session_id=current_session_id(),
+        two_factor_required=security.two_factor_required(current_user),
+        recovery_codes_left=security.recovery_codes_left(current_user) if current_user.has_two_factor else 0,
     ), status
 
 
@@ -484,7 +602,10 @@ def user_list():
     allowed_or_403(can_view_users(principal))
     # Each person's roles come with them (one query for all), so the page's queries do not grow with its rows.
     page = paginate(users_query(_partnership_id()).options(selectinload(User.memberships)))
-    return render_template("accounts/user_list.html", page=page, can_manage=can_manage_accounts(principal))
+    locked = security.locked_emails([user.email for user in page.items])
+    return render_template(
+        "accounts/user_list.html", page=page, can_manage=can_manage_accounts(principal), locked=locked
+    )
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
@@ -550,6 +671,7 @@ def _user_page(
         can_manage=can_manage_accounts(principal),
         can_manage_account=can_manage_account(principal, user),
         invitation_link=invitation_link,
+        is_locked=security.is_locked(user.email),
     ), status
 
 
@@ -647,6 +769,44 @@ def user_set_active(user_id: int):
         return redirect(url_for("accounts.user_detail", user_id=user.id), code=303)
     db.session.commit()
     flash("Account " + ("reactivated" if active else "deactivated"), "success")
+    return redirect(url_for("accounts.user_detail", user_id=user.id))
+
+
+@bp.post("/admin/users/<int:user_id>/unlock")
+@login_required
+def user_unlock(user_id: int):
+    """Unlock an account locked by failed sign-ins (any admin of a partnership the person works in)."""
+    partnership_id = _partnership_id()
+    user = get_user_or_404(partnership_id, user_id)
+    allowed_or_403(can_manage_accounts(current_principal()))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        security.unlock_user(user, partnership_id=partnership_id)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("accounts.user_detail", user_id=user.id), code=303)
+    db.session.commit()
+    flash(f"Account unlocked: {user.name} can sign in again", "success")
+    return redirect(url_for("accounts.user_detail", user_id=user.id))
+
+
+@bp.post("/admin/users/<int:user_id>/two-factor/reset")
+@login_required
+def user_two_factor_reset(user_id: int):
+    """Turn off the two-factor sign-in of someone who has lost their phone and their recovery codes."""
+    partnership_id = _partnership_id()
+    user = get_user_or_404(partnership_id, user_id)
+    allowed_or_403(can_manage_account(current_principal(), user))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        security.reset_two_factor(user, partnership_id=partnership_id)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("accounts.user_detail", user_id=user.id), code=303)
+    db.session.commit()
+    flash(f"Two-factor sign-in turned off for {user.name}, who has been signed out everywhere", "success")
     return redirect(url_for("accounts.user_detail", user_id=user.id))
 
 

@@ -11,6 +11,7 @@ csrf.exempt(bp)  # token-authenticated, no cookies: CSRF does not apply
 
 from . import (  # noqa: E402,F401  (register hooks and routes on bp)
     access_log,
+    account_security,
     actions,
     auth,
     case_audits,

@@ -103,6 +103,8 @@ class UserOut(BaseModel):
     name: str
     is_active: bool
     has_password: bool
+    two_factor: bool = Field(description="Signs in with a second factor (an authenticator app)")
+    is_locked: bool = Field(description="Sign-in is locked after too many failed attempts; an admin unlocks it")
     roles: list[MembershipOut]
     invitation: InvitationOut | None = Field(
         default=None, description="Only on creation of a new account without a password"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, g, jsonify
 
-from ..accounts import services
+from ..accounts import security, services
 from ..accounts.invitations import send_invitation
 from ..accounts.models import Membership, Partnership, PartnershipAgency, Role, Sector, User
 from ..accounts.permissions import (
@@ -75,6 +75,8 @@ def _user(user: User, partnership_id: int) -> dict:
         name=user.name,
         is_active=user.is_active,
         has_password=user.password_hash is not None,
+        two_factor=user.has_two_factor,
+        is_locked=security.is_locked(user.email),
         roles=_memberships(user, partnership_id),
     ).model_dump(mode="json")
 
