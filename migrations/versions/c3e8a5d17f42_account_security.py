@@ -2,7 +2,7 @@
 partnership setting that requires two-factor sign-in of its admins and QA members
 
 Revision ID: c3e8a5d17f42
-Revises: b7d2e4a91c30
+Revises: a7b212d11d92
 Create Date: 2026-12-01 06:55:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c3e8a5d17f42'
-down_revision = 'b7d2e4a91c30'
+down_revision = 'a7b212d11d92'
 branch_labels = None
 depends_on = None
 
