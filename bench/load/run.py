@@ -232,7 +232,7 @@ def section(args: argparse.Namespace, timings: list[Timing], jobs: list[dict], m
     out = [
         f"{HEADING}{' (TRIAL, not the measurement)' if trial else ''}\n\n",
         f"Run on {meta['started']:%-d %B %Y} at {meta['started']:%H:%M} UTC by `make load` (`bench/load/run.py`): "
-        f"{args.users} simulated users for {args.duration} (spawned {args.spawn_rate} a second), "
+        f"{args.users} simulated users for {args.duration} (spawned {args.spawn_rate:g} a second), "
         f"{meta['cores']} CPU cores (`nproc`), Python {platform.python_version()}, PostgreSQL "
         f"{meta['postgresql']}, locust {meta['locust']}, code `{meta['commit']}`. How to run it and what the mix "
         "is: [bench/README.md](README.md#the-load-test-make-load).\n\n",
@@ -358,7 +358,8 @@ def main() -> int:
     print(f"load test: {args.users} users for {args.duration}; logs and CSV in {work}")
 
     database_url = recreate_database(args.pg_url, args.database)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAIL_", "FLASK_", "JOBS_"))}
+    # the production defaults, sign-in limits included, whatever this shell sets
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAIL_", "FLASK_", "JOBS_", "LOGIN_", "APP_"))}
     env |= {
         "APP_ENV": "production",
         "FLASK_APP": "wsgi",
@@ -414,7 +415,7 @@ def main() -> int:
                 "-u",
                 str(args.users),
                 "-r",
-                str(args.spawn_rate),
+                f"{args.spawn_rate:g}",
                 "-t",
                 args.duration,
                 "--host",
