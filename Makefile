@@ -11,7 +11,7 @@ export FLASK_APP := wsgi
 TEST_WORKERS ?= auto
 XDIST := -n $(TEST_WORKERS) --dist loadscope
 
-.PHONY: help setup run test e2e unit lint format security db-check bench bench-smoke chromium assets clean
+.PHONY: help setup run test e2e unit lint format security db-check bench bench-smoke load chromium assets clean
 
 help:
 	@echo "make run       set up, migrate, load the demo and serve on http://$(HOST):$(PORT)"
@@ -24,6 +24,7 @@ help:
 	@echo "make db-check  upgrade an empty database and check models and migrations agree"
 	@echo "make bench     benchmarks, results in bench/results.md (FRESH=1 rebuilds the data)"
 	@echo "make bench-smoke  the benchmark at its smallest size, SQLite, results to a temp file (CI)"
+	@echo "make load      load test: gunicorn on PostgreSQL, 50 users for 2 minutes (USERS=10 DURATION=20s: a trial)"
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -87,6 +88,12 @@ bench: $(VENV)/.dev
 # it writes its results to a temporary file, never bench/results.md
 bench-smoke: $(VENV)/.dev
 	$(BIN)/python bench/run.py --size smoke $(if $(FRESH),--fresh,) $(BENCH_ARGS)
+
+# the load test (bench/load/run.py): gunicorn with 4 workers on PostgreSQL, jobs on RQ, locust with 50 users for
+# 2 minutes, results in bench/results.md; USERS and DURATION shorten it (a trial, written to a temp file);
+# LOAD_ARGS passes more options (e.g. --redis-url, --pg-url, --output)
+load: $(VENV)/.dev
+	$(BIN)/python bench/load/run.py $(if $(USERS),--users $(USERS),) $(if $(DURATION),--duration $(DURATION),) $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules audit_app/static/dist

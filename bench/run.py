@@ -50,6 +50,7 @@ from audit_app.reporting import exports, findings  # noqa: E402
 from audit_app.reporting import queries as q  # noqa: E402
 from bench import generate as gen  # noqa: E402
 from bench.app_models import Round  # noqa: E402
+from bench.load.run import kept_section  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results.md"
 #: where a smoke run writes, so that CI never rewrites the published results
@@ -1664,6 +1665,8 @@ def _finish(report: Report, args: argparse.Namespace, started: float) -> int:
     is a result, not a failure), else 0."""
     text = write_markdown(report, time.perf_counter() - started)
     output = Path(args.output or (SMOKE_RESULTS if args.size == "smoke" else RESULTS))
+    if output == RESULTS and (load := kept_section(RESULTS)):
+        text = text.rstrip("\n") + "\n\n" + load  # `make load`'s section is its own: kept as it was
     output.write_text(text, encoding="utf-8")
     print(
         f"wrote {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output} in {(time.perf_counter() - started) / 60:.1f} min"

@@ -144,6 +144,19 @@ def test_recommendation_pages_by_role(client, world, rec, action):
     assert client.get(f"/recommendations/{rec.id}").status_code == 404
 
 
+def test_a_round_recommendation_links_its_round_only_for_those_who_may_open_it(client, world):
+    round_ = judged_round(world, cases=1)
+    rec = make_recommendation(world.partnership.id, "Audit supervision", round_=round_, agencies=[world.police])
+    db.session.commit()
+    for role in ("admin", "qa_member", "scrutineer", "auditor", "agency_lead"):
+        login(client, world.user(role))
+        body = client.get(f"/recommendations/{rec.id}").get_data(as_text=True)
+        assert round_.title in body, role
+        assert (f'href="/rounds/{round_.id}"' in body) == (role in ("admin", "qa_member", "scrutineer")), role
+        if f'href="/rounds/{round_.id}"' in body:
+            assert client.get(f"/rounds/{round_.id}").status_code == 200, role
+
+
 def test_a_recommendation_only_for_health_is_hidden_from_police(client, world):
     health_only = make_recommendation(world.partnership.id, "Health only", agencies=[world.health])
     login(client, world.user("auditor"))

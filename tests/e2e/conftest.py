@@ -256,16 +256,21 @@ def check_a11y(page: Page, axe_source: str):
 
     def _check(label: str | None = None, on: Page | None = None) -> list[dict]:
         target = on or page
-        target.wait_for_load_state("load")
-        if not target.evaluate("() => typeof window.axe === 'object'"):
-            target.evaluate(axe_source)
-        result = target.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-        failing = [v for v in result["violations"] if v.get("impact") in FAILING_IMPACTS]
+        violations = axe_violations(target, axe_source)
+        failing = [v for v in violations if v.get("impact") in FAILING_IMPACTS]
         where = label or target.url
         assert not failing, f"axe found accessibility violations on {where}:\n" + _describe(failing)
-        return result["violations"]
+        return violations
 
     return _check
+
+
+def axe_violations(page: Page, axe_source: str) -> list[dict]:
+    """Every violation axe finds on ``page`` once it has loaded (axe injected if the page lacks it)."""
+    page.wait_for_load_state("load")
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(axe_source)
+    return page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")["violations"]
 
 
 def _describe(violations: list[dict]) -> str:
