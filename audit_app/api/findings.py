@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..accounts.models import Role
 from ..case_audits.cohort import AGE_BANDS, DISABILITY, ETHNICITIES, PLAN_TYPES, SEXES
 from ..core import storage
+from ..core.access_log import AccessVia
 from ..extensions import db
 from ..questionnaires.models import Theme
 from ..reporting import exports, params, report_files
@@ -160,6 +161,7 @@ def findings_round(round_id: int):
 )
 def findings_round_texts(round_id: int):
     _p, round_, scope, filters, _suppressed = _round_request(round_id)
+    exports.record_answers_export(round_.partnership_id, round_id=round_.id, agency_ids=scope, via=AccessVia.API)
     return _answer(f.round_texts(round_, scope, filters), scope, False, filters.as_args(), _round_about(round_))
 
 
@@ -261,8 +263,11 @@ def _file(found: f.Findings, about: list[tuple[str, Any]], stem: str) -> Respons
     return Response(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-def _round_download(round_id: int, build: Any) -> Response:
+def _round_download(round_id: int, build: Any, quotes: bool = False) -> Response:
+    """A round's tables as a file; one that ``quotes`` returns (the texts) records each in the access log."""
     _p, round_, scope, filters, suppressed = _round_request(round_id)
+    if quotes:
+        exports.record_answers_export(round_.partnership_id, round_id=round_.id, agency_ids=scope)
     found = build(round_, scope, filters)
     if suppressed:
         found = found.suppressed()
@@ -298,7 +303,7 @@ def findings_round_download(round_id: int):
     produces=TABLE_FILES,
 )
 def findings_round_texts_download(round_id: int):
-    return _round_download(round_id, f.round_texts)
+    return _round_download(round_id, f.round_texts, quotes=True)
 
 
 @api_route(
@@ -587,6 +592,7 @@ def report_files_download(round_id: int, kind: str):
             {"kind": ["Not ready"]},
         )
     assert row is not None and row.stored_file is not None
+    exports.record_answers_export(round_.partnership_id, round_id=round_.id)  # the reports quote the returns
     return send_file(
         storage.open_file(row.stored_file),
         mimetype=PDF,
@@ -624,6 +630,7 @@ def findings_round_report(round_id: int):
             {"kind": ["Not ready yet"]},
         )
     assert row.stored_file is not None
+    exports.record_answers_export(round_.partnership_id, round_id=round_.id)  # the report quotes the returns
     return send_file(
         storage.open_file(row.stored_file),
         mimetype=PDF,

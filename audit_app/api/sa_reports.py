@@ -15,6 +15,7 @@ from flask import Response, jsonify, send_file, url_for
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..core import storage
+from ..core.access_log import AccessVia
 from ..extensions import db
 from ..reporting import exports, params, sa_files
 from ..reporting.report_files import FileState
@@ -77,6 +78,7 @@ def _request(sa_round_id: int):
 )
 def sa_report_get(sa_round_id: int):
     p, round_, suppressed = _request(sa_round_id)
+    exports.record_answers_export(p.partnership_id, round_id=round_.id, via=AccessVia.API)  # each return shown
     report = build_report(round_, p.partnership_id)
     return jsonify(report_json(report.suppress() if suppressed else report))
 
@@ -93,6 +95,7 @@ def sa_report_get(sa_round_id: int):
 )
 def sa_report_xlsx(sa_round_id: int):
     p, round_, suppressed = _request(sa_round_id)
+    exports.record_answers_export(p.partnership_id, round_id=round_.id)
     report = build_report(round_, p.partnership_id)
     stem = exports.file_stem(round_.title)
     return Response(
@@ -174,6 +177,7 @@ def sa_report_pdf_download(sa_round_id: int):
             {"pdf": ["Not ready"]},
         )
     assert row is not None and row.stored_file is not None
+    exports.record_answers_export(p.partnership_id, round_id=round_.id)
     return send_file(
         storage.open_file(row.stored_file),
         mimetype=PDF,

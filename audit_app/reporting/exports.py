@@ -41,11 +41,17 @@ def record_answers_export(
     round_id: int | None = None,
     theme_id: int | None = None,
     agency_ids: frozenset[int] | None = None,
+    via: AccessVia = AccessVia.EXPORT,
 ) -> None:
-    """Record in the access log every return (and case) whose answers the export holds."""
+    """Record in the access log every return (and case) whose answers the export holds.
+
+    Also for what quotes or draws on a round's returns one by one: the collated texts (page and downloads),
+    the round's PDFs and the self-assessment report (``via`` says which). Those record every returned return
+    of the round the reader may see, whatever filter narrowed the page: the log says more, never less.
+    """
     return_ids, case_ids = q.answer_objects(partnership_id, round_id=round_id, theme_id=theme_id, agency_ids=agency_ids)
-    record_access_of(AccessKind.RETURN, return_ids, via=AccessVia.EXPORT)
-    record_access_of(AccessKind.CASE, case_ids, via=AccessVia.EXPORT)
+    record_access_of(AccessKind.RETURN, return_ids, via=via)
+    record_access_of(AccessKind.CASE, case_ids, via=via)
 
 
 def tables_xlsx(tables: Iterable[Table], about: list[tuple[str, Any]]) -> bytes:

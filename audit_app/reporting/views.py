@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from ..actions.models import Action, ActionStatus, Recommendation
 from ..actions.permissions import recommendations_query
 from ..core import clock, storage
+from ..core.access_log import AccessVia
 from ..core.forms import ConfirmForm
 from ..core.permissions import allowed_or_403, current_principal
 from ..extensions import db
@@ -117,12 +118,16 @@ def _stem(text: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")[:60] or "findings"
 
 
-def _round_page(template: str, build: Any, chart: Any = None, **context: Any) -> Any:
-    """Load the round in scope, read filters, build the tables, answer a download or render."""
+def _round_page(template: str, build: Any, chart: Any = None, quotes: bool = False, **context: Any) -> Any:
+    """Load the round in scope, read filters, build the tables, answer a download or render. A page that
+    ``quotes`` returns (the collated texts) records each of them in the access log."""
     p = current_principal()
     allowed_or_403(can_view_findings(p))
     round_ = get_findings_round_or_404(p, context.pop("round_id"))
     scope = findings_scope(p)
+    if quotes:
+        via = AccessVia.EXPORT if request.args.get("download") else AccessVia.PAGE
+        exports.record_answers_export(round_.partnership_id, round_id=round_.id, agency_ids=scope, via=via)
     filters, choices, errors = params.filters(round_, scope)
     suppressed = params.suppress()
     found = build(round_, scope, filters)
@@ -258,7 +263,7 @@ def round_findings_agencies(round_id: int):
 @login_required
 def round_findings_texts(round_id: int):
     """Every strength, area for development and recommendation, collated by section."""
-    return _round_page("reporting/round_texts.html", f.round_texts, round_id=round_id, page="texts")
+    return _round_page("reporting/round_texts.html", f.round_texts, quotes=True, round_id=round_id, page="texts")
 
 
 def _reaudit_chart(found: f.Findings, suppressed: bool) -> dict[str, Any]:
@@ -337,6 +342,7 @@ def _kind_or_404(kind: str) -> ReportKind:
 
 def _send_report_file(round_: Round, row: ReportFile) -> Response:
     assert row.stored_file is not None
+    exports.record_answers_export(round_.partnership_id, round_id=round_.id)  # the reports quote the returns
     return send_file(
         storage.open_file(row.stored_file),
         mimetype="application/pdf",

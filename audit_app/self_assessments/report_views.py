@@ -11,12 +11,14 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import login_required
 
 from ..core import storage
+from ..core.access_log import AccessVia
 from ..core.forms import ConfirmForm
 from ..core.permissions import current_principal
 from ..extensions import db
 from ..reporting import exports, params, sa_files
 from ..reporting.report_files import FileState
 from ..reporting.self_assessments import SaReport, build_report, report_xlsx
+from ..rounds.models import Round
 from .permissions import get_sa_report_round_or_404
 
 bp = Blueprint("sa_reports", __name__)
@@ -39,6 +41,11 @@ def _report(sa_round_id: int) -> tuple[SaReport, bool]:
     return (report.suppress() if suppressed else report), suppressed
 
 
+def _record_returns(round_: Round, via: AccessVia) -> None:
+    """The report shows each agency's return standard by standard: the access log records them all."""
+    exports.record_answers_export(current_principal().partnership_id, round_id=round_.id, via=via)
+
+
 def _args(suppressed: bool) -> dict[str, str]:
     return {"suppress": "1"} if suppressed else {}
 
@@ -51,6 +58,7 @@ def report(sa_round_id: int):
     download = request.args.get("download", "")
     if download not in ("", "xlsx"):
         abort(400, "Download: the report is offered as xlsx")
+    _record_returns(sa_report.round, AccessVia.EXPORT if download else AccessVia.PAGE)
     if download == "xlsx":
         stem = exports.file_stem(sa_report.round.title)
         return Response(
@@ -113,6 +121,7 @@ def report_pdf(sa_round_id: int):
         flash("The PDF of the figures as they are now is not ready yet: prepare it below", "error")
         return redirect(url_for("sa_reports.report_pdf_page", sa_round_id=round_.id, **_args(suppressed)), 303)
     assert row is not None and row.stored_file is not None
+    _record_returns(round_, AccessVia.EXPORT)
     return send_file(
         storage.open_file(row.stored_file),
         mimetype="application/pdf",

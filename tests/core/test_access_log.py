@@ -224,6 +224,45 @@ def test_exports_record_each_return_and_case_they_hold(client, data, endpoint):
     }
 
 
+#: what quotes or draws on a round's returns one by one: the collated texts, the round's PDF, the
+#: self-assessment report (case-audit round unless "sa"); each records every returned return (and its case)
+QUOTING = [
+    ("/rounds/{round_id}/findings/texts", AccessVia.PAGE),
+    ("/rounds/{round_id}/findings/texts?download=xlsx", AccessVia.EXPORT),
+    ("/api/v1/rounds/{round_id}/findings/texts", AccessVia.API),
+    ("/api/v1/rounds/{round_id}/findings/texts/download?format=xlsx", AccessVia.EXPORT),
+    ("/rounds/{round_id}/report.pdf", AccessVia.EXPORT),
+    ("/api/v1/rounds/{round_id}/report.pdf", AccessVia.EXPORT),
+]
+SA_QUOTING = [
+    ("/rounds/{sa_round_id}/self-assessment/report", AccessVia.PAGE),
+    ("/rounds/{sa_round_id}/self-assessment/report?download=xlsx", AccessVia.EXPORT),
+    ("/api/v1/rounds/{sa_round_id}/self-assessment/report", AccessVia.API),
+    ("/api/v1/rounds/{sa_round_id}/self-assessment/report.xlsx", AccessVia.EXPORT),
+]
+
+
+@pytest.mark.parametrize(("url", "via"), QUOTING)
+def test_texts_and_reports_record_the_returns_they_quote(client, data, url, via):
+    ret = _returned(data)
+    response = _get(client, data, url.format(**data["ids"]))
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert {(r.object_kind, r.object_id, r.via) for r in _rows()} == {
+        (AccessKind.RETURN, ret.id, via),
+        (AccessKind.CASE, data["ids"]["case_id"], via),
+    }
+
+
+@pytest.mark.parametrize(("url", "via"), SA_QUOTING)
+def test_the_self_assessment_report_records_each_return(client, data, url, via):
+    ret = db.session.get(Return, data["ids"]["sa_return_id"])
+    make_return_answered(ret, _user(data, "agency_lead"), submit=True)
+    db.session.commit()
+    response = _get(client, data, url.format(**data["ids"]))
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert {(r.object_kind, r.object_id, r.via) for r in _rows()} == {(AccessKind.RETURN, ret.id, via)}
+
+
 def test_an_export_of_nothing_records_nothing(client, data):
     """The round's only return is still open: the export holds no answers, so no row."""
     assert _get(client, data, f"/rounds/{data['ids']['round_id']}/answers.xlsx").status_code == 200
