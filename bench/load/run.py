@@ -5,7 +5,7 @@ Usage: ``make load`` (``make load USERS=10 DURATION=20s`` for a short trial), or
 
 1. recreates the PostgreSQL database (``audit_load`` by default), migrates it (``flask db upgrade``), loads the
    demo (``flask demo load``) and opens the load round (``bench/load/prepare.py``, through the app's services);
-2. starts gunicorn with 4 workers on a free port of 127.0.0.1 and one RQ worker (``flask jobs worker``),
+2. starts gunicorn with deploy/gunicorn.conf.py (4 workers) on a free port of 127.0.0.1 and one RQ worker (``flask jobs worker``),
    both with the production settings (``APP_ENV=production``), ``REDIS_URL`` set and a job queue of this run's
    own;
 3. runs ``locust --headless -u USERS -r 10 -t DURATION`` on ``bench/load/locustfile.py``, keeping every
@@ -383,7 +383,17 @@ def main() -> int:
     with ExitStack() as stack:
         server_log = stack.enter_context((work / "gunicorn.log").open("w"))
         server = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            # the production settings (deploy/gunicorn.conf.py), on this run's port and worker count
+            [
+                str(BIN / "gunicorn"),
+                "--config",
+                "deploy/gunicorn.conf.py",
+                "--workers",
+                str(args.workers),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "wsgi:app",
+            ],
             env=env,
             cwd=ROOT,
             stdout=server_log,
