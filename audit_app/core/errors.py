@@ -63,6 +63,12 @@ UNIQUE_CONFLICTS: dict[str, tuple[str, str]] = {
     "uq_partnerships_name": ("name", "A partnership with this name already exists"),
     "uq_users_email": ("email", "Another account already uses this email"),
     "uq_api_tokens_token_hash": ("token", "This token already exists; create another"),
+    # account security: two failed sign-ins for one address at the same moment; a session key drawn twice
+    "uq_sign_in_failures_email_key": (
+        "email",
+        "Another sign-in for this address was checked at the same time: try again",
+    ),
+    "uq_user_sessions_key_hash": ("email", "Signing in did not finish: try again"),
     "uq_memberships_user_id_partnership_id_agency_id_role": ("role", "This person already has this role"),
     "uq_memberships_no_agency": ("role", "This person already has this role"),
     "uq_sectors_partnership_id_key": ("key", "A sector with this key already exists"),

@@ -70,9 +70,14 @@ def _e2e_database_url() -> str:
     return fresh_postgres_database(test_url, "e2e")
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 def e2e_app() -> Iterator[Flask]:
-    """An app on the e2e database, migrated and loaded with the demo partnership."""
+    """An app on the e2e database, migrated and loaded with the demo partnership.
+
+    Session-scoped, not package-scoped: under pytest-xdist a worker runs browser modules between others, and
+    a package fixture would be rebuilt each time (the demo loaded again, and every cached sign-in gone with
+    the sessions recorded in the old database). The server in front of it (``live_server``) still stops
+    whenever the worker leaves the browser tests."""
     app = create_app(
         "test",
         SQLALCHEMY_DATABASE_URI=_e2e_database_url(),

@@ -45,6 +45,12 @@ NOT_SWEPT = {
     "surveys.survey_form": "public, reached only through a survey link's token (tests/e2e/test_sa_survey.py)",
     "surveys.survey_thanks": "public, after answering a survey (tests/e2e/test_sa_survey.py)",
     "core.healthz": "JSON for load balancers",
+    "core.readyz": "JSON for load balancers",
+    # account security: only for someone with two-factor sign-in on, or half-way through signing in with it;
+    # tests/e2e/test_account_security.py opens each with axe
+    "accounts.login_two_factor": "the second step of signing in, for someone with two-factor sign-in",
+    "accounts.two_factor_disable": "offered only to someone with two-factor sign-in on",
+    "accounts.two_factor_recovery_codes": "offered only to someone with two-factor sign-in on",
     # The same template as a page the sweep opens:
     "actions.recommendation_delete": "core/confirm.html, as every confirmation the sweep opens",
     "rounds.return_accept": "core/confirm.html, as every confirmation the sweep opens",

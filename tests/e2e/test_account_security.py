@@ -46,14 +46,18 @@ def _make_user(app: Flask, role: Role, name: str) -> str:
     return email
 
 
-@pytest.fixture()
-def requirement_off_afterwards(e2e_app: Flask) -> Iterator[None]:
-    yield
-    with e2e_app.app_context(), system_actor("test:e2e"):
+def _requirement_off(app: Flask) -> None:
+    with app.app_context(), system_actor("test:e2e"):
         partnership = db.session.scalar(sa.select(Partnership).where(Partnership.name == NORTHBRIDGE))
         partnership.require_two_factor = False
         db.session.commit()
         db.session.remove()
+
+
+@pytest.fixture()
+def requirement_off_afterwards(e2e_app: Flask) -> Iterator[None]:
+    yield
+    _requirement_off(e2e_app)
 
 
 def _fill_sign_in(page: Page, email: str, password: str) -> None:
@@ -172,3 +176,25 @@ def test_lockout_unlock_required_two_factor_recovery_codes_and_sessions(
     qa.get_by_role("button", name="Continue").click()
     expect(qa.locator(".govuk-error-summary")).to_contain_text("The code is not right")
     check_a11y("enter your code with an error", on=qa)
+
+    # -- 7. new recovery codes, then (once no longer required) turning two-factor sign-in off --
+    qa.get_by_label("Code", exact=True).fill(codes[2])
+    qa.get_by_role("button", name="Continue").click()
+    expect(qa.get_by_role("button", name="Sign out")).to_be_visible()
+    qa.goto("/account/two-factor/recovery-codes")
+    expect(qa.get_by_role("heading", level=1)).to_have_text("Make new recovery codes")
+    check_a11y("make new recovery codes", on=qa)
+    qa.get_by_role("textbox").fill("not my password")
+    qa.get_by_role("button", name="Make new recovery codes").click()
+    expect(qa.locator(".govuk-error-summary")).to_be_visible()
+    check_a11y("make new recovery codes with an error", on=qa)
+    qa.get_by_role("textbox").fill(PASSWORD)
+    qa.get_by_role("button", name="Make new recovery codes").click()
+    expect(qa.locator("#recovery-codes code")).to_have_count(10)
+    _requirement_off(e2e_app)
+    qa.goto("/account/two-factor/turn-off")
+    expect(qa.get_by_role("heading", level=1)).to_have_text("Turn off two-factor sign-in")
+    check_a11y("turn off two-factor sign-in", on=qa)
+    qa.get_by_role("textbox").fill(PASSWORD)
+    qa.get_by_role("button", name="Turn off two-factor sign-in").click()
+    expect(qa.get_by_text("Two-factor sign-in is off. Your other sessions have been signed out.")).to_be_visible()

@@ -227,6 +227,7 @@ def test_what_needs_action_comes_first(client, world, clock):
     qa = _cases(client.get("/returns").get_data(as_text=True))
     assert qa[0] == "C-1"  # waiting for review
     clock.set(date(2027, 6, 2))  # now everything outstanding is late: still after the review
+    login(client, world.user("qa_member"))  # a month on, the session has been idle too long
     qa_late = _cases(client.get("/returns").get_data(as_text=True))
     assert qa_late[0] == "C-1" and len(qa_late) == 8
 
