@@ -402,7 +402,8 @@ def main() -> int:
         stack.callback(stop, server, "gunicorn")
         worker_log = stack.enter_context((work / "worker.log").open("w"))
         worker = subprocess.Popen(
-            [str(BIN / "flask"), "--app", "wsgi", "jobs", "worker"],
+            # at a lower CPU priority than the web processes, as deploy/systemd/audit-app-worker.service runs it
+            ["nice", "-n", "10", str(BIN / "flask"), "--app", "wsgi", "jobs", "worker"],
             env=env,
             cwd=ROOT,
             stdout=worker_log,
