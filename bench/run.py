@@ -519,12 +519,19 @@ def measure_page(
         return report.add(
             Result(name, label, None, _page_target(target), "n/a", f"`GET {path}` is not a route of the app yet")
         )
+    from audit_app.accounts.security import start_session
+    from audit_app.accounts.session import SESSION_KEY
+
     client = app.test_client()
     with app.app_context():
-        session_id = db.session.get(User, user_id).get_id()
+        user = db.session.get(User, user_id)
+        session_id = user.get_id()
+        key = start_session(user, ip_address="127.0.0.1", user_agent="bench")
+        db.session.commit()
     with client.session_transaction() as session:
-        # what Flask-Login keeps after a sign-in (tests/conftest.py signs in the same way)
+        # what a sign-in keeps: Flask-Login's id and the key of its session record (tests/conftest.py does the same)
         session["_user_id"] = session_id
+        session[SESSION_KEY] = key
         session["_fresh"] = True
         session["partnership_id"] = partnership_id
     with QueryCounter(app) as counter:

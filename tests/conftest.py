@@ -266,12 +266,13 @@ def login(client: FlaskClient, user: User, partnership_id: int | None = None) ->
     """Sign ``user`` in on ``client`` without the login form (that is tested on its own), with a session record
     as the form makes (accounts.security.start_session)."""
     from audit_app.accounts.security import start_session
+    from audit_app.accounts.session import SESSION_KEY
 
     key = start_session(user, ip_address="127.0.0.1", user_agent="pytest")
     db.session.commit()  # as the form does: a request's rollback must not take the session record with it
     with client.session_transaction() as session:
         session["_user_id"] = user.get_id()
-        session["sid"] = key
+        session[SESSION_KEY] = key
         session["_fresh"] = True
         if partnership_id is not None:
             session["partnership_id"] = partnership_id
