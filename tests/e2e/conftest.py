@@ -229,9 +229,10 @@ def signed_in(context: BrowserContext, page: Page, session_cookies: dict[str, li
     """``signed_in(email)`` gives this test's browser a signed-in session for ``email``.
 
     The first test to ask for a person signs in through the form; later tests
-    reuse that session cookie (sessions live in the cookie, so this is the
-    same as a person who stayed signed in). The sign-in journey itself is
-    tested on its own.
+    reuse that session cookie (the same server-side session, as a person who
+    stayed signed in). The sign-in journey itself is tested on its own.
+    The page is left where it was: after a first sign-in on the home page,
+    after a reused cookie on a blank page, so a test goes to its own page first.
     """
 
     def _sign_in(email: str = ADMIN_EMAIL) -> Page:

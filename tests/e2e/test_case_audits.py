@@ -203,6 +203,8 @@ def _save_section(page: Page, section: str, answers: dict[str, str]) -> None:
 
 def _answer_what_is_missing(page: Page) -> None:
     """On a return's page: answer every required question still listed as missing, section by section."""
+    # all_inner_texts() does not wait: let the return's task list (reached by a click) load first
+    expect(page.locator("#sections")).to_be_visible()
     missing = page.locator("#missing li").all_inner_texts()
     assert missing, "nothing left to answer"
     to_visit = [
@@ -469,6 +471,7 @@ def test_qa_member_sends_a_return_back_accepts_it_and_records_the_multi_agency_j
 
 def test_admin_redacts_a_wrongly_entered_case_reference(signed_in, check_a11y) -> None:
     page = signed_in()
+    page.goto("/")
     title, (reference, _second) = _plan_round(page)
     new = f"E2E-{uuid.uuid4().int % 10**5:05d}-R"
     page.get_by_role("link", name=re.compile(rf"^{re.escape(reference)}\s*: audit history$")).click()
