@@ -67,13 +67,15 @@ def test_the_qa_member_queries_the_agency_answers_and_the_rating_is_moderated(
     sign_in(lead, POLICE_LEAD_EMAIL)
     lead.goto("/returns")
     lead.locator("tbody tr").filter(has_text=title).get_by_role("link").first.click()
+    expect(lead.get_by_role("heading", level=1)).to_have_text("Agency return")
     return_url = lead.url
     sections = [link.get_attribute("href") for link in lead.locator("a[href*='/sections/']").all()]
     for href in sections:
         lead.goto(href)
         for radio in lead.get_by_label("Fully met", exact=True).all():
             radio.check()
-        lead.get_by_role("button", name=re.compile(r"^Save")).first.click()
+        with lead.expect_navigation():  # the save lands before the next section is opened
+            lead.get_by_role("button", name=re.compile(r"^Save")).first.click()
         expect(lead.locator(".govuk-error-summary")).to_have_count(0)
     lead.goto(return_url)
     lead.get_by_role("button", name="Sign off and submit").click()

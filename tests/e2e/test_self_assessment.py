@@ -103,7 +103,8 @@ def test_three_agencies_one_submits_one_is_declined_one_is_late(
         for radio in lead.get_by_label("Fully met", exact=True).all():
             radio.check()
         lead.get_by_label("Evidence (optional)").first.fill("Board minutes, March; the safeguarding policy")
-        lead.get_by_role("button", name=re.compile(r"^Save")).first.click()
+        with lead.expect_navigation():  # the save lands before the next section is opened
+            lead.get_by_role("button", name=re.compile(r"^Save")).first.click()
         expect(lead.locator(".govuk-error-summary")).to_have_count(0)
     lead.goto(sections[0].rsplit("/sections/", 1)[0])
     lead.get_by_role("button", name="Sign off and submit").click()
