@@ -68,6 +68,7 @@ def register_domains(app: Flask) -> None:
     from .actions import history as _actions_history  # noqa: F401  (registers actions' and recommendations' histories)
     from .actions import notifications as _actions_notifications  # noqa: F401  (registers its daily reminders)
     from .case_audits import access as _case_audits_access  # noqa: F401  (names cases and returns in the access log)
+    from .case_audits import cli as case_audits_cli
     from .case_audits import dashboard as _case_audits_dashboard  # noqa: F401  (registers its home part)
     from .case_audits import demo as _case_audits_demo  # noqa: F401
     from .case_audits import history as _case_audits_history  # noqa: F401  (registers a case's history)
@@ -85,7 +86,9 @@ def register_domains(app: Flask) -> None:
 
     session.init_app(app)  # after core's hooks, which start every request anonymous
     access_log.init_app(app)
-    register_cli(app, [*accounts_cli.COMMANDS, *questionnaires_cli.COMMANDS, *rounds_cli.COMMANDS])
+    register_cli(
+        app, [*accounts_cli.COMMANDS, *case_audits_cli.COMMANDS, *questionnaires_cli.COMMANDS, *rounds_cli.COMMANDS]
+    )
 
 
 def _database_timeouts(app: Flask) -> None:

@@ -43,6 +43,9 @@ class Partnership(Audited, TimestampMixin, db.Model):
     action_overdue_every_days: Mapped[int] = mapped_column(default=7, server_default="7")
     #: its admins and QA members must sign in with a second factor (accounts.security)
     require_two_factor: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: case-level records of a reported case audit round are removed this many months after it was reported
+    #: (``flask purge``, case_audits.retention); none: kept until the partnership chooses a period
+    retention_months: Mapped[int | None] = mapped_column()
 
     @property
     def audit_partnership_id(self) -> int:

@@ -8,15 +8,15 @@ to every agency involved with each of its cases (see ``kinds.py``).
 from __future__ import annotations
 
 import enum
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Agency
 from ..core.audit import Audited
-from ..core.models import TimestampMixin, enum_type
-from ..core.redaction import register_place
+from ..core.models import TimestampMixin, UTCDateTime, enum_type, utcnow
+from ..core.redaction import exempt_table, register_place
 from ..extensions import db
 from ..questionnaires.models import LearningTheme, ScaleLevel
 from ..rounds.models import Round
@@ -270,3 +270,67 @@ register_place(
         sa.select(RoundCase.id).join(Round, Round.id == RoundCase.round_id).where(Round.partnership_id == pid)
     ),
 )
+
+
+# -- retention: what a purge removed, and the figures it kept (case_audits.retention) --
+
+
+class RoundPurge(db.Model):
+    """A reported case audit round whose case-level records were removed at the end of the partnership's
+    retention period: when, under which period, and how many rows of each kind went. Its figures stay, as
+    :class:`KeptCount` rows. Written once, by ``flask purge --apply``; never changed."""
+
+    __tablename__ = "round_purges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"), unique=True)
+    partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"), index=True)
+    purged_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: the period that applied, in months, and when the round had been reported
+    retention_months: Mapped[int] = mapped_column()
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: rows removed, by kind (retention.REMOVED_KINDS keys), and the files removed
+    removed: Mapped[dict[str, int]] = mapped_column(sa.JSON, default=dict)
+    #: who ran it ("cli:purge" from the schedule)
+    actor_label: Mapped[str] = mapped_column(sa.String(320), default="")
+
+    round: Mapped[Round] = relationship()
+
+
+class KeptFigure(enum.StrEnum):
+    """What a kept count counts (see :class:`KeptCount`)."""
+
+    #: returns by agency and status (``key``: the status)
+    RETURNS = "returns"
+    #: the round's cases (agency empty)
+    CASES = "cases"
+    #: returned scale answers by agency, question (``key``: its key) and level
+    ANSWERS = "answers"
+    #: the panel's agreed grades by section (``key``: the section's key, ``overall`` for the case) and level
+    PANEL = "panel"
+    #: learning themes ticked, by agency (empty: all agencies) and theme (``key``; empty: any theme):
+    #: ``n`` returns, ``cases`` distinct cases
+    THEMES = "themes"
+
+
+class KeptCount(db.Model):
+    """One count a purged round's findings are drawn from once its returns, answers and judgements are gone.
+
+    Counted by the reporting queries' own GROUP BYs just before the purge; nothing in a row names or describes
+    a child: an agency, a question's or section's key, a scale level, a status or a learning theme, and numbers.
+    """
+
+    __tablename__ = "kept_counts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    figure: Mapped[KeptFigure] = mapped_column(enum_type(KeptFigure, "figure"))
+    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"))
+    key: Mapped[str] = mapped_column(sa.String(200), default="")
+    level_id: Mapped[int | None] = mapped_column(sa.ForeignKey("scale_levels.id"))
+    n: Mapped[int] = mapped_column(default=0)
+    cases: Mapped[int] = mapped_column(default=0)
+
+
+exempt_table(RoundPurge.__table__, "counts of rows removed and a system actor's label: no text anyone types")
+exempt_table(KeptCount.__table__, "keys of questions, sections, statuses and learning themes: no text anyone types")

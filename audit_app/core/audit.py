@@ -208,6 +208,11 @@ def record_event(
     )
 
 
+def acting_label() -> str:
+    """Who is acting, as the audit trail names them (a person, or a CLI or job's label)."""
+    return _actor()[1]
+
+
 def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value

@@ -281,6 +281,38 @@ def learning_themes_total(answers: pd.DataFrame, themes: list[str]) -> pd.DataFr
     return table
 
 
+def with_kept_themes(table: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`learning_themes` table with purged rounds' kept counts added (``kept``: ``round_id``, ``theme``
+    ("" for any theme), ``ticked``, ``cases``); themes the table does not offer are left out."""
+    if kept.empty:
+        return table
+    table = table.copy()
+    for row in kept.itertuples():
+        if row.theme == "":
+            rows = table.index.get_level_values("round_id") == row.round_id
+            table.loc[rows, "answered"] += int(row.ticked)
+        elif (row.theme, row.round_id) in table.index:
+            table.loc[(row.theme, row.round_id), "ticked"] += int(row.ticked)
+            table.loc[(row.theme, row.round_id), "cases"] += int(row.cases)
+    table["ticked_pct"] = share(table["ticked"], table["answered"])
+    return table
+
+
+def with_kept_themes_total(table: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`learning_themes_total` table with purged rounds' kept counts added (as :func:`with_kept_themes`)."""
+    if kept.empty:
+        return table
+    table = table.copy()
+    for row in kept.itertuples():
+        if row.theme == "":
+            table["answered"] += int(row.ticked)
+        elif row.theme in table.index:
+            table.loc[row.theme, "ticked"] += int(row.ticked)
+            table.loc[row.theme, "cases"] += int(row.cases)
+    table["ticked_pct"] = share(table["ticked"], table["answered"])
+    return table
+
+
 def suppress_small(value: object, threshold: int = 5) -> object:
     """A count from 1 to threshold - 1 becomes "fewer than <threshold>"; others are kept."""
     if isinstance(value, int | float) and not pd.isna(value) and 0 < value < threshold:

@@ -281,7 +281,8 @@ def round_findings(
             for row in found.tables["return_rates_agency"].rows
         ]
     found.extra["totals"] = {
-        "cases": int(returns["case"].nunique()),
+        # a purged round's cases are counted from what it kept (case_audits.retention)
+        "cases": int(returns["case"].nunique()) + q.kept_cases(round_.id, agency_ids, filters),
         "expected": len(returns),
         "returned": int(returns["status"].isin(agg.RETURNED).sum()),
         "declined": int(returns["status"].isin(agg.DECLINED).sum()),
@@ -336,8 +337,10 @@ def round_findings(
     found.extra["panel_shown"] = agency_ids is None or panel_shared(round_)
     panel = q.panel_grades([round_.id], filters, round_case_ids=case_ids)
     if summary_part:
+        shown = agency_ids is None or panel_shared(round_)
+        counted = _with_kept(panel, q.kept_panel_counts([round_.id], agency_ids, filters) if shown else None)
         panel_dist = agg.grade_distribution(
-            panel.assign(question_key=panel["grade_key"], is_na=False), grade_keys, scale.labels, good=scale.good
+            counted.assign(question_key=counted["grade_key"], is_na=False), grade_keys, scale.labels, good=scale.good
         )
         found.add(
             Table(
@@ -383,6 +386,15 @@ def round_findings(
         )
     )
     return found
+
+
+def _with_kept(live: pd.DataFrame, kept: pd.DataFrame | None) -> pd.DataFrame:
+    """Live rows (one per grade) and a purged round's kept counts (``n`` each) in one frame to count."""
+    if kept is None or kept.empty:
+        return live
+    if live.empty:
+        return kept
+    return pd.concat([live.assign(n=1), kept], ignore_index=True)
 
 
 def theme_key(label: str) -> str:
@@ -437,6 +449,7 @@ def _round_learning_themes(
     themes = _offered(offered["options"])
     answers = q.round_learning_themes(round_.id, agency_ids, filters)
     table = agg.learning_themes(answers.assign(ticked=_ticked(answers["value"])), themes, [round_.id])
+    table = agg.with_kept_themes(table, q.kept_learning_themes([round_.id], agency_ids, filters))
     rows = [_theme_row(theme, table.loc[(theme, round_.id)]) for theme in themes]
     found.add(Table("learning_themes", f"Learning themes ticked ({whose})", _theme_columns([]), rows))
     found.charts["learning_themes"] = [
@@ -458,7 +471,8 @@ def learning_themes(
     answers = q.learning_theme_answers(partnership_ids, agency_ids, years)
     answers = answers[answers["round_id"].isin(round_ids)]
     answers = answers.assign(ticked=_ticked(answers["value"]))
-    total = agg.learning_themes_total(answers, themes)
+    kept = q.kept_learning_themes(round_ids, agency_ids)
+    total = agg.with_kept_themes_total(agg.learning_themes_total(answers, themes), kept)
     found.add(
         Table(
             "learning_themes_overall",
@@ -467,7 +481,7 @@ def learning_themes(
             [_theme_row(theme, total.loc[theme]) for theme in themes],
         )
     )
-    by_round = agg.learning_themes(answers, themes, round_ids)
+    by_round = agg.with_kept_themes(agg.learning_themes(answers, themes, round_ids), kept)
     found.add(
         Table(
             "learning_themes_by_round",
@@ -836,6 +850,7 @@ def theme_trend(partnership_id: int, theme_id: int, agency_ids: frozenset[int] |
         panel_rounds = rounds.loc[shown, "round_id"].tolist()
         case_ids = q.agency_round_cases(panel_rounds, agency_ids)
     panel = q.panel_grades(panel_rounds, round_case_ids=case_ids)
+    panel = _with_kept(panel, q.kept_panel_counts(panel_rounds, agency_ids))
     panel = panel[panel["grade_key"] == OVERALL].assign(is_na=False)
     panel_trend = agg.trend(panel, round_ids, scale.labels, good=scale.good)
     found.add(

@@ -15,7 +15,7 @@ from flask import abort
 from ..core.permissions import Principal
 from ..extensions import db
 from ..questionnaires.models import Theme
-from ..rounds.models import Return, Round, RoundStatus
+from ..rounds.models import Round, RoundStatus
 from ..rounds.permissions import PARTNERSHIP_WIDE
 
 
@@ -47,8 +47,9 @@ def findings_rounds_query(p: Principal) -> sa.Select:
     if not p.roles:
         return query.where(sa.false())
     if not sees_everything(p):
-        mine = sa.select(Return.id).where(Return.round_id == Round.id, Return.agency_id.in_(p.agency_ids() or {-1}))
-        query = query.where(mine.exists())
+        from .queries import asked_of
+
+        query = query.where(asked_of(p.agency_ids()))
     return query
 
 

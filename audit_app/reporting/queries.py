@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from ..accounts.models import Agency, PartnershipAgency, Sector
 from ..case_audits.cohort import CASE_FIELD_CHOICES
-from ..case_audits.models import Case, CaseJudgement, RoundCase
+from ..case_audits.models import Case, CaseJudgement, KeptCount, KeptFigure, RoundCase
 from ..extensions import db
 from ..questionnaires import answers
 from ..questionnaires.models import Question, QuestionRole, QuestionType, ScaleLevel, Section, Theme
@@ -194,7 +194,143 @@ def round_returns(
         query, ["return_id", "round_case_id", "agency_id", "agency", "sector_key", "sector", "case", "status"]
     )
     frame["status"] = frame["status"].map(lambda s: getattr(s, "value", s))
+    kept = _frame(
+        _kept(KeptFigure.RETURNS, [round_id], agency_ids, filters, [KeptCount.key, KeptCount.n]),
+        ["agency_id", "agency", "sector_key", "sector", "status", "n"],
+    )
+    if kept.empty:
+        return frame
+    # a purged round's returns, one row each again (without ids or cases: those went with the records)
+    kept = kept.loc[kept.index.repeat(kept["n"].astype("int64"))].drop(columns="n").reset_index(drop=True)
+    kept = kept.assign(return_id=None, round_case_id=None, case=None)[frame.columns]
+    return pd.concat([frame, kept], ignore_index=True) if len(frame) else kept
+
+
+# -- what a purged round keeps (case_audits.retention) --
+
+
+def asked_of(agency_ids: frozenset[int]) -> sa.ColumnElement[bool]:
+    """The round asked one of the agencies for a return: it has one, or had one before it was purged."""
+    live = sa.select(Return.id).where(Return.round_id == Round.id, Return.agency_id.in_(agency_ids or {-1}))
+    kept = sa.select(KeptCount.id).where(
+        KeptCount.round_id == Round.id,
+        KeptCount.figure == KeptFigure.RETURNS,
+        KeptCount.agency_id.in_(agency_ids or {-1}),
+    )
+    return sa.or_(live.exists(), kept.exists())
+
+
+def _kept(
+    figure: KeptFigure,
+    round_ids: list[int],
+    agency_ids: frozenset[int] | None,
+    filters: Filters,
+    columns: list[Any],
+    *,
+    by_agency: bool = True,
+) -> sa.Select:
+    """A purged round's kept counts of ``figure``: ``agency_id``, ``agency``, ``sector_key``, ``sector`` (with
+    ``by_agency``), then ``columns``. Scoped to ``agency_ids`` as the live queries are; a filter by a field of
+    the case matches none (the cases went with the records), a sector filter works by the agency's sector."""
+    where: list[Any] = [KeptCount.figure == figure, KeptCount.round_id.in_(round_ids or [-1])]
+    if not by_agency:
+        query = sa.select(*columns).select_from(KeptCount).join(Round, Round.id == KeptCount.round_id)
+        if agency_ids is not None or filters.active:
+            where.append(sa.false())  # counts over every agency: only the partnership-wide view, unfiltered
+        return query.where(*where)
+    query = (
+        sa.select(
+            KeptCount.agency_id.label("agency_id"),
+            Agency.name.label("agency"),
+            Sector.key.label("sector_key"),
+            Sector.name.label("sector"),
+            *columns,
+        )
+        .select_from(KeptCount)
+        .join(Round, Round.id == KeptCount.round_id)
+        .join(Agency, Agency.id == KeptCount.agency_id)
+        .join(
+            PartnershipAgency,
+            sa.and_(
+                PartnershipAgency.agency_id == KeptCount.agency_id,
+                PartnershipAgency.partnership_id == Round.partnership_id,
+            ),
+        )
+        .join(Sector, Sector.id == PartnershipAgency.sector_id)
+    )
+    if agency_ids is not None:
+        where.append(KeptCount.agency_id.in_(agency_ids or {-1}))
+    if filters.sector:
+        where.append(Sector.key == filters.sector)
+    if any(getattr(filters, name) for name in CASE_FILTERS):
+        where.append(sa.false())
+    return query.where(*where)
+
+
+def kept_cases(round_id: int, agency_ids: frozenset[int] | None, filters: Filters = Filters()) -> int:
+    """How many cases a purged round had (for an agency: those it returned on, one return per case)."""
+    if agency_ids is None and not filters.active:
+        query = _kept(KeptFigure.CASES, [round_id], None, filters, [sa.func.sum(KeptCount.n)], by_agency=False)
+    else:
+        returns = _kept(KeptFigure.RETURNS, [round_id], agency_ids, filters, [KeptCount.n.label("n")]).subquery()
+        query = sa.select(sa.func.sum(returns.c.n))
+    return int(db.session.scalar(query) or 0)
+
+
+def kept_panel_counts(
+    round_ids: list[int], agency_ids: frozenset[int] | None = None, filters: Filters = Filters()
+) -> pd.DataFrame:
+    """The panel's grades purged rounds kept, counted: ``round_id``, ``grade_key``, ``label``, ``value``, ``n``;
+    for agencies, the grades on their own cases (as :func:`panel_grades` with their cases). None under a filter
+    by a field of the case or by sector (the cases went with the records)."""
+    columns = [KeptCount.round_id, KeptCount.key, ScaleLevel.label, ScaleLevel.value, KeptCount.n]
+    query = (
+        sa.select(*columns)
+        .join(ScaleLevel, ScaleLevel.id == KeptCount.level_id)
+        .where(KeptCount.figure == KeptFigure.PANEL, KeptCount.round_id.in_(round_ids or [-1]))
+    )
+    if agency_ids is None:
+        query = query.where(KeptCount.agency_id.is_(None))
+    else:
+        query = query.where(KeptCount.agency_id.in_(agency_ids or {-1}))
+    if filters.active:
+        query = query.where(sa.false())
+    frame = _frame(query, ["round_id", "grade_key", "label", "value", "n"])
+    frame["value"] = frame["value"].astype("float64")
     return frame
+
+
+def kept_learning_themes(
+    round_ids: list[int], agency_ids: frozenset[int] | None, filters: Filters = Filters()
+) -> pd.DataFrame:
+    """The learning themes purged rounds kept: ``round_id``, ``theme`` ("" for any theme), ``ticked`` (returns),
+    ``cases``; for the partnership-wide view the all-agency counts, for agencies theirs summed."""
+    if agency_ids is None and not filters.sector:
+        query = _kept(
+            KeptFigure.THEMES,
+            round_ids,
+            None,
+            filters,
+            [KeptCount.round_id, KeptCount.key, KeptCount.n, KeptCount.cases],
+            by_agency=False,
+        ).where(KeptCount.agency_id.is_(None))
+        return _frame(query, ["round_id", "theme", "ticked", "cases"])
+    inner = _kept(
+        KeptFigure.THEMES,
+        round_ids,
+        agency_ids,
+        filters,
+        [
+            KeptCount.round_id.label("round_id"),
+            KeptCount.key.label("theme"),
+            KeptCount.n.label("n"),
+            KeptCount.cases.label("cases"),
+        ],
+    ).subquery()
+    query = sa.select(inner.c.round_id, inner.c.theme, sa.func.sum(inner.c.n), sa.func.sum(inner.c.cases)).group_by(
+        inner.c.round_id, inner.c.theme
+    )
+    return _frame(query, ["round_id", "theme", "ticked", "cases"])
 
 
 def round_agencies(round_id: int, agency_ids: frozenset[int] | None = None) -> pd.DataFrame:
@@ -206,13 +342,11 @@ def round_agencies(round_id: int, agency_ids: frozenset[int] | None = None) -> p
         .join(Round, Round.id == Return.round_id)
         .join(Agency, Agency.id == Return.agency_id)
     )
-    query = (
-        _scoped(_membership_join(query), agency_ids, Filters())
-        .where(Return.round_id == round_id)
-        .distinct()
-        .order_by(Agency.name, Agency.id)
-    )
-    return _frame(query, ["agency_id", "agency", "sector_key", "sector"])
+    query = _scoped(_membership_join(query), agency_ids, Filters()).where(Return.round_id == round_id)
+    kept = _kept(KeptFigure.RETURNS, [round_id], agency_ids, Filters(), [])
+    both = sa.union(query, kept).subquery()
+    ordered = sa.select(*both.c).order_by(both.c[1], both.c[0])
+    return _frame(ordered, ["agency_id", "agency", "sector_key", "sector"])
 
 
 def round_questions(version_id: int) -> pd.DataFrame:
@@ -272,7 +406,15 @@ def round_answer_counts(
         .where(Answer.scale_level_id.is_not(None))
         .group_by(Return.agency_id, Question.key, Answer.scale_level_id)
     )
-    return _frame(query, ["agency_id", "question_key", "level_id", "n"])
+    counted = _kept(
+        KeptFigure.ANSWERS,
+        [round_id],
+        agency_ids,
+        filters,
+        [KeptCount.key.label("question_key"), KeptCount.level_id.label("level_id"), KeptCount.n.label("n")],
+    ).subquery()
+    kept = sa.select(counted.c.agency_id, counted.c.question_key, counted.c.level_id, counted.c.n)
+    return _frame(sa.union_all(query, kept), ["agency_id", "question_key", "level_id", "n"])
 
 
 def round_agency_grades(
@@ -417,8 +559,7 @@ def learning_theme_rounds(
     if round_ids is not None:
         query = query.where(Round.id.in_(round_ids or [-1]))
     if agency_ids is not None:
-        mine = sa.select(Return.id).where(Return.round_id == Round.id, Return.agency_id.in_(agency_ids or {-1}))
-        query = query.where(mine.exists())
+        query = query.where(asked_of(agency_ids))
     return _frame(query, ["round_id", "title", "opens_on", "created_at", "options"])
 
 
@@ -536,6 +677,29 @@ def _overall_grade_counts(by: list[Any], where: list[Any], agency_ids: frozenset
     return query
 
 
+def _kept_overall_grade_counts(by: list[Any], where: list[Any], agency_ids: frozenset[int] | None) -> sa.Select:
+    """Purged rounds' kept overall grades counted by ``by`` and level, as :func:`_overall_grade_counts`."""
+    query = (
+        sa.select(*by, KeptCount.level_id, sa.func.sum(KeptCount.n))
+        .select_from(KeptCount)
+        .join(Round, Round.id == KeptCount.round_id)
+        .join(
+            Question,
+            sa.and_(Question.version_id == Round.questionnaire_version_id, Question.key == KeptCount.key),
+        )
+        .where(
+            KeptCount.figure == KeptFigure.ANSWERS,
+            Question.role == QuestionRole.OVERALL_GRADE,
+            KeptCount.level_id.is_not(None),
+            *where,
+        )
+        .group_by(*by, KeptCount.level_id)
+    )
+    if agency_ids is not None:
+        query = query.where(KeptCount.agency_id.in_(agency_ids or {-1}))
+    return query
+
+
 def theme_rounds(partnership_id: int, theme_id: int, agency_ids: frozenset[int] | None = None) -> pd.DataFrame:
     """A theme's opened rounds (for an agency, those it was asked to return to), oldest first:
     ``round_id``, ``title``, ``opens_on``, ``created_at``, ``status``, ``shares_answers`` (the round shares
@@ -552,8 +716,7 @@ def theme_rounds(partnership_id: int, theme_id: int, agency_ids: frozenset[int] 
         .order_by(sa.func.coalesce(Round.opens_on, sa.func.date(Round.created_at)), Round.id)
     )
     if agency_ids is not None:
-        mine = sa.select(Return.id).where(Return.round_id == Round.id, Return.agency_id.in_(agency_ids or {-1}))
-        query = query.where(mine.exists())
+        query = query.where(asked_of(agency_ids))
     frame = _frame(query, ["round_id", "title", "opens_on", "created_at", "status", "shares_answers"])
     frame["status"] = frame["status"].map(lambda s: getattr(s, "value", s))
     return frame
@@ -562,12 +725,14 @@ def theme_rounds(partnership_id: int, theme_id: int, agency_ids: frozenset[int] 
 def theme_grade_counts(partnership_id: int, theme_id: int, agency_ids: frozenset[int] | None = None) -> pd.DataFrame:
     """A theme's returned overall grades counted by round and agency:
     ``round_id``, ``agency_id``, ``agency``, ``level_id``, ``n``."""
-    query = _overall_grade_counts(
-        [Return.round_id, Return.agency_id, Agency.name],
-        [in_partnership(partnership_id), Round.theme_id == theme_id],
-        agency_ids,
-    ).join(Agency, Agency.id == Return.agency_id)
-    return _frame(query, ["round_id", "agency_id", "agency", "level_id", "n"])
+    where = [in_partnership(partnership_id), Round.theme_id == theme_id]
+    query = _overall_grade_counts([Return.round_id, Return.agency_id, Agency.name], where, agency_ids).join(
+        Agency, Agency.id == Return.agency_id
+    )
+    kept = _kept_overall_grade_counts([KeptCount.round_id, KeptCount.agency_id, Agency.name], where, agency_ids).join(
+        Agency, Agency.id == KeptCount.agency_id
+    )
+    return _frame(sa.union_all(query, kept), ["round_id", "agency_id", "agency", "level_id", "n"])
 
 
 def agency_theme_counts(
@@ -584,7 +749,14 @@ def agency_theme_counts(
         .join(Agency, Agency.id == Return.agency_id)
         .join(Theme, Theme.id == Round.theme_id)
     )
-    return _frame(query, ["agency_id", "agency", "theme_id", "theme", "level_id", "n"])
+    kept = (
+        _kept_overall_grade_counts([KeptCount.agency_id, Agency.name, Round.theme_id, Theme.name], where, agency_ids)
+        .join(Agency, Agency.id == KeptCount.agency_id)
+        .join(Theme, Theme.id == Round.theme_id)
+    )
+    frame = _frame(sa.union_all(query, kept), ["agency_id", "agency", "theme_id", "theme", "level_id", "n"])
+    # a theme's live and kept counts of one level are added up (a purged round and a live one of the same theme)
+    return frame.groupby(["agency_id", "agency", "theme_id", "theme", "level_id"], as_index=False)["n"].sum()
 
 
 def overall_grade_scale_ids(partnership_ids: list[int]) -> list[int]:

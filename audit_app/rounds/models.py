@@ -155,6 +155,8 @@ class Round(Audited, TimestampMixin, db.Model):
     status: Mapped[RoundStatus] = mapped_column(enum_type(RoundStatus, "status"), default=RoundStatus.PLANNING)
     opens_on: Mapped[date | None] = mapped_column()
     due_on: Mapped[date | None] = mapped_column()
+    #: when the round became reported (rounds.services.move_round): a retention period runs from it
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: the earlier round this one re-audits or carries forward
     previous_round_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rounds.id"), index=True)
 

@@ -398,6 +398,8 @@ def move_round(round_: Round, to: RoundStatus) -> None:
             raise NotAllowedError(problems[0])
         create_returns(round_)
     round_.status = to
+    if to == RoundStatus.REPORTED:
+        round_.reported_at = utcnow()
     db.session.flush()
 
 
