@@ -168,6 +168,7 @@ def register_blueprints(app: Flask) -> None:
     from .actions.plan_views import bp as plan_bp
     from .actions.views import bp as actions_bp
     from .api import bp as api_bp
+    from .case_audits import retention_views as _retention_views  # noqa: F401  (its page, on case_audits_bp)
     from .case_audits.views import bp as case_audits_bp
     from .core.access_views import bp as access_log_bp
     from .core.views import bp as core_bp

@@ -497,6 +497,9 @@ ACCESS: dict[str, set[str] | str] = {
     "access_log.case_report_csv": ADMIN_SCRUTINEER,
     "api.access_log_list": ADMIN_SCRUTINEER,
     "api.access_log_case": ADMIN_SCRUTINEER,
+    # -- retention: which rounds hold case records, and what purges removed (admins and scrutineers) --
+    "case_audits.retention_page": ADMIN_SCRUTINEER,
+    "api.retention_get": ADMIN_SCRUTINEER,
 }
 
 

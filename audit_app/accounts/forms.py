@@ -26,7 +26,7 @@ from wtforms.validators import (
 
 from ..core.forms import OptionRadioField, OptionSelectField, strip_filter
 from ..core.roles import ROLE_LABELS, Role
-from .services import PASSWORD_MAX, PASSWORD_MIN
+from .services import PASSWORD_MAX, PASSWORD_MIN, RETENTION_MAX_MONTHS, RETENTION_MIN_MONTHS
 
 
 def _coerce_optional_int(value: object) -> int | None:
@@ -319,6 +319,32 @@ def _days_given_or_kept(form: FlaskForm, field: ReminderDaysField) -> None:
         raise StopValidation(f"Enter a number of days from 0 to {REMINDER_DAYS_MAX} (0 for never)")
 
 
+class RetentionMonthsField(IntegerField):
+    """A retention period in whole months, or empty for none; a value that is not one is named in the error."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.raw_data = valuelist
+        if not valuelist or not (valuelist[0] or "").strip():
+            self.data = None
+            return
+        text = valuelist[0].strip()
+        if not text.isascii() or not text.isdigit() or len(text) > 6:
+            self.data = None
+            raise ValueError(f"{RETENTION_MESSAGE}, like 72")
+        self.data = int(text)
+
+    @property
+    def submitted(self) -> bool:
+        """It was in the submission (empty or not): left out altogether, the setting stays as it is."""
+        return bool(self.raw_data)
+
+
+RETENTION_MESSAGE = (
+    f"Enter a whole number of months from {RETENTION_MIN_MONTHS} to {RETENTION_MAX_MONTHS}, "
+    "or leave it empty to keep records"
+)
+
+
 class PartnershipSettingsForm(FlaskForm):
     qa_group_name = StringField(
         "What does your partnership call its quality assurance group?",
@@ -360,6 +386,17 @@ class PartnershipSettingsForm(FlaskForm):
         validators=[
             _days_given_or_kept,
             NumberRange(min=0, max=REMINDER_DAYS_MAX, message="Enter a number of days from 0 to 90, between reminders"),
+        ],
+    )
+    retention_months = RetentionMonthsField(
+        "Remove case records this many months after a case audit round is reported",
+        widget=GovTextInput(),
+        description="A whole number from 12 to 600; leave it empty to keep them until you choose. The nightly "
+        "purge then removes the round's cases, returns, answers, the panel's judgements and files, and keeps its "
+        "figures. Self-assessments and learning reviews are not affected.",
+        validators=[
+            Optional(),
+            NumberRange(min=RETENTION_MIN_MONTHS, max=RETENTION_MAX_MONTHS, message=RETENTION_MESSAGE),
         ],
     )
     submit = SubmitField("Save settings", widget=GovSubmitInput())

@@ -186,6 +186,33 @@ def create_partnership(name: str, *, qa_group_name: str | None = None) -> Partne
 REMINDER_DAYS_MAX = 90
 
 
+class Unset:
+    """A setting not given (where None is a value: no retention period)."""
+
+
+UNSET = Unset()
+
+
+#: the shortest and longest retention period a partnership may set, in months (case_audits.retention)
+RETENTION_MIN_MONTHS, RETENTION_MAX_MONTHS = 12, 600
+
+
+def retention_problem(months: object) -> str | None:
+    """Why ``months`` is not a retention period (None: it is one, or None for no period)."""
+    if months is None:
+        return None
+    if (
+        isinstance(months, bool)
+        or not isinstance(months, int)
+        or not RETENTION_MIN_MONTHS <= months <= RETENTION_MAX_MONTHS
+    ):
+        return (
+            f"Enter a whole number of months from {RETENTION_MIN_MONTHS} to {RETENTION_MAX_MONTHS}, "
+            "or leave it empty to keep records"
+        )
+    return None
+
+
 def update_partnership_settings(
     partnership: Partnership,
     *,
@@ -194,10 +221,12 @@ def update_partnership_settings(
     action_remind_days_before: int | None = None,
     action_overdue_every_days: int | None = None,
     require_two_factor: bool | None = None,
+    retention_months: int | Unset | None = UNSET,
 ) -> None:
     """Change how the partnership names its QA group, whether auditors submit without sign-off, and when action
     owners are reminded (days before the due date, every how many days while overdue; 0 for never), and whether
-    its admins and QA members must sign in with a second factor. A setting given as None stays as it is."""
+    its admins and QA members must sign in with a second factor. A setting given as None stays as it is; the
+    retention period in months (case_audits.retention), None for none, stays as it is when not given."""
     problems: dict[str, list[str]] = {}
     for name, value, what in (
         ("action_remind_days_before", action_remind_days_before, "before the due date"),
@@ -205,9 +234,13 @@ def update_partnership_settings(
     ):
         if value is not None and (isinstance(value, bool) or not 0 <= value <= REMINDER_DAYS_MAX):
             problems[name] = [f"Enter a number of days from 0 to {REMINDER_DAYS_MAX}, {what}"]
+    if not isinstance(retention_months, Unset) and (problem := retention_problem(retention_months)):
+        problems["retention_months"] = [problem]
     if problems:
         raise FieldErrors(problems)
     partnership.qa_group_name = qa_group_name.strip()
+    if not isinstance(retention_months, Unset):
+        partnership.retention_months = retention_months
     if auditors_can_submit is not None:
         partnership.auditors_can_submit = auditors_can_submit
     if action_remind_days_before is not None:

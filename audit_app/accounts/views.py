@@ -320,6 +320,7 @@ def partnership_settings():
             action_remind_days_before=form.action_remind_days_before.data,
             action_overdue_every_days=form.action_overdue_every_days.data,
             require_two_factor=bool(form.require_two_factor.data),
+            **({"retention_months": form.retention_months.data} if form.retention_months.submitted else {}),
         )
         db.session.commit()
         flash("Settings saved", "success")

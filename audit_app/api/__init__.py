@@ -19,6 +19,7 @@ from . import (  # noqa: E402,F401  (register hooks and routes on bp)
     findings,
     learning,
     questionnaires,
+    retention,
     review_reports,
     review_summaries,
     reviews,

@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import abort, g, jsonify
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from ..accounts import security, services
 from ..accounts.models import Partnership, UserSession
 from ..accounts.permissions import can_manage_account, can_manage_accounts, get_user_or_404
+from ..accounts.services import RETENTION_MAX_MONTHS, RETENTION_MIN_MONTHS
 from ..extensions import db
 from .helpers import page_of, parse_body, principal, require
 from .schemas import Name200, Strict, UserOut
@@ -39,6 +40,10 @@ class PartnershipSettingsOut(BaseModel):
     require_two_factor: bool = Field(
         description="Administrators and QA members must sign in with a second factor (API tokens are not affected)"
     )
+    retention_months: int | None = Field(
+        description="Case records of a reported case audit round are removed this many months after it was "
+        "reported (flask purge); null: kept until a period is set"
+    )
 
 
 class PartnershipSettingsPatch(Strict):
@@ -47,6 +52,12 @@ class PartnershipSettingsPatch(Strict):
     action_remind_days_before: int | None = Field(default=None, description="0 to 90 days; 0: no reminder")
     action_overdue_every_days: int | None = Field(default=None, description="0 to 90 days; 0: never")
     require_two_factor: StrictBool | None = None
+    retention_months: StrictInt | None = Field(
+        default=None,
+        ge=RETENTION_MIN_MONTHS,
+        le=RETENTION_MAX_MONTHS,
+        description="12 to 600 months; null for no period (records kept). Left out: unchanged",
+    )
 
 
 def _session(row: UserSession) -> dict:
@@ -68,6 +79,7 @@ def _settings(partnership: Partnership) -> dict:
         action_remind_days_before=partnership.action_remind_days_before,
         action_overdue_every_days=partnership.action_overdue_every_days,
         require_two_factor=partnership.require_two_factor,
+        retention_months=partnership.retention_months,
     ).model_dump(mode="json")
 
 
@@ -154,6 +166,8 @@ def partnership_settings_update():
         action_remind_days_before=body.action_remind_days_before,
         action_overdue_every_days=body.action_overdue_every_days,
         require_two_factor=body.require_two_factor,
+        # null is a value here (no period): only a field left out stays as it is
+        **({"retention_months": body.retention_months} if "retention_months" in body.model_fields_set else {}),
     )
     db.session.commit()
     return jsonify(_settings(partnership))

@@ -46,13 +46,11 @@ from ..reviews.clocks import add_months
 from ..rounds.models import Return, Round, RoundStatus
 from .models import Case, CaseJudgement, KeptCount, KeptFigure, RoundCase, RoundPurge
 
-#: the shortest and longest period a partnership may set, in months
-MIN_MONTHS, MAX_MONTHS = 12, 600
 #: what the audit trail keeps of a removed record's values
 REMOVED_VALUES = {"values": "removed at the end of the retention period"}
 #: how the kinds of rows removed are named in a purge's record and on pages, in this order
 REMOVED_KINDS = {
-    "cases": "cases",
+    "cases": "case references",
     "round_cases": "cases in the round",
     "returns": "returns",
     "answers": "answers",
@@ -63,15 +61,6 @@ REMOVED_KINDS = {
     "report_files": "report PDFs",
     "stored_files": "uploaded or generated files",
 }
-
-
-def retention_problem(months: Any) -> str | None:
-    """Why ``months`` is not a retention period (None: it is one, or empty for none)."""
-    if months is None:
-        return None
-    if isinstance(months, bool) or not isinstance(months, int) or not MIN_MONTHS <= months <= MAX_MONTHS:
-        return f"Enter a whole number of months from {MIN_MONTHS} to {MAX_MONTHS}, or leave it empty to keep records"
-    return None
 
 
 def reported_on(round_: Round) -> date | None:
@@ -143,7 +132,7 @@ def _held(round_id: int) -> dict[str, int]:
 
 def describe(counts: dict[str, int]) -> str:
     """Counts of removed rows in words, in the order of :data:`REMOVED_KINDS` ("3 cases, 6 returns...")."""
-    parts = [f"{counts[kind]} {label}" for kind, label in REMOVED_KINDS.items() if counts.get(kind)]
+    parts = [f"{counts[kind]:,} {label}" for kind, label in REMOVED_KINDS.items() if counts.get(kind)]
     return ", ".join(parts) or "nothing"
 
 
@@ -409,6 +398,55 @@ def run_purge(today: date, *, apply: bool, partnership_id: int | None = None) ->
         run.purged.append(purged.record)
         run.files_deleted += remove_file_contents(purged.sha256s)
     return run
+
+
+def round_retention(round_: Round) -> str:
+    """What becomes of a case audit round's case records, in words, for its page ("" before it is reported)."""
+    record = purge_of(round_.id)
+    if record is not None:
+        return (
+            f"Removed on {when(record.purged_at)}, at the end of the partnership's {record.retention_months}-month "
+            f"retention period ({describe(record.removed)}). The round's figures are kept."
+        )
+    if round_.status != RoundStatus.REPORTED:
+        return ""
+    months = db.session.scalar(sa.select(Partnership.retention_months).where(Partnership.id == round_.partnership_id))
+    if months is None:
+        return "Kept: the partnership has not set a retention period."
+    due_on = purge_due_on(round_, months)
+    if due_on is None:
+        return f"Kept for {months} months after the round was reported."
+    return f"Kept until {due_on.strftime('%-d %B %Y')} ({months} months after the round was reported), then removed."
+
+
+@dataclass
+class Held:
+    """A reported round still holding case records, and when they go."""
+
+    round: Round
+    reported_on: date | None
+    due_on: date | None
+    counts: dict[str, int]
+
+    def due(self, today: date) -> bool:
+        return self.due_on is not None and self.due_on <= today
+
+
+def held_rounds(partnership_id: int) -> list[Held]:
+    """The partnership's reported case audit rounds not purged, with when each one's records go (none without a
+    period), soonest first."""
+    months = db.session.scalar(sa.select(Partnership.retention_months).where(Partnership.id == partnership_id))
+    rounds = db.session.scalars(
+        sa.select(Round)
+        .where(
+            Round.partnership_id == partnership_id,
+            Round.kind == QuestionnaireKind.CASE_AUDIT,
+            Round.status == RoundStatus.REPORTED,
+            ~sa.select(RoundPurge.id).where(RoundPurge.round_id == Round.id).exists(),
+        )
+        .order_by(Round.reported_at, Round.id)
+    ).all()
+    return [Held(r, reported_on(r), None if months is None else purge_due_on(r, months), _held(r.id)) for r in rounds]
 
 
 def purges(partnership_id: int) -> list[RoundPurge]:

@@ -50,7 +50,10 @@ MAX_COHORT_BYTES = 2 * 1024 * 1024
 
 
 def page_context(round_: Round) -> dict[str, Any]:
-    """What a case-audit round's page adds: its case and cohort forms, and the cases it may carry."""
+    """What a case-audit round's page adds: its case and cohort forms, the cases it may carry, and what becomes
+    of its case records (retention)."""
+    from .retention import round_retention
+
     carried = {rc.previous_round_case_id for rc in round_.cases if rc.previous_round_case_id}
     carry_choices = (
         [rc for rc in round_.previous_round.cases if rc.id not in carried]
@@ -62,6 +65,7 @@ def page_context(round_: Round) -> dict[str, Any]:
         "case_form": _case_form(round_.partnership_id),
         "cohort_form": CohortForm(formdata=None),
         "cohort_problems": [],
+        "case_records": round_retention(round_),
     }
 
 

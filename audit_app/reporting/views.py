@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from ..actions.models import Action, ActionStatus, Recommendation
 from ..actions.permissions import recommendations_query
+from ..case_audits.retention import purge_of
 from ..core import clock, storage
 from ..core.access_log import AccessVia
 from ..core.forms import ConfirmForm
@@ -150,6 +151,7 @@ def _round_page(template: str, build: Any, chart: Any = None, quotes: bool = Fal
         suppressed=suppressed,
         sees_everything=sees_everything(p),
         query=request.args.to_dict(),
+        purged=purge_of(round_.id),
         **context,
     ), (400 if errors else 200)
 

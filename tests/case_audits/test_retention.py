@@ -289,3 +289,85 @@ def test_a_purged_rounds_pages_still_answer(client, demo):
         assert response.status_code == 200, (url, response.status_code)
         page = response.get_data(as_text=True)
         assert "nan" not in page.split("<main")[-1].lower().split() and "None" not in page, url
+
+
+# -- the setting, the retention page and the API --
+
+SETTINGS = {"qa_group_name": "QA group", "action_remind_days_before": "7", "action_overdue_every_days": "7"}
+
+
+def test_the_period_is_set_on_the_settings_page_and_every_bad_value_is_named(client, world):
+    login(client, world.user("admin"))
+    page = client.get("/admin/settings").get_data(as_text=True)
+    assert "Remove case records this many months after a case audit round is reported" in page
+    for bad, message in (
+        ("6", "from 12 to 600"),
+        ("601", "from 12 to 600"),
+        ("six", "from 12 to 600"),
+        ("-12", "from 12 to 600"),
+        ("12.5", "from 12 to 600"),
+    ):
+        response = client.post("/admin/settings", data={**SETTINGS, "retention_months": bad, "qa_group_name": ""})
+        text = response.get_data(as_text=True)
+        assert response.status_code == 400, bad
+        assert "#retention_months" in text and "#qa_group_name" in text and message in text, bad  # both at once
+        assert db.session.get(Partnership, world.partnership.id).retention_months is None
+    assert client.post("/admin/settings", data={**SETTINGS, "retention_months": " 72 "}).status_code == 302
+    assert db.session.get(Partnership, world.partnership.id).retention_months == 72
+    # left out of the form: kept; sent empty: no period
+    assert client.post("/admin/settings", data=SETTINGS).status_code == 302
+    assert db.session.get(Partnership, world.partnership.id).retention_months == 72
+    assert client.post("/admin/settings", data={**SETTINGS, "retention_months": ""}).status_code == 302
+    assert db.session.get(Partnership, world.partnership.id).retention_months is None
+
+
+def test_the_period_through_the_api(world, api):
+    admin = api(world.user("admin"))
+    assert admin.get("/api/v1/partnership/settings").json["retention_months"] is None
+    for bad in (6, 601, "72", True, 12.5):
+        response = admin.patch("/api/v1/partnership/settings", json={"retention_months": bad, "qa_group_name": ""})
+        assert response.status_code == 400, bad
+        assert {"retention_months", "qa_group_name"} <= set(response.json["error"]["fields"]), bad
+    ok = admin.patch("/api/v1/partnership/settings", json={"retention_months": 84})
+    assert ok.status_code == 200 and ok.json["retention_months"] == 84
+    untouched = admin.patch("/api/v1/partnership/settings", json={"qa_group_name": "QA"})
+    assert untouched.json["retention_months"] == 84
+    cleared = admin.patch("/api/v1/partnership/settings", json={"retention_months": None})
+    assert cleared.status_code == 200 and cleared.json["retention_months"] is None
+
+
+def test_the_retention_page_and_api_say_what_goes_when_and_what_went(client, demo, api):
+    from audit_app.accounts.models import User
+
+    partnership, first, second, _others = demo
+    partnership.retention_months = 12
+    _reported_on(first, date(2025, 1, 10))
+    _reported_on(second, date(2026, 6, 1))
+    scrutineer = db.session.scalar(sa.select(User).where(User.email == "scrutineer@northbridge.example.org"))
+    login(client, scrutineer, partnership.id)
+
+    page = client.get("/admin/retention").get_data(as_text=True)
+    assert "removed <strong>12 months</strong> after the round was reported" in page
+    assert "At the next nightly purge" in page  # the first round: due since 10 January 2026
+    assert "On 1 June 2027" in page
+    assert "Nothing has been removed yet." in page
+    assert "Change the retention period" not in page  # a scrutineer reads, an admin changes
+    body = api(scrutineer).get("/api/v1/retention").json
+    assert body["retention_months"] == 12
+    rounds = {r["round_id"]: r for r in body["rounds"]}
+    assert rounds[first.id]["due"] is True and rounds[first.id]["removal_due_on"] == "2026-01-10"
+    assert rounds[second.id]["due"] is False and rounds[second.id]["removal_due_on"] == "2027-06-01"
+    assert rounds[first.id]["holds"]["returns"] > 0 and body["purges"] == []
+
+    _purge()
+    page = client.get("/admin/retention").get_data(as_text=True)
+    assert first.title in page.split('id="purges"')[1]
+    purge = api(scrutineer).get("/api/v1/retention").json["purges"][0]
+    assert purge["round_id"] == first.id and purge["retention_months"] == 12 and purge["actor"] == "cli:purge"
+    assert purge["removed"]["returns"] > 0 and "returns" in purge["removed_text"]
+    round_page = client.get(f"/rounds/{first.id}").get_data(as_text=True)
+    assert "at the end of the partnership&#39;s 12-month retention period" in round_page
+    assert "The case records were removed at the end of the retention period." in round_page
+    findings = client.get(f"/rounds/{first.id}/findings").get_data(as_text=True)
+    assert 'id="purged"' in findings
+    assert "Kept until 1 June 2027" in client.get(f"/rounds/{second.id}").get_data(as_text=True)
