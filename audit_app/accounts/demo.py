@@ -59,6 +59,7 @@ def _load(demo: Demo) -> None:
         demo.partnership_id, demo.users = existing, _demo_users()
         return
     north = services.create_partnership(PARTNERSHIP, qa_group_name="Learning from Practice Group")
+    north.retention_months = 72  # case records of a reported case audit go six years after it was reported
     east = services.create_partnership(SECOND_PARTNERSHIP, qa_group_name="Quality Assurance and Performance Subgroup")
     agency_ids: dict[str, int] = {}
     for name, sector_key in AGENCIES:

@@ -31,7 +31,10 @@ def purge_command(apply_: bool, partnership_id: int | None) -> None:
         verb = "removed" if apply_ else "would remove"
         counts = due.counts
         if apply_:
-            done = next(p for p in run.purged if p.round_id == round_.id)
+            done = next((p for p in run.purged if p.round_id == round_.id), None)
+            if done is None:
+                click.echo(f"- Round {round_.id} '{round_.title}': already purged by another run.")
+                continue
             counts = done.removed
         click.echo(
             f"- Round {round_.id} '{round_.title}', reported {retention.when(round_.reported_at)}, kept "
@@ -41,7 +44,8 @@ def purge_command(apply_: bool, partnership_id: int | None) -> None:
     if not run.due:
         click.echo("No round is past its retention period. Nothing to remove.")
     elif apply_:
-        click.echo(f"{rounds} purged; {run.files_deleted} file contents deleted from the file store. Figures kept.")
+        purged = f"{len(run.purged)} {'round' if len(run.purged) == 1 else 'rounds'}"
+        click.echo(f"{purged} purged; {run.files_deleted} file contents deleted from the file store. Figures kept.")
     else:
         click.echo(f"{rounds} past the retention period. Nothing removed.")
 

@@ -393,6 +393,11 @@ def run_purge(today: date, *, apply: bool, partnership_id: int | None = None) ->
     if not apply:
         return run
     for item in due:
+        # one purge of a round at a time: a second run waits here, then finds it done
+        db.session.execute(sa.select(Round.id).where(Round.id == item.round.id).with_for_update())
+        if purge_of(item.round.id) is not None:
+            db.session.rollback()
+            continue
         purged = purge_round(item.round, item.months)
         db.session.commit()
         run.purged.append(purged.record)

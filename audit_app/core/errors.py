@@ -69,6 +69,8 @@ UNIQUE_CONFLICTS: dict[str, tuple[str, str]] = {
         "Another sign-in for this address was checked at the same time: try again",
     ),
     "uq_user_sessions_key_hash": ("email", "Signing in did not finish: try again"),
+    # two purges of one round at once (flask purge run twice): the second finds it done and stops
+    "uq_round_purges_round_id": ("round_id", "This round's case records have already been removed"),
     "uq_memberships_user_id_partnership_id_agency_id_role": ("role", "This person already has this role"),
     "uq_memberships_no_agency": ("role", "This person already has this role"),
     "uq_sectors_partnership_id_key": ("key", "A sector with this key already exists"),

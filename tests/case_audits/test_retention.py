@@ -105,6 +105,8 @@ def test_a_dry_run_lists_what_is_due_and_removes_nothing(demo):
 
 def test_nothing_is_due_without_a_period_or_before_it_ends_or_in_a_round_not_reported(demo):
     partnership, first, _second, others = demo
+    assert partnership.retention_months == 72  # the demo's six years
+    partnership.retention_months = None
     _reported_on(first, date(2020, 1, 1))
     assert retention.run_purge(TODAY, apply=True).due == []  # no period set: kept
 
