@@ -7,8 +7,8 @@ rule, such as ``/rounds/<int:round_id>``: never the URL as sent, so no query str
 ``duration_ms``, and ``user_id`` and ``partnership_id`` as numbers (or null).
 
 Personal data is kept out: no email addresses, names, form values, query strings or IP addresses (an IP
-address is personal data under UK GDPR; who came from where is the access log's business, kept apart and
-for a limited time). Code logs ids, never people; as a net, anything shaped like an email address left in a
+address is personal data under UK GDPR; who came from where is the access log's business, kept apart in
+the database, where admins and scrutineers read it). Code logs ids, never people; as a net, anything shaped like an email address left in a
 message or traceback is replaced by ``[email]``, PostgreSQL's ``DETAIL:`` line (which quotes the row a
 constraint refused) by ``[values not logged]``, SQLAlchemy leaves the values sent out of its errors
 (``hide_parameters``), and Flask-Limiter's breach lines lose their key (an IP address or the
