@@ -311,6 +311,8 @@ class KeptFigure(enum.StrEnum):
     #: learning themes ticked, by agency (empty: all agencies) and theme (``key``; empty: any theme):
     #: ``n`` returns, ``cases`` distinct cases
     THEMES = "themes"
+    #: an agency's grades beside the panel's on the same case and section (``key``: same, higher, lower)
+    AGREEMENT = "agreement"
 
 
 class KeptCount(db.Model):

@@ -198,6 +198,17 @@ def _keep_counts(round_: Round) -> list[dict[str, Any]]:
     )
     for agency_id, key, level_id, n in by_agency:
         add(KeptFigure.PANEL, agency_id=agency_id, key=key, level_id=level_id, n=n)
+    # each agency's grades beside the panel's, as the findings count them
+    from ..reporting import aggregation as agg
+
+    agency_grades = q.round_agency_grades(round_.id)
+    graded = agency_grades[~agency_grades["is_na"].astype(bool)]
+    differences = agg.grade_differences(graded, q.panel_grades([round_.id]))
+    agencies = sorted({int(a) for a in graded["agency_id"]})
+    for agency_id, row in agg.difference_summary(differences, agencies, by="agency_id").iterrows():
+        for key in ("same", "higher", "lower"):
+            if row[key]:
+                add(KeptFigure.AGREEMENT, agency_id=agency_id, key=key, n=row[key])
     themes = q.round_learning_themes(round_.id)
     if not themes.empty:
         themes = themes.assign(

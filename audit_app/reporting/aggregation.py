@@ -143,6 +143,20 @@ def difference_summary(differences: pd.DataFrame, agencies: list, by: str = "age
     return table
 
 
+def with_kept_agreement(table: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`difference_summary` table by ``agency_id`` with a purged round's kept counts added (``kept``:
+    ``agency_id``, ``key`` (same, higher, lower), ``n``); agencies not in the table are left out."""
+    if kept.empty:
+        return table
+    table = table.copy()
+    for row in kept.itertuples():
+        if row.agency_id in table.index and row.key in ("same", "higher", "lower"):
+            table.loc[row.agency_id, row.key] += int(row.n)
+            table.loc[row.agency_id, "compared"] += int(row.n)
+    table["same_pct"] = share(table["same"], table["compared"])
+    return table
+
+
 def change(before: pd.Series, after: pd.Series) -> pd.Series:
     """Improved, Same or Worse by the levels' values (higher is better); not compared where either is missing."""
     before, after = before.astype("float64"), after.astype("float64")

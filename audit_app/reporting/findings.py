@@ -358,6 +358,8 @@ def round_findings(
     differences = agg.grade_differences(graded, panel)
     found.add(_differences_table(differences, names))
     summary = agg.difference_summary(differences, agency_ids_in_view, by="agency_id")
+    if (agency_ids is None or panel_shared(round_)) and not filters.active:
+        summary = agg.with_kept_agreement(summary, q.kept_agreement(round_.id, agency_ids))
     found.charts["panel_agreement"] = [
         (agency_names[agency_id], [(VERDICTS[k], int(row[k])) for k in ("same", "higher", "lower")])
         for agency_id, row in summary.iterrows()

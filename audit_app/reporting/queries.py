@@ -300,6 +300,17 @@ def kept_panel_counts(
     return frame
 
 
+def kept_agreement(round_id: int, agency_ids: frozenset[int] | None) -> pd.DataFrame:
+    """A purged round's agencies' grades beside the panel's, counted: ``agency_id``, ``key`` (same, higher,
+    lower), ``n``."""
+    query = sa.select(KeptCount.agency_id, KeptCount.key, KeptCount.n).where(
+        KeptCount.figure == KeptFigure.AGREEMENT, KeptCount.round_id == round_id
+    )
+    if agency_ids is not None:
+        query = query.where(KeptCount.agency_id.in_(agency_ids or {-1}))
+    return _frame(query, ["agency_id", "key", "n"])
+
+
 def kept_learning_themes(
     round_ids: list[int], agency_ids: frozenset[int] | None, filters: Filters = Filters()
 ) -> pd.DataFrame:

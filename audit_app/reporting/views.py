@@ -152,6 +152,7 @@ def _round_page(template: str, build: Any, chart: Any = None, quotes: bool = Fal
         sees_everything=sees_everything(p),
         query=request.args.to_dict(),
         purged=purge_of(round_.id),
+        previous_purged=purge_of(round_.previous_round_id) if round_.previous_round_id else None,
         **context,
     ), (400 if errors else 200)
 

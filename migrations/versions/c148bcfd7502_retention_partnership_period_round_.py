@@ -24,7 +24,7 @@ def upgrade():
     op.create_table('kept_counts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('round_id', sa.Integer(), nullable=False),
-    sa.Column('figure', sa.Enum('returns', 'cases', 'answers', 'panel', 'themes', name='figure', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('figure', sa.Enum('returns', 'cases', 'answers', 'panel', 'themes', 'agreement', name='figure', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('agency_id', sa.Integer(), nullable=True),
     sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('level_id', sa.Integer(), nullable=True),

@@ -38,8 +38,8 @@ KEPT_TABLES = {
     "questions",
     "panel_grades",
     "learning_themes",
+    "panel_agreement",
 }
-PER_CASE_TABLES = {"panel_vs_agency", "panel_agreement"}
 
 
 @pytest.fixture()
@@ -372,4 +372,6 @@ def test_the_retention_page_and_api_say_what_goes_when_and_what_went(client, dem
     assert "The case records were removed at the end of the retention period." in round_page
     findings = client.get(f"/rounds/{first.id}/findings").get_data(as_text=True)
     assert 'id="purged"' in findings
+    reaudit = client.get(f"/rounds/{second.id}/findings/re-audit").get_data(as_text=True)
+    assert 'id="previous-purged"' in reaudit and "can no longer be compared" in reaudit
     assert "Kept until 1 June 2027" in client.get(f"/rounds/{second.id}").get_data(as_text=True)
