@@ -25,7 +25,7 @@ from audit_app.reporting import findings as f
 from audit_app.reporting.models import ReportFile, ReportFileStatus, ReportKind
 from audit_app.rounds import evidence
 from audit_app.rounds.models import Answer, Return, Round, RoundStatus
-from tests.conftest import login
+from tests.conftest import login, module_setup
 
 TODAY = date(2026, 12, 1)
 #: the round tables whose figures are counts (kept); the others list cases (removed with them)
@@ -42,18 +42,42 @@ KEPT_TABLES = {
 }
 
 
+@pytest.fixture(scope="module")
+def demo_ids(app, module_connection) -> dict:
+    """The demo, loaded once for the module (see "data built once per module" in conftest): its ids."""
+    with module_setup(app, module_connection):
+        with system_actor("test:demo"):
+            load_demo()
+            db.session.commit()
+        partnership_id = db.session.scalar(sa.select(Partnership.id).order_by(Partnership.id))
+        rounds = db.session.execute(
+            sa.select(Round.id, Round.status)
+            .where(Round.partnership_id == partnership_id, Round.kind == "case_audit")
+            .order_by(Round.id)
+        ).all()
+    return {
+        "partnership": partnership_id,
+        "reported": [r for r, status in rounds if status == RoundStatus.REPORTED],
+        "others": [r for r, status in rounds if status != RoundStatus.REPORTED],
+    }
+
+
 @pytest.fixture()
-def demo(db_session):
-    with system_actor("test:demo"):
-        load_demo()
-        db.session.commit()
-    partnership = db.session.scalar(sa.select(Partnership).order_by(Partnership.id))
-    rounds = db.session.scalars(
-        sa.select(Round).where(Round.partnership_id == partnership.id, Round.kind == "case_audit").order_by(Round.id)
-    ).all()
-    reported = [r for r in rounds if r.status == RoundStatus.REPORTED]
+def db_session(savepoint_session):
+    """Each test runs in a savepoint on the module's connection, over the demo loaded once."""
+    return savepoint_session
+
+
+@pytest.fixture()
+def demo(db_session, demo_ids):
+    reported = demo_ids["reported"]
     assert len(reported) >= 2, "the demo has a reported round and its reported re-audit"
-    return partnership, reported[0], reported[1], [r for r in rounds if r.status != RoundStatus.REPORTED]
+    return (
+        db.session.get(Partnership, demo_ids["partnership"]),
+        db.session.get(Round, reported[0]),
+        db.session.get(Round, reported[1]),
+        [db.session.get(Round, r) for r in demo_ids["others"]],
+    )
 
 
 def _reported_on(round_: Round, day: date) -> None:
