@@ -295,8 +295,11 @@ class ApiTokenForm(FlaskForm):
 REMINDER_DAYS_MAX = 90
 
 
-class ReminderDaysField(IntegerField):
-    """A whole number of days; a value that is not one is named in the error, never a 500."""
+class SettingNumberField(IntegerField):
+    """A whole number setting, or empty; a value that is not one is named in the error (``not_a_number``), never
+    a 500."""
+
+    not_a_number = "Enter a whole number"
 
     def process_formdata(self, valuelist: list[str]) -> None:
         self.raw_data = valuelist
@@ -306,8 +309,19 @@ class ReminderDaysField(IntegerField):
         text = valuelist[0].strip()
         if not text.isascii() or not text.isdigit() or len(text) > 6:
             self.data = None
-            raise ValueError(f"Enter a whole number of days from 0 to {REMINDER_DAYS_MAX}, like 7")
+            raise ValueError(self.not_a_number)
         self.data = int(text)
+
+    @property
+    def submitted(self) -> bool:
+        """It was in the submission (empty or not): left out altogether, the setting stays as it is."""
+        return bool(self.raw_data)
+
+
+class ReminderDaysField(SettingNumberField):
+    """A whole number of days."""
+
+    not_a_number = f"Enter a whole number of days from 0 to {REMINDER_DAYS_MAX}, like 7"
 
 
 def _days_given_or_kept(form: FlaskForm, field: ReminderDaysField) -> None:
@@ -319,24 +333,13 @@ def _days_given_or_kept(form: FlaskForm, field: ReminderDaysField) -> None:
         raise StopValidation(f"Enter a number of days from 0 to {REMINDER_DAYS_MAX} (0 for never)")
 
 
-class RetentionMonthsField(IntegerField):
-    """A retention period in whole months, or empty for none; a value that is not one is named in the error."""
+class RetentionMonthsField(SettingNumberField):
+    """A retention period in whole months, or empty for none."""
 
-    def process_formdata(self, valuelist: list[str]) -> None:
-        self.raw_data = valuelist
-        if not valuelist or not (valuelist[0] or "").strip():
-            self.data = None
-            return
-        text = valuelist[0].strip()
-        if not text.isascii() or not text.isdigit() or len(text) > 6:
-            self.data = None
-            raise ValueError(f"{RETENTION_MESSAGE}, like 72")
-        self.data = int(text)
-
-    @property
-    def submitted(self) -> bool:
-        """It was in the submission (empty or not): left out altogether, the setting stays as it is."""
-        return bool(self.raw_data)
+    not_a_number = (
+        f"Enter a whole number of months from {RETENTION_MIN_MONTHS} to {RETENTION_MAX_MONTHS}, "
+        "or leave it empty to keep records, like 72"
+    )
 
 
 RETENTION_MESSAGE = (
