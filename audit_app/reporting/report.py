@@ -30,6 +30,7 @@ from ..case_audits.models import (
     ReportRecommendation,
     RoundCase,
 )
+from ..case_audits.retention import purge_of
 from ..core import clock
 from ..extensions import db
 from ..rounds.models import Answer, Return, Round
@@ -124,11 +125,15 @@ def key_figures(main: f.Findings, judgements: list[dict[str, Any]], suppressed: 
     good_count = sum(int(r.get("good_or_better") or 0) for r in main.tables["grades"].rows)
     panel_graded = [j for j in judgements if j.get("grade")]
     panel_good = [j for j in panel_graded if j["grade"] in scale.good]
+    panel = _share(len(panel_good), len(panel_graded))
+    overall = [r for r in main.tables["panel_grades"].rows if r.get("section_key") == "overall"]
+    if not judgements and overall:  # a purged round: its cases are gone, its panel's grades counted
+        panel = _share(int(overall[0].get("good_or_better") or 0), int(overall[0].get("graded") or 0))
     figures = [
         ("Cases audited", str(totals["cases"])),
         ("Returns received", _share(totals["returned"], totals["expected"])),
         (f"Agencies' section grades {good}", _share(good_count, graded)),
-        (f"Cases the panel graded {good} overall", _share(len(panel_good), len(panel_graded))),
+        (f"Cases the panel graded {good} overall", panel),
     ]
     if suppressed:
         figures = [(what, _small_text(value)) for what, value in figures]
@@ -235,6 +240,7 @@ def round_report_context(
         "recommendations": recommendations,
         "reaudit": reaudit,
         "judgements": judgements,
+        "purged": purge_of(round_.id),
         "practitioners": practitioners,
         "practitioner_counts": practitioner_counts,
         "charts": drawn,

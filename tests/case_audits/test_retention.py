@@ -227,6 +227,15 @@ def test_purge_removes_the_case_records_and_keeps_every_count(demo):
     ).all()
     assert any("case_records_removed" in (e.after or {}) for e in said)
 
+    # the round's report still counts the panel's overall grades; its case-by-case appendix says why it is empty
+    from audit_app.reporting.report import key_figures, round_report_html
+
+    figures = dict(key_figures(f.round_findings(kept_round), [], False))
+    assert figures["Cases the panel graded good or better overall"] != "none to count"
+    html = round_report_html(kept_round)
+    assert "judgement on each case went with them" in html
+    assert not [ref for ref in references if ref in html]
+
     # a second run finds nothing more to do
     assert _purge().due == []
 
