@@ -86,6 +86,10 @@ class Config:
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 65536
     ARGON2_PARALLELISM = 4
+    #: the nice value password hashing runs at (Linux: in threads of its own, lowered by this much), so that a
+    #: burst of sign-ins takes the CPU left over by pages rather than stalling them; 0 hashes in the request's
+    #: own thread at its own priority. The hash itself (parameters above) is the same either way.
+    ARGON2_NICE = int(os.environ.get("ARGON2_NICE", "10"))
 
     # Email through SMTP. With no MAIL_SERVER, messages are written to the log
     # (development only; see README).

@@ -8,9 +8,13 @@ import os
 
 #: where nginx (or another TLS-terminating proxy) sends requests; never exposed to the internet directly
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-#: processes; each handles one request at a time. 4 suits 2 CPU cores (pages wait on the database)
+#: processes. 4 suits 2 CPU cores (pages wait on the database)
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
-worker_class = "sync"
+#: each process serves several requests at once in threads, so a page is not queued behind a sign-in that
+#: is hashing its password in the same process (argon2 releases the GIL and runs below the pages' priority:
+#: ARGON2_NICE in config.py) or behind a request waiting on the database
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 #: a request still running after this many seconds is stopped and its worker replaced. A PDF is drawn by the
 #: job worker when REDIS_URL is set; without Redis it is drawn inside the request, so keep this above the
 #: slowest report (bench/results-report.md) in that case
