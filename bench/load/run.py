@@ -6,7 +6,7 @@ Usage: ``make load`` (``make load USERS=10 DURATION=20s`` for a short trial), or
 1. recreates the PostgreSQL database (``audit_load`` by default), migrates it (``flask db upgrade``), loads the
    demo (``flask demo load``), opens the load round (``bench/load/prepare.py``, through the app's services) and
    ``VACUUM ANALYZE``s it;
-2. starts gunicorn with deploy/gunicorn.conf.py (4 workers of 4 threads) on a free port of 127.0.0.1 and one RQ worker (``flask jobs worker``),
+2. starts gunicorn with deploy/gunicorn.conf.py (4 workers of 8 threads) on a free port of 127.0.0.1 and one RQ worker (``flask jobs worker``),
    both with the production settings (``APP_ENV=production``), ``REDIS_URL`` set and a job queue of this run's
    own;
 3. runs ``locust --headless -u USERS -r 10 -t DURATION`` on ``bench/load/locustfile.py``, keeping every
