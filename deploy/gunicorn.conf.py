@@ -8,15 +8,26 @@ import os
 
 #: where nginx (or another TLS-terminating proxy) sends requests; never exposed to the internet directly
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-#: processes; each handles one request at a time. 4 suits 2 CPU cores (pages wait on the database)
+#: processes. 4 suits 2 CPU cores (pages wait on the database)
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
-worker_class = "sync"
+#: each process serves several requests at once in threads, so a page is not queued behind a sign-in that
+#: is hashing its password in the same process (argon2 releases the GIL and runs below the pages' priority:
+#: ARGON2_NICE in config.py) or behind a request waiting on the database
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+#: a process takes a connection only when one of its threads is free, so a request waits in the shared queue
+#: for whichever process frees up first, not behind a busy process's requests (gthread otherwise accepts
+#: up to 1,000 connections a process and queues them there)
+worker_connections = threads
 #: a request still running after this many seconds is stopped and its worker replaced. A PDF is drawn by the
 #: job worker when REDIS_URL is set; without Redis it is drawn inside the request, so keep this above the
 #: slowest report (bench/results-report.md) in that case
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
-keepalive = 5
+#: no keep-alive: each connection carries one request (as nginx sends them by default: HTTP/1.0 upstream), so
+#: every request is balanced across the processes, and a client never sends a request on a connection the
+#: server is just closing for idleness
+keepalive = 0
 #: each worker is replaced after about this many requests, so slow leaks cannot build up
 max_requests = 2000
 max_requests_jitter = 200

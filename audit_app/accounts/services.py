@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import re
 import secrets
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Literal
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -40,13 +45,61 @@ PASSWORD_MAX = 256
 # -- passwords --
 
 
+class _LowPriorityHasher(PasswordHasher):
+    """argon2id with the same parameters, hashed and verified in a thread whose nice value is raised by
+    ``nice`` (Linux keeps a nice value per thread, and argon2's own lane threads inherit it). The request waits
+    for the answer as before (argon2 releases the GIL meanwhile), so a sign-in takes as long as ever on a quiet
+    server; on a busy one, pages are served first and sign-ins take what is left."""
+
+    def __init__(self, *, nice: int, **params: int) -> None:
+        super().__init__(**params)
+        self._nice = nice
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        return _low_priority_pool(self._nice).submit(super().hash, password, salt=salt).result()
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        return _low_priority_pool(self._nice).submit(super().verify, hash, password).result()
+
+
+#: (process id, nice) -> the pool of that process (a forked child makes its own: threads do not survive a fork)
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+#: hashes at once in one process, as with one request at a time (each holds ARGON2_MEMORY_COST and runs
+#: ARGON2_PARALLELISM threads while it works); further sign-ins in the same process wait their turn
+HASHING_THREADS = 1
+
+
+def _low_priority_pool(nice: int) -> ThreadPoolExecutor:
+    key = (os.getpid(), nice)
+    pool = _POOLS.get(key)
+    if pool is None:
+        with _POOLS_LOCK:
+            pool = _POOLS.get(key)
+            if pool is None:
+                pool = _POOLS[key] = ThreadPoolExecutor(
+                    HASHING_THREADS, thread_name_prefix="argon2", initializer=_lower_priority, initargs=(nice,)
+                )
+    return pool
+
+
+def _lower_priority(nice: int) -> None:
+    """Raise this thread's nice value (only this thread's: Linux treats the id of a thread as a process id
+    here). Lowering priority needs no privilege."""
+    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0) + nice)
+
+
 def _hasher() -> PasswordHasher:
     config = current_app.config
-    return PasswordHasher(
-        time_cost=config["ARGON2_TIME_COST"],
-        memory_cost=config["ARGON2_MEMORY_COST"],
-        parallelism=config["ARGON2_PARALLELISM"],
-    )
+    params = {
+        "time_cost": config["ARGON2_TIME_COST"],
+        "memory_cost": config["ARGON2_MEMORY_COST"],
+        "parallelism": config["ARGON2_PARALLELISM"],
+    }
+    nice = config.get("ARGON2_NICE", 0)
+    if nice > 0 and sys.platform == "linux":
+        return _LowPriorityHasher(nice=nice, **params)
+    return PasswordHasher(**params)
 
 
 _DUMMY_HASHES: dict[tuple[int, int, int], str] = {}

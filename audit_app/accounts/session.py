@@ -90,7 +90,17 @@ def _load_principal() -> None:
 
 
 def _partnership_globals() -> dict[str, Any]:
-    """The current partnership and the others the user can switch to, for the page header."""
+    """The current partnership and the others the user can switch to, for the page header. Read once a
+    request: every template rendered runs context processors, form fields drawn by govuk_frontend_wtf too."""
+    principal = current_principal()
+    key = (principal.user_id if principal.is_authenticated else None, principal.partnership_id)
+    cached = g.get("partnership_globals")
+    if cached is None or cached[0] != key:
+        cached = g.partnership_globals = (key, _read_partnership_globals())
+    return cached[1]
+
+
+def _read_partnership_globals() -> dict[str, Any]:
     principal = current_principal()
     partnership = db.session.get(Partnership, principal.partnership_id) if principal.partnership_id else None
     partnerships: list[Partnership] = []

@@ -202,9 +202,12 @@ def _recommendation(p: Principal, value: str) -> Recommendation | None:
     return db.session.scalar(recommendations_query(p).where(Recommendation.id == int(value)))
 
 
-def filter_labels(p: Principal, filters: PlanFilters) -> list[tuple[str, str]]:
-    """The filters set, as people read them: (filter, chosen option's label)."""
-    choices = filter_choices(p)
+def filter_labels(
+    p: Principal, filters: PlanFilters, choices: dict[str, list[tuple[str, str]]] | None = None
+) -> list[tuple[str, str]]:
+    """The filters set, as people read them: (filter, chosen option's label); ``choices`` are
+    :func:`filter_choices`, when the caller has them already."""
+    choices = choices if choices is not None else filter_choices(p)
     rows = []
     for name, value in filters.as_args().items():
         if name in FILTER_LABELS:

@@ -122,7 +122,7 @@ def plan():
         plan_url=plan_url,
         recommendation_href=recommendation_href,
         action_href=action_href,
-        filter_rows=filter_labels(p, filters),
+        filter_rows=filter_labels(p, filters, choices),
         agency_ids={label: value for value, label in choices["agency_id"] if value},
     ), (400 if errors else 200)
 

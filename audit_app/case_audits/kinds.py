@@ -18,8 +18,35 @@ CASE_AUDIT_MOVES = {
 }
 
 
+def load_case_agencies(round_: Round) -> None:
+    """Load the agencies of every case of a stored round in one query (not one per case); the round's cases
+    and their agencies are then read from memory."""
+    if round_.id is None:
+        return
+    from sqlalchemy import inspect, select
+    from sqlalchemy.orm import selectinload
+
+    from ..extensions import db
+    from .models import RoundCase
+
+    state = inspect(round_)
+    if "cases" in state.dict and all("agencies" in inspect(rc).dict for rc in round_.cases):
+        return
+    cases = db.session.scalars(
+        select(RoundCase)
+        .where(RoundCase.round_id == round_.id)
+        .order_by(RoundCase.id)
+        .options(selectinload(RoundCase.agencies))
+    ).all()
+    if "cases" not in state.dict:
+        from sqlalchemy.orm.attributes import set_committed_value
+
+        set_committed_value(round_, "cases", list(cases))
+
+
 def case_recipients(round_: Round) -> set[Recipient]:
     """Every agency involved with every case of the round owes a return on that case."""
+    load_case_agencies(round_)
     return {(agency.id, round_case.id) for round_case in round_.cases for agency in round_case.agencies}
 
 

@@ -21,9 +21,9 @@ from ..core.views import add_audit_filter_part, register_audit_filter
 from ..extensions import db
 from ..questionnaires import answers
 from ..questionnaires import learning_themes_tags as tags
-from ..questionnaires.models import QuestionnaireKind
+from ..questionnaires.models import QuestionnaireKind, QuestionnaireVersion, Section
 from ..rounds.forms import first_error
-from ..rounds.models import Return, ReturnStatus, Round, RoundStatus
+from ..rounds.models import Answer, Return, ReturnStatus, Round, RoundStatus
 from ..rounds.permissions import (
     can_manage_round,
     can_review_returns,
@@ -35,6 +35,7 @@ from ..rounds.views import round_page
 from . import services
 from .cohort import CohortError, parse_cohort
 from .forms import CarryForm, CaseAgenciesForm, CaseForm, CohortForm, RedactReferenceForm
+from .kinds import load_case_agencies
 from .models import Case, CaseJudgement, PractitionerInvolvement, RoundCase, SelectionMethod
 from .permissions import (
     can_redact_case_reference,
@@ -54,6 +55,7 @@ def page_context(round_: Round) -> dict[str, Any]:
     of its case records (retention)."""
     from .retention import round_retention
 
+    load_case_agencies(round_)  # the page lists every case's agencies
     carried = {rc.previous_round_case_id for rc in round_.cases if rc.previous_round_case_id}
     carry_choices = (
         [rc for rc in round_.previous_round.cases if rc.id not in carried]
@@ -169,6 +171,8 @@ def _discussion_data(round_case: Any) -> dict[str, Any]:
         .where(Return.round_case_id == round_case.id, Return.status != ReturnStatus.DECLINED)
         .join(Return.agency)
         .order_by(Agency.name)
+        # every answer and its question at once, not a question at a time
+        .options(sa.orm.selectinload(Return.answers).selectinload(Answer.question))
     ).all()
     shown: dict[tuple[int, str], str] = {}
     for ret in returns:
@@ -226,6 +230,13 @@ def case_discussion(round_id: int, round_case_id: int):
     allowed_or_403(can_view_discussion(p, round_case))
     record_access(AccessKind.CASE, round_case.case_id)
     round_ = round_case.round
+    # the questionnaire's sections and their questions in three queries, not one a section
+    questionnaire = db.session.scalar(
+        sa.select(QuestionnaireVersion)
+        .where(QuestionnaireVersion.id == round_.questionnaire_version_id)
+        .options(sa.orm.selectinload(QuestionnaireVersion.sections).selectinload(Section.questions))
+    )
+    sa.orm.attributes.set_committed_value(round_, "version", questionnaire)
     can_record = can_review_returns(p) and round_.status in (RoundStatus.CLOSED, RoundStatus.IN_DISCUSSION)
     errors: dict[str, str] = {}
     status = 200

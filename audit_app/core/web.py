@@ -69,6 +69,7 @@ def register_request_hooks(app: Flask) -> None:
             "change_committed",
             "success_status",
             "view_started",
+            "partnership_globals",
         ):
             g.pop(key, None)
         g.principal = ANONYMOUS

@@ -4,8 +4,9 @@ Usage: ``make load`` (``make load USERS=10 DURATION=20s`` for a short trial), or
 ``.venv/bin/python bench/load/run.py [--users 50] [--duration 2m] [--output FILE]``.
 
 1. recreates the PostgreSQL database (``audit_load`` by default), migrates it (``flask db upgrade``), loads the
-   demo (``flask demo load``) and opens the load round (``bench/load/prepare.py``, through the app's services);
-2. starts gunicorn with deploy/gunicorn.conf.py (4 workers) on a free port of 127.0.0.1 and one RQ worker (``flask jobs worker``),
+   demo (``flask demo load``), opens the load round (``bench/load/prepare.py``, through the app's services) and
+   ``VACUUM ANALYZE``s it;
+2. starts gunicorn with deploy/gunicorn.conf.py (4 workers of 8 threads) on a free port of 127.0.0.1 and one RQ worker (``flask jobs worker``),
    both with the production settings (``APP_ENV=production``), ``REDIS_URL`` set and a job queue of this run's
    own;
 3. runs ``locust --headless -u USERS -r 10 -t DURATION`` on ``bench/load/locustfile.py``, keeping every
@@ -147,6 +148,26 @@ def recreate_database(server_url: str, name: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
+def analyze(database_url: str) -> None:
+    """``VACUUM ANALYZE`` the freshly loaded database, as autovacuum does to a database in service: the planner
+    then knows how many rows each table has (a server with autovacuum off would otherwise plan every query
+    of the run for empty tables)."""
+    engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+    finally:
+        engine.dispose()
+
+
+def gunicorn_settings() -> dict:
+    """deploy/gunicorn.conf.py's worker class and threads, for the method text."""
+    import runpy
+
+    conf = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    return {"worker_class": conf.get("worker_class", "sync"), "threads": conf.get("threads", 1)}
+
+
 def run(cmd: list[str], env: dict[str, str], log: Path) -> None:
     """Run a set-up command, its output to ``log``; stop the run if it fails."""
     with log.open("a", encoding="utf-8") as out:
@@ -245,8 +266,11 @@ def section(args: argparse.Namespace, timings: list[Timing], jobs: list[dict], m
     out += [
         "**Method.** A fresh PostgreSQL database, migrated, with the demo and one more open case-audit round "
         f"({meta['cases']} cases, each read by the police and the hospital trust: {2 * meta['cases']} returns) "
-        "made through the application's services. gunicorn with "
-        f"{args.workers} sync workers on 127.0.0.1 with the production settings (`APP_ENV=production`), one RQ "
+        "made through the application's services, then `VACUUM ANALYZE`d (what autovacuum does to a database in "
+        "service, so the planner knows the tables' sizes). gunicorn with "
+        f"{args.workers} {meta['gunicorn']['worker_class']} workers"
+        + (f" of {meta['gunicorn']['threads']} threads each" if meta["gunicorn"]["worker_class"] == "gthread" else "")
+        + " on 127.0.0.1 with the production settings (`APP_ENV=production`, `deploy/gunicorn.conf.py`), one RQ "
         "worker (`flask jobs worker`), both on the same PostgreSQL and Redis; locust on the same machine "
         f"(so it shares the {meta['cores']} cores), each user pausing {args.wait.replace(',', ' to ')} s between "
         "tasks (a brisk pace: a person reads a page for longer). Every request checks its status and that it got "
@@ -376,6 +400,7 @@ def main() -> int:
     run([str(BIN / "flask"), "demo", "load"], setup_env, log)
     plan = work / "plan.json"
     run([str(BIN / "python"), "bench/load/prepare.py", "--cases", str(cases), "--out", str(plan)], setup_env, log)
+    analyze(database_url)
 
     port = free_port()
     timings_file = work / "timings.json"
@@ -465,6 +490,7 @@ def main() -> int:
             ["git", "log", "-1", "--format=%h %s"], capture_output=True, text=True, cwd=ROOT, check=False
         ).stdout.strip()[:90],
         "failures": failures,
+        "gunicorn": gunicorn_settings(),
     }
     write_section(output, section(args, timings, pdf_jobs(database_url, started), meta))
     print(f"wrote the load test section of {output}; locust's CSV and logs in {work}")

@@ -127,3 +127,51 @@ def test_list_pages_run_the_same_queries_for_a_few_rows_as_for_many(client, worl
     _grow(world, what, 8)
     many = _statements(client, count_queries, url)
     assert few == many <= BUDGET, (url, few, many)
+
+
+def test_a_case_audit_round_page_does_not_grow_with_its_cases(client, world, count_queries):
+    """The round page lists every case with its agencies and warns of agencies nobody can complete for: the
+    agencies of all its cases come in one query, not one a case (a round of 300 cases ran 325 queries)."""
+    login(client, world.user("admin"))
+    small, large = _round(world, 2).id, _round(world, 30).id
+    db.session.expunge_all()  # as in a request of its own: nothing of the rounds already loaded
+    few = _statements(client, count_queries, f"/rounds/{small}")
+    many = _statements(client, count_queries, f"/rounds/{large}")
+    assert few == many <= BUDGET, (few, many)
+    page = client.get(f"/rounds/{large}").get_data(as_text=True)
+    assert page.count("North Hospital; North Police") == 30
+
+
+def test_the_page_header_reads_the_partnerships_once_however_many_form_fields_a_page_draws(
+    client, world, count_queries
+):
+    """Every template rendered runs the context processors (govuk_frontend_wtf draws each form field with one):
+    the header's partnerships are read once a request."""
+    login(client, world.user("admin"))
+    round_ = _round(world, 1)  # an open round: its page has the add-a-case form
+    client.get(f"/rounds/{round_.id}")
+    with count_queries() as counter:
+        page = client.get(f"/rounds/{round_.id}").get_data(as_text=True)
+    assert 'name="reference"' in page
+    assert sum("FROM partnerships" in s and "memberships" in s for s in counter.statements) == 1
+
+
+def test_the_case_discussion_does_not_grow_with_the_answers(client, world, count_queries):
+    """The discussion shows every agency's answers: their questions come with them, not one a query."""
+    round_ = _round(world, 2)
+    police = db.session.scalars(
+        sa.select(Return)
+        .where(Return.round_id == round_.id, Return.agency_id == world.police.agency_id)
+        .order_by(Return.id)
+    ).all()
+    few, full = police
+    auditor = world.user("auditor")
+    assert _answer(few, auditor, limit=2) == 2
+    assert _answer(full, auditor) > 40
+    round_.status = RoundStatus.CLOSED
+    db.session.commit()
+    few_case, full_case = few.round_case_id, full.round_case_id
+    login(client, world.user("qa_member"))
+    some = _statements(client, count_queries, f"/rounds/{round_.id}/cases/{few_case}/discussion")
+    every = _statements(client, count_queries, f"/rounds/{round_.id}/cases/{full_case}/discussion")
+    assert some == every <= BUDGET, (some, every)
