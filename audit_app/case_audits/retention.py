@@ -280,7 +280,7 @@ def _referenced(connection: sa.Connection, table: sa.Table, ids: list[int]) -> s
     return found
 
 
-def _scrub_events(connection: sa.Connection, removed: dict[str, set[int]]) -> int:
+def _scrub_events(connection: sa.Connection, removed: dict[str, set[int]], partnership_id: int) -> int:
     """Empty the values of the removed rows' audit events (kept: who, when, what kind of record, which action)."""
     events = AuditEvent.__table__
     names = {mapper.local_table.name: mapper.class_.__name__ for mapper in db.Model.registry.mappers}
@@ -292,12 +292,13 @@ def _scrub_events(connection: sa.Connection, removed: dict[str, set[int]]) -> in
     if not conditions:
         return 0
     which = sa.or_(*conditions)
+    # the round's partnership's permit (which also covers events recorded without a partnership), and one for
+    # each partnership holding a copy of an event (an agency serving several sees its changes in each)
     partnerships = set(connection.scalars(sa.select(events.c.partnership_id).where(which).distinct()))
     with ExitStack() as stack:
         permitted = connection
-        for partnership_id in sorted(p for p in partnerships if p is not None) or [None]:
-            if partnership_id is not None:
-                permitted = stack.enter_context(permit_redaction(partnership_id))
+        for permit_for in sorted({partnership_id, *(p for p in partnerships if p is not None)}):
+            permitted = stack.enter_context(permit_redaction(permit_for))
         result = permitted.execute(sa.update(events).where(which).values(before=None, after=REMOVED_VALUES))
     return result.rowcount or 0
 
@@ -357,7 +358,7 @@ def purge_round(round_: Round, months: int) -> Purged:
     unlinked = sorted(set(candidates) - _referenced(connection, files, candidates))
     sha256s = set(connection.scalars(sa.select(files.c.sha256).where(files.c.id.in_(unlinked))))
     _remove(connection, files, unlinked, removed)
-    _scrub_events(connection, removed)
+    _scrub_events(connection, removed, round_.partnership_id)
 
     counts = {kind: len(removed.get(kind, ())) for kind in REMOVED_KINDS}
     record = RoundPurge(
