@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 import sqlalchemy as sa
 
+from ..accounts.models import Partnership
 from ..core import clock
 from ..core.audit import system_actor
 from ..extensions import db
@@ -40,6 +41,11 @@ def purge_command(apply_: bool, partnership_id: int | None) -> None:
             f"- Round {round_.id} '{round_.title}', reported {retention.when(round_.reported_at)}, kept "
             f"{due.months} months (due {due.due_on.strftime('%-d %B %Y')}): {verb} {retention.describe(counts)}."
         )
+    unset = db.session.scalars(
+        sa.select(Partnership.name).where(Partnership.retention_months.is_(None)).order_by(Partnership.name)
+    ).all()
+    if unset and partnership_id is None:
+        click.echo(f"No retention period set (case records kept): {', '.join(unset)}.")
     rounds = f"{len(run.due)} {'round' if len(run.due) == 1 else 'rounds'}"
     if not run.due:
         click.echo("No round is past its retention period. Nothing to remove.")
