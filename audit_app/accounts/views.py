@@ -324,8 +324,24 @@ def partnership_settings():
         )
         db.session.commit()
         flash("Settings saved", "success")
+        _warn_of_removals(partnership)
         return redirect(url_for("accounts.partnership_settings"))
     return render_template("accounts/partnership_settings.html", form=form), 400 if form.errors else 200
+
+
+def _warn_of_removals(partnership: Partnership) -> None:
+    """After a save: say how many reported rounds' case records the next nightly purge will now remove, so a
+    shortened period does not surprise anyone."""
+    from ..case_audits.retention import due_rounds
+    from ..core import clock
+
+    due = len(due_rounds(clock.today(), partnership.id)) if partnership.retention_months else 0
+    if due:
+        flash(
+            f"The case records of {due} reported {'round' if due == 1 else 'rounds'} are past this period and "
+            "will be removed at the next nightly purge. Keeping case records lists them.",
+            "important",
+        )
 
 
 # -- the account page and personal API tokens --

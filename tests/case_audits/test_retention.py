@@ -388,6 +388,15 @@ def test_the_retention_page_and_api_say_what_goes_when_and_what_went(client, dem
     assert "On 1 June 2027" in page
     assert "Nothing has been removed yet." in page
     assert "Change the retention period" not in page  # a scrutineer reads, an admin changes
+    admin = db.session.scalar(sa.select(User).where(User.email == "admin@northbridge.example.org"))
+    login(client, admin, partnership.id)
+    saved = client.post(
+        "/admin/settings", data={**SETTINGS, "qa_group_name": partnership.qa_group_name, "retention_months": "12"}
+    )
+    assert saved.status_code == 302
+    warned = client.get("/admin/settings").get_data(as_text=True)
+    assert "The case records of 1 reported round are past this period and will be removed" in warned
+    login(client, scrutineer, partnership.id)
     body = api(scrutineer).get("/api/v1/retention").json
     assert body["retention_months"] == 12
     rounds = {r["round_id"]: r for r in body["rounds"]}
