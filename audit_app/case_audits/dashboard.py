@@ -1,4 +1,5 @@
-"""The case audits' part of the home page: the discussions shared with the user's agencies."""
+"""The case audits' parts of the home page: the discussions shared with the user's agencies; for admins, the
+rounds whose case records go within a month."""
 
 from __future__ import annotations
 
@@ -52,3 +53,17 @@ def _home_part(p: Principal) -> dict[str, Any]:
 
 
 register_home_part(_home_part)
+
+
+def _retention_part(p: Principal) -> dict[str, Any]:
+    """For admins: the rounds whose case records go within a month, so nobody is surprised by the purge."""
+    from ..accounts.permissions import can_manage_accounts
+    from ..core import clock
+    from .retention import due_soon
+
+    if p.partnership_id is None or not can_manage_accounts(p):
+        return {}
+    return {"records_due_soon": due_soon(p.partnership_id, clock.today()), "today": clock.today()}
+
+
+register_home_part(_retention_part)

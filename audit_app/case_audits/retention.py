@@ -29,7 +29,7 @@ import json
 from collections.abc import Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -447,6 +447,32 @@ class Held:
 
     def due(self, today: date) -> bool:
         return self.due_on is not None and self.due_on <= today
+
+
+#: how far ahead admins' home page warns of case records going
+WARN_DAYS = 30
+
+
+def due_soon(partnership_id: int, today: date, within_days: int = WARN_DAYS) -> list[tuple[Round, date]]:
+    """The partnership's reported case audit rounds whose case records go within ``within_days`` (or are due
+    now), soonest first: (round, first day of removal). One query; nothing counted."""
+    months = db.session.scalar(sa.select(Partnership.retention_months).where(Partnership.id == partnership_id))
+    if months is None:
+        return []
+    rounds = db.session.scalars(
+        sa.select(Round)
+        .where(
+            Round.partnership_id == partnership_id,
+            Round.kind == QuestionnaireKind.CASE_AUDIT,
+            Round.status == RoundStatus.REPORTED,
+            Round.reported_at.is_not(None),
+            ~sa.select(RoundPurge.id).where(RoundPurge.round_id == Round.id).exists(),
+        )
+        .order_by(Round.reported_at, Round.id)
+    ).all()
+    horizon = today + timedelta(days=within_days)
+    soon = [(r, due_on) for r in rounds if (due_on := purge_due_on(r, months)) is not None and due_on <= horizon]
+    return soon
 
 
 def held_rounds(partnership_id: int) -> list[Held]:

@@ -396,6 +396,9 @@ def test_the_retention_page_and_api_say_what_goes_when_and_what_went(client, dem
     assert saved.status_code == 302
     warned = client.get("/admin/settings").get_data(as_text=True)
     assert "The case records of 1 reported round are past this period and will be removed" in warned
+    home = client.get("/").get_data(as_text=True).split('id="records-due-soon"')[1].split("</div>")[0]
+    assert f"{first.title}</a>: at the next nightly purge" in home
+    assert second.title not in home  # 1 June 2027: not within 30 days
     login(client, scrutineer, partnership.id)
     body = api(scrutineer).get("/api/v1/retention").json
     assert body["retention_months"] == 12
