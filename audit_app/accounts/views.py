@@ -28,7 +28,7 @@ from ..core import clock
 from ..core.errors import DomainError
 from ..core.forms import ActiveForm, ConfirmForm, add_form_error
 from ..core.pagination import paginate
-from ..core.permissions import allowed_or_403, current_principal
+from ..core.permissions import Principal, allowed_or_403, current_principal
 from ..extensions import db, limiter, login_email_key
 from . import security, services
 from .forms import (
@@ -789,42 +789,51 @@ def user_set_active(user_id: int):
     return redirect(url_for("accounts.user_detail", user_id=user.id))
 
 
-@bp.post("/admin/users/<int:user_id>/unlock")
-@login_required
-def user_unlock(user_id: int):
-    """Unlock an account locked by failed sign-ins (any admin of a partnership the person works in)."""
+def _account_action(
+    user_id: int,
+    allowed: Callable[[Principal, User], bool],
+    act: Callable[[User, int], None],
+    done: Callable[[User], str],
+):
+    """An admin's confirmed action on someone's account (unlock, reset two-factor): refused with its message
+    on the user's page, or committed and said there."""
     partnership_id = _partnership_id()
     user = get_user_or_404(partnership_id, user_id)
-    allowed_or_403(can_manage_accounts(current_principal()))
+    allowed_or_403(allowed(current_principal(), user))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        security.unlock_user(user, partnership_id=partnership_id)
+        act(user, partnership_id)
     except DomainError as error:
         flash(error.message, "error")
         return redirect(url_for("accounts.user_detail", user_id=user.id), code=303)
     db.session.commit()
-    flash(f"Account unlocked: {user.name} can sign in again", "success")
+    flash(done(user), "success")
     return redirect(url_for("accounts.user_detail", user_id=user.id))
+
+
+@bp.post("/admin/users/<int:user_id>/unlock")
+@login_required
+def user_unlock(user_id: int):
+    """Unlock an account locked by failed sign-ins (any admin of a partnership the person works in)."""
+    return _account_action(
+        user_id,
+        lambda p, _user: can_manage_accounts(p),
+        lambda user, partnership_id: security.unlock_user(user, partnership_id=partnership_id),
+        lambda user: f"Account unlocked: {user.name} can sign in again",
+    )
 
 
 @bp.post("/admin/users/<int:user_id>/two-factor/reset")
 @login_required
 def user_two_factor_reset(user_id: int):
     """Turn off the two-factor sign-in of someone who has lost their phone and their recovery codes."""
-    partnership_id = _partnership_id()
-    user = get_user_or_404(partnership_id, user_id)
-    allowed_or_403(can_manage_account(current_principal(), user))
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        security.reset_two_factor(user, partnership_id=partnership_id)
-    except DomainError as error:
-        flash(error.message, "error")
-        return redirect(url_for("accounts.user_detail", user_id=user.id), code=303)
-    db.session.commit()
-    flash(f"Two-factor sign-in turned off for {user.name}, who has been signed out everywhere", "success")
-    return redirect(url_for("accounts.user_detail", user_id=user.id))
+    return _account_action(
+        user_id,
+        can_manage_account,
+        lambda user, partnership_id: security.reset_two_factor(user, partnership_id=partnership_id),
+        lambda user: f"Two-factor sign-in turned off for {user.name}, who has been signed out everywhere",
+    )
 
 
 @bp.post("/admin/users/<int:user_id>/invite")
