@@ -252,7 +252,11 @@ def test_a_rapid_review_from_start_to_a_commissioned_practice_review(
     health_url = health.url
     check_a11y("a summary, not started", on=health)
     _answer_required(health)
-    health.get_by_role("button", name="Mark ready for sign-off").click()
+    # the task list has loaded in full (scripts too) before its button is pressed: a click while the page was
+    # still loading once went unanswered in CI
+    health.wait_for_load_state("load")
+    with health.expect_navigation():
+        health.get_by_role("button", name="Mark ready for sign-off").click()
     _flash(health, "Return marked ready for your agency lead to sign off")
     expect(health.locator("#return-status")).to_have_text("Ready for sign-off")
     _no_raw_values(health, "a summary ready for sign-off")
